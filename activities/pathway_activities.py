@@ -1,0 +1,113 @@
+"""The pathway's side effects: notifications, escalations and the read model.
+
+Activities get their dependencies through `__init__` so the worker decides where effects land.
+Each is idempotent: the key derived from the pathway and its event makes a retry a no-op.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from temporalio import activity
+
+from activities.store import EffectStore, NotificationRecord, TeamReviewItem
+from models.effects import (
+    EscalateToTeamReviewInput,
+    EscalationResult,
+    NotificationResult,
+    NotifyCaseManagerInput,
+    NotifyTeamInput,
+    RecordPathwayEventsInput,
+)
+from models.pathway import NotificationKind
+
+
+class PathwayActivities:
+    def __init__(self, store: EffectStore) -> None:
+        self._store = store
+
+    @activity.defn
+    async def notify_case_manager(self, notification: NotifyCaseManagerInput) -> NotificationResult:
+        delivered = await self._store.add_notification(
+            NotificationRecord(
+                idempotency_key=notification.idempotency_key,
+                pathway_id=notification.pathway_id,
+                team=notification.team,
+                recipient=notification.recipient,
+                kind=notification.kind,
+                due_at=notification.due_at,
+            )
+        )
+        # Pathway id and kind only: no client data in logs.
+        activity.logger.info(
+            "Case manager notification %s for %s: %s",
+            notification.kind.value,
+            notification.pathway_id,
+            "delivered" if delivered else "already delivered",
+        )
+        return NotificationResult(delivered=delivered)
+
+    @activity.defn
+    async def notify_team(self, notification: NotifyTeamInput) -> NotificationResult:
+        delivered = False
+        for coordinator in await self._store.team_coordinators(notification.team):
+            delivered |= await self._store.add_notification(
+                NotificationRecord(
+                    idempotency_key=f"{notification.idempotency_key}:{coordinator}",
+                    pathway_id=notification.pathway_id,
+                    team=notification.team,
+                    recipient=coordinator,
+                    kind=notification.kind,
+                    due_at=notification.due_at,
+                )
+            )
+        return NotificationResult(delivered=delivered)
+
+    @activity.defn
+    async def escalate_to_team_review(self, escalation: EscalateToTeamReviewInput) -> EscalationResult:
+        created = await self._store.open_team_review(
+            TeamReviewItem(
+                review_id=escalation.review_id,
+                pathway_id=escalation.pathway_id,
+                team=escalation.team,
+                cause=escalation.cause,
+                reason=escalation.reason,
+                opened_by=escalation.opened_by,
+                opened_at=escalation.opened_at,
+            )
+        )
+        recipients = set(await self._store.team_coordinators(escalation.team))
+        if escalation.case_manager:
+            recipients.add(escalation.case_manager)
+        notified = 0
+        for recipient in sorted(recipients):
+            notified += await self._store.add_notification(
+                NotificationRecord(
+                    idempotency_key=f"{escalation.idempotency_key}:{recipient}",
+                    pathway_id=escalation.pathway_id,
+                    team=escalation.team,
+                    recipient=recipient,
+                    kind=NotificationKind.ESCALATED_TO_TEAM_REVIEW,
+                )
+            )
+        activity.logger.info(
+            "Escalated %s to team review (%s): %d notified",
+            escalation.pathway_id,
+            escalation.cause.value,
+            notified,
+        )
+        return EscalationResult(review_id=escalation.review_id, created=created, notified=notified)
+
+    @activity.defn
+    async def record_pathway_events(self, record: RecordPathwayEventsInput) -> int:
+        return await self._store.record_events(record.pathway_id, record.team, record.events)
+
+    def all(self) -> list[Callable[..., Any]]:
+        """Every activity of this class, for the worker's registration."""
+        return [
+            self.notify_case_manager,
+            self.notify_team,
+            self.escalate_to_team_review,
+            self.record_pathway_events,
+        ]

