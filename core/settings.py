@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     graceful_shutdown_seconds: float = 30.0
 
     log_level: str = "INFO"
+
+    # Database: SQLite file by default, PostgreSQL (postgresql+psycopg://...) in production.
+    database_url: str = Field(
+        default="",
+        validation_alias=AliasChoices("PATHWAYS_DATABASE_URL", "DATABASE_URL"),
+        description="SQLAlchemy URL; empty means the SQLite file var/pathways.db",
+    )
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.var_dir / 'pathways.db'}"
 
     @property
     def dev_server_db_file(self) -> Path:

@@ -558,7 +558,10 @@ class PathwayEvent(ContractModel):
     actor: str = Field(description="Staff id, or 'system' for what the pathway did by itself.")
     kind: EventKind
     summary: str = Field(description="Short, structured; never free text from staff or the client.")
-    stage: Stage
+    stage: Stage = Field(description="The stage after this event.")
+    details: dict[str, str] = Field(
+        default={}, description="Coded facts for reports (e.g. referral_source, route, cause, solution, rating)."
+    )
 
 
 class Deadline(ContractModel):

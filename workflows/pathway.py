@@ -137,6 +137,11 @@ class PathwayWorkflow:
             EventKind.REFERRAL_RECEIVED,
             start.intake.registered_by,
             f"Referral ({source}{', ' + organisation.value if organisation else ''}) to team {start.intake.team}",
+            referral_source=source,
+            referring_organisation=organisation.value if organisation else "",
+            client_language=start.intake.client_language.value,
+            remote_services_needed=str(start.intake.remote_services_needed).lower(),
+            referred_at=referred_at.isoformat(),
         )
         self._notify_team(NotificationKind.NEW_REFERRAL, due_at=referred_at + start.policy.triage_due_after)
 
@@ -280,13 +285,21 @@ class PathwayWorkflow:
                 # The team's triage is the review an overdue triage asked for.
                 self._decide_review(review, action.actor, TeamReviewDecision.CONTINUE, "resolved by triage")
         if action.route is TriageRoute.NO_NEED:
-            self._record(EventKind.TRIAGED, action.actor, "Triage: no need for the team's services")
+            self._record(
+                EventKind.TRIAGED, action.actor, "Triage: no need for the team's services", route=action.route.value
+            )
             self._close(ClosureReason.NO_NEED, action.redirect_note or "", action.actor)
             return self._after_change()
         self.state.assessment = Assessment(route=action.route, level=action.assessment_level, started_at=now)
         self.state.stage = Stage.ASSESSMENT
         level = f" ({action.assessment_level.value})" if action.assessment_level else ""
-        self._record(EventKind.TRIAGED, action.actor, f"Triage: {action.route.value}{level}")
+        self._record(
+            EventKind.TRIAGED,
+            action.actor,
+            f"Triage: {action.route.value}{level}",
+            route=action.route.value,
+            assessment_level=action.assessment_level.value if action.assessment_level else "",
+        )
         assert action.case_manager is not None
         self._assign_case_manager(action.case_manager, action.actor, "named in triage")
         return self._after_change()
@@ -525,6 +538,8 @@ class PathwayWorkflow:
             event_kind,
             action.actor,
             f"Service {service.kind.value} {new_status.value} ({service.service_id[:8]})",
+            service_id=service.service_id,
+            service_kind=service.kind.value,
         )
         return self._after_change()
 
@@ -549,7 +564,12 @@ class PathwayWorkflow:
         )
         if self.state.plan is not None:
             self.state.next_follow_up_due = max(contacted_at, workflow.now()) + self.state.plan.follow_up_interval
-        self._record(EventKind.FOLLOW_UP_RECORDED, action.actor, f"Follow-up contact ({action.channel.value})")
+        self._record(
+            EventKind.FOLLOW_UP_RECORDED,
+            action.actor,
+            f"Follow-up contact ({action.channel.value})",
+            channel=action.channel.value,
+        )
         return self._after_change()
 
     @record_follow_up.validator
@@ -635,7 +655,12 @@ class PathwayWorkflow:
             sustainment_until=now + self.state.policy.sustainment_period,
         )
         self.state.stage = Stage.SUSTAINMENT
-        self._record(EventKind.OUTCOME_RECORDED, action.actor, f"Long-term solution: {action.solution.value}")
+        self._record(
+            EventKind.OUTCOME_RECORDED,
+            action.actor,
+            f"Long-term solution: {action.solution.value}",
+            solution=action.solution.value,
+        )
         return self._after_change()
 
     @record_outcome.validator
@@ -649,10 +674,20 @@ class PathwayWorkflow:
         self.state.outcome.confirmed_at = workflow.now()
         self.state.outcome.held = action.held
         if action.held:
-            self._record(EventKind.SUSTAINMENT_CONFIRMED, action.actor, "The long-term solution held")
+            self._record(
+                EventKind.SUSTAINMENT_CONFIRMED,
+                action.actor,
+                "The long-term solution held",
+                solution=self.state.outcome.solution.value,
+            )
             self._close(ClosureReason.COMPLETED, action.note, action.actor)
         else:
-            self._record(EventKind.SOLUTION_DID_NOT_HOLD, action.actor, "The long-term solution did not hold")
+            self._record(
+                EventKind.SOLUTION_DID_NOT_HOLD,
+                action.actor,
+                "The long-term solution did not hold",
+                solution=self.state.outcome.solution.value,
+            )
             self._leave_sustainment_without_hold()
             self.state.stage = Stage.IN_SERVICES
             self._open_team_review(TeamReviewCause.SOLUTION_DID_NOT_HOLD, action.note, action.actor)
@@ -698,7 +733,12 @@ class PathwayWorkflow:
                 recorded_by=action.actor,
             )
         )
-        self._record(EventKind.FEEDBACK_RECORDED, action.actor, f"Client feedback recorded (rating {action.rating})")
+        self._record(
+            EventKind.FEEDBACK_RECORDED,
+            action.actor,
+            f"Client feedback recorded (rating {action.rating})",
+            rating=str(action.rating),
+        )
         return self._after_change()
 
     @record_feedback.validator
@@ -715,7 +755,7 @@ class PathwayWorkflow:
         self._publish_status()
         return self.state
 
-    def _record(self, kind: EventKind, actor: str, summary: str) -> None:
+    def _record(self, kind: EventKind, actor: str, summary: str, **details: str) -> None:
         self.state.last_event_sequence += 1
         self.state.events.append(
             PathwayEvent(
@@ -725,6 +765,7 @@ class PathwayWorkflow:
                 kind=kind,
                 summary=summary,
                 stage=self.state.stage,
+                details=details,
             )
         )
         self._changes += 1
@@ -742,11 +783,17 @@ class PathwayWorkflow:
         self.state.case_manager_history.append(CaseManagerPeriod(staff_id=new, assumed_at=now, reason=reason))
         self.state.case_manager = new
         if previous is None:
-            self._record(EventKind.CASE_MANAGER_ASSIGNED, actor, f"Case manager: {new}")
+            self._record(EventKind.CASE_MANAGER_ASSIGNED, actor, f"Case manager: {new}", case_manager=new)
             self._notify_case_manager(NotificationKind.ASSIGNED_CASE_MANAGER, new)
         else:
             # A safe handover: both the previous and the new case manager know.
-            self._record(EventKind.CASE_MANAGER_CHANGED, actor, f"Case manager: {previous} -> {new}")
+            self._record(
+                EventKind.CASE_MANAGER_CHANGED,
+                actor,
+                f"Case manager: {previous} -> {new}",
+                previous_case_manager=previous,
+                case_manager=new,
+            )
             self._notify_case_manager(NotificationKind.HANDOVER_FROM, previous)
             self._notify_case_manager(NotificationKind.HANDOVER_TO, new)
 
@@ -759,7 +806,13 @@ class PathwayWorkflow:
             opened_at=workflow.now(),
         )
         self.state.team_reviews.append(review)
-        self._record(EventKind.TEAM_REVIEW_OPENED, opened_by, f"Team review requested: {cause.value}")
+        self._record(
+            EventKind.TEAM_REVIEW_OPENED,
+            opened_by,
+            f"Team review requested: {cause.value}",
+            review_id=review.review_id,
+            cause=cause.value,
+        )
         escalation = EscalateToTeamReviewInput(
             pathway_id=self.state.pathway_id,
             team=self.state.intake.team,
@@ -788,7 +841,14 @@ class PathwayWorkflow:
         review.decided_by = actor
         review.decision = decision
         review.decision_note = note
-        self._record(EventKind.TEAM_REVIEW_DECIDED, actor, f"Team review ({review.cause.value}): {decision.value}")
+        self._record(
+            EventKind.TEAM_REVIEW_DECIDED,
+            actor,
+            f"Team review ({review.cause.value}): {decision.value}",
+            review_id=review.review_id,
+            cause=review.cause.value,
+            decision=decision.value,
+        )
 
     def _close(self, reason: ClosureReason, note: str, actor: str) -> None:
         now = workflow.now()
@@ -801,7 +861,13 @@ class PathwayWorkflow:
                 service.status = ServiceStatus.CANCELLED
                 service.ended_at = now
         self.state.stage = Stage.CLOSED
-        self._record(EventKind.CLOSED, actor, f"Pathway closed: {reason.value}")
+        self._record(
+            EventKind.CLOSED,
+            actor,
+            f"Pathway closed: {reason.value}",
+            closure_reason=reason.value,
+            solution=self.state.outcome.solution.value if self.state.outcome else "",
+        )
 
     # ------------------------------------------------------------------------------------------
     # Deadlines
