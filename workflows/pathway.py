@@ -152,19 +152,25 @@ class PathwayWorkflow:
     @workflow.run
     async def run(self, start: PathwayStartInput) -> PathwayState:
         while True:
-            await self._run_effects()
+            await self._run_queued_effects()
             self._publish_status()
-            if self.state.stage is Stage.CLOSED and not self._effects:
+            if self.state.stage is Stage.CLOSED and self._settled():
                 return self.state
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
+                # Queued effects are closures of this run and must run here; events not yet in the read
+                # model travel in the state and the next run records them.
                 if not self._effects:
                     self.state.fired_deadline_keys = deadlines.still_relevant_fired_keys(self.state)
                     workflow.continue_as_new(
                         PathwayStartInput(intake=self.state.intake, policy=self.state.policy, carried_state=self.state)
                     )
                 continue
-            await self._wait_for_change_or_deadline()
+            if self._settled():
+                await self._wait_for_change_or_deadline()
+
+    def _settled(self) -> bool:
+        return not self._effects and self.state.recorded_event_sequence >= self.state.last_event_sequence
 
     async def _wait_for_change_or_deadline(self) -> None:
         seen = self._changes
@@ -193,17 +199,21 @@ class PathwayWorkflow:
             or info.is_continue_as_new_suggested()
         )
 
-    async def _run_effects(self) -> None:
-        while self._effects or self.state.recorded_event_sequence < self.state.last_event_sequence:
-            if self._effects:
-                effect = self._effects.pop(0)
-                try:
-                    await effect.run()
-                except ActivityError as err:
-                    # A notification that can never be delivered must not stop the client's pathway; the
-                    # activity has marked it failed for operations to see.
-                    workflow.logger.warning("Effect %r failed for good: %s", effect.summary, err.cause)
-                continue
+    async def _run_queued_effects(self) -> None:
+        """Run the effects queued so far, then bring the read model up to date once.
+
+        One batch per loop turn, so a steady stream of staff actions cannot keep the loop from checking
+        the history length.
+        """
+        batch, self._effects = self._effects, []
+        for effect in batch:
+            try:
+                await effect.run()
+            except ActivityError as err:
+                # A notification that can never be delivered must not stop the client's pathway; the
+                # activity has marked it failed for operations to see.
+                workflow.logger.warning("Effect %r failed for good: %s", effect.summary, err.cause)
+        if self.state.recorded_event_sequence < self.state.last_event_sequence:
             await self._record_events_in_read_model()
 
     async def _record_events_in_read_model(self) -> None:

@@ -1,0 +1,33 @@
+"""Saved histories of every pathway shape must keep replaying: pathways run for years.
+
+A failure here means a change would break pathways already running in production. Guard the change
+with `workflow.patched(...)` (see README, "Changing workflow code"); never edit or delete these files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from core.temporal import data_converter
+from workflows.pathway import PathwayWorkflow
+
+HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
+
+
+def test_histories_cover_every_recorded_scenario() -> None:
+    names = {path.name.split("-")[1] for path in HISTORIES}
+    assert {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"} <= names
+
+
+@pytest.mark.parametrize("history_file", HISTORIES, ids=[path.stem for path in HISTORIES])
+async def test_saved_history_replays_on_current_code(history_file: Path) -> None:
+    history_json = json.loads(history_file.read_text())  # noqa: ASYNC240 (a small local file)
+    history = WorkflowHistory.from_json(f"replay-{history_file.stem}", history_json)
+    replayer = Replayer(workflows=[PathwayWorkflow], data_converter=data_converter())
+    # Raises on any nondeterminism.
+    await replayer.replay_workflow(history)
