@@ -80,11 +80,12 @@ class SmtpSender:
         message["To"] = email.to
         message["Subject"] = email.subject
         message["Date"] = formatdate(usegmt=True)
-        message["Content-Language"] = email.language
         # The same id on every attempt lets mail systems drop a duplicate after a retry.
         domain = self._from.rpartition("@")[2] or "pathways.invalid"
         message["Message-ID"] = f"<{hashlib.sha256(email.delivery_id.encode()).hexdigest()[:32]}@{domain}>"
         message.set_content(email.body)
+        # After set_content, which replaces every Content-* header.
+        message["Content-Language"] = email.language
         return message
 
     async def send(self, email: OutgoingEmail) -> None:

@@ -78,12 +78,24 @@ def _insert_ignoring_conflict(session: Session, row: SQLModel, conflict_columns:
         if not (column.primary_key and getattr(row, column.name) is None)
     }
     dialect = session.get_bind().dialect.name
+    marker = table.c[conflict_columns[0]]
     if dialect == "postgresql":
-        pg_statement = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_columns)
-        return bool(session.execute(pg_statement).rowcount)  # type: ignore[attr-defined]
+        pg_statement = (
+            postgresql.insert(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=conflict_columns)
+            .returning(marker)
+        )
+        # RETURNING, not rowcount: drivers do not all report a row count for ON CONFLICT DO NOTHING.
+        return session.execute(pg_statement).first() is not None
     if dialect == "sqlite":
-        sqlite_statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict_columns)
-        return bool(session.execute(sqlite_statement).rowcount)  # type: ignore[attr-defined]
+        sqlite_statement = (
+            sqlite.insert(table)
+            .values(values)
+            .on_conflict_do_nothing(index_elements=conflict_columns)
+            .returning(marker)
+        )
+        return session.execute(sqlite_statement).first() is not None
     # Other databases: let the unique constraint decide, inside a savepoint so the session survives.
     try:
         with session.begin_nested():
