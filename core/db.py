@@ -100,6 +100,11 @@ def expected_revisions() -> tuple[str, ...]:
 
 
 def current_revisions(engine: Engine) -> tuple[str, ...]:
+    url = engine.url
+    sqlite_file = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
+    if sqlite_file and not Path(sqlite_file).exists():
+        # Report a missing file as an empty database instead of failing to open it (or creating it).
+        return ()
     with engine.connect() as connection:
         return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
 

@@ -72,7 +72,9 @@ def migrated_engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-def add_team(engine: Engine, team_id: str, *, webhook_url: str | None = None, webhook_secret: str | None = None) -> None:
+def add_team(
+    engine: Engine, team_id: str, *, webhook_url: str | None = None, webhook_secret: str | None = None
+) -> None:
     with session_scope(engine) as session:
         session.add(Team(team_id=team_id, name=team_id, webhook_url=webhook_url, webhook_secret=webhook_secret))
 
@@ -131,7 +133,7 @@ class _RecordingHandler:
     def __init__(self, inbox: SmtpInbox) -> None:
         self._inbox = inbox
 
-    async def handle_RCPT(  # noqa: N802 (aiosmtpd's hook name)
+    async def handle_RCPT(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, rcpt_options: list[str]
     ) -> str:
         if address in self._inbox.refused:
@@ -139,7 +141,7 @@ class _RecordingHandler:
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
         self._inbox.messages.append(message_from_bytes(content))
         return "250 Message accepted for delivery"
@@ -201,7 +203,7 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
     receiver = WebhookReceiver(url="")
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 (http.server's hook name)
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             receiver.requests.append(
                 ReceivedRequest(path=self.path, headers={k.lower(): v for k, v in self.headers.items()}, body=body)

@@ -118,7 +118,9 @@ async def test_email_is_received_in_the_recipients_language_with_the_pathway_ref
     assert message["From"] == "pathways@example.org"
     assert message["Content-Language"] == "sv"
     assert message["Subject"] == f"Du har utsetts till klientansvarig: {pathway_id}"
-    body = message.get_payload(decode=True).decode()
+    payload = message.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    body = payload.decode()
     assert pathway_id in body and "klientansvarig" in body
     inbox = _rows(migrated_engine, pathway_id)[NotificationChannel.INBOX]
     assert inbox.language == Language.SV and inbox.subject == message["Subject"]
@@ -356,7 +358,7 @@ async def test_escalation_with_unknown_case_manager_still_notifies_coordinators_
         case_manager="aaa.unknown",  # sorts before the coordinator
     )
 
-    with pytest.raises(ApplicationError, match="aaa.unknown"):
+    with pytest.raises(ApplicationError, match=r"aaa\.unknown"):
         await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
 
     assert set(_rows(migrated_engine, pathway_id)) == {NotificationChannel.INBOX}
