@@ -13,8 +13,8 @@ import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from email import message_from_bytes
-from email.message import Message
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -112,10 +112,10 @@ class SmtpInbox:
     """What the test SMTP server received; addresses in `refused` get a permanent 550 at RCPT."""
 
     port: int
-    messages: list[Message] = field(default_factory=list)
+    messages: list[EmailMessage] = field(default_factory=list)
     refused: set[str] = field(default_factory=set)
 
-    def to(self, address: str) -> list[Message]:
+    def to(self, address: str) -> list[EmailMessage]:
         return [message for message in self.messages if message["To"] == address]
 
     def settings(self) -> Settings:
@@ -143,7 +143,8 @@ class _RecordingHandler:
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         content = envelope.original_content or b""
-        self._inbox.messages.append(message_from_bytes(content))
+        message = message_from_bytes(content, _class=EmailMessage, policy=policy.default)
+        self._inbox.messages.append(message)
         return "250 Message accepted for delivery"
 
 
