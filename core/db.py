@@ -55,7 +55,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
 ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
-MIGRATE_COMMAND = "make migrate (or: python -m core.db migrate)"
+MIGRATE_COMMAND = "`make migrate` (or `python -m core.db migrate`)"
 
 
 class OutdatedSchemaError(RuntimeError):
@@ -68,7 +68,7 @@ class OutdatedSchemaError(RuntimeError):
         expected_text = ", ".join(self.expected)
         super().__init__(
             f"database schema is at revision {found_text}, but this code expects revision {expected_text}; "
-            f"run `{MIGRATE_COMMAND}` with the same DATABASE_URL to upgrade it"
+            f"run {MIGRATE_COMMAND} with the same DATABASE_URL to upgrade it"
         )
 
 

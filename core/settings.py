@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from_address: str = "pathways@localhost"
-    smtp_timeout_seconds: float = 20.0
-    webhook_timeout_seconds: float = 10.0
+    smtp_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = 5.0
 
     @property
     def effective_database_url(self) -> str:
