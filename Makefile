@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format bench clean
+.PHONY: run test lint format bench clean migrate
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,10 @@ run: $(STAMP)
 ## make test: lint, type-check and the whole suite against real Temporal servers.
 test: $(STAMP) lint
 	$(BIN)/python -m pytest
+
+## make migrate: upgrade the database (DATABASE_URL, default var/pathways.db) to the newest schema (db area).
+migrate: $(STAMP)
+	$(BIN)/python -m core.db migrate
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

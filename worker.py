@@ -16,8 +16,11 @@ from typing import Any
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from activities.delivery import Delivery
 from activities.pathway_activities import PathwayActivities
-from activities.store import EffectStore, InMemoryEffectStore
+from activities.sql_store import SqlEffectStore
+from activities.store import EffectStore
+from core.db import OutdatedSchemaError, build_engine, check_schema_current
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from workflows.pathway import PathwayWorkflow
@@ -41,13 +44,23 @@ def build_worker(client: Client, settings: Settings, store: EffectStore) -> Work
     )
 
 
+def build_effect_store(settings: Settings) -> EffectStore:
+    """The database-backed store with real delivery; refuses an outdated schema (`OutdatedSchemaError`)."""
+    engine = build_engine(settings.effective_database_url)
+    check_schema_current(engine)
+    return SqlEffectStore(engine, Delivery.from_settings(settings))
+
+
 async def run_worker(settings: Settings, store: EffectStore | None = None, stop: asyncio.Event | None = None) -> None:
+    # The schema check comes before anything connects, so an outdated database stops the start at once.
+    if store is None:
+        store = build_effect_store(settings)
     client = await connect(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(client, settings, store or InMemoryEffectStore())
+    worker = build_worker(client, settings, store)
     log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
     async with worker:
         await stop.wait()
@@ -58,7 +71,10 @@ async def run_worker(settings: Settings, store: EffectStore | None = None, stop:
 def main(argv: Any = None) -> None:
     settings = get_settings()
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    asyncio.run(run_worker(settings))
+    try:
+        asyncio.run(run_worker(settings))
+    except OutdatedSchemaError as err:
+        raise SystemExit(f"worker not started: {err}") from None
 
 
 if __name__ == "__main__":

@@ -10,8 +10,9 @@ from collections.abc import Callable
 from typing import Any
 
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
-from activities.store import EffectStore, NotificationRecord, TeamReviewItem
+from activities.store import UNKNOWN_RECIPIENT, EffectStore, NotificationRecord, TeamReviewItem
 from models.effects import (
     EscalateToTeamReviewInput,
     EscalationResult,
@@ -81,16 +82,25 @@ class PathwayActivities:
         if escalation.case_manager:
             recipients.add(escalation.case_manager)
         notified = 0
+        unknown: list[ApplicationError] = []
         for recipient in sorted(recipients):
-            notified += await self._store.add_notification(
-                NotificationRecord(
-                    idempotency_key=f"{escalation.idempotency_key}:{recipient}",
-                    pathway_id=escalation.pathway_id,
-                    team=escalation.team,
-                    recipient=recipient,
-                    kind=NotificationKind.ESCALATED_TO_TEAM_REVIEW,
+            try:
+                notified += await self._store.add_notification(
+                    NotificationRecord(
+                        idempotency_key=f"{escalation.idempotency_key}:{recipient}",
+                        pathway_id=escalation.pathway_id,
+                        team=escalation.team,
+                        recipient=recipient,
+                        kind=NotificationKind.ESCALATED_TO_TEAM_REVIEW,
+                    )
                 )
-            )
+            except ApplicationError as err:
+                # One unknown recipient must not keep the others from hearing of the escalation.
+                if err.type != UNKNOWN_RECIPIENT:
+                    raise
+                unknown.append(err)
+        if unknown:
+            raise unknown[0]
         activity.logger.info(
             "Escalated %s to team review (%s): %d notified",
             escalation.pathway_id,
@@ -101,7 +111,9 @@ class PathwayActivities:
 
     @activity.defn
     async def record_pathway_events(self, record: RecordPathwayEventsInput) -> int:
-        return await self._store.record_events(record.pathway_id, record.team, record.events)
+        return await self._store.record_events(
+            record.pathway_id, record.team, record.events, case_manager=record.case_manager, route=record.route
+        )
 
     def all(self) -> list[Callable[..., Any]]:
         """Every activity of this class, for the worker's registration."""

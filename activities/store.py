@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from models.pathway import NotificationKind, PathwayEvent, TeamReviewCause
+from models.pathway import NotificationKind, PathwayEvent, TeamReviewCause, TriageRoute
+
+# ApplicationError type a store raises (non-retryable) for a recipient staff id it does not know.
+UNKNOWN_RECIPIENT = "UnknownRecipient"
 
 
 @dataclass(frozen=True)
@@ -43,8 +46,19 @@ class EffectStore(Protocol):
     async def open_team_review(self, item: TeamReviewItem) -> bool:
         """Create a team-review item; False if it already existed."""
 
-    async def record_events(self, pathway_id: str, team: str, events: list[PathwayEvent]) -> int:
-        """Append events to the read model; returns how many were new."""
+    async def record_events(
+        self,
+        pathway_id: str,
+        team: str,
+        events: list[PathwayEvent],
+        *,
+        case_manager: str | None = None,
+        route: TriageRoute | None = None,
+    ) -> int:
+        """Append events to the read model; returns how many were new.
+
+        `case_manager` and `route` are the pathway's situation after the events, kept with each row.
+        """
 
     async def team_coordinators(self, team: str) -> list[str]:
         """Staff ids of the team's coordinators (who triage and run team reviews)."""
@@ -72,7 +86,15 @@ class InMemoryEffectStore:
             self.team_reviews[item.review_id] = item
             return True
 
-    async def record_events(self, pathway_id: str, team: str, events: list[PathwayEvent]) -> int:
+    async def record_events(
+        self,
+        pathway_id: str,
+        team: str,
+        events: list[PathwayEvent],
+        *,
+        case_manager: str | None = None,
+        route: TriageRoute | None = None,
+    ) -> int:
         async with self._lock:
             new = [event for event in events if (pathway_id, event.sequence) not in self.events]
             for event in new:

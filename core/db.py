@@ -1,16 +1,25 @@
 """Database engine and sessions, built by the process that needs them (never at import time).
 
 SQLite file under `var/` is the embedded default; PostgreSQL (psycopg 3) when `PATHWAYS_DATABASE_URL`
-or `DATABASE_URL` says so.
+or `DATABASE_URL` says so. The schema comes from Alembic migrations (`migrations/`): `make migrate`
+(`python -m core.db migrate`) upgrades it, and the worker and API refuse to start on an outdated one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import argparse
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 
-from sqlalchemy import Engine, event
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, event, make_url
 from sqlmodel import Session, create_engine
+
+from core.settings import get_settings
 
 
 def build_engine(database_url: str) -> Engine:
@@ -39,3 +48,95 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except Exception:
             session.rollback()
             raise
+
+
+# -- schema migrations (Alembic) ------------------------------------------------------------------------
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS_DIR = PROJECT_ROOT / "migrations"
+ALEMBIC_INI = PROJECT_ROOT / "alembic.ini"
+MIGRATE_COMMAND = "`make migrate` (or `python -m core.db migrate`)"
+
+
+class OutdatedSchemaError(RuntimeError):
+    """The database schema is not the one this code was written for; the process must not start."""
+
+    def __init__(self, found: Sequence[str], expected: Sequence[str]) -> None:
+        self.found = tuple(found)
+        self.expected = tuple(expected)
+        found_text = ", ".join(self.found) or "none (empty database)"
+        expected_text = ", ".join(self.expected)
+        super().__init__(
+            f"database schema is at revision {found_text}, but this code expects revision {expected_text}; "
+            f"run {MIGRATE_COMMAND} with the same DATABASE_URL to upgrade it"
+        )
+
+
+def alembic_config(database_url: str) -> Config:
+    """Alembic configuration for this project, usable from any working directory."""
+    config = Config(str(ALEMBIC_INI))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    # An attribute, not a main option: configparser would choke on '%' in URL-encoded query strings.
+    config.attributes["database_url"] = database_url
+    # Called from a process (tests, the worker): leave its logging set-up alone.
+    config.attributes["configure_logging"] = False
+    return config
+
+
+def _ensure_sqlite_directory(database_url: str) -> None:
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def migrate_to_head(database_url: str) -> None:
+    """Upgrade the database to the newest schema revision (creates the SQLite file if needed)."""
+    _ensure_sqlite_directory(database_url)
+    command.upgrade(alembic_config(database_url), "head")
+
+
+def expected_revisions() -> tuple[str, ...]:
+    return tuple(sorted(ScriptDirectory.from_config(alembic_config("")).get_heads()))
+
+
+def current_revisions(engine: Engine) -> tuple[str, ...]:
+    url = engine.url
+    sqlite_file = url.database if url.get_backend_name() == "sqlite" and url.database != ":memory:" else None
+    if sqlite_file and not Path(sqlite_file).exists():
+        # Report a missing file as an empty database instead of failing to open it (or creating it).
+        return ()
+    with engine.connect() as connection:
+        return tuple(sorted(MigrationContext.configure(connection).get_current_heads()))
+
+
+def check_schema_current(engine: Engine) -> None:
+    """Raise `OutdatedSchemaError` unless the database is at the head revision of `migrations/`."""
+    found = current_revisions(engine)
+    expected = expected_revisions()
+    if found != expected:
+        raise OutdatedSchemaError(found, expected)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m core.db", description="Database schema tools.")
+    parser.add_argument("action", choices=["migrate", "check"], help="migrate: upgrade to head; check: verify it")
+    args = parser.parse_args(argv)
+    database_url = get_settings().effective_database_url
+    # The URL may carry a password: show only where it points.
+    where = make_url(database_url).render_as_string(hide_password=True)
+    if args.action == "migrate":
+        migrate_to_head(database_url)
+        print(f"database {where} is at revision {', '.join(expected_revisions())}")
+        return
+    engine = build_engine(database_url)
+    try:
+        check_schema_current(engine)
+    except OutdatedSchemaError as err:
+        raise SystemExit(str(err)) from None
+    finally:
+        engine.dispose()
+    print(f"database {where} is current")
+
+
+if __name__ == "__main__":
+    main()

@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 
+from core.db import migrate_to_head
 from core.dev_server import dev_server_command
 from core.settings import Settings, get_settings
 from worker import run_worker
@@ -47,6 +48,8 @@ async def run(settings: Settings) -> None:
     try:
         await _wait_for_port(settings.dev_server_ip, settings.dev_server_port, server)
         log.info("Temporal Web UI: http://localhost:%d", settings.dev_server_ui_port)
+        # `make run` brings the database schema up to date before the worker checks it (db area).
+        await asyncio.to_thread(migrate_to_head, settings.effective_database_url)
         await run_worker(settings)
     finally:
         server.send_signal(signal.SIGINT)

@@ -7,8 +7,9 @@ their own.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
-from pydantic import AliasChoices, Field
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -39,6 +40,20 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("PATHWAYS_DATABASE_URL", "DATABASE_URL"),
         description="SQLAlchemy URL; empty means the SQLite file var/pathways.db",
     )
+
+    # Notifications (db area): e-mail over SMTP (off by default: dev delivers to the in-app inbox only)
+    # and team webhooks.
+    smtp_enabled: bool = False
+    smtp_host: str = "localhost"
+    smtp_port: int = 587
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls", description="starttls (usually port 587), tls (implicit, usually 465) or none"
+    )
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from_address: str = "pathways@localhost"
+    smtp_timeout_seconds: float = 10.0
+    webhook_timeout_seconds: float = 5.0
 
     @property
     def effective_database_url(self) -> str:

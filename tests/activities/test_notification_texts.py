@@ -1,0 +1,65 @@
+"""Notification texts: every kind in Finnish, Swedish and English, with the pathway reference and no client data."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, datetime
+
+import pytest
+
+from activities import notification_texts
+from activities.notification_texts import render_notification
+from models.pathway import Language, NotificationKind
+
+PATHWAY = "pathway-client-3f9a1c2b7d4e"
+TEAM = "eura-team"
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_every_kind_has_a_text_in_every_language_naming_the_pathway(kind: NotificationKind, language: Language) -> None:
+    text = render_notification(kind, language, pathway_id=PATHWAY, team=TEAM)
+
+    assert PATHWAY in text.subject
+    assert PATHWAY in text.body
+    assert "{" not in text.subject + text.body
+    assert len(text.subject) <= 300 and len(text.body) <= 4000
+
+
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_the_three_languages_give_three_different_texts(kind: NotificationKind) -> None:
+    subjects = {render_notification(kind, language, pathway_id=PATHWAY, team=TEAM).subject for language in Language}
+    bodies = {render_notification(kind, language, pathway_id=PATHWAY, team=TEAM).body for language in Language}
+
+    assert len(subjects) == 3 and len(bodies) == 3
+
+
+@pytest.mark.parametrize(
+    ("language", "word"), [(Language.FI, "Määräaika"), (Language.SV, "Senast"), (Language.EN, "Due")]
+)
+def test_a_due_time_is_shown_in_utc_in_the_recipients_language(language: Language, word: str) -> None:
+    due = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
+    text = render_notification(NotificationKind.FOLLOW_UP_DUE_SOON, language, pathway_id=PATHWAY, team=TEAM, due_at=due)
+
+    assert f"{word}: 2026-12-01 09:30 UTC" in text.body
+
+
+def test_templates_can_only_carry_the_pathway_reference_and_the_team() -> None:
+    # The renderer takes no client fields at all; this guards the templates against growing new placeholders
+    # (a reason, a note, a goal) that someone would then be tempted to fill with client data.
+    fields: set[str] = set()
+    for by_language in notification_texts._TEMPLATES.values():
+        for template in by_language.values():
+            for part in (template.subject, template.body):
+                fields |= {name for _, name, _, _ in string.Formatter().parse(part) if name}
+    assert fields == {"pathway", "team"}
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_texts_contain_no_identity_code_or_email_address(language: Language) -> None:
+    for kind in NotificationKind:
+        text = render_notification(kind, language, pathway_id=PATHWAY, team=TEAM)
+        content = text.subject + "\n" + text.body
+        assert not re.search(r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]", content)
+        assert "@" not in content
