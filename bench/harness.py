@@ -39,7 +39,7 @@ class Figure:
         median = statistics.median(values)
         if len(values) == 1:
             return f"{median:.3g}"
-        return f"{median:.3g} ({min(values):.3g}–{max(values):.3g})"
+        return f"{median:.3g} ({min(values):.3g} to {max(values):.3g})"
 
     @property
     def ratio(self) -> float | None:
@@ -78,8 +78,10 @@ async def fresh_dev_server(db_file: Path | None = None) -> AsyncIterator[Workflo
         dev_server_existing_path=str(temporal_cli_path()),
         dev_server_database_filename=str(db_file) if db_file else None,
         dev_server_log_level="error",
-        dev_server_extra_args=["--dynamic-config-value", "frontend.rps=100000"]
-        + ["--dynamic-config-value", "frontend.namespaceRPS=100000"],
+        dev_server_extra_args=[
+            *("--dynamic-config-value", "frontend.rps=100000"),
+            *("--dynamic-config-value", "frontend.namespaceRPS=100000"),
+        ],
     )
     try:
         yield env
@@ -102,7 +104,7 @@ def start_worker_process(address: str, task_queue: str, max_cached: int) -> subp
         PATHWAYS_MAX_CACHED_WORKFLOWS=str(max_cached),
         PATHWAYS_LOG_LEVEL="WARNING",
     )
-    return subprocess.Popen([sys.executable, "-m", "bench.worker_process"], env=env)  # noqa: S603
+    return subprocess.Popen([sys.executable, "-m", "bench.worker_process"], env=env)
 
 
 async def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
