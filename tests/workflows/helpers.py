@@ -21,6 +21,7 @@ from models.pathway import (
     PathwayState,
     ReferralSource,
     ReferringOrganisation,
+    looks_like_personal_identity_code,
 )
 from workflows.pathway import PathwayWorkflow
 
@@ -45,7 +46,11 @@ FAST_POLICY = PathwayPolicy(
 
 
 def new_client_reference() -> str:
-    return f"client-{uuid.uuid4().hex[:12]}"
+    # Random hex can look like an identity code (DDMMYY + sign + digits); the intake rightly refuses those.
+    while True:
+        reference = f"client-{uuid.uuid4().hex[:12]}"
+        if not looks_like_personal_identity_code(reference):
+            return reference
 
 
 def intake(
