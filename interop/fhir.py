@@ -324,7 +324,9 @@ class _PathwayExport:
         if plan is None:
             return None
         if self.state.stage is Stage.CLOSED:
-            status = "completed" if episode_status(Stage.CLOSED, _closure_reason(self.state)) == "finished" else "revoked"
+            status = (
+                "completed" if episode_status(Stage.CLOSED, _closure_reason(self.state)) == "finished" else "revoked"
+            )
         else:
             # The plan stays in force while a revision or reassessment is under way.
             status = "active"

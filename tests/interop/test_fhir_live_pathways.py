@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from temporalio.client import Client
 
@@ -28,14 +29,31 @@ from models.pathway import (
     TriageInput,
     TriageRoute,
     UpdateServiceInput,
+    looks_like_personal_identity_code,
 )
-from tests.workflows.helpers import COORDINATOR, NURSE, PHYSICIAN, SOCIAL_WORKER, intake, running_worker, start
+from tests.workflows.helpers import (
+    COORDINATOR,
+    NURSE,
+    PHYSICIAN,
+    SOCIAL_WORKER,
+    intake,
+    new_client_reference,
+    running_worker,
+    start,
+)
 from workflows.pathway import PathwayWorkflow
 
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
 
 
-def _export(state: PathwayState) -> dict:
+def _client_reference() -> str:
+    # Random hex can look like an identity code (six digits, A-F, three digits): the intake rejects those.
+    while looks_like_personal_identity_code(reference := new_client_reference()):
+        pass
+    return reference
+
+
+def _export(state: PathwayState) -> dict[str, Any]:
     bundle = pathway_bundle(state)
     bundle_json = pathway_bundle_json(state)
     check_bundle(state, bundle, bundle_json)
@@ -46,7 +64,7 @@ async def test_no_need_pathway_exports_a_cancelled_episode_with_a_revoked_referr
     client: Client, task_queue: str
 ) -> None:
     async with running_worker(client, task_queue):
-        handle = await start(client, task_queue)
+        handle = await start(client, task_queue, intake(_client_reference()))
         await handle.execute_update(
             PathwayWorkflow.triage,
             TriageInput(actor=COORDINATOR, route=TriageRoute.NO_NEED, redirect_note="Sent to student health care"),
@@ -69,7 +87,7 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
     client: Client, task_queue: str
 ) -> None:
     async with running_worker(client, task_queue):
-        handle = await start(client, task_queue)
+        handle = await start(client, task_queue, intake(_client_reference()))
         await handle.execute_update(
             PathwayWorkflow.triage,
             TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE),
@@ -183,7 +201,9 @@ async def test_specialist_assessment_exports_investigations_and_the_handover_in_
     client: Client, task_queue: str
 ) -> None:
     async with running_worker(client, task_queue):
-        handle = await start(client, task_queue, intake(source=ReferralSource.PROFESSIONAL_REFERRAL))
+        handle = await start(
+            client, task_queue, intake(_client_reference(), source=ReferralSource.PROFESSIONAL_REFERRAL)
+        )
         await handle.execute_update(
             PathwayWorkflow.triage,
             TriageInput(
