@@ -1,0 +1,524 @@
+"""A pathway as a FHIR R4B Bundle, so other health and social-care systems can read it.
+
+Pure functions of `PathwayState`: no clock, no I/O; the same state always gives the same bundle (resource
+ids are name-based UUIDs of the pathway and the item), so a re-export updates rather than duplicates.
+
+What goes in (the DOMAIN.md mapping):
+- `EpisodeOfCare`: the pathway. `status` from the stage (see `episode_status`), `statusHistory` from the
+  stage-changing events, `careManager` = current (or, once closed, last) case manager, `team` = the
+  CareTeam, `referralRequest` = the ServiceRequest.
+- `ServiceRequest`: the referral, self or professional, the referring organisation coded.
+- `CareTeam`: one participant per case-manager period, so every handover shows.
+- `Goal`: the client's own goals, in the client's own words (`expressedBy` = the client).
+- `CarePlan`: the follow-up plan, its services as activities.
+- `Task`: follow-up contacts (done and next due), investigations and team reviews.
+- `Patient`, `Practitioner`, `Organization`: thin resources that exist so every reference resolves inside
+  the bundle. The client is there only as the pseudonymous reference; staff only by staff id.
+
+Privacy: staff notes, the referral reason, assessment and investigation results, decision notes and
+feedback comments stay out. Goal texts and short labels (investigation descriptions, provider names)
+go in because they are what the resource is; any run of characters in them that looks like a Finnish
+personal identity code is replaced before export.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fhir.resources.R4B.bundle import Bundle
+
+from models.pathway import (
+    ClosureReason,
+    DeadlineKind,
+    EventKind,
+    InvestigationStatus,
+    PathwayState,
+    ReferralSource,
+    ServiceStatus,
+    Stage,
+    looks_like_personal_identity_code,
+)
+from workflows import deadlines
+
+# --------------------------------------------------------------------------------------------------
+# Identifier and code systems of this product. URNs: they name, they do not resolve.
+# --------------------------------------------------------------------------------------------------
+
+NAMESPACE = "urn:workability-pathways"
+CLIENT_REFERENCE_SYSTEM = f"{NAMESPACE}:client-reference"
+PATHWAY_ID_SYSTEM = f"{NAMESPACE}:pathway-id"
+STAFF_ID_SYSTEM = f"{NAMESPACE}:staff-id"
+TEAM_ID_SYSTEM = f"{NAMESPACE}:team-id"
+REFERRAL_SOURCE_SYSTEM = f"{NAMESPACE}:referral-source"
+REFERRING_ORGANISATION_SYSTEM = f"{NAMESPACE}:referring-organisation"
+TRIAGE_ROUTE_SYSTEM = f"{NAMESPACE}:triage-route"
+ASSESSMENT_LEVEL_SYSTEM = f"{NAMESPACE}:assessment-level"
+PATHWAY_STAGE_SYSTEM = f"{NAMESPACE}:pathway-stage"
+SERVICE_KIND_SYSTEM = f"{NAMESPACE}:service-kind"
+CARE_TEAM_ROLE_SYSTEM = f"{NAMESPACE}:care-team-role"
+TASK_CODE_SYSTEM = f"{NAMESPACE}:task"
+TEAM_REVIEW_CAUSE_SYSTEM = f"{NAMESPACE}:team-review-cause"
+TEAM_REVIEW_DECISION_SYSTEM = f"{NAMESPACE}:team-review-decision"
+PATHWAY_STAGE_EXTENSION = f"{NAMESPACE}:fhir:extension:pathway-stage"
+
+SNOMED = "http://snomed.info/sct"
+GOAL_ACHIEVEMENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+
+# Seeds every resource id: uuid5(pathway, item) keeps ids stable over repeated exports.
+_ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE)
+
+REDACTED = "[redacted]"
+
+# --------------------------------------------------------------------------------------------------
+# Status mappings (FHIR R4B value sets; fhir.resources does not enforce them, tests do)
+# --------------------------------------------------------------------------------------------------
+
+# A closed pathway is `finished` only when it ended as planned (a solution, or the team's normal close);
+# everything else ended it outside the expected course: FHIR's `cancelled`.
+_FINISHED_CLOSURES = frozenset({ClosureReason.COMPLETED})
+
+_OPEN_STAGE_STATUS = {
+    # Waiting for the team's triage: on the team's waitlist, no care yet.
+    Stage.AWAITING_TRIAGE: "waitlist",
+    Stage.ASSESSMENT: "active",
+    Stage.PLANNING: "active",
+    Stage.IN_SERVICES: "active",
+    Stage.SUSTAINMENT: "active",
+}
+
+SERVICE_ACTIVITY_STATUS = {
+    ServiceStatus.PLANNED: "not-started",
+    ServiceStatus.ACTIVE: "in-progress",
+    ServiceStatus.COMPLETED: "completed",
+    # Ended before it was complete.
+    ServiceStatus.INTERRUPTED: "stopped",
+    # Withdrawn before it began.
+    ServiceStatus.CANCELLED: "cancelled",
+}
+
+
+def episode_status(stage: Stage, closure_reason: ClosureReason | None = None) -> str:
+    """EpisodeOfCare.status: awaiting_triage -> waitlist; assessment..sustainment -> active;
+    closed -> finished (closure reason completed) or cancelled (no_need, client_declined, moved_away, other)."""
+    if stage is Stage.CLOSED:
+        return "finished" if closure_reason in _FINISHED_CLOSURES else "cancelled"
+    return _OPEN_STAGE_STATUS[stage]
+
+
+def referral_status(state: PathwayState) -> str:
+    """ServiceRequest.status: the referral is in force while the pathway is open, completed when the
+    pathway finished, revoked when it ended otherwise (e.g. no need found in triage)."""
+    if state.stage is not Stage.CLOSED:
+        return "active"
+    return "completed" if episode_status(state.stage, _closure_reason(state)) == "finished" else "revoked"
+
+
+def _closure_reason(state: PathwayState) -> ClosureReason | None:
+    return state.closure.reason if state.closure else None
+
+
+# --------------------------------------------------------------------------------------------------
+# Building blocks
+# --------------------------------------------------------------------------------------------------
+
+
+_WORD = re.compile(r"\S+")
+
+
+def redact(text: str) -> str:
+    """The text with every word that contains something like a personal identity code replaced."""
+    return _WORD.sub(lambda word: REDACTED if looks_like_personal_identity_code(word.group()) else word.group(), text)
+
+
+def _coding(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    coding: dict[str, Any] = {"system": system, "code": code}
+    if display:
+        coding["display"] = display
+    return coding
+
+
+def _concept(system: str, code: str, display: str | None = None) -> dict[str, Any]:
+    return {"coding": [_coding(system, code, display)], "text": display or code.replace("_", " ")}
+
+
+def _period(start: datetime | None, end: datetime | None = None) -> dict[str, Any]:
+    period: dict[str, Any] = {}
+    if start is not None:
+        period["start"] = start
+    if end is not None:
+        period["end"] = end
+    return period
+
+
+class _BundleBuilder:
+    """Collects resources under urn:uuid fullUrls; references point at those fullUrls."""
+
+    def __init__(self, pathway_id: str) -> None:
+        self._pathway_id = pathway_id
+        self._entries: dict[str, dict[str, Any]] = {}
+
+    def url(self, resource_type: str, key: str) -> str:
+        return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, f'{self._pathway_id}/{resource_type}/{key}')}"
+
+    def add(self, resource_type: str, key: str, resource: dict[str, Any]) -> dict[str, Any]:
+        """A reference to the resource, adding it on first use (thin resources are shared)."""
+        full_url = self.url(resource_type, key)
+        if full_url not in self._entries:
+            self._entries[full_url] = {
+                "fullUrl": full_url,
+                "resource": {"resourceType": resource_type, "id": full_url.removeprefix("urn:uuid:"), **resource},
+            }
+        return {"reference": full_url, "type": resource_type}
+
+    def entries(self) -> list[dict[str, Any]]:
+        return list(self._entries.values())
+
+
+class _PathwayExport:
+    def __init__(self, state: PathwayState) -> None:
+        self.state = state
+        self.bundle = _BundleBuilder(state.pathway_id)
+
+    # -- thin resources --------------------------------------------------------------------------
+
+    def patient(self) -> dict[str, Any]:
+        identifier = {"system": CLIENT_REFERENCE_SYSTEM, "value": self.state.intake.client_reference}
+        reference = self.bundle.add("Patient", "client", {"identifier": [identifier]})
+        # The identifier on the reference lets a receiver match the client without the Patient entry.
+        return {**reference, "identifier": identifier}
+
+    def practitioner(self, staff_id: str) -> dict[str, Any]:
+        identifier = {"system": STAFF_ID_SYSTEM, "value": staff_id}
+        return self.bundle.add("Practitioner", f"staff:{staff_id}", {"identifier": [identifier]})
+
+    def team(self) -> dict[str, Any]:
+        team = self.state.intake.team
+        return self.bundle.add(
+            "Organization",
+            f"team:{team}",
+            {
+                "identifier": [{"system": TEAM_ID_SYSTEM, "value": team}],
+                "active": True,
+                "name": f"Work-ability team {team}",
+            },
+        )
+
+    def provider(self, name: str) -> dict[str, Any]:
+        return self.bundle.add("Organization", f"provider:{name}", {"name": redact(name)})
+
+    def referring_organisation(self) -> dict[str, Any] | None:
+        organisation = self.state.intake.referring_organisation
+        if organisation is None:
+            return None
+        label = organisation.value.replace("_", " ").capitalize()
+        return self.bundle.add(
+            "Organization",
+            f"referrer:{organisation.value}",
+            {"type": [_concept(REFERRING_ORGANISATION_SYSTEM, organisation.value, label)], "name": label},
+        )
+
+    # -- the pathway --------------------------------------------------------------------------------
+
+    def status_history(self) -> list[dict[str, Any]]:
+        """One entry per FHIR status the pathway has had, from its stage-changing events."""
+        periods: list[tuple[str, datetime]] = [(episode_status(Stage.AWAITING_TRIAGE), self.state.referred_at)]
+        stage = Stage.AWAITING_TRIAGE
+        for event in sorted(self.state.events, key=lambda e: e.sequence):
+            if event.stage is stage:
+                continue
+            stage = event.stage
+            reason = event.details.get("closure_reason") if stage is Stage.CLOSED else None
+            status = episode_status(stage, ClosureReason(reason) if reason else _closure_reason(self.state))
+            if status != periods[-1][0]:
+                periods.append((status, event.at))
+        history = []
+        for index, (status, start) in enumerate(periods):
+            end = periods[index + 1][1] if index + 1 < len(periods) else None
+            history.append({"status": status, "period": _period(start, end)})
+        return history
+
+    def care_team(self) -> dict[str, Any] | None:
+        history = self.state.case_manager_history
+        if not history:
+            return None
+        closed = self.state.stage is Stage.CLOSED
+        participants = [
+            {
+                "role": [_concept(CARE_TEAM_ROLE_SYSTEM, "case_manager", "Case manager")],
+                "member": self.practitioner(period.staff_id),
+                "onBehalfOf": self.team(),
+                "period": _period(period.assumed_at, period.renounced_at),
+            }
+            for period in history
+        ]
+        return self.bundle.add(
+            "CareTeam",
+            "case-managers",
+            {
+                "status": "inactive" if closed else "active",
+                "name": f"Case managers, work-ability team {self.state.intake.team}",
+                "subject": self.patient(),
+                "period": _period(history[0].assumed_at, self.state.closure.closed_at if self.state.closure else None),
+                "participant": participants,
+                "managingOrganization": [self.team()],
+            },
+        )
+
+    def referral(self) -> dict[str, Any]:
+        intake = self.state.intake
+        self_referral = intake.referral_source is ReferralSource.SELF_REFERRAL
+        requester = self.patient() if self_referral else self.referring_organisation()
+        source_label = "Self-referral" if self_referral else "Professional referral"
+        resource: dict[str, Any] = {
+            "identifier": [{"system": PATHWAY_ID_SYSTEM, "value": self.state.pathway_id}],
+            "status": referral_status(self.state),
+            "intent": "order",
+            "category": [
+                {
+                    "coding": [
+                        _coding(SNOMED, "3457005", "Patient referral"),
+                        _coding(REFERRAL_SOURCE_SYSTEM, intake.referral_source.value, source_label),
+                    ],
+                    "text": source_label,
+                }
+            ],
+            "code": {"text": "Work-ability support"},
+            "subject": self.patient(),
+            "authoredOn": self.state.referred_at,
+            "requester": requester,
+            "performer": [self.team()],
+        }
+        return self.bundle.add("ServiceRequest", "referral", resource)
+
+    def goals(self) -> list[dict[str, Any]]:
+        closed = self.state.stage is Stage.CLOSED
+        references = []
+        for goal in self.state.goals:
+            if goal.achieved:
+                lifecycle, achievement = "completed", "achieved"
+            elif closed:
+                # The pathway ended without the goal reached: no one pursues it any more.
+                lifecycle, achievement = "cancelled", "not-achieved"
+            else:
+                lifecycle, achievement = "active", "in-progress"
+            resource: dict[str, Any] = {
+                "lifecycleStatus": lifecycle,
+                "achievementStatus": _concept(GOAL_ACHIEVEMENT_SYSTEM, achievement, achievement.replace("-", " ")),
+                # The client's own words are the goal; only identity-code look-alikes are removed.
+                "description": {"text": redact(goal.text)},
+                "subject": self.patient(),
+                "startDate": goal.set_at.date(),
+                "statusDate": goal.updated_at.date(),
+                "expressedBy": self.patient(),
+            }
+            if goal.target_date is not None:
+                resource["target"] = [{"dueDate": goal.target_date.date()}]
+            references.append(self.bundle.add("Goal", f"goal:{goal.goal_id}", resource))
+        return references
+
+    def care_plan(self, care_team: dict[str, Any] | None, goals: list[dict[str, Any]]) -> dict[str, Any] | None:
+        plan = self.state.plan
+        if plan is None:
+            return None
+        if self.state.stage is Stage.CLOSED:
+            status = (
+                "completed" if episode_status(Stage.CLOSED, _closure_reason(self.state)) == "finished" else "revoked"
+            )
+        else:
+            # The plan stays in force while a revision or reassessment is under way.
+            status = "active"
+        first_set = next((e.at for e in self.state.events if e.kind is EventKind.PLAN_SET), plan.set_at)
+        interval_days = plan.follow_up_interval.total_seconds() / 86400
+        activities = []
+        for service in self.state.services:
+            label = service.kind.value.replace("_", " ").capitalize()
+            detail: dict[str, Any] = {
+                "kind": "ServiceRequest",
+                "code": _concept(SERVICE_KIND_SYSTEM, service.kind.value, label),
+                "status": SERVICE_ACTIVITY_STATUS[service.status],
+                "scheduledPeriod": _period(service.planned_start, service.planned_end),
+                "performer": [self.provider(service.provider)],
+            }
+            if service.remote:
+                detail["description"] = "Remote service"
+            activities.append({"detail": detail})
+        resource: dict[str, Any] = {
+            "identifier": [{"system": PATHWAY_ID_SYSTEM, "value": f"{self.state.pathway_id}/plan"}],
+            "status": status,
+            "intent": "plan",
+            "title": f"Follow-up plan v{plan.version}",
+            "description": f"Follow-up contact every {interval_days:g} day(s)",
+            "subject": self.patient(),
+            "period": _period(first_set, self.state.closure.closed_at if self.state.closure else None),
+            "created": first_set,
+            "author": self.practitioner(self.state.case_manager) if self.state.case_manager else self.team(),
+            "goal": goals,
+            "activity": activities,
+        }
+        if care_team is not None:
+            resource["careTeam"] = [care_team]
+        return self.bundle.add("CarePlan", "plan", resource)
+
+    def case_manager_at(self, moment: datetime) -> str | None:
+        """Who was the case manager at a moment (the latest one to take over at or before it)."""
+        current = None
+        for period in self.state.case_manager_history:
+            if period.assumed_at <= moment:
+                current = period.staff_id
+        return current
+
+    def _task(self, key: str, resource: dict[str, Any]) -> dict[str, Any]:
+        return self.bundle.add("Task", key, {"for": self.patient(), **resource})
+
+    def follow_up_tasks(self, care_plan: dict[str, Any] | None) -> None:
+        based_on = {"basedOn": [care_plan]} if care_plan else {}
+        code = _concept(TASK_CODE_SYSTEM, "follow_up_contact", "Follow-up contact")
+        for index, contact in enumerate(self.state.follow_ups):
+            self._task(
+                f"follow-up:{index}",
+                {
+                    **based_on,
+                    "status": "completed",
+                    "intent": "plan",
+                    "code": code,
+                    "description": f"Follow-up contact ({contact.channel.value.replace('_', ' ')})",
+                    "authoredOn": contact.contacted_at,
+                    "executionPeriod": _period(contact.contacted_at, contact.contacted_at),
+                    "owner": self.practitioner(contact.recorded_by),
+                },
+            )
+        due = self.state.next_follow_up_due
+        if self.state.stage in (Stage.IN_SERVICES, Stage.SUSTAINMENT) and due is not None:
+            resource: dict[str, Any] = {
+                **based_on,
+                "status": "ready",
+                "intent": "plan",
+                "code": code,
+                "description": "Next follow-up contact",
+                "restriction": {"period": {"end": due}},
+            }
+            if self.state.case_manager:
+                resource["owner"] = self.practitioner(self.state.case_manager)
+            if _follow_up_overdue(self.state):
+                resource["businessStatus"] = {"text": "overdue"}
+            self._task(f"follow-up-due:{due.isoformat()}", resource)
+
+    def investigation_tasks(self) -> None:
+        closed = self.state.stage is Stage.CLOSED
+        for investigation in self.state.investigations:
+            completed = investigation.status is InvestigationStatus.COMPLETED
+            status = "completed" if completed else ("cancelled" if closed else "requested")
+            # Whoever saw it through, or whoever is (or last was) the case manager while it is open.
+            responsible = (
+                self.case_manager_at(investigation.completed_at)
+                if investigation.completed_at is not None
+                else self.state.case_manager
+            )
+            description = redact(investigation.description)
+            if investigation.provider:
+                description += f" ({redact(investigation.provider)})"
+            resource: dict[str, Any] = {
+                "status": status,
+                "intent": "order",
+                "code": _concept(TASK_CODE_SYSTEM, "investigation", "Investigation or further examination"),
+                "description": description,
+                "authoredOn": investigation.ordered_at,
+                "executionPeriod": _period(investigation.ordered_at, investigation.completed_at),
+            }
+            if investigation.due_at is not None:
+                resource["restriction"] = {"period": {"end": investigation.due_at}}
+            if responsible:
+                resource["owner"] = self.practitioner(responsible)
+                resource["requester"] = self.practitioner(responsible)
+            self._task(f"investigation:{investigation.investigation_id}", resource)
+
+    def team_review_tasks(self) -> None:
+        closed = self.state.stage is Stage.CLOSED
+        for review in self.state.team_reviews:
+            decided = review.decision is not None
+            status = "completed" if decided else ("cancelled" if closed else "requested")
+            resource: dict[str, Any] = {
+                "status": status,
+                "intent": "order",
+                "code": _concept(TASK_CODE_SYSTEM, "team_review", "Team review"),
+                "reasonCode": _concept(TEAM_REVIEW_CAUSE_SYSTEM, review.cause.value),
+                "authoredOn": review.opened_at,
+                "executionPeriod": _period(review.opened_at, review.decided_at),
+                # The team decides together.
+                "owner": self.team(),
+            }
+            if review.opened_by != "system":
+                resource["requester"] = self.practitioner(review.opened_by)
+            if review.decision is not None:
+                resource["output"] = [
+                    {
+                        "type": {"text": "decision"},
+                        "valueCodeableConcept": _concept(TEAM_REVIEW_DECISION_SYSTEM, review.decision.value),
+                    }
+                ]
+            self._task(f"team-review:{review.review_id}", resource)
+
+    def episode(self, care_team: dict[str, Any] | None, referral: dict[str, Any]) -> None:
+        state = self.state
+        episode_type = [_concept(f"{NAMESPACE}:programme", "work_ability_support", "Work-ability support")]
+        if state.assessment is not None:
+            episode_type.append(_concept(TRIAGE_ROUTE_SYSTEM, state.assessment.route.value))
+            if state.assessment.level is not None:
+                episode_type.append(_concept(ASSESSMENT_LEVEL_SYSTEM, state.assessment.level.value))
+        resource: dict[str, Any] = {
+            "extension": [
+                {"url": PATHWAY_STAGE_EXTENSION, "valueCoding": _coding(PATHWAY_STAGE_SYSTEM, state.stage.value)}
+            ],
+            "identifier": [{"system": PATHWAY_ID_SYSTEM, "value": state.pathway_id}],
+            "status": episode_status(state.stage, _closure_reason(state)),
+            "statusHistory": self.status_history(),
+            "type": episode_type,
+            "patient": self.patient(),
+            "managingOrganization": self.team(),
+            "period": _period(state.referred_at, state.closure.closed_at if state.closure else None),
+            "referralRequest": [referral],
+        }
+        if state.case_manager:
+            resource["careManager"] = self.practitioner(state.case_manager)
+        if care_team is not None:
+            resource["team"] = [care_team]
+        self.bundle.add("EpisodeOfCare", "episode", resource)
+
+    def build(self) -> dict[str, Any]:
+        referral = self.referral()
+        care_team = self.care_team()
+        goals = self.goals()
+        care_plan = self.care_plan(care_team, goals)
+        self.episode(care_team, referral)
+        self.follow_up_tasks(care_plan)
+        self.investigation_tasks()
+        self.team_review_tasks()
+        # The episode first: a reader looking for "the pathway" finds it at once.
+        entries = sorted(self.bundle.entries(), key=lambda e: e["resource"]["resourceType"] != "EpisodeOfCare")
+        return {
+            "resourceType": "Bundle",
+            "identifier": {"system": PATHWAY_ID_SYSTEM, "value": self.state.pathway_id},
+            "type": "collection",
+            "entry": entries,
+        }
+
+
+def _follow_up_overdue(state: PathwayState) -> bool:
+    fired = set(state.fired_deadline_keys)
+    return any(
+        deadline.kind is DeadlineKind.FOLLOW_UP_OVERDUE and deadline.key in fired
+        for deadline in deadlines.all_deadlines(state)
+    )
+
+
+def pathway_bundle(state: PathwayState) -> Bundle:
+    """The pathway as a FHIR R4B collection Bundle whose references all resolve inside it."""
+    return Bundle.model_validate(_PathwayExport(state).build())
+
+
+def pathway_bundle_json(state: PathwayState) -> dict[str, Any]:
+    """The bundle as FHIR JSON (a dict ready for a JSON response)."""
+    return pathway_bundle(state).model_dump(mode="json")

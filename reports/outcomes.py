@@ -1,0 +1,363 @@
+"""Programme outcome report: are clients' needs recognised, and do they reach a solution that lasts?
+
+Computed from the read model (`PathwayEventRecord` rows and the coded facts in their `details`), never
+from free text. The report covers a *referral cohort*: the pathways whose referral arrived in
+[period_from, period_to) (either end open), of one team or all teams given; every figure describes what
+has happened to those pathways so far. Pathways whose referral event is not among the rows are left out.
+
+Definitions:
+- time to triage: referral -> the first triage; time to the start of assessment: referral -> the first
+  event that put the pathway in the assessment stage (no-need pathways never start one). Days; median
+  and p90 by the nearest-rank method (the smallest value with at least 90 % of values at or below it).
+- case-manager changes: handovers per pathway that got a case manager.
+- escalations: team reviews opened, by cause (automatic ones and those requested by staff).
+- overdue follow-ups: team reviews opened because a follow-up contact was overdue.
+- outcomes, over the closed pathways: the long-term solution in place when the pathway closed, and of
+  those, the share whose solution was confirmed to hold through the sustainment period.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import statistics
+from collections import Counter
+from collections.abc import Collection, Iterable
+from datetime import UTC, datetime
+
+from pydantic import BaseModel, Field
+from sqlmodel import Session, col, select
+
+from models.pathway import EventKind, LongTermSolution, ReferralSource, Stage, TeamReviewCause
+from models.tables import PathwayEventRecord
+
+_SECONDS_PER_DAY = 86400.0
+
+
+# --------------------------------------------------------------------------------------------------
+# The report
+# --------------------------------------------------------------------------------------------------
+
+
+class DurationSummary(BaseModel):
+    count: int = Field(description="How many pathways the durations are over.")
+    median_days: float | None = None
+    p90_days: float | None = Field(default=None, description="Nearest-rank 90th percentile.")
+
+
+class Share(BaseModel):
+    count: int
+    share: float | None = Field(description="count / the denominator named by the figure; None if that is 0.")
+
+
+class CaseManagerChanges(BaseModel):
+    pathways_with_case_manager: int
+    changes: int
+    mean_per_pathway: float | None
+    distribution: dict[int, int] = Field(description="Number of changes -> number of pathways.")
+
+
+class FollowUpFigures(BaseModel):
+    contacts_recorded: int
+    overdue_escalations: int
+    pathways_with_overdue_follow_up: int
+
+
+class OutcomeFigures(BaseModel):
+    closed_pathways: int
+    closure_reasons: dict[str, int]
+    reached: dict[str, Share] = Field(description="Solution in place at closure -> share of closed pathways.")
+    reached_any: Share = Field(description="Closed with a long-term solution in place, of closed pathways.")
+    held: Share = Field(description="Confirmed to hold through the sustainment period, of reached_any.")
+    held_by_solution: dict[str, Share] = Field(description="Held, of the closed pathways with that solution.")
+    solutions_that_did_not_hold: int = Field(description="Solutions reported not to hold (a pathway may have several).")
+
+
+class FeedbackFigures(BaseModel):
+    count: int
+    mean_rating: float | None
+    distribution: dict[int, int] = Field(description="Rating 1-5 -> how many times given.")
+
+
+class OutcomeReport(BaseModel):
+    team: str | None
+    period_from: datetime | None
+    period_to: datetime | None
+    pathways: int = Field(description="Pathways referred in the period (the cohort).")
+    referrals_by_source: dict[str, int]
+    referrals_by_organisation: dict[str, int]
+    time_to_triage: DurationSummary
+    time_to_assessment_start: DurationSummary
+    routes: dict[str, int] = Field(description="Triage route (extended assessment with its level) -> pathways.")
+    case_manager_changes: CaseManagerChanges
+    escalations_by_cause: dict[str, int]
+    follow_ups: FollowUpFigures
+    outcomes: OutcomeFigures
+    feedback: FeedbackFigures
+
+
+# --------------------------------------------------------------------------------------------------
+# Computing it
+# --------------------------------------------------------------------------------------------------
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; everything the product writes is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _referred_at(referral: PathwayEventRecord) -> datetime:
+    stated = referral.details.get("referred_at")
+    return _aware(datetime.fromisoformat(stated)) if stated else _aware(referral.at)
+
+
+def _in_period(moment: datetime, period_from: datetime | None, period_to: datetime | None) -> bool:
+    return (period_from is None or moment >= _aware(period_from)) and (period_to is None or moment < _aware(period_to))
+
+
+def nearest_rank(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1]
+
+
+def _durations(days: list[float]) -> DurationSummary:
+    if not days:
+        return DurationSummary(count=0)
+    return DurationSummary(
+        count=len(days), median_days=round(statistics.median(days), 2), p90_days=round(nearest_rank(days, 90), 2)
+    )
+
+
+def _share(count: int, of: int) -> Share:
+    return Share(count=count, share=round(count / of, 4) if of else None)
+
+
+def _days_between(start: datetime, end: datetime) -> float:
+    return (_aware(end) - start).total_seconds() / _SECONDS_PER_DAY
+
+
+def outcome_report(
+    events: Iterable[PathwayEventRecord],
+    *,
+    team: str | None = None,
+    period_from: datetime | None = None,
+    period_to: datetime | None = None,
+) -> OutcomeReport:
+    """The outcome report over the pathways referred in the period (see the module docstring)."""
+    by_pathway: dict[str, list[PathwayEventRecord]] = {}
+    for event in events:
+        if team is None or event.team == team:
+            by_pathway.setdefault(event.pathway_id, []).append(event)
+
+    sources: Counter[str] = Counter()
+    organisations: Counter[str] = Counter()
+    to_triage: list[float] = []
+    to_assessment: list[float] = []
+    routes: Counter[str] = Counter()
+    changes_per_pathway: list[int] = []
+    causes: Counter[str] = Counter()
+    contacts = overdue = pathways_overdue = did_not_hold = 0
+    closure_reasons: Counter[str] = Counter()
+    solution_at_closure: list[str] = []
+    held_solutions: list[str] = []
+    ratings: list[int] = []
+    cohort = 0
+
+    for rows in by_pathway.values():
+        rows.sort(key=lambda row: row.sequence)
+        referral = next((row for row in rows if row.kind == EventKind.REFERRAL_RECEIVED), None)
+        if referral is None:
+            continue
+        referred_at = _referred_at(referral)
+        if not _in_period(referred_at, period_from, period_to):
+            continue
+        cohort += 1
+        sources[referral.details.get("referral_source", "")] += 1
+        if referral.details.get("referring_organisation"):
+            organisations[referral.details["referring_organisation"]] += 1
+
+        triage = next((row for row in rows if row.kind == EventKind.TRIAGED), None)
+        if triage is not None:
+            to_triage.append(_days_between(referred_at, triage.at))
+            route, level = triage.details.get("route", ""), triage.details.get("assessment_level", "")
+            routes[f"{route}:{level}" if level else route] += 1
+        assessment = next((row for row in rows if row.stage == Stage.ASSESSMENT), None)
+        if assessment is not None:
+            to_assessment.append(_days_between(referred_at, assessment.at))
+
+        kinds = Counter(row.kind for row in rows)
+        if kinds[EventKind.CASE_MANAGER_ASSIGNED]:
+            changes_per_pathway.append(kinds[EventKind.CASE_MANAGER_CHANGED])
+        opened = [row.details.get("cause", "") for row in rows if row.kind == EventKind.TEAM_REVIEW_OPENED]
+        causes.update(opened)
+        overdue_here = opened.count(TeamReviewCause.FOLLOW_UP_OVERDUE)
+        overdue += overdue_here
+        pathways_overdue += 1 if overdue_here else 0
+        contacts += kinds[EventKind.FOLLOW_UP_RECORDED]
+        did_not_hold += kinds[EventKind.SOLUTION_DID_NOT_HOLD]
+        ratings += [int(row.details["rating"]) for row in rows if row.kind == EventKind.FEEDBACK_RECORDED]
+
+        closed = next((row for row in reversed(rows) if row.kind == EventKind.CLOSED), None)
+        if closed is not None:
+            closure_reasons[closed.details.get("closure_reason", "")] += 1
+            solution = closed.details.get("solution", "")
+            solution_at_closure.append(solution)
+            # A confirmation closes the pathway at once, so any confirmation is of the final solution.
+            if solution and kinds[EventKind.SUSTAINMENT_CONFIRMED]:
+                held_solutions.append(solution)
+
+    closed_count = len(solution_at_closure)
+    reached_counts = Counter(s for s in solution_at_closure if s)
+    held_counts = Counter(held_solutions)
+    reached_any = sum(reached_counts.values())
+    return OutcomeReport(
+        team=team,
+        period_from=period_from,
+        period_to=period_to,
+        pathways=cohort,
+        referrals_by_source={source.value: sources[source.value] for source in ReferralSource},
+        referrals_by_organisation=dict(sorted(organisations.items())),
+        time_to_triage=_durations(to_triage),
+        time_to_assessment_start=_durations(to_assessment),
+        routes=dict(sorted(routes.items())),
+        case_manager_changes=CaseManagerChanges(
+            pathways_with_case_manager=len(changes_per_pathway),
+            changes=sum(changes_per_pathway),
+            mean_per_pathway=round(statistics.mean(changes_per_pathway), 2) if changes_per_pathway else None,
+            distribution=dict(sorted(Counter(changes_per_pathway).items())),
+        ),
+        escalations_by_cause=dict(sorted(causes.items())),
+        follow_ups=FollowUpFigures(
+            contacts_recorded=contacts,
+            overdue_escalations=overdue,
+            pathways_with_overdue_follow_up=pathways_overdue,
+        ),
+        outcomes=OutcomeFigures(
+            closed_pathways=closed_count,
+            closure_reasons=dict(sorted(closure_reasons.items())),
+            reached={s.value: _share(reached_counts[s.value], closed_count) for s in LongTermSolution},
+            reached_any=_share(reached_any, closed_count),
+            held=_share(len(held_solutions), reached_any),
+            held_by_solution={s.value: _share(held_counts[s.value], reached_counts[s.value]) for s in LongTermSolution},
+            solutions_that_did_not_hold=did_not_hold,
+        ),
+        feedback=FeedbackFigures(
+            count=len(ratings),
+            mean_rating=round(statistics.mean(ratings), 2) if ratings else None,
+            distribution={rating: ratings.count(rating) for rating in range(1, 6)},
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Loading the rows
+# --------------------------------------------------------------------------------------------------
+
+
+def load_events(
+    session: Session,
+    team: str | Collection[str] | None,
+    period_from: datetime | None,
+    period_to: datetime | None,
+) -> list[PathwayEventRecord]:
+    """Every event of the pathways that may belong to the cohort, in pathway and sequence order.
+
+    A referral is registered no earlier than it arrived, so pathways registered before `period_from` are
+    left out in the database; `period_to` cannot bound the query (a referral of the period may be
+    registered later), so `outcome_report` makes the exact cut on the referral date.
+    """
+    del period_to  # the exact cut is outcome_report's; see above
+    cohort = select(PathwayEventRecord.pathway_id).where(PathwayEventRecord.kind == EventKind.REFERRAL_RECEIVED.value)
+    if isinstance(team, str):
+        cohort = cohort.where(PathwayEventRecord.team == team)
+    elif team is not None:
+        cohort = cohort.where(col(PathwayEventRecord.team).in_(list(team)))
+    if period_from is not None:
+        cohort = cohort.where(col(PathwayEventRecord.at) >= period_from)
+    statement = (
+        select(PathwayEventRecord)
+        .where(col(PathwayEventRecord.pathway_id).in_(cohort))
+        .order_by(col(PathwayEventRecord.pathway_id), col(PathwayEventRecord.sequence))
+    )
+    return list(session.exec(statement).all())
+
+
+# --------------------------------------------------------------------------------------------------
+# CSV and PNG
+# --------------------------------------------------------------------------------------------------
+
+CSV_HEADER = ("section", "measure", "category", "value")
+
+
+def _value(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def report_rows(report: OutcomeReport) -> list[tuple[str, str, str, str]]:
+    """The report as long-format rows (section, measure, category, value): one figure a row."""
+    rows: list[tuple[str, str, str, object]] = [
+        ("report", "team", "", report.team or "all"),
+        ("report", "period_from", "", report.period_from),
+        ("report", "period_to", "", report.period_to),
+        ("report", "pathways", "", report.pathways),
+    ]
+    rows += [("referrals", "by_source", k, v) for k, v in report.referrals_by_source.items()]
+    rows += [("referrals", "by_referring_organisation", k, v) for k, v in report.referrals_by_organisation.items()]
+    for section, summary in (
+        ("time_to_triage", report.time_to_triage),
+        ("time_to_assessment_start", report.time_to_assessment_start),
+    ):
+        rows += [
+            (section, "count", "", summary.count),
+            (section, "median_days", "", summary.median_days),
+            (section, "p90_days", "", summary.p90_days),
+        ]
+    rows += [("routes", "chosen", k, v) for k, v in report.routes.items()]
+    changes = report.case_manager_changes
+    rows += [
+        ("case_manager_changes", "pathways_with_case_manager", "", changes.pathways_with_case_manager),
+        ("case_manager_changes", "changes", "", changes.changes),
+        ("case_manager_changes", "mean_per_pathway", "", changes.mean_per_pathway),
+    ]
+    rows += [("case_manager_changes", "pathways_with_changes", str(k), v) for k, v in changes.distribution.items()]
+    rows += [("escalations", "by_cause", k, v) for k, v in report.escalations_by_cause.items()]
+    rows += [("follow_ups", name, "", value) for name, value in report.follow_ups.model_dump().items()]
+    outcomes = report.outcomes
+    rows.append(("outcomes", "closed_pathways", "", outcomes.closed_pathways))
+    rows += [("outcomes", "closure_reason", k, v) for k, v in outcomes.closure_reasons.items()]
+    for solution, share in outcomes.reached.items():
+        rows += [("outcomes", "reached", solution, share.count), ("outcomes", "reached_share", solution, share.share)]
+    rows += [
+        ("outcomes", "reached_any", "", outcomes.reached_any.count),
+        ("outcomes", "reached_any_share", "", outcomes.reached_any.share),
+        ("outcomes", "held", "", outcomes.held.count),
+        ("outcomes", "held_share", "", outcomes.held.share),
+    ]
+    for solution, share in outcomes.held_by_solution.items():
+        rows += [("outcomes", "held", solution, share.count), ("outcomes", "held_share", solution, share.share)]
+    rows.append(("outcomes", "solutions_that_did_not_hold", "", outcomes.solutions_that_did_not_hold))
+    feedback = report.feedback
+    rows += [("feedback", "count", "", feedback.count), ("feedback", "mean_rating", "", feedback.mean_rating)]
+    rows += [("feedback", "rating", str(k), v) for k, v in feedback.distribution.items()]
+    return [(section, measure, category, _value(value)) for section, measure, category, value in rows]
+
+
+def report_csv(report: OutcomeReport) -> str:
+    """The report as CSV, one figure a row, ready for a spreadsheet."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(CSV_HEADER)
+    writer.writerows(report_rows(report))
+    return buffer.getvalue()
+
+
+def report_png(report: OutcomeReport) -> bytes:
+    """One chart page a coordinator can paste into a report (matplotlib, Agg, no global pyplot state)."""
+    from reports.chart import render_png
+
+    return render_png(report)

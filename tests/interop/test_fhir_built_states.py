@@ -1,0 +1,150 @@
+"""FHIR export of pathway shapes built directly (months-long shapes the live tests cannot wait for)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from interop.fhir import episode_status, pathway_bundle, pathway_bundle_json
+from models.pathway import ClosureReason, LongTermSolution, PathwayState, Stage, TeamReview, TeamReviewCause
+
+from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
+from .states import NURSE, StateBuilder
+
+
+def _export(state: PathwayState) -> dict[str, Any]:
+    bundle_json = pathway_bundle_json(state)
+    check_bundle(state, pathway_bundle(state), bundle_json)
+    return bundle_json
+
+
+def _extension_stage(bundle: dict[str, Any]) -> str:
+    return str(one(bundle, "EpisodeOfCare")["extension"][0]["valueCoding"]["code"])
+
+
+def test_awaiting_triage_is_a_waitlisted_episode_with_an_active_referral_and_no_care_team() -> None:
+    state = StateBuilder().state
+    bundle = _export(state)
+    episode = one(bundle, "EpisodeOfCare")
+    assert episode["status"] == "waitlist"
+    assert status_history(bundle) == ["waitlist"]
+    assert _extension_stage(bundle) == "awaiting_triage"
+    assert resolve(bundle, episode["referralRequest"][0])["status"] == "active"
+    assert "careManager" not in episode and "end" not in episode["period"]
+    assert {e["resource"]["resourceType"] for e in bundle["entry"]} == {
+        "EpisodeOfCare",
+        "Patient",
+        "Organization",
+        "ServiceRequest",
+    }
+
+
+def test_sustainment_is_still_an_active_episode_with_the_next_follow_up_due() -> None:
+    state = StateBuilder().later(3).triaged().goal("Oma tavoite: työ").later(30).in_services().later(10).outcome().state
+    bundle = _export(state)
+    assert one(bundle, "EpisodeOfCare")["status"] == "active"
+    assert _extension_stage(bundle) == "sustainment"
+    assert status_history(bundle) == ["waitlist", "active"]
+    assert one(bundle, "CarePlan")["status"] == "active"
+    assert [a["detail"]["status"] for a in one(bundle, "CarePlan")["activity"]] == ["completed"]
+    assert sorted(t["status"] for t in tasks_by_code(bundle, "follow_up_contact")) == ["completed", "ready"]
+    assert [g["lifecycleStatus"] for g in resources(bundle, "Goal")] == ["active"]
+
+
+def test_closed_after_the_solution_held_is_a_finished_episode_with_everything_completed() -> None:
+    state = (
+        (StateBuilder().later(3).triaged().goal("Työpaikka", achieved=True).goal("Liikkua enemmän"))
+        .later(30)
+        .in_services()
+        .later(10)
+        .outcome(LongTermSolution.STUDIES)
+        .held()
+        .state
+    )
+    bundle = _export(state)
+    episode = one(bundle, "EpisodeOfCare")
+    assert episode["status"] == "finished"
+    assert status_history(bundle) == ["waitlist", "active", "finished"]
+    assert episode["period"]["end"] == state.closure.closed_at.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+    assert resolve(bundle, episode["referralRequest"][0])["status"] == "completed"
+    assert one(bundle, "CarePlan")["status"] == "completed"
+    care_team = one(bundle, "CareTeam")
+    assert care_team["status"] == "inactive"
+    assert all("end" in p["period"] for p in care_team["participant"])
+    # The last case manager stays named on the closed episode.
+    assert resolve(bundle, episode["careManager"])["identifier"][0]["value"] == NURSE
+    assert sorted(
+        (g["lifecycleStatus"], g["achievementStatus"]["coding"][0]["code"]) for g in resources(bundle, "Goal")
+    ) == [
+        ("cancelled", "not-achieved"),
+        ("completed", "achieved"),
+    ]
+    # No open follow-up once the pathway is closed.
+    assert [t["status"] for t in tasks_by_code(bundle, "follow_up_contact")] == ["completed"]
+
+
+def test_solution_that_did_not_hold_is_back_in_services_with_a_team_review_requested() -> None:
+    state = StateBuilder().later(3).triaged().later(30).in_services().later(10).outcome().did_not_hold().state
+    bundle = _export(state)
+    assert one(bundle, "EpisodeOfCare")["status"] == "active"
+    assert _extension_stage(bundle) == "in_services"
+    [review] = tasks_by_code(bundle, "team_review")
+    assert review["status"] == "requested"
+    assert review["reasonCode"]["coding"][0]["code"] == "solution_did_not_hold"
+    assert resolve(bundle, review["requester"])["identifier"][0]["value"] == NURSE
+
+
+@pytest.mark.parametrize(
+    "reason", [ClosureReason.CLIENT_DECLINED, ClosureReason.MOVED_AWAY, ClosureReason.NO_NEED, ClosureReason.OTHER]
+)
+def test_closed_for_any_other_reason_is_a_cancelled_episode_with_a_revoked_plan(reason: ClosureReason) -> None:
+    builder = StateBuilder().later(3).triaged().later(30).in_services()
+    builder.state.team_reviews.append(
+        TeamReview(
+            review_id="review-x",
+            cause=TeamReviewCause.FOLLOW_UP_OVERDUE,
+            reason="The follow-up contact is overdue",
+            opened_by="system",
+            opened_at=builder.now,
+        )
+    )
+    state = builder.later(5).closed(reason).state
+    bundle = _export(state)
+    assert one(bundle, "EpisodeOfCare")["status"] == "cancelled"
+    assert status_history(bundle) == ["waitlist", "active", "cancelled"]
+    assert one(bundle, "CarePlan")["status"] == "revoked"
+    assert resolve(bundle, one(bundle, "EpisodeOfCare")["referralRequest"][0])["status"] == "revoked"
+    # A review nobody decided before the close is cancelled, not left waiting.
+    assert [t["status"] for t in tasks_by_code(bundle, "team_review")] == ["cancelled"]
+
+
+def test_stage_to_status_mapping_covers_every_stage_and_closure_reason() -> None:
+    expected = {
+        Stage.AWAITING_TRIAGE: "waitlist",
+        Stage.ASSESSMENT: "active",
+        Stage.PLANNING: "active",
+        Stage.IN_SERVICES: "active",
+        Stage.SUSTAINMENT: "active",
+    }
+    for stage, status in expected.items():
+        assert episode_status(stage) == status
+    assert episode_status(Stage.CLOSED, ClosureReason.COMPLETED) == "finished"
+    for reason in ClosureReason:
+        if reason is not ClosureReason.COMPLETED:
+            assert episode_status(Stage.CLOSED, reason) == "cancelled"
+
+
+def test_identity_code_in_a_goal_is_redacted_and_the_rest_of_the_clients_words_kept() -> None:
+    state = StateBuilder().later(1).triaged().goal("Haluan töihin, hetu 131052-308T mainittu vahingossa").state
+    bundle = _export(state)
+    [goal] = resources(bundle, "Goal")
+    assert goal["description"]["text"] == "Haluan töihin, hetu [redacted] mainittu vahingossa"
+
+
+def test_the_same_state_exports_the_same_ids_and_another_pathway_different_ones() -> None:
+    first = pathway_bundle_json(StateBuilder("client-aaaa").later(1).triaged().state)
+    again = pathway_bundle_json(StateBuilder("client-aaaa").later(1).triaged().state)
+    other = pathway_bundle_json(StateBuilder("client-bbbb").later(1).triaged().state)
+    assert first == again
+    assert not {e["fullUrl"] for e in first["entry"]} & {e["fullUrl"] for e in other["entry"]}
