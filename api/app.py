@@ -1,0 +1,103 @@
+"""The staff HTTP API: `uvicorn api.app:create_app --factory`.
+
+One Temporal client (with the worker's data converter) and one database engine per process, made in
+the lifespan unless a test injects its own. Routes are thin; this module maps the services' errors to
+HTTP statuses in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from sqlmodel import SQLModel
+from temporalio.client import Client
+
+import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from api.errors import (
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    TemporalUnavailableError,
+)
+from api.routes import api_router
+from core.db import build_engine
+from core.settings import Settings, get_settings
+from core.temporal import connect
+
+API_DESCRIPTION = """Start, act on and read work-ability support pathways.
+
+Sign in with `Authorization: Bearer <token>`. Clients appear only by their pseudonymous reference.
+Every read and action on a pathway is written to the audit log."""
+
+
+def prepare_database(engine: Engine) -> None:
+    """Make the database ready for the API (the one place that decides how)."""
+    SQLModel.metadata.create_all(engine)
+
+
+def _lifespan(
+    settings: Settings, temporal_client: Client | None, engine: Engine | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.settings = settings
+        app.state.engine = engine or build_engine(settings.effective_database_url)
+        prepare_database(app.state.engine)
+        app.state.temporal_client = temporal_client or await connect(settings)
+        try:
+            yield
+        finally:
+            if own_engine:
+                app.state.engine.dispose()
+
+    return lifespan
+
+
+def _error_response(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+
+
+async def _api_error(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, ApiError)
+    if isinstance(err, NotAuthenticatedError):
+        return _error_response(401, err.detail, {"WWW-Authenticate": "Bearer"})
+    if isinstance(err, ForbiddenError):
+        return _error_response(403, err.detail)
+    if isinstance(err, NotFoundError):
+        return _error_response(404, err.detail)
+    if isinstance(err, ConflictError):
+        return _error_response(409, err.detail)
+    if isinstance(err, InvalidInputError):
+        # The same shape as FastAPI's own validation errors, so clients handle every 422 alike.
+        body = {"detail": [{"loc": ["body", err.field], "msg": err.detail, "type": "value_error"}]}
+        return JSONResponse(body, status_code=422)
+    if isinstance(err, TemporalUnavailableError):
+        return _error_response(503, err.detail, {"Retry-After": str(err.retry_after_seconds)})
+    return _error_response(500, err.detail)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal_client: Client | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """The API application; injected client and engine are used as they are (tests, embedding)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Work-ability pathways: staff API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=_lifespan(settings, temporal_client, engine),
+    )
+    app.add_exception_handler(ApiError, _api_error)
+    app.include_router(api_router)
+    return app
