@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Response
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -25,7 +24,7 @@ async def healthz() -> dict[str, str]:
     responses={503: {"model": schemas.Readiness, "description": "Temporal or the database cannot be reached."}},
     summary="Temporal and the database are reachable",
 )
-async def readyz(client: TemporalClientDep, session: SessionDep) -> schemas.Readiness | JSONResponse:
+async def readyz(client: TemporalClientDep, session: SessionDep, response: Response) -> schemas.Readiness:
     temporal = database = "ok"
     try:
         async with translated():
@@ -38,6 +37,6 @@ async def readyz(client: TemporalClientDep, session: SessionDep) -> schemas.Read
         database = "unreachable"
     readiness = schemas.Readiness(temporal=temporal, database=database)
     if temporal != "ok" or database != "ok":
-        retry_after = str(TemporalUnavailableError.retry_after_seconds)
-        return JSONResponse(readiness.model_dump(), status_code=503, headers={"Retry-After": retry_after})
+        response.status_code = 503
+        response.headers["Retry-After"] = str(TemporalUnavailableError.retry_after_seconds)
     return readiness
