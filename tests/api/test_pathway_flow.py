@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable
 
 import httpx
 
@@ -149,7 +150,7 @@ async def test_listing_filters_by_stage_case_manager_and_team_review(api: httpx.
     )
     ok(await api.post(f"/pathways/{triaged['pathway_id']}/team-review", json={"reason": "Unclear"}, headers=nurse))
 
-    async def listed(**params: object) -> list[str]:
+    async def listed(**params: str) -> list[str]:
         page = ok(await api.get("/pathways", params={"team": org.team, **params}, headers=nurse))
         return sorted(item["pathway_id"] for item in page["items"])
 
@@ -176,8 +177,8 @@ async def test_listing_filters_by_stage_case_manager_and_team_review(api: httpx.
     assert sorted([first["items"][0]["pathway_id"], second["items"][0]["pathway_id"]]) == both
 
 
-async def _equals(listing: object, expected: list[str]) -> bool:
-    return await listing == expected  # type: ignore[misc]
+async def _equals(listing: Awaitable[list[str]], expected: list[str]) -> bool:
+    return await listing == expected
 
 
 async def test_caseload_lists_own_pathways_soonest_deadline_first(api: httpx.AsyncClient, org: Org) -> None:
