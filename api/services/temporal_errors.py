@@ -14,6 +14,8 @@ from api.errors import ConflictError, InvalidInputError, NotFoundError, Temporal
 # The error type the pathway's update validators raise (workflows.pathway.InvalidPathwayAction).
 INVALID_PATHWAY_ACTION = "InvalidPathwayAction"
 _UNREACHABLE = "Temporal cannot be reached; nothing was changed, try again shortly"
+# How the server words NOT_FOUND for an update that reached a pathway just as it closed.
+_CLOSED_MESSAGES = ("already completed", "aborted by closing workflow")
 _UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
 
 
@@ -33,7 +35,7 @@ async def translated(pathway_id: str | None = None) -> AsyncIterator[None]:
         raise
     except RPCError as err:
         if err.status is RPCStatusCode.NOT_FOUND:
-            if "already completed" in err.message:
+            if any(closing in err.message for closing in _CLOSED_MESSAGES):
                 raise ConflictError(f"pathway {pathway_id} is closed; no further actions are possible") from err
             raise NotFoundError(f"no pathway {pathway_id}") from err
         if err.status in _UNAVAILABLE:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
+import secrets
+import string
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -14,7 +15,9 @@ __all__ = ["eventually", "intake_body", "new_client_reference", "ok", "service_b
 
 
 def new_client_reference() -> str:
-    return f"client-{uuid.uuid4().hex[:12]}"
+    # Letters only: random hex can form something shaped like a personal identity code (e.g. 433375c1791),
+    # which the API rightly refuses.
+    return "client-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(12))
 
 
 def intake_body(team: str, client_reference: str | None = None, **overrides: Any) -> dict[str, Any]:

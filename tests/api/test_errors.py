@@ -99,7 +99,7 @@ async def test_action_on_a_closed_pathway_is_409(api: httpx.AsyncClient, org: Or
     pathway = f"/pathways/{state['pathway_id']}"
     ok(await api.post(f"{pathway}/close", json={"reason": "moved_away", "note": "Moved"}, headers=org.nurse.auth))
     response = await api.post(f"{pathway}/feedback", json={"rating": 3}, headers=org.nurse.auth)
-    assert response.status_code == 409
+    assert response.status_code == 409, response.text
     assert "closed" in response.json()["detail"]
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable
 import httpx
 
 from .conftest import Org
-from .helpers import eventually, ok, service_body, start
+from .helpers import eventually, new_client_reference, ok, service_body, start
 
 DEMO_POLICY = {"sustainment_period": "PT2S", "sustainment_confirm_grace": "PT1H"}
 
@@ -19,7 +19,7 @@ async def test_complete_pathway_from_intake_to_closure_through_http(api: httpx.A
     response = await api.post(
         "/pathways",
         json={
-            "client_reference": f"client-{org.team}",
+            "client_reference": new_client_reference(),
             "team": org.team,
             "referral_source": "self_referral",
             "client_language": "sv",
