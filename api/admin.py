@@ -16,10 +16,9 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import Session
 
-from api.app import prepare_database
+from api.app import engine_for, prepare_database
 from api.errors import ApiError
 from api.services import staff as staff_service
-from core.db import build_engine
 from core.settings import get_settings
 from models.pathway import Language, StaffId, TeamId
 from models.tables import StaffRole
@@ -75,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    engine = build_engine(get_settings().effective_database_url)
+    engine = engine_for(get_settings())
     try:
         prepare_database(engine)
         if args.command == "add-team":

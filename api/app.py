@@ -37,6 +37,13 @@ Sign in with `Authorization: Bearer <token>`. Clients appear only by their pseud
 Every read and action on a pathway is written to the audit log."""
 
 
+def engine_for(settings: Settings) -> Engine:
+    """The database engine of these settings; the default SQLite file's folder is made if missing."""
+    if not settings.database_url:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return build_engine(settings.effective_database_url)
+
+
 def prepare_database(engine: Engine) -> None:
     """Make the database ready for the API (the one place that decides how)."""
     SQLModel.metadata.create_all(engine)
@@ -49,7 +56,7 @@ def _lifespan(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
         app.state.settings = settings
-        app.state.engine = engine or build_engine(settings.effective_database_url)
+        app.state.engine = engine or engine_for(settings)
         prepare_database(app.state.engine)
         app.state.temporal_client = temporal_client or await connect(settings)
         try:

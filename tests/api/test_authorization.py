@@ -14,9 +14,10 @@ from models.tables import AuditLogEntry
 from .conftest import Org, Staff
 from .helpers import intake_body, ok, start
 
-ROLES = ("admin", "coordinator", "professional", "outsider")
+ROLES = ("admin", "coordinator", "professional", "outsider", "other_coordinator")
 
-# route kind -> the status each role gets (outsider: a professional of another team).
+# route kind -> the status each role gets (outsider: a professional of another team). A coordinator of
+# another team is an outsider to this team's pathways too (added below).
 MATRIX: dict[str, dict[str, int]] = {
     "start_pathway": {"admin": 403, "coordinator": 201, "professional": 201, "outsider": 403},
     "list_pathways": {"admin": 403, "coordinator": 200, "professional": 200, "outsider": 200},
@@ -36,10 +37,18 @@ MATRIX: dict[str, dict[str, int]] = {
 }
 
 
+for statuses in MATRIX.values():
+    statuses["other_coordinator"] = statuses["outsider"]
+
+
 def _who(org: Org, role: str) -> Staff:
-    return {"admin": org.admin, "coordinator": org.coordinator, "professional": org.nurse, "outsider": org.outsider}[
-        role
-    ]
+    return {
+        "admin": org.admin,
+        "coordinator": org.coordinator,
+        "professional": org.nurse,
+        "outsider": org.outsider,
+        "other_coordinator": org.other_coordinator,
+    }[role]
 
 
 async def _triaged_pathway(api: httpx.AsyncClient, org: Org, *, review: bool = False) -> str:
