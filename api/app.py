@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine
 from sqlmodel import SQLModel
@@ -91,6 +92,14 @@ async def _api_error(request: Request, err: Exception) -> JSONResponse:
     return _error_response(500, err.detail)
 
 
+async def _validation_error(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, RequestValidationError)
+    # Location and reason only: the rejected input is not echoed back, as it may be exactly the client
+    # data (e.g. an identity code) that must not travel further or end up in a proxy's logs.
+    errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in err.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -106,5 +115,6 @@ def create_app(
         lifespan=_lifespan(settings, temporal_client, engine),
     )
     app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -25,6 +26,7 @@ async def audit_trail(
 ) -> list[schemas.AuditEntryPublic]:
     """Every read and action on the pathway, oldest first: who, when, what, and whether it was allowed."""
     await pathways.authorize_audit_read(client=client, session=session, staff=staff, pathway_id=pathway_id)
+    entries = await asyncio.to_thread(audit.entries_for, session, pathway_id=pathway_id, limit=limit, offset=offset)
     return [
         schemas.AuditEntryPublic(
             at=entry.at,
@@ -33,5 +35,5 @@ async def audit_trail(
             action=entry.action,
             outcome=entry.outcome,
         )
-        for entry in audit.entries_for(session, pathway_id=pathway_id, limit=limit, offset=offset)
+        for entry in entries
     ]

@@ -12,8 +12,8 @@ import base64
 import binascii
 import re
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -124,15 +124,26 @@ _OUTCOMES: tuple[tuple[type[ApiError], AuditOutcome], ...] = (
 )
 
 
-@contextmanager
-def _audited(session: Session, staff: StaffMember, pathway_id: str | None, action: str) -> Iterator[None]:
+@asynccontextmanager
+async def _audited(session: Session, staff: StaffMember, pathway_id: str | None, action: str) -> AsyncIterator[None]:
+    # Database writes leave the event loop: a busy SQLite file must not stall other requests.
     try:
         yield
     except Exception as err:
         outcome = next((o for kind, o in _OUTCOMES if isinstance(err, kind)), AuditOutcome.ERROR)
-        audit.record(session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=outcome)
+        await asyncio.to_thread(
+            audit.record, session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=outcome
+        )
         raise
-    audit.record(session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=AuditOutcome.OK)
+    await asyncio.to_thread(
+        audit.record, session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=AuditOutcome.OK
+    )
+
+
+async def _audit_listed(session: Session, staff: StaffMember, pathway_ids: list[str]) -> None:
+    await asyncio.to_thread(
+        audit.record_many, session, staff_id=staff.staff_id, pathway_ids=pathway_ids, action="listed"
+    )
 
 
 def _require_pathway_reader(staff: StaffMember) -> None:
@@ -162,7 +173,7 @@ async def _authorize(
 
 async def authorize_audit_read(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> None:
     """Coordinators of the pathway's team may read its audit trail; reading it is audited too."""
-    with _audited(session, staff, pathway_id, "read_audit"):
+    async with _audited(session, staff, pathway_id, "read_audit"):
         await _authorize(client, staff, pathway_id, coordinator_only=True)
 
 
@@ -174,7 +185,7 @@ async def start(
 ) -> PathwayState:
     """Intake: start the client's pathway on the given team; at most one open pathway per client."""
     pathway_id = pathway_id_for(body.client_reference)
-    with _audited(session, staff, pathway_id, "start"):
+    async with _audited(session, staff, pathway_id, "start"):
         _require_pathway_reader(staff)
         if body.team not in staff.teams:
             raise ForbiddenError(f"you can register referrals only to your own team(s), not to {body.team}")
@@ -188,7 +199,7 @@ async def start(
 
 async def get_state(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> PathwayState:
     """The pathway's full current state."""
-    with _audited(session, staff, pathway_id, "read_state"):
+    async with _audited(session, staff, pathway_id, "read_state"):
         await _authorize(client, staff, pathway_id)
         async with translated(pathway_id):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_state)
@@ -196,7 +207,7 @@ async def get_state(*, client: Client, session: Session, staff: StaffMember, pat
 
 async def get_timeline(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> list[PathwayEvent]:
     """What happened on the pathway, in order, and who did it."""
-    with _audited(session, staff, pathway_id, "read_timeline"):
+    async with _audited(session, staff, pathway_id, "read_timeline"):
         await _authorize(client, staff, pathway_id)
         async with translated(pathway_id):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_timeline)
@@ -222,13 +233,13 @@ async def act(
     """Run one staff action as a workflow update; a repeated idempotency key applies it once."""
     spec = UPDATES[type(action)]
     assert action.actor == staff.staff_id, "the actor comes from the token"
-    with _audited(session, staff, pathway_id, spec.audit_action):
+    async with _audited(session, staff, pathway_id, spec.audit_action):
         pathway = await _authorize(client, staff, pathway_id, coordinator_only=spec.coordinator_only)
         if not pathway.open:
             raise ConflictError(f"pathway {pathway_id} is closed; no further actions are possible")
         named = _named_case_manager(action)
         if named is not None:
-            check_case_manager(session, staff_id=named[0], team=pathway.team, field=named[1])
+            await asyncio.to_thread(check_case_manager, session, staff_id=named[0], team=pathway.team, field=named[1])
         # The update id makes Temporal apply a retried request once and answer it with the first result.
         update_id = idempotency_key or str(uuid.uuid4())
         async with translated(pathway_id):
@@ -338,14 +349,14 @@ async def list_pathways(
     page_token: str | None,
 ) -> Page[PathwayListItem]:
     """One page of the staff member's teams' pathways matching the filters, from Temporal visibility."""
-    with _audited(session, staff, None, "list_pathways"):
+    async with _audited(session, staff, None, "list_pathways"):
         query = visibility_query(filters, _visible_teams(staff, filters.team))
         iterator = client.list_workflows(query, page_size=page_size, next_page_token=_decode_page_token(page_token))
         async with translated():
             await iterator.fetch_next_page(page_size=page_size)
         items = [_list_item(execution) for execution in iterator.current_page or []]
         token = iterator.next_page_token
-    audit.record_many(session, staff_id=staff.staff_id, pathway_ids=[i.pathway_id for i in items], action="listed")
+    await _audit_listed(session, staff, [item.pathway_id for item in items])
     return Page(items=items, next_page_token=base64.urlsafe_b64encode(token).decode("ascii") if token else None)
 
 
@@ -356,13 +367,13 @@ async def _all_matching(client: Client, query: str) -> list[WorkflowExecution]:
 
 async def caseload(*, client: Client, session: Session, staff: StaffMember) -> list[PathwayListItem]:
     """The open pathways the staff member is case manager of, soonest deadline first."""
-    with _audited(session, staff, None, "read_caseload"):
+    async with _audited(session, staff, None, "read_caseload"):
         filters = PathwayFilters(case_manager=staff.staff_id)
         query = visibility_query(filters, _visible_teams(staff, None), running_only=True)
         items = [_list_item(execution) for execution in await _all_matching(client, query)]
     # Visibility on SQL stores cannot order by a custom attribute, so sort here: no deadline goes last.
     items.sort(key=lambda item: (item.next_deadline_at is None, item.next_deadline_at or item.started_at))
-    audit.record_many(session, staff_id=staff.staff_id, pathway_ids=[i.pathway_id for i in items], action="listed")
+    await _audit_listed(session, staff, [item.pathway_id for item in items])
     return items
 
 
@@ -370,7 +381,7 @@ async def pending_team_reviews(
     *, client: Client, session: Session, staff: StaffMember, team: str | None
 ) -> list[PendingTeamReview]:
     """The team's pending team-review items, oldest first."""
-    with _audited(session, staff, None, "read_team_reviews"):
+    async with _audited(session, staff, None, "read_team_reviews"):
         filters = PathwayFilters(team_review_pending=True)
         query = visibility_query(filters, _visible_teams(staff, team), running_only=True)
         executions = await _all_matching(client, query)
@@ -401,7 +412,5 @@ async def pending_team_reviews(
         for review in state.pending_team_reviews()
     ]
     reviews.sort(key=lambda review: review.opened_at)
-    audit.record_many(
-        session, staff_id=staff.staff_id, pathway_ids=sorted({r.pathway_id for r in reviews}), action="listed"
-    )
+    await _audit_listed(session, staff, sorted({review.pathway_id for review in reviews}))
     return reviews
