@@ -6,6 +6,10 @@ import asyncio
 from collections.abc import Awaitable
 
 import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from models.tables import AuditLogEntry
 
 from .conftest import Org
 from .helpers import eventually, new_client_reference, ok, service_body, start
@@ -137,7 +141,9 @@ async def test_complete_pathway_from_intake_to_closure_through_http(api: httpx.A
     assert (org.coordinator.staff_id, "read_timeline", "ok") in actions
 
 
-async def test_listing_filters_by_stage_case_manager_and_team_review(api: httpx.AsyncClient, org: Org) -> None:
+async def test_listing_filters_by_stage_case_manager_and_team_review(
+    api: httpx.AsyncClient, org: Org, engine: Engine
+) -> None:
     nurse = org.nurse.auth
     waiting = await start(api, nurse, org.team)
     triaged = await start(api, nurse, org.team)
@@ -175,6 +181,15 @@ async def test_listing_filters_by_stage_case_manager_and_team_review(api: httpx.
         )
     )
     assert sorted([first["items"][0]["pathway_id"], second["items"][0]["pathway_id"]]) == both
+
+    # Being shown in a listing is a read of the pathway, and is on record as one.
+    with Session(engine) as session:
+        listed_ids = session.exec(
+            select(AuditLogEntry.pathway_id).where(
+                AuditLogEntry.staff_id == org.nurse.staff_id, AuditLogEntry.action == "listed"
+            )
+        ).all()
+    assert set(listed_ids) == set(both)
 
 
 async def _equals(listing: Awaitable[list[str]], expected: list[str]) -> bool:
