@@ -94,6 +94,9 @@ UPDATES: dict[type[ActionInput], _Update] = {
     RecordFeedbackInput: _Update("record_feedback", PathwayWorkflow.record_feedback),
 }
 
+# How long a request waits for the pathway's worker to answer a query or an update. Without a worker an
+# update would wait indefinitely; with an Idempotency-Key a retry picks up the first attempt's result.
+WORKER_ANSWER_SECONDS = 30.0
 ADMIN_NO_PATHWAYS = "administrators manage staff and teams and do not read or act on client pathways"
 # Bounds for the listings answered in one response (caseload, team reviews).
 MAX_LISTED = 500
@@ -194,14 +197,21 @@ async def start(
         intake = build_input(IntakeInput, body, exclude=frozenset({"policy"}), registered_by=staff.staff_id)
         async with translated(pathway_id):
             handle = await start_pathway(client, task_queue, intake, body.policy)
-            return await handle.query(PathwayWorkflow.get_state)
+        try:
+            async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+                return await handle.query(PathwayWorkflow.get_state)
+        except TemporalUnavailableError as err:
+            raise TemporalUnavailableError(
+                f"pathway {pathway_id} was started, but its state could not be read yet ({err.detail}); "
+                f"see GET /pathways/{pathway_id} shortly"
+            ) from err
 
 
 async def get_state(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> PathwayState:
     """The pathway's full current state."""
     async with _audited(session, staff, pathway_id, "read_state"):
         await _authorize(client, staff, pathway_id)
-        async with translated(pathway_id):
+        async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_state)
 
 
@@ -209,7 +219,7 @@ async def get_timeline(*, client: Client, session: Session, staff: StaffMember, 
     """What happened on the pathway, in order, and who did it."""
     async with _audited(session, staff, pathway_id, "read_timeline"):
         await _authorize(client, staff, pathway_id)
-        async with translated(pathway_id):
+        async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_timeline)
 
 
@@ -242,7 +252,7 @@ async def act(
             await asyncio.to_thread(check_case_manager, session, staff_id=named[0], team=pathway.team, field=named[1])
         # The update id makes Temporal apply a retried request once and answer it with the first result.
         update_id = idempotency_key or str(uuid.uuid4())
-        async with translated(pathway_id):
+        async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
             state: PathwayState = await pathway_handle(client, pathway_id).execute_update(
                 spec.update, action, id=update_id
             )
@@ -390,7 +400,7 @@ async def pending_team_reviews(
         async def state_of(pathway_id: str) -> PathwayState | None:
             async with limit:
                 try:
-                    async with translated(pathway_id):
+                    async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
                         return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_state)
                 except (NotFoundError, ConflictError):
                     return None  # closed or gone since the listing

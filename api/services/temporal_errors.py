@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -45,6 +45,12 @@ async def translated(pathway_id: str | None = None) -> AsyncIterator[None]:
         if err.status is RPCStatusCode.INVALID_ARGUMENT:
             raise InvalidInputError(f"Temporal rejected the request: {err.message}", field="query") from err
         raise
+    except (TimeoutError, RPCTimeoutOrCancelledError) as err:
+        # Our own deadline on a query or update (an update reports it as its RPC timing out).
+        raise TemporalUnavailableError(
+            "the pathway's worker did not answer in time; an action may still apply later, "
+            "so retry it with the same Idempotency-Key"
+        ) from err
     except RuntimeError as err:
         # A lazily connected client reports a server it could not reach this way.
         if str(err).startswith("Failed client connect"):

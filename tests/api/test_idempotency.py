@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import httpx
+import pytest
+from sqlalchemy import Engine
+from temporalio.client import Client
 
-from .conftest import Org
-from .helpers import ok, start
+from api.app import create_app
+from api.services import pathways
+from core.settings import Settings
+from tests.workflows.helpers import running_worker
+
+from .conftest import Org, serving
+from .helpers import intake_body, ok, start
 
 
 async def test_retried_action_with_the_same_idempotency_key_applies_once(api: httpx.AsyncClient, org: Org) -> None:
@@ -44,3 +52,26 @@ async def test_malformed_idempotency_key_is_422(api: httpx.AsyncClient, org: Org
     )
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["header", "Idempotency-Key"]
+
+
+async def test_action_unanswered_for_lack_of_a_worker_is_503_and_a_retry_applies_it_once(
+    client: Client, task_queue: str, settings: Settings, engine: Engine, org: Org, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(pathways, "WORKER_ANSWER_SECONDS", 1.0)
+    nurse = org.nurse.auth
+    async with serving(create_app(settings, temporal_client=client, engine=engine)) as api:
+        # No worker polls this test's task queue yet.
+        response = await api.post("/pathways", json=intake_body(org.team), headers=nurse)
+        assert response.status_code == 503 and response.headers["Retry-After"]
+        assert "was started, but its state could not be read yet" in response.json()["detail"]
+        pathway_id = response.json()["detail"].split()[1]
+
+        retry = {**nurse, "Idempotency-Key": "feedback-while-worker-down"}
+        body = {"rating": 4, "comment": "Good support"}
+        response = await api.post(f"/pathways/{pathway_id}/feedback", json=body, headers=retry)
+        assert response.status_code == 503
+        assert "retry it with the same Idempotency-Key" in response.json()["detail"]
+
+        async with running_worker(client, task_queue):
+            state = ok(await api.post(f"/pathways/{pathway_id}/feedback", json=body, headers=retry))
+    assert [feedback["rating"] for feedback in state["feedback"]] == [4]
