@@ -37,3 +37,8 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+
+## make api: the staff HTTP API (http://localhost:8000/docs) against the Temporal server of `make run`.
+.PHONY: api
+api: $(STAMP)
+	$(BIN)/uvicorn api.app:create_app --factory --port 8000

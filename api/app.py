@@ -1,0 +1,119 @@
+"""The staff HTTP API: `uvicorn api.app:create_app --factory`.
+
+One Temporal client (with the worker's data converter) and one database engine per process, made in
+the lifespan unless a test injects its own. Routes are thin; this module maps the services' errors to
+HTTP statuses in one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from api.errors import (
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotAuthenticatedError,
+    NotFoundError,
+    TemporalUnavailableError,
+)
+from api.routes import api_router
+from core.db import build_engine, check_schema_current
+from core.settings import Settings, get_settings
+from core.temporal import connect
+
+API_DESCRIPTION = """Start, act on and read work-ability support pathways.
+
+Sign in with `Authorization: Bearer <token>`. Clients appear only by their pseudonymous reference.
+Every read and action on a pathway is written to the audit log."""
+
+
+def engine_for(settings: Settings) -> Engine:
+    """The database engine of these settings; the default SQLite file's folder is made if missing."""
+    if not settings.database_url:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+    return build_engine(settings.effective_database_url)
+
+
+def prepare_database(engine: Engine) -> None:
+    """Refuse to serve on a schema the migrations have not brought up to date (`make migrate`)."""
+    check_schema_current(engine)
+
+
+def _lifespan(
+    settings: Settings, temporal_client: Client | None, engine: Engine | None
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own_engine = engine is None
+        app.state.settings = settings
+        app.state.engine = engine or engine_for(settings)
+        prepare_database(app.state.engine)
+        app.state.temporal_client = temporal_client or await connect(settings)
+        try:
+            yield
+        finally:
+            if own_engine:
+                app.state.engine.dispose()
+
+    return lifespan
+
+
+def _error_response(status_code: int, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
+
+
+async def _api_error(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, ApiError)
+    if isinstance(err, NotAuthenticatedError):
+        return _error_response(401, err.detail, {"WWW-Authenticate": "Bearer"})
+    if isinstance(err, ForbiddenError):
+        return _error_response(403, err.detail)
+    if isinstance(err, NotFoundError):
+        return _error_response(404, err.detail)
+    if isinstance(err, ConflictError):
+        return _error_response(409, err.detail)
+    if isinstance(err, InvalidInputError):
+        # The same shape as FastAPI's own validation errors, so clients handle every 422 alike.
+        body = {"detail": [{"loc": ["body", err.field], "msg": err.detail, "type": "value_error"}]}
+        return JSONResponse(body, status_code=422)
+    if isinstance(err, TemporalUnavailableError):
+        return _error_response(503, err.detail, {"Retry-After": str(err.retry_after_seconds)})
+    return _error_response(500, err.detail)
+
+
+async def _validation_error(request: Request, err: Exception) -> JSONResponse:
+    assert isinstance(err, RequestValidationError)
+    # Location and reason only: the rejected input is not echoed back, as it may be exactly the client
+    # data (e.g. an identity code) that must not travel further or end up in a proxy's logs.
+    errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in err.errors()]
+    return JSONResponse({"detail": errors}, status_code=422)
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal_client: Client | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    """The API application; injected client and engine are used as they are (tests, embedding)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Work-ability pathways: staff API",
+        version="1.0.0",
+        description=API_DESCRIPTION,
+        lifespan=_lifespan(settings, temporal_client, engine),
+    )
+    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.include_router(api_router)
+    return app

@@ -1,0 +1,74 @@
+"""Dependencies of the routes, as `Annotated` aliases: settings, database session, Temporal client and
+the signed-in staff member."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.errors import ForbiddenError, NotAuthenticatedError
+from api.services.staff import StaffMember, authenticate
+from core.settings import Settings
+
+_bearer = HTTPBearer(auto_error=False, description="The staff member's API token.")
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+    with Session(engine) as session:
+        yield session
+
+
+def get_temporal_client(request: Request) -> Client:
+    client: Client = request.app.state.temporal_client
+    return client
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+SessionDep = Annotated[Session, Depends(get_session)]
+TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
+
+
+def get_current_staff(
+    session: SessionDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> StaffMember:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise NotAuthenticatedError("sign in with an API token: Authorization: Bearer <token>")
+    return authenticate(session, token=credentials.credentials)
+
+
+CurrentStaff = Annotated[StaffMember, Depends(get_current_staff)]
+
+
+def get_current_admin(staff: CurrentStaff) -> StaffMember:
+    if not staff.is_admin:
+        raise ForbiddenError("only an administrator can manage staff and teams")
+    return staff
+
+
+CurrentAdmin = Annotated[StaffMember, Depends(get_current_admin)]
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        pattern=r"^[A-Za-z0-9._:-]{8,200}$",
+        description="Makes a retried request apply once: send the same key when you retry the same action.",
+    ),
+]

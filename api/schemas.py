@@ -1,0 +1,267 @@
+"""Request bodies and responses of the HTTP API.
+
+Action bodies mirror the workflow's input models (`models.pathway`) without `actor`: the API fills the
+actor from the bearer token, so nobody can act in someone else's name. `tests/api/test_schemas.py`
+keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from models.pathway import (
+    AssessmentLevel,
+    ClosureReason,
+    ContactChannel,
+    DeadlineKind,
+    Language,
+    LongTermSolution,
+    NoteText,
+    PathwayPolicy,
+    PlannedServiceInput,
+    ReferralSource,
+    ReferringOrganisation,
+    ServiceStatusChange,
+    ShortText,
+    StaffId,
+    Stage,
+    TeamId,
+    TeamReviewCause,
+    TeamReviewDecision,
+    TriageRoute,
+    validate_client_reference,
+)
+from models.tables import StaffRole
+
+T = TypeVar("T")
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- errors -------------------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    detail: str = Field(description="What was wrong, in words staff can act on.")
+
+
+# -- pathways -------------------------------------------------------------------------------------------
+
+
+class IntakeBody(Body):
+    """A referral; `registered_by` is the signed-in staff member."""
+
+    client_reference: str = Field(
+        description="Pseudonymous client reference; never a personal identity code.", examples=["client-4f2a9c"]
+    )
+    team: TeamId
+    referral_source: ReferralSource
+    referring_organisation: ReferringOrganisation | None = Field(
+        default=None, description="Required for a professional referral, absent for a self-referral."
+    )
+    client_language: Language = Language.FI
+    remote_services_needed: bool = False
+    reason: NoteText = Field(description="Why the client is referred (free text, no identity codes).")
+    referred_at: datetime | None = Field(default=None, description="When the referral arrived; defaults to now.")
+    demo: bool = Field(default=False, description="Demo data, not a real client.")
+    policy: PathwayPolicy | None = Field(
+        default=None,
+        description="Deadlines of this pathway; only for demo pathways (real ones follow the team's defaults).",
+    )
+
+    @field_validator("client_reference")
+    @classmethod
+    def _pseudonymous(cls, value: str) -> str:
+        return validate_client_reference(value)
+
+
+class TriageBody(Body):
+    route: TriageRoute
+    assessment_level: AssessmentLevel | None = Field(
+        default=None, description="Required for an extended assessment: basic or specialist level."
+    )
+    case_manager: StaffId | None = Field(
+        default=None, description="Required unless the route is no_need; a member of the pathway's team."
+    )
+    redirect_note: NoteText | None = Field(
+        default=None, description="Required for no_need: where the client was redirected."
+    )
+    note: NoteText | None = None
+
+
+class AssignCaseManagerBody(Body):
+    case_manager: StaffId = Field(description="The new case manager, a member of the pathway's team.")
+    reason: ShortText
+
+
+class SetGoalBody(Body):
+    goal_id: str | None = Field(default=None, description="Given to update an existing goal; absent adds one.")
+    text: NoteText = Field(description="The client's own goal, in the client's own words.")
+    target_date: datetime | None = None
+    achieved: bool = False
+
+
+class AddInvestigationBody(Body):
+    description: ShortText
+    provider: ShortText | None = None
+    due_at: datetime | None = None
+
+
+class CompleteInvestigationBody(Body):
+    result_summary: NoteText
+
+
+class CompleteAssessmentBody(Body):
+    summary: NoteText
+    recommendation: NoteText
+
+
+class SetPlanBody(Body):
+    services: list[PlannedServiceInput] = Field(min_length=1, max_length=30)
+    follow_up_interval: timedelta | None = Field(
+        default=None, gt=timedelta(0), description="How often the case manager contacts the client."
+    )
+    note: NoteText | None = None
+
+
+class UpdateServiceBody(Body):
+    change: ServiceStatusChange
+    note: NoteText | None = None
+
+
+class RecordFollowUpBody(Body):
+    contacted_at: datetime | None = Field(default=None, description="When the contact happened; defaults to now.")
+    channel: ContactChannel
+    note: NoteText
+
+
+class RequestTeamReviewBody(Body):
+    reason: NoteText
+
+
+class DecideTeamReviewBody(Body):
+    decision: TeamReviewDecision
+    note: NoteText
+    new_case_manager: StaffId | None = Field(default=None, description="Required for change_case_manager.")
+    closure_reason: ClosureReason | None = Field(default=None, description="Required for close.")
+
+
+class RecordOutcomeBody(Body):
+    solution: LongTermSolution
+    description: NoteText
+    started_at: datetime | None = None
+
+
+class ConfirmSustainmentBody(Body):
+    held: bool
+    note: NoteText
+
+
+class CloseBody(Body):
+    reason: ClosureReason
+    note: NoteText
+
+
+class RecordFeedbackBody(Body):
+    rating: int = Field(ge=1, le=5, description="The client's rating of the support, 1 (poor) to 5 (excellent).")
+    comment: str | None = Field(default=None, max_length=4000)
+
+
+class PathwayListItem(BaseModel):
+    """One pathway in a listing, from Temporal visibility (no client data beyond the pseudonymous id)."""
+
+    pathway_id: str
+    stage: Stage | None
+    team: str | None
+    case_manager: str | None
+    route: TriageRoute | None
+    team_review_pending: bool
+    overdue: bool
+    next_deadline_at: datetime | None
+    next_deadline_kind: DeadlineKind | None
+    started_at: datetime
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_page_token: str | None = Field(
+        default=None, description="Pass as page_token to get the next page; absent on the last page."
+    )
+
+
+class PendingTeamReview(BaseModel):
+    pathway_id: str
+    team: str
+    review_id: str
+    cause: TeamReviewCause
+    opened_by: str
+    opened_at: datetime
+    case_manager: str | None
+    stage: Stage
+
+
+# -- staff and teams -------------------------------------------------------------------------------------
+
+
+class TeamCreate(Body):
+    team_id: TeamId
+    name: str = Field(min_length=1, max_length=200)
+
+
+class TeamPublic(BaseModel):
+    team_id: str
+    name: str
+
+
+class StaffCreate(Body):
+    staff_id: StaffId
+    display_name: str = Field(min_length=1, max_length=200)
+    role: StaffRole
+    teams: list[TeamId] = Field(default=[], max_length=20)
+    language: Language = Language.FI
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+
+
+class StaffPublic(BaseModel):
+    staff_id: str
+    display_name: str
+    role: StaffRole
+    teams: list[str]
+    language: Language
+    active: bool
+
+
+class StaffCreated(StaffPublic):
+    token: str = Field(description="The bearer token of the new staff member. Shown only this once.")
+
+
+# -- audit and notifications ---------------------------------------------------------------------------------
+
+
+class AuditEntryPublic(BaseModel):
+    at: datetime
+    staff_id: str
+    pathway_id: str | None
+    action: str
+    outcome: str
+
+
+class NotificationPublic(BaseModel):
+    id: int
+    kind: str
+    pathway_id: str
+    team: str
+    subject: str
+    body: str
+    created_at: datetime
+    read_at: datetime | None
+
+
+class Readiness(BaseModel):
+    temporal: str
+    database: str

@@ -1,0 +1,426 @@
+"""Starting, reading and acting on pathways for the signed-in staff member.
+
+Every function checks the staff member's role and team against the pathway's team (taken from the
+pathway's own search attributes, so it cannot drift from the workflow) and writes one audit line per
+pathway touched, whatever the outcome.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import re
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
+from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+
+from api.errors import (
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    TemporalUnavailableError,
+)
+from api.schemas import IntakeBody, Page, PathwayListItem, PendingTeamReview
+from api.services import audit
+from api.services.audit import AuditOutcome
+from api.services.staff import StaffMember, check_case_manager
+from api.services.temporal_errors import translated
+from core.pathways import pathway_handle, start_pathway
+from models.pathway import (
+    ActionInput,
+    AddInvestigationInput,
+    AssignCaseManagerInput,
+    CloseInput,
+    CompleteAssessmentInput,
+    CompleteInvestigationInput,
+    ConfirmSustainmentInput,
+    DeadlineKind,
+    DecideTeamReviewInput,
+    IntakeInput,
+    PathwayEvent,
+    PathwayState,
+    RecordFeedbackInput,
+    RecordFollowUpInput,
+    RecordOutcomeInput,
+    RequestTeamReviewInput,
+    SetGoalInput,
+    SetPlanInput,
+    Stage,
+    TriageInput,
+    TriageRoute,
+    UpdateServiceInput,
+    pathway_id_for,
+)
+from workflows import search_attributes as sa
+from workflows.pathway import PathwayWorkflow
+
+M = TypeVar("M", bound=BaseModel)
+E = TypeVar("E", bound=StrEnum)
+
+
+@dataclass(frozen=True)
+class _Update:
+    audit_action: str
+    update: Any  # the PathwayWorkflow update method
+    coordinator_only: bool = False
+
+
+# One entry per staff action; reassignment and team-review decisions are the coordinators'.
+UPDATES: dict[type[ActionInput], _Update] = {
+    TriageInput: _Update("triage", PathwayWorkflow.triage),
+    AssignCaseManagerInput: _Update("assign_case_manager", PathwayWorkflow.assign_case_manager, True),
+    SetGoalInput: _Update("set_goal", PathwayWorkflow.set_goal),
+    AddInvestigationInput: _Update("add_investigation", PathwayWorkflow.add_investigation),
+    CompleteInvestigationInput: _Update("complete_investigation", PathwayWorkflow.complete_investigation),
+    CompleteAssessmentInput: _Update("complete_assessment", PathwayWorkflow.complete_assessment),
+    SetPlanInput: _Update("set_plan", PathwayWorkflow.set_plan),
+    UpdateServiceInput: _Update("update_service", PathwayWorkflow.update_service),
+    RecordFollowUpInput: _Update("record_follow_up", PathwayWorkflow.record_follow_up),
+    RequestTeamReviewInput: _Update("request_team_review", PathwayWorkflow.request_team_review),
+    DecideTeamReviewInput: _Update("decide_team_review", PathwayWorkflow.decide_team_review, True),
+    RecordOutcomeInput: _Update("record_outcome", PathwayWorkflow.record_outcome),
+    ConfirmSustainmentInput: _Update("confirm_sustainment", PathwayWorkflow.confirm_sustainment),
+    CloseInput: _Update("close", PathwayWorkflow.close),
+    RecordFeedbackInput: _Update("record_feedback", PathwayWorkflow.record_feedback),
+}
+
+# How long a request waits for the pathway's worker to answer a query or an update. Without a worker an
+# update would wait indefinitely; with an Idempotency-Key a retry picks up the first attempt's result.
+WORKER_ANSWER_SECONDS = 30.0
+ADMIN_NO_PATHWAYS = "administrators manage staff and teams and do not read or act on client pathways"
+# Bounds for the listings answered in one response (caseload, team reviews).
+MAX_LISTED = 500
+_TEAM_REVIEW_QUERIES_AT_ONCE = 10
+
+
+# -- building inputs ----------------------------------------------------------------------------------
+
+
+def build_input(model: type[M], body: BaseModel, *, exclude: frozenset[str] = frozenset(), **extra: Any) -> M:
+    """The workflow input from a request body plus what the API fills in (actor, path ids)."""
+    try:
+        return model.model_validate({**body.model_dump(exclude=set(exclude)), **extra})
+    except ValidationError as err:
+        reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in err.errors())
+        raise InvalidInputError(reasons, field="body") from err
+
+
+# -- audit and access ----------------------------------------------------------------------------------
+
+
+_OUTCOMES: tuple[tuple[type[ApiError], AuditOutcome], ...] = (
+    (ForbiddenError, AuditOutcome.DENIED),
+    (NotFoundError, AuditOutcome.NOT_FOUND),
+    (ConflictError, AuditOutcome.REJECTED),
+    (InvalidInputError, AuditOutcome.INVALID),
+    (TemporalUnavailableError, AuditOutcome.UNAVAILABLE),
+)
+
+
+@asynccontextmanager
+async def _audited(session: Session, staff: StaffMember, pathway_id: str | None, action: str) -> AsyncIterator[None]:
+    # Database writes leave the event loop: a busy SQLite file must not stall other requests.
+    try:
+        yield
+    except Exception as err:
+        outcome = next((o for kind, o in _OUTCOMES if isinstance(err, kind)), AuditOutcome.ERROR)
+        await asyncio.to_thread(
+            audit.record, session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=outcome
+        )
+        raise
+    await asyncio.to_thread(
+        audit.record, session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=AuditOutcome.OK
+    )
+
+
+async def _audit_listed(session: Session, staff: StaffMember, pathway_ids: list[str]) -> None:
+    await asyncio.to_thread(
+        audit.record_many, session, staff_id=staff.staff_id, pathway_ids=pathway_ids, action="listed"
+    )
+
+
+def _require_pathway_reader(staff: StaffMember) -> None:
+    if staff.is_admin:
+        raise ForbiddenError(ADMIN_NO_PATHWAYS)
+
+
+@dataclass(frozen=True)
+class _Pathway:
+    team: str
+    open: bool
+
+
+async def _authorize(
+    client: Client, staff: StaffMember, pathway_id: str, *, coordinator_only: bool = False
+) -> _Pathway:
+    _require_pathway_reader(staff)
+    async with translated(pathway_id):
+        description = await pathway_handle(client, pathway_id).describe()
+    team = description.typed_search_attributes.get(sa.PATHWAY_TEAM)
+    if team is None or team not in staff.teams:
+        raise ForbiddenError(f"pathway {pathway_id} is not on your team(s); you act only on your own teams' pathways")
+    if coordinator_only and not staff.is_coordinator:
+        raise ForbiddenError("only a coordinator of the pathway's team can do this")
+    return _Pathway(team=team, open=description.status is WorkflowExecutionStatus.RUNNING)
+
+
+async def authorize_audit_read(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> None:
+    """Coordinators of the pathway's team may read its audit trail; reading it is audited too."""
+    async with _audited(session, staff, pathway_id, "read_audit"):
+        await _authorize(client, staff, pathway_id, coordinator_only=True)
+
+
+# -- start, read, act ----------------------------------------------------------------------------------
+
+
+async def start(
+    *, client: Client, session: Session, staff: StaffMember, task_queue: str, body: IntakeBody
+) -> PathwayState:
+    """Intake: start the client's pathway on the given team; at most one open pathway per client."""
+    pathway_id = pathway_id_for(body.client_reference)
+    async with _audited(session, staff, pathway_id, "start"):
+        _require_pathway_reader(staff)
+        if body.team not in staff.teams:
+            raise ForbiddenError(f"you can register referrals only to your own team(s), not to {body.team}")
+        if body.policy is not None and not body.demo:
+            raise InvalidInputError("policy can be given only for a demo pathway (demo: true)", field="policy")
+        intake = build_input(IntakeInput, body, exclude=frozenset({"policy"}), registered_by=staff.staff_id)
+        async with translated(pathway_id):
+            handle = await start_pathway(client, task_queue, intake, body.policy)
+        try:
+            async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+                return await handle.query(PathwayWorkflow.get_state)
+        except TemporalUnavailableError as err:
+            raise TemporalUnavailableError(
+                f"pathway {pathway_id} was started, but its state could not be read yet ({err.detail}); "
+                f"see GET /pathways/{pathway_id} shortly"
+            ) from err
+
+
+async def get_state(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> PathwayState:
+    """The pathway's full current state."""
+    async with _audited(session, staff, pathway_id, "read_state"):
+        await _authorize(client, staff, pathway_id)
+        async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+            return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_state)
+
+
+async def get_timeline(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> list[PathwayEvent]:
+    """What happened on the pathway, in order, and who did it."""
+    async with _audited(session, staff, pathway_id, "read_timeline"):
+        await _authorize(client, staff, pathway_id)
+        async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+            return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_timeline)
+
+
+def _named_case_manager(action: ActionInput) -> tuple[str, str] | None:
+    if isinstance(action, TriageInput | AssignCaseManagerInput) and action.case_manager:
+        return action.case_manager, "case_manager"
+    if isinstance(action, DecideTeamReviewInput) and action.new_case_manager:
+        return action.new_case_manager, "new_case_manager"
+    return None
+
+
+async def act(
+    *,
+    client: Client,
+    session: Session,
+    staff: StaffMember,
+    pathway_id: str,
+    action: ActionInput,
+    idempotency_key: str | None,
+) -> PathwayState:
+    """Run one staff action as a workflow update; a repeated idempotency key applies it once."""
+    spec = UPDATES[type(action)]
+    assert action.actor == staff.staff_id, "the actor comes from the token"
+    async with _audited(session, staff, pathway_id, spec.audit_action):
+        pathway = await _authorize(client, staff, pathway_id, coordinator_only=spec.coordinator_only)
+        if not pathway.open:
+            raise ConflictError(f"pathway {pathway_id} is closed; no further actions are possible")
+        named = _named_case_manager(action)
+        if named is not None:
+            await asyncio.to_thread(check_case_manager, session, staff_id=named[0], team=pathway.team, field=named[1])
+        # The update id makes Temporal apply a retried request once and answer it with the first result.
+        update_id = idempotency_key or str(uuid.uuid4())
+        async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+            state: PathwayState = await pathway_handle(client, pathway_id).execute_update(
+                spec.update, action, id=update_id
+            )
+        return state
+
+
+# -- listings from Temporal visibility ---------------------------------------------------------------------
+
+# Values go into a visibility query only after validation and only if they are made of these characters;
+# nothing a client sends is ever pasted into the query as is.
+_SAFE_LITERAL = re.compile(r"^[A-Za-z0-9_.:-]{1,100}$")
+
+
+def _literal(value: str) -> str:
+    if not _SAFE_LITERAL.match(value):
+        raise InvalidInputError(f"{value!r} cannot be used as a filter value", field="query")
+    return f"'{value}'"
+
+
+def _team_clause(teams: list[str]) -> str:
+    return f"{sa.PATHWAY_TEAM.name} IN ({', '.join(_literal(team) for team in sorted(teams))})"
+
+
+@dataclass(frozen=True)
+class PathwayFilters:
+    stage: Stage | None = None
+    case_manager: str | None = None
+    team: str | None = None
+    team_review_pending: bool | None = None
+    overdue: bool | None = None
+
+
+def visibility_query(filters: PathwayFilters, teams: list[str], *, running_only: bool = False) -> str:
+    """A visibility query for the staff member's teams with the given filters."""
+    clauses = [
+        f"WorkflowType = {_literal(PathwayWorkflow.__name__)}",
+        # Earlier runs of a pathway that continued as new are not pathways of their own.
+        "ExecutionStatus != 'ContinuedAsNew'",
+        _team_clause(teams),
+    ]
+    if running_only:
+        clauses.append("ExecutionStatus = 'Running'")
+    if filters.stage is not None:
+        clauses.append(f"{sa.PATHWAY_STAGE.name} = {_literal(filters.stage.value)}")
+    if filters.case_manager is not None:
+        clauses.append(f"{sa.CASE_MANAGER.name} = {_literal(filters.case_manager)}")
+    if filters.team_review_pending is not None:
+        clauses.append(f"{sa.TEAM_REVIEW_PENDING.name} = {'true' if filters.team_review_pending else 'false'}")
+    if filters.overdue is not None:
+        clauses.append(f"{sa.PATHWAY_OVERDUE.name} = {'true' if filters.overdue else 'false'}")
+    return " AND ".join(clauses)
+
+
+def _enum_or_none(enum: type[E], value: str | None) -> E | None:
+    try:
+        return enum(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _list_item(execution: WorkflowExecution) -> PathwayListItem:
+    attributes = execution.typed_search_attributes
+    return PathwayListItem(
+        pathway_id=execution.id,
+        stage=_enum_or_none(Stage, attributes.get(sa.PATHWAY_STAGE)),
+        team=attributes.get(sa.PATHWAY_TEAM),
+        case_manager=attributes.get(sa.CASE_MANAGER),
+        route=_enum_or_none(TriageRoute, attributes.get(sa.TRIAGE_ROUTE)),
+        team_review_pending=bool(attributes.get(sa.TEAM_REVIEW_PENDING)),
+        overdue=bool(attributes.get(sa.PATHWAY_OVERDUE)),
+        next_deadline_at=attributes.get(sa.NEXT_DEADLINE),
+        next_deadline_kind=_enum_or_none(DeadlineKind, attributes.get(sa.NEXT_DEADLINE_KIND)),
+        started_at=execution.start_time,
+    )
+
+
+def _decode_page_token(page_token: str | None) -> bytes | None:
+    if not page_token:
+        return None
+    try:
+        return base64.urlsafe_b64decode(page_token.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError) as err:
+        raise InvalidInputError("page_token is not a token this API handed out", field="page_token") from err
+
+
+def _visible_teams(staff: StaffMember, team: str | None) -> list[str]:
+    _require_pathway_reader(staff)
+    if team is None:
+        if not staff.teams:
+            raise ForbiddenError("you belong to no team, so no pathways are visible to you")
+        return sorted(staff.teams)
+    if team not in staff.teams:
+        raise ForbiddenError(f"you see only your own teams' pathways, not team {team}'s")
+    return [team]
+
+
+async def list_pathways(
+    *,
+    client: Client,
+    session: Session,
+    staff: StaffMember,
+    filters: PathwayFilters,
+    page_size: int,
+    page_token: str | None,
+) -> Page[PathwayListItem]:
+    """One page of the staff member's teams' pathways matching the filters, from Temporal visibility."""
+    async with _audited(session, staff, None, "list_pathways"):
+        query = visibility_query(filters, _visible_teams(staff, filters.team))
+        iterator = client.list_workflows(query, page_size=page_size, next_page_token=_decode_page_token(page_token))
+        async with translated():
+            await iterator.fetch_next_page(page_size=page_size)
+        items = [_list_item(execution) for execution in iterator.current_page or []]
+        token = iterator.next_page_token
+    await _audit_listed(session, staff, [item.pathway_id for item in items])
+    return Page(items=items, next_page_token=base64.urlsafe_b64encode(token).decode("ascii") if token else None)
+
+
+async def _all_matching(client: Client, query: str) -> list[WorkflowExecution]:
+    async with translated():
+        return [execution async for execution in client.list_workflows(query, limit=MAX_LISTED, page_size=100)]
+
+
+async def caseload(*, client: Client, session: Session, staff: StaffMember) -> list[PathwayListItem]:
+    """The open pathways the staff member is case manager of, soonest deadline first."""
+    async with _audited(session, staff, None, "read_caseload"):
+        filters = PathwayFilters(case_manager=staff.staff_id)
+        query = visibility_query(filters, _visible_teams(staff, None), running_only=True)
+        items = [_list_item(execution) for execution in await _all_matching(client, query)]
+    # Visibility on SQL stores cannot order by a custom attribute, so sort here: no deadline goes last.
+    items.sort(key=lambda item: (item.next_deadline_at is None, item.next_deadline_at or item.started_at))
+    await _audit_listed(session, staff, [item.pathway_id for item in items])
+    return items
+
+
+async def pending_team_reviews(
+    *, client: Client, session: Session, staff: StaffMember, team: str | None
+) -> list[PendingTeamReview]:
+    """The team's pending team-review items, oldest first."""
+    async with _audited(session, staff, None, "read_team_reviews"):
+        filters = PathwayFilters(team_review_pending=True)
+        query = visibility_query(filters, _visible_teams(staff, team), running_only=True)
+        executions = await _all_matching(client, query)
+        limit = asyncio.Semaphore(_TEAM_REVIEW_QUERIES_AT_ONCE)
+
+        async def state_of(pathway_id: str) -> PathwayState | None:
+            async with limit:
+                try:
+                    async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+                        return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_state)
+                except (NotFoundError, ConflictError):
+                    return None  # closed or gone since the listing
+
+        states = await asyncio.gather(*(state_of(execution.id) for execution in executions))
+    reviews = [
+        PendingTeamReview(
+            pathway_id=state.pathway_id,
+            team=state.intake.team,
+            review_id=review.review_id,
+            cause=review.cause,
+            opened_by=review.opened_by,
+            opened_at=review.opened_at,
+            case_manager=state.case_manager,
+            stage=state.stage,
+        )
+        for state in states
+        if state is not None
+        for review in state.pending_team_reviews()
+    ]
+    reviews.sort(key=lambda review: review.opened_at)
+    await _audit_listed(session, staff, sorted({review.pathway_id for review in reviews}))
+    return reviews

@@ -1,0 +1,132 @@
+"""Staff, teams and their bearer tokens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api.errors import ConflictError, InvalidInputError, NotAuthenticatedError
+from api.security import hash_token, new_token
+from models.pathway import Language
+from models.tables import ApiToken, Staff, StaffRole, StaffTeam, Team
+
+# Who can be named case manager: the team's professionals and coordinators, never an administrator.
+CASE_MANAGER_ROLES = frozenset({StaffRole.PROFESSIONAL, StaffRole.COORDINATOR})
+
+
+@dataclass(frozen=True)
+class StaffMember:
+    """The signed-in staff member, as the routes and services see them."""
+
+    staff_id: str
+    display_name: str
+    role: StaffRole
+    teams: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role is StaffRole.ADMIN
+
+    @property
+    def is_coordinator(self) -> bool:
+        return self.role is StaffRole.COORDINATOR
+
+
+def teams_of(session: Session, staff_id: str) -> list[str]:
+    """Team ids the staff member belongs to, sorted."""
+    rows = session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff_id))
+    return sorted(rows)
+
+
+def authenticate(session: Session, *, token: str) -> StaffMember:
+    """The active staff member a bearer token belongs to."""
+    row = session.exec(
+        select(Staff)
+        .join(ApiToken, col(ApiToken.staff_id) == col(Staff.staff_id))
+        .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+    ).first()
+    if row is None or not row.active:
+        raise NotAuthenticatedError("the bearer token is unknown, revoked or belongs to an inactive staff member")
+    return StaffMember(
+        staff_id=row.staff_id,
+        display_name=row.display_name,
+        role=row.role,
+        teams=frozenset(teams_of(session, row.staff_id)),
+    )
+
+
+def create_team(session: Session, *, team_id: str, name: str) -> Team:
+    """Add a work-ability team."""
+    if session.get(Team, team_id) is not None:
+        raise ConflictError(f"team {team_id} already exists")
+    team = Team(team_id=team_id, name=name)
+    session.add(team)
+    session.commit()
+    session.refresh(team)
+    return team
+
+
+def list_teams(session: Session) -> list[Team]:
+    """Every team, by id."""
+    return list(session.exec(select(Team).order_by(col(Team.team_id))))
+
+
+def create_staff(
+    session: Session,
+    *,
+    staff_id: str,
+    display_name: str,
+    role: StaffRole,
+    teams: list[str],
+    language: Language,
+    email: str | None,
+) -> tuple[Staff, str]:
+    """Add a staff member with a new bearer token; the token is returned once and kept only hashed."""
+    if session.get(Staff, staff_id) is not None:
+        raise ConflictError(f"staff member {staff_id} already exists")
+    unknown = sorted(team for team in set(teams) if session.get(Team, team) is None)
+    if unknown:
+        raise InvalidInputError(f"unknown team(s): {', '.join(unknown)}; add the team first", field="teams")
+    if role is not StaffRole.ADMIN and not teams:
+        raise InvalidInputError(f"a {role.value} must belong to at least one team", field="teams")
+    staff = Staff(staff_id=staff_id, display_name=display_name, role=role, language=language, email=email)
+    session.add(staff)
+    # The staff row must exist before the rows that refer to it (foreign keys are on).
+    session.flush()
+    for team in sorted(set(teams)):
+        session.add(StaffTeam(staff_id=staff_id, team_id=team))
+    token = new_token()
+    session.add(ApiToken(token_hash=hash_token(token), staff_id=staff_id, label="issued at creation"))
+    try:
+        session.commit()
+    except IntegrityError as err:
+        session.rollback()
+        raise ConflictError(f"staff member {staff_id} could not be added: {err.orig}") from err
+    session.refresh(staff)
+    return staff, token
+
+
+def list_staff(session: Session) -> list[tuple[Staff, list[str]]]:
+    """Every staff member with their teams, by id."""
+    memberships: dict[str, list[str]] = {}
+    for membership in session.exec(select(StaffTeam)):
+        memberships.setdefault(membership.staff_id, []).append(membership.team_id)
+    return [
+        (staff, sorted(memberships.get(staff.staff_id, [])))
+        for staff in session.exec(select(Staff).order_by(col(Staff.staff_id)))
+    ]
+
+
+def check_case_manager(session: Session, *, staff_id: str, team: str, field: str) -> None:
+    """A case manager named in an action must be an active professional or coordinator of the pathway's team."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or not staff.active:
+        raise InvalidInputError(f"{field}: no active staff member {staff_id}", field=field)
+    if staff.role not in CASE_MANAGER_ROLES:
+        raise InvalidInputError(
+            f"{field}: {staff_id} is an {staff.role.value} and cannot be a case manager", field=field
+        )
+    if session.get(StaffTeam, (staff_id, team)) is None:
+        raise InvalidInputError(f"{field}: {staff_id} is not a member of the pathway's team {team}", field=field)

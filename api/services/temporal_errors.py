@@ -1,0 +1,60 @@
+"""Turning Temporal's client errors into the API's errors, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from temporalio.client import RPCTimeoutOrCancelledError, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from api.errors import ConflictError, InvalidInputError, NotFoundError, TemporalUnavailableError
+
+# The error type the pathway's update validators raise (workflows.pathway.InvalidPathwayAction).
+INVALID_PATHWAY_ACTION = "InvalidPathwayAction"
+_UNREACHABLE = "Temporal cannot be reached; nothing was changed, try again shortly"
+# How the server words NOT_FOUND for an update that reached a pathway just as it closed.
+_CLOSED_MESSAGES = ("already completed", "aborted by closing workflow")
+_UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
+
+
+@asynccontextmanager
+async def translated(pathway_id: str | None = None) -> AsyncIterator[None]:
+    """Raise Temporal failures as NotFound / Conflict / TemporalUnavailable with a reason staff can act on."""
+    try:
+        yield
+    except WorkflowAlreadyStartedError as err:
+        raise ConflictError(
+            f"the client already has an open pathway ({err.workflow_id}); act on that pathway instead"
+        ) from err
+    except WorkflowUpdateFailedError as err:
+        cause = err.cause
+        if isinstance(cause, ApplicationError) and cause.type == INVALID_PATHWAY_ACTION:
+            raise ConflictError(cause.message) from err
+        raise
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            if any(closing in err.message for closing in _CLOSED_MESSAGES):
+                raise ConflictError(f"pathway {pathway_id} is closed; no further actions are possible") from err
+            raise NotFoundError(f"no pathway {pathway_id}") from err
+        if err.status in _UNAVAILABLE:
+            raise TemporalUnavailableError(
+                "Temporal cannot be reached; nothing was changed, try again shortly"
+            ) from err
+        if err.status is RPCStatusCode.INVALID_ARGUMENT:
+            raise InvalidInputError(f"Temporal rejected the request: {err.message}", field="query") from err
+        raise
+    except (TimeoutError, RPCTimeoutOrCancelledError) as err:
+        # Our own deadline on a query or update (an update reports it as its RPC timing out).
+        raise TemporalUnavailableError(
+            "the pathway's worker did not answer in time; an action may still apply later, "
+            "so retry it with the same Idempotency-Key"
+        ) from err
+    except RuntimeError as err:
+        # A lazily connected client reports a server it could not reach this way.
+        if str(err).startswith("Failed client connect"):
+            raise TemporalUnavailableError(
+                "Temporal cannot be reached; nothing was changed, try again shortly"
+            ) from err
+        raise
