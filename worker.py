@@ -14,11 +14,15 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.pathway_activities import PathwayActivities
 from activities.store import EffectStore, InMemoryEffectStore
+from core.health import HealthChecks, HealthServer
+from core.logs import configure_logging
 from core.settings import Settings, get_settings
+from core.telemetry import build_runtime
 from core.temporal import connect
 from workflows.pathway import PathwayWorkflow
 
@@ -41,23 +45,80 @@ def build_worker(client: Client, settings: Settings, store: EffectStore) -> Work
     )
 
 
+async def connect_with_retry(settings: Settings, runtime: Runtime) -> Client:
+    """Connect, retrying for `temporal_connect_timeout_seconds`: in compose or Kubernetes the worker often
+    starts before the Temporal frontend answers. Gives up with a readable message, not a traceback."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.temporal_connect_timeout_seconds
+    while True:
+        try:
+            return await connect(settings, runtime=runtime)
+        except RuntimeError as err:  # the SDK's "Failed client connect"
+            if loop.time() >= deadline:
+                raise SystemExit(
+                    f"cannot reach Temporal at {settings.temporal_address} (namespace "
+                    f"{settings.temporal_namespace!r}): {err}; check PATHWAYS_TEMPORAL_ADDRESS"
+                ) from None
+            log.warning("Temporal at %s not reachable yet, retrying", settings.temporal_address)
+            await asyncio.sleep(min(2.0, max(0.0, deadline - loop.time())))
+
+
+def health_checks(client: Client, settings: Settings, worker: Worker, stopping: asyncio.Event) -> HealthChecks:
+    async def temporal_reachable() -> bool:
+        try:
+            timeout = timedelta(seconds=settings.health_check_timeout_seconds)
+            return await client.service_client.check_health(timeout=timeout)
+        except Exception:  # unreachable, timed out or refused: all mean "not healthy" here
+            return False
+
+    return HealthChecks(
+        worker_running=lambda: worker.is_running and not stopping.is_set(),
+        temporal_reachable=temporal_reachable,
+    )
+
+
 async def run_worker(settings: Settings, store: EffectStore | None = None, stop: asyncio.Event | None = None) -> None:
-    client = await connect(settings)
+    runtime = build_runtime(settings)
+    client = await connect_with_retry(settings, runtime)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
     worker = build_worker(client, settings, store or InMemoryEffectStore())
-    log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
-    async with worker:
-        await stop.wait()
-        log.info("Shutting down: finishing in-flight activities")
+    health: HealthServer | None = None
+    if settings.worker_health_port is not None:
+        health = HealthServer(
+            health_checks(client, settings, worker, stop), settings.ops_bind_host, settings.worker_health_port
+        )
+    try:
+        if health is not None:
+            await health.start()
+        log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+        running = asyncio.create_task(worker.run())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            # A fatal worker error: exit non-zero so the supervisor restarts us.
+            stopping.cancel()
+            running.result()
+            return
+        log.info(
+            "Shutting down: no new tasks; in-flight activities get %.0fs to finish", settings.graceful_shutdown_seconds
+        )
+        await worker.shutdown()
+        await running
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        if health is not None:
+            await health.stop()
     log.info("Worker stopped")
 
 
 def main(argv: Any = None) -> None:
     settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     asyncio.run(run_worker(settings))
 
 
