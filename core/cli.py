@@ -10,7 +10,10 @@ group like `staff`, a sub-app added with `app.add_typer(staff_app, name="staff")
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
+import sys
+from typing import NoReturn
 
 import typer
 from pydantic import ValidationError
@@ -82,7 +85,35 @@ def worker(ctx: typer.Context) -> None:
 
     settings = _settings(ctx)
     configure_logging(settings)
-    asyncio.run(run_worker(settings))
+    code = 0
+    try:
+        asyncio.run(run_worker(settings))
+    except KeyboardInterrupt:
+        # Ctrl-C before the worker's own signal handlers are in place (while connecting): nothing to drain.
+        code = 130
+    except SystemExit as stop:
+        # A readable reason (busy port, unreachable Temporal) instead of a traceback.
+        if isinstance(stop.code, str):
+            typer.echo(stop.code, err=True)
+        code = stop.code if isinstance(stop.code, int) else 1
+    except Exception:
+        # One JSON line with the traceback; non-zero so a supervisor restarts us.
+        logging.getLogger("pathways.worker").exception("Worker failed")
+        code = 1
+    _exit_without_finalizing(code)
+
+
+def _exit_without_finalizing(code: int) -> NoReturn:
+    """Exit once the worker has drained, without interpreter finalization.
+
+    The SDK's Rust threads can still release Python objects while the interpreter finalizes, which aborts
+    the process with "PyGILState_Release ... finalizing" (temporalio/sdk-python#300); seen here after
+    Temporal went away. Everything worth keeping is done by now, so flush and leave.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main() -> None:

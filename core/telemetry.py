@@ -1,13 +1,12 @@
-"""The Temporal runtime of a worker process: Prometheus metrics and core logs through Python logging."""
+"""The Temporal runtime of a worker process: Prometheus metrics, and core logs in the process's log format."""
 
 from __future__ import annotations
 
-import logging
 import socket
 
 from temporalio.runtime import (
-    LogForwardingConfig,
     LoggingConfig,
+    LoggingFormat,
     PrometheusConfig,
     Runtime,
     TelemetryConfig,
@@ -29,7 +28,7 @@ def port_in_use(host: str, port: int) -> bool:
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """A runtime whose core logs go through Python logging (so they are JSON too) and, when
+    """A runtime whose core logs follow `log_format` (JSON lines too) and, when
     `worker_metrics_port` is set, that serves Prometheus metrics on it.
 
     Raises SystemExit with a readable message when the metrics port is taken.
@@ -42,8 +41,11 @@ def build_runtime(settings: Settings) -> Runtime:
                 "stop what runs there or set PATHWAYS_WORKER_METRICS_PORT"
             )
         metrics = PrometheusConfig(bind_address=f"{settings.ops_bind_host}:{settings.worker_metrics_port}")
+    # Core writes its own log lines as JSON to stderr. Forwarding them into Python logging instead would
+    # call into the interpreter from core's threads, which crashed the process at exit when Temporal had
+    # gone away (core was still logging poll errors while Python finalized).
     core_logging = LoggingConfig(
         filter=TelemetryFilter(core_level="WARN", other_level="ERROR"),
-        forwarding=LogForwardingConfig(logger=logging.getLogger("temporalio.core"), append_target_to_name=False),
+        format=LoggingFormat.JSON if settings.log_format == "json" else LoggingFormat.COMPACT,
     )
     return Runtime(telemetry=TelemetryConfig(logging=core_logging, metrics=metrics))

@@ -131,7 +131,8 @@ async def test_worker_health_turns_503_when_temporal_goes_away_while_livez_stays
         assert response.json() == {"worker_running": True, "temporal_reachable": False}
         assert (await get(f"http://127.0.0.1:{worker.health_port}/livez")).status_code == 200
 
-        assert await asyncio.to_thread(stop_process, worker.process) == 0
+        exit_code = await asyncio.to_thread(stop_process, worker.process)
+        assert exit_code == 0, worker.log_path.read_text()
 
 
 def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
