@@ -7,6 +7,7 @@ it stops polling, lets in-flight activities finish within the graceful timeout, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Sequence
@@ -22,7 +23,7 @@ from activities.store import EffectStore, InMemoryEffectStore
 from core.health import HealthChecks, HealthServer
 from core.logs import configure_logging
 from core.settings import Settings, get_settings
-from core.telemetry import build_runtime
+from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect
 from workflows.pathway import PathwayWorkflow
 
@@ -45,12 +46,13 @@ def build_worker(client: Client, settings: Settings, store: EffectStore) -> Work
     )
 
 
-async def connect_with_retry(settings: Settings, runtime: Runtime) -> Client:
+async def connect_with_retry(settings: Settings, runtime: Runtime, stop: asyncio.Event) -> Client | None:
     """Connect, retrying for `temporal_connect_timeout_seconds`: in compose or Kubernetes the worker often
-    starts before the Temporal frontend answers. Gives up with a readable message, not a traceback."""
+    starts before the Temporal frontend answers. None if told to stop meanwhile; gives up with a readable
+    message, not a traceback."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.temporal_connect_timeout_seconds
-    while True:
+    while not stop.is_set():
         try:
             return await connect(settings, runtime=runtime)
         except RuntimeError as err:  # the SDK's "Failed client connect"
@@ -60,7 +62,10 @@ async def connect_with_retry(settings: Settings, runtime: Runtime) -> Client:
                     f"{settings.temporal_namespace!r}): {err}; check PATHWAYS_TEMPORAL_ADDRESS"
                 ) from None
             log.warning("Temporal at %s not reachable yet, retrying", settings.temporal_address)
-            await asyncio.sleep(min(2.0, max(0.0, deadline - loop.time())))
+            # Waiting on `stop` rather than sleeping: SIGTERM during start-up ends the wait at once.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(2.0, max(0.0, deadline - loop.time())))
+    return None
 
 
 def health_checks(client: Client, settings: Settings, worker: Worker, stopping: asyncio.Event) -> HealthChecks:
@@ -78,21 +83,29 @@ def health_checks(client: Client, settings: Settings, worker: Worker, stopping: 
 
 
 async def run_worker(settings: Settings, store: EffectStore | None = None, stop: asyncio.Event | None = None) -> None:
+    if settings.worker_health_port is not None and port_in_use(settings.ops_bind_host, settings.worker_health_port):
+        # Checked before connecting, so a wrong port fails at once rather than after the connect retries.
+        raise SystemExit(
+            f"health port {settings.worker_health_port} on {settings.ops_bind_host} is already in use: "
+            "stop what runs there or set PATHWAYS_WORKER_HEALTH_PORT"
+        )
     runtime = build_runtime(settings)
-    client = await connect_with_retry(settings, runtime)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     signals = (signal.SIGINT, signal.SIGTERM)
     for sig in signals:
         loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(client, settings, store or InMemoryEffectStore())
     health: HealthServer | None = None
-    if settings.worker_health_port is not None:
-        health = HealthServer(
-            health_checks(client, settings, worker, stop), settings.ops_bind_host, settings.worker_health_port
-        )
     try:
-        if health is not None:
+        client = await connect_with_retry(settings, runtime, stop)
+        if client is None:
+            log.info("Stopped before Temporal answered; nothing to drain")
+            return
+        worker = build_worker(client, settings, store or InMemoryEffectStore())
+        if settings.worker_health_port is not None:
+            health = HealthServer(
+                health_checks(client, settings, worker, stop), settings.ops_bind_host, settings.worker_health_port
+            )
             await health.start()
         log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
         running = asyncio.create_task(worker.run())

@@ -22,7 +22,7 @@ def data_converter() -> DataConverter:
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    # `runtime` carries the worker's telemetry (Prometheus metrics, forwarded core logs); None is the SDK default.
+    # `runtime` carries the worker's telemetry (Prometheus metrics, core log format); None is the SDK default.
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,

@@ -24,6 +24,7 @@ from tests.ops.helpers import (
     running_dev_server,
     running_worker,
     stop_process,
+    wait_until,
 )
 from tests.workflows.helpers import COORDINATOR, NURSE, eventually, intake, start
 from workflows.pathway import PathwayWorkflow
@@ -146,14 +147,15 @@ def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.
     )
 
 
-def test_worker_with_busy_health_port_stops_with_a_message_naming_the_setting(ops_dev_server: DevServer) -> None:
+def test_worker_with_busy_health_port_stops_with_a_message_naming_the_setting() -> None:
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
+        # No Temporal at that address: the port check comes first, without waiting on connection retries.
         result = run_cli(
             "worker",
-            env=clean_env(PATHWAYS_TEMPORAL_ADDRESS=ops_dev_server.address, PATHWAYS_WORKER_HEALTH_PORT=str(port)),
+            env=clean_env(PATHWAYS_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}", PATHWAYS_WORKER_HEALTH_PORT=str(port)),
         )
     assert result.returncode == 1
     assert f"health port {port}" in result.stderr
@@ -180,3 +182,23 @@ def test_worker_gives_up_on_unreachable_temporal_with_a_message_naming_the_addre
     assert result.returncode == 1
     assert f"cannot reach Temporal at {address}" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_worker_still_waiting_for_temporal_stops_at_once_on_sigterm(tmp_path: Path) -> None:
+    log_path = tmp_path / "worker.log"
+    env = clean_env(
+        PATHWAYS_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
+        PATHWAYS_TEMPORAL_CONNECT_TIMEOUT_SECONDS="600",
+        PATHWAYS_LOG_FORMAT="json",
+    )
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "worker"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+        )
+    try:
+        wait_until(lambda: "not reachable yet" in log_path.read_text(), "a connect retry", process=process)
+    finally:
+        # Bounded well below the 600 s of connect retries: the signal must end the wait.
+        exit_code = stop_process(process, signal.SIGTERM, timeout=30)
+    assert exit_code == 0
+    assert "Stopped before Temporal answered" in log_path.read_text()
