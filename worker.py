@@ -21,8 +21,7 @@ from temporalio.worker import Worker
 from activities.pathway_activities import PathwayActivities
 from activities.store import EffectStore, InMemoryEffectStore
 from core.health import HealthChecks, HealthServer
-from core.logs import configure_logging
-from core.settings import Settings, get_settings
+from core.settings import Settings
 from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect
 from workflows.pathway import PathwayWorkflow
@@ -130,9 +129,10 @@ async def run_worker(settings: Settings, store: EffectStore | None = None, stop:
 
 
 def main(argv: Any = None) -> None:
-    settings = get_settings()
-    configure_logging(settings)
-    asyncio.run(run_worker(settings))
+    # `python worker.py` behaves exactly like `python -m core.cli worker` (logging, exit codes, shutdown).
+    from core.cli import app
+
+    app(["worker"])
 
 
 if __name__ == "__main__":
