@@ -7,6 +7,7 @@ it stops polling, lets in-flight activities finish within the graceful timeout, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 from collections.abc import Sequence
@@ -14,14 +15,17 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.delivery import Delivery
 from activities.pathway_activities import PathwayActivities
 from activities.sql_store import SqlEffectStore
 from activities.store import EffectStore
-from core.db import OutdatedSchemaError, build_engine, check_schema_current
-from core.settings import Settings, get_settings
+from core.db import build_engine, check_schema_current
+from core.health import HealthChecks, HealthServer
+from core.settings import Settings
+from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect
 from workflows.pathway import PathwayWorkflow
 
@@ -51,30 +55,97 @@ def build_effect_store(settings: Settings) -> EffectStore:
     return SqlEffectStore(engine, Delivery.from_settings(settings))
 
 
+async def connect_with_retry(settings: Settings, runtime: Runtime, stop: asyncio.Event) -> Client | None:
+    """Connect, retrying for `temporal_connect_timeout_seconds`: in compose or Kubernetes the worker often
+    starts before the Temporal frontend answers. None if told to stop meanwhile; gives up with a readable
+    message, not a traceback."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.temporal_connect_timeout_seconds
+    while not stop.is_set():
+        try:
+            return await connect(settings, runtime=runtime)
+        except RuntimeError as err:  # the SDK's "Failed client connect"
+            if loop.time() >= deadline:
+                raise SystemExit(
+                    f"cannot reach Temporal at {settings.temporal_address} (namespace "
+                    f"{settings.temporal_namespace!r}): {err}; check PATHWAYS_TEMPORAL_ADDRESS"
+                ) from None
+            log.warning("Temporal at %s not reachable yet, retrying", settings.temporal_address)
+            # Waiting on `stop` rather than sleeping: SIGTERM during start-up ends the wait at once.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=min(2.0, max(0.0, deadline - loop.time())))
+    return None
+
+
+def health_checks(client: Client, settings: Settings, worker: Worker, stopping: asyncio.Event) -> HealthChecks:
+    async def temporal_reachable() -> bool:
+        try:
+            timeout = timedelta(seconds=settings.health_check_timeout_seconds)
+            return await client.service_client.check_health(timeout=timeout)
+        except Exception:  # unreachable, timed out or refused: all mean "not healthy" here
+            return False
+
+    return HealthChecks(
+        worker_running=lambda: worker.is_running and not stopping.is_set(),
+        temporal_reachable=temporal_reachable,
+    )
+
+
 async def run_worker(settings: Settings, store: EffectStore | None = None, stop: asyncio.Event | None = None) -> None:
+    if settings.worker_health_port is not None and port_in_use(settings.ops_bind_host, settings.worker_health_port):
+        # Checked before connecting, so a wrong port fails at once rather than after the connect retries.
+        raise SystemExit(
+            f"health port {settings.worker_health_port} on {settings.ops_bind_host} is already in use: "
+            "stop what runs there or set PATHWAYS_WORKER_HEALTH_PORT"
+        )
     # The schema check comes before anything connects, so an outdated database stops the start at once.
     if store is None:
         store = build_effect_store(settings)
-    client = await connect(settings)
+    runtime = build_runtime(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for sig in signals:
         loop.add_signal_handler(sig, stop.set)
-    worker = build_worker(client, settings, store)
-    log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
-    async with worker:
-        await stop.wait()
-        log.info("Shutting down: finishing in-flight activities")
+    health: HealthServer | None = None
+    try:
+        client = await connect_with_retry(settings, runtime, stop)
+        if client is None:
+            log.info("Stopped before Temporal answered; nothing to drain")
+            return
+        worker = build_worker(client, settings, store)
+        if settings.worker_health_port is not None:
+            health = HealthServer(
+                health_checks(client, settings, worker, stop), settings.ops_bind_host, settings.worker_health_port
+            )
+            await health.start()
+        log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+        running = asyncio.create_task(worker.run())
+        stopping = asyncio.create_task(stop.wait())
+        await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        if running.done():
+            # A fatal worker error: exit non-zero so the supervisor restarts us.
+            stopping.cancel()
+            running.result()
+            return
+        log.info(
+            "Shutting down: no new tasks; in-flight activities get %.0fs to finish", settings.graceful_shutdown_seconds
+        )
+        await worker.shutdown()
+        await running
+    finally:
+        for sig in signals:
+            loop.remove_signal_handler(sig)
+        if health is not None:
+            await health.stop()
     log.info("Worker stopped")
 
 
 def main(argv: Any = None) -> None:
-    settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        asyncio.run(run_worker(settings))
-    except OutdatedSchemaError as err:
-        raise SystemExit(f"worker not started: {err}") from None
+    # `python worker.py` behaves exactly like `python -m core.cli worker` (logging, exit codes, shutdown).
+    from core.cli import app
+
+    app(["worker"])
 
 
 if __name__ == "__main__":

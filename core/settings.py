@@ -54,6 +54,18 @@ class Settings(BaseSettings):
     smtp_from_address: str = "pathways@localhost"
     smtp_timeout_seconds: float = 10.0
     webhook_timeout_seconds: float = 5.0
+    # Operations (issue 5): worker health check, Prometheus metrics, logs, the API's listen address.
+    # Health and metrics listen on loopback unless told otherwise; containers set 0.0.0.0.
+    ops_bind_host: str = Field(default="127.0.0.1", description="address the worker's health and metrics ports bind")
+    worker_health_port: int | None = Field(
+        default=None, ge=1, le=65535, description="/healthz of the worker; unset=off"
+    )
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535, description="Prometheus /metrics; unset=off")
+    health_check_timeout_seconds: float = Field(default=2.0, gt=0)
+    temporal_connect_timeout_seconds: float = Field(default=60.0, ge=0, description="keep retrying the first connect")
+    log_format: Literal["json", "text"] = "json"
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
 
     @property
     def effective_database_url(self) -> str:
