@@ -75,6 +75,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows import deadlines, search_attributes
 
 SYSTEM_ACTOR = "system"
+# Patch ids (README, "Changing workflow code"): each guards a change that older histories must not see.
+PATCH_CLOSE_SETTLES_TEAM_REVIEWS = "close-settles-team-reviews"
 MAX_GOALS = 20
 MAX_INVESTIGATIONS = 50
 # A contact "now" may be typed a little ahead of the server's clock.
@@ -870,6 +872,10 @@ class PathwayWorkflow:
             if service.status is ServiceStatus.PLANNED:
                 service.status = ServiceStatus.CANCELLED
                 service.ended_at = now
+        # Pathways closed by older code kept their pending reviews; replaying them must do the same.
+        if workflow.patched(PATCH_CLOSE_SETTLES_TEAM_REVIEWS):
+            for review in self.state.pending_team_reviews():
+                self._decide_review(review, actor, TeamReviewDecision.CLOSE, "the pathway was closed")
         self.state.stage = Stage.CLOSED
         self._record(
             EventKind.CLOSED,

@@ -28,6 +28,7 @@ from models.pathway import (
     RecordFollowUpInput,
     RecordOutcomeInput,
     ReferralSource,
+    RequestTeamReviewInput,
     ServiceKind,
     ServiceStatus,
     ServiceStatusChange,
@@ -399,3 +400,17 @@ async def _in_services(client: Client, task_queue: str, policy: PathwayPolicy, s
 
 
 __all__ = ["FAST_POLICY"]
+
+
+async def test_closing_a_pathway_settles_its_pending_team_reviews(client: Client, task_queue: str) -> None:
+    async with running_worker(client, task_queue):
+        handle = await _in_services(client, task_queue, PathwayPolicy())
+        await handle.execute_update(
+            PathwayWorkflow.request_team_review, RequestTeamReviewInput(actor=NURSE, reason="Client moving")
+        )
+        state = await handle.execute_update(
+            PathwayWorkflow.close, CloseInput(actor=COORDINATOR, reason=ClosureReason.MOVED_AWAY, note="Moved")
+        )
+        assert not state.team_review_pending
+        assert [(r.decision, r.decided_by) for r in state.team_reviews] == [(TeamReviewDecision.CLOSE, COORDINATOR)]
+        assert (await handle.result()).stage is Stage.CLOSED
