@@ -200,8 +200,10 @@ class NotificationKind(StrEnum):
 # --------------------------------------------------------------------------------------------------
 
 # A Finnish personal identity code (henkilötunnus): DDMMYY, century sign, individual number, check char.
-# Pseudonymous references must never look like one.
-_PERSONAL_IDENTITY_CODE = re.compile(r"(?i)\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]")
+# Pseudonymous references must never contain one. The date and the check character are verified, so a
+# random reference that merely has the same shape (e.g. hex digits) is not mistaken for one.
+_PERSONAL_IDENTITY_CODE = re.compile(r"(?i)(\d{2})(\d{2})(\d{2})[-+A-FU-Y](\d{3})([0-9A-Y])")
+_IDENTITY_CODE_CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _CLIENT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
 _STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
 WORKFLOW_ID_PREFIX = "pathway-"
@@ -223,7 +225,18 @@ NoteText = Annotated[str, Field(min_length=1, max_length=4000)]
 
 
 def looks_like_personal_identity_code(value: str) -> bool:
-    return _PERSONAL_IDENTITY_CODE.search(value) is not None
+    """True when `value` contains a valid Finnish personal identity code (date and check character)."""
+    for start in range(len(value)):
+        match = _PERSONAL_IDENTITY_CODE.match(value, start)
+        if match is None:
+            continue
+        day, month, _year, individual, check = match.groups()
+        if not (1 <= int(day) <= 31 and 1 <= int(month) <= 12):
+            continue
+        expected = _IDENTITY_CODE_CHECK_CHARS[int(day + month + _year + individual) % 31]
+        if check.upper() == expected:
+            return True
+    return False
 
 
 def validate_client_reference(value: str) -> str:
