@@ -14,8 +14,6 @@ Wiring in the app (the lead's `create_app`):
 to `/codec` only, so the UI's origin gains nothing on the rest of the API.
 """
 
-from __future__ import annotations
-
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable, Sequence
@@ -111,9 +109,7 @@ async def _read_payloads(request: Request, max_body_bytes: int) -> list[Payload]
     async for chunk in request.stream():
         body += chunk
         if len(body) > max_body_bytes:
-            raise HTTPException(
-                status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"the body is larger than {max_body_bytes} bytes"
-            )
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the body is larger than {max_body_bytes} bytes")
     try:
         return list(json_format.Parse(bytes(body), Payloads()).payloads)
     except (json_format.ParseError, UnicodeDecodeError) as err:
@@ -175,6 +171,8 @@ def codec_router(
     `audit` is called once per decode, before the decoded payloads leave the server; if it fails the
     request fails with 503 and nothing is returned.
     """
+    # Annotations here are evaluated at definition time (no `from __future__ import annotations` in this
+    # module): FastAPI must see the `authorize` dependency this router was built with.
     router = APIRouter(prefix=CODEC_PREFIX, tags=["codec"])
     Principal = Annotated[Any, Depends(authorize)]
 
