@@ -28,7 +28,7 @@ def new_key() -> str:
 def encryption_settings(keys: dict[str, str], active: str) -> Settings:
     """Settings with these keys (id -> base64), as the environment would give them."""
     return Settings(
-        encryption_keys=",".join(f"{key_id}:{key}" for key_id, key in keys.items()),  # type: ignore[arg-type]
+        encryption_keys=",".join(f"{key_id}:{key}" for key_id, key in keys.items()),
         encryption_active_key=active,
     )
 

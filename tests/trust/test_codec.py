@@ -116,7 +116,7 @@ def test_malformed_key_configuration_is_rejected_with_a_clear_error(keys_setting
     assert KEY not in str(raised.value)
     # The process refuses to start with it.
     with pytest.raises(ValidationError, match=message) as invalid:
-        Settings(encryption_keys=keys_setting, encryption_active_key=active)  # type: ignore[arg-type]
+        Settings(encryption_keys=keys_setting, encryption_active_key=active)
     assert KEY not in str(invalid.value)
 
 
@@ -130,7 +130,7 @@ def test_url_safe_and_unpadded_keys_are_accepted() -> None:
 def test_encryption_is_off_without_keys_and_the_plain_converter_is_used() -> None:
     assert parse_key_ring("", "") is None
     assert data_converter() is pydantic_data_converter
-    assert data_converter(Settings(encryption_keys="", encryption_active_key="")) is pydantic_data_converter  # type: ignore[arg-type]
+    assert data_converter(Settings(encryption_keys="", encryption_active_key="")) is pydantic_data_converter
 
 
 async def test_the_converter_with_keys_encrypts_pydantic_models_and_failure_messages() -> None:
@@ -160,7 +160,7 @@ def test_new_key_command_prints_a_key_the_settings_accept() -> None:
     )
     entry = done.stdout.strip()
     assert entry.startswith("k2026:")
-    settings = Settings(encryption_keys=entry, encryption_active_key="k2026")  # type: ignore[arg-type]
+    settings = Settings(encryption_keys=entry, encryption_active_key="k2026")
     assert data_converter(settings).payload_codec is not None
     another = subprocess.run(
         [sys.executable, "-m", "core.codec", "new-key", "--key-id", "k2026"], capture_output=True, text=True, timeout=60
