@@ -22,8 +22,10 @@ from models.pathway import (
     TriageInput,
     TriageRoute,
 )
-from tests.workflows.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, intake, new_client_reference, start
+from tests.workflows.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, intake, start
 from workflows.pathway import PathwayWorkflow
+
+from .conftest import client_reference
 
 
 def distinctive_marker(word: str) -> str:
@@ -42,7 +44,7 @@ class NotedPathway:
 async def run_pathway_with_notes(client: Client, task_queue: str, marker: str) -> NotedPathway:
     """Referral reason, triage note, handover reason, goal, plan note, follow-up note and feedback all carry
     the marker. A worker must be polling `task_queue`."""
-    reference = new_client_reference()
+    reference = client_reference()
     referral = intake(reference).model_copy(update={"reason": f"Referral reason {marker}"})
     handle = await start(client, task_queue, referral)
     await handle.execute_update(

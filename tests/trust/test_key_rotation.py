@@ -24,7 +24,7 @@ from models.pathway import (
 from tests.workflows.helpers import COORDINATOR, NURSE, eventually, intake, running_worker, start
 from workflows.pathway import PathwayWorkflow
 
-from .conftest import FileServer, KeyMaterial
+from .conftest import FileServer, KeyMaterial, client_reference
 
 
 def _update_key_ids(history_events: Sequence[HistoryEvent]) -> list[bytes]:
@@ -43,7 +43,7 @@ async def test_a_pathway_started_with_the_old_key_keeps_working_after_the_active
     queue = f"tq-{uuid.uuid4()}"
     client_a = await file_server.connect(keys.only_a)
     async with running_worker(client_a, queue):
-        handle = await start(client_a, queue, intake())
+        handle = await start(client_a, queue, intake(client_reference()))
         await handle.execute_update(
             PathwayWorkflow.triage,
             TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE),

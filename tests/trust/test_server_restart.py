@@ -27,7 +27,7 @@ from models.pathway import (
 from tests.workflows.helpers import COORDINATOR, NURSE, TEAM, eventually, intake, start
 from workflows.pathway import PathwayWorkflow
 
-from .conftest import encryption_settings, free_port, new_key, start_file_server
+from .conftest import client_reference, encryption_settings, free_port, new_key, start_file_server
 
 # Long enough that the timer cannot fire before the server is stopped; it fires after the restart.
 ASSESSMENT_DUE_AFTER = timedelta(seconds=6)
@@ -49,13 +49,13 @@ async def test_pathways_go_on_after_the_temporal_server_restarts_on_the_same_dat
         )
         async with worker:
             waiting_for_timer = await start(
-                client, queue, intake(), PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER)
+                client, queue, intake(client_reference()), PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER)
             )
             await waiting_for_timer.execute_update(
                 PathwayWorkflow.triage,
                 TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE),
             )
-            awaiting_triage = await start(client, queue, intake())
+            awaiting_triage = await start(client, queue, intake(client_reference()))
             before = await waiting_for_timer.query(PathwayWorkflow.get_state)
             assert before.stage is Stage.ASSESSMENT and before.team_reviews == []
 
