@@ -5,10 +5,12 @@ to `<endpoint>/decode` and `<endpoint>/encode`; with the endpoint set to `https:
 routes answer. Decoding shows client data, so only an authenticated coordinator may call it (`authorize`)
 and every decode is audited (`audit`) before anything is returned: no audit, no data.
 
-Wiring in the app (the lead's `create_app`):
+Wiring in the app (the lead's `create_app`), only when encryption is configured:
 
-    app.include_router(codec_router(codec, authorize=require_coordinator, audit=record_decode))
-    app.add_middleware(CodecCORSMiddleware, origins=settings.codec_cors_origin_list)
+    codec = data_converter(settings).payload_codec
+    if codec is not None:
+        app.include_router(codec_router(codec, authorize=require_coordinator, audit=record_decode))
+        app.add_middleware(CodecCORSMiddleware, origins=settings.codec_cors_origin_list)
 
 `PATHWAYS_CODEC_CORS_ORIGINS` lists the Web UI's origins (e.g. `http://localhost:8233`); CORS applies
 to `/codec` only, so the UI's origin gains nothing on the rest of the API.

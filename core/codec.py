@@ -189,7 +189,7 @@ def new_key_entry(key_id: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m core.codec", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m core.codec", description="Payload encryption keys.")
     commands = parser.add_subparsers(dest="command", required=True)
     new_key = commands.add_parser(
         "new-key", help="print a new random key as <key id>:<base64>, for PATHWAYS_ENCRYPTION_KEYS"

@@ -6,8 +6,11 @@ import uuid
 
 from temporalio.api.enums.v1 import EventType
 
+from activities.store import InMemoryEffectStore
 from core.codec import ENCODING, KEY_ID_METADATA
-from tests.workflows.helpers import running_worker
+from core.temporal import connect
+from tests.workflows.helpers import COORDINATOR, TEAM, running_worker
+from worker import build_worker
 
 from .conftest import FileServer, KeyMaterial, database_bytes
 from .pathway_with_notes import distinctive_marker, run_pathway_with_notes
@@ -16,14 +19,18 @@ from .pathway_with_notes import distinctive_marker, run_pathway_with_notes
 async def test_notes_goals_and_feedback_are_not_readable_in_temporals_database_file_with_encryption_on(
     file_server: FileServer, keys: KeyMaterial
 ) -> None:
-    encrypted_client = await file_server.connect(keys.only_a)
+    # Encrypted side: the production client factory and worker, configured as operations would.
+    settings = keys.only_a.model_copy(
+        update={"temporal_address": file_server.target, "task_queue": f"tq-{uuid.uuid4()}"}
+    )
+    encrypted_client = await connect(settings)
     plain_client = await file_server.connect(None)
     secret = distinctive_marker("encrypted-note")
     # The control: the same pathway without encryption must be found, or the search proves nothing.
     visible = distinctive_marker("plain-note")
 
-    async with running_worker(encrypted_client, queue := f"tq-{uuid.uuid4()}"):
-        encrypted = await run_pathway_with_notes(encrypted_client, queue, secret)
+    async with build_worker(encrypted_client, settings, InMemoryEffectStore(coordinators={TEAM: [COORDINATOR]})):
+        encrypted = await run_pathway_with_notes(encrypted_client, settings.task_queue, secret)
     async with running_worker(plain_client, queue := f"tq-{uuid.uuid4()}"):
         plain = await run_pathway_with_notes(plain_client, queue, visible)
 

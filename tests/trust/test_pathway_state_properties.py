@@ -371,9 +371,10 @@ async def rig(file_server: FileServer, keys: KeyMaterial) -> AsyncIterator[Prope
         yield PropertyRig(client=client, task_queue=task_queue)
 
 
-async def _apply(
-    handle: WorkflowHandle[PathwayWorkflow, PathwayState], action: Action, before: PathwayState
-) -> PathwayState:
+async def _apply(handle: WorkflowHandle[PathwayWorkflow, PathwayState], action: Action) -> PathwayState:
+    """Apply one staff action; check the state after it, or that a rejection changed nothing."""
+    before: PathwayState = await handle.query(PathwayWorkflow.get_state)
+    assert_valid(before)
     update, update_input = action.concrete(before)
     try:
         after: PathwayState = await handle.execute_update(update, update_input)
@@ -406,11 +407,11 @@ async def test_any_sequence_of_staff_actions_keeps_the_pathway_valid_and_rejecti
     rig: PropertyRig, starting_stage: Stage, sequence: list[Action]
 ) -> None:
     handle = await start(rig.client, rig.task_queue, intake(client_reference()))
-    state = await handle.query(PathwayWorkflow.get_state)
-    assert_valid(state)
     for step in WAYS_TO_A_STAGE[starting_stage]:
-        state = await _apply(handle, step, state)
+        state = await _apply(handle, step)
+    state = await handle.query(PathwayWorkflow.get_state)
     assert state.stage is starting_stage
     for action in sequence:
-        state = await _apply(handle, action, state)
+        state = await _apply(handle, action)
+    assert_valid(await handle.query(PathwayWorkflow.get_state))
     event(f"ended at {state.stage.value}")
