@@ -46,8 +46,8 @@ DECODE_AUDIT_PURPOSE = "payloads decrypted for the Temporal Web UI"
 class CodecDecodeAudit:
     """One decode request, as the audit log needs it."""
 
-    principal: Any = None  # what `authorize` returned: the authenticated coordinator
-    at: datetime = datetime.min
+    principal: Any  # what `authorize` returned: the authenticated coordinator
+    at: datetime
     namespace: str | None = None
     payload_count: int = 0
     # Pathways whose data the decoded payloads show (found in the payloads themselves: the UI does not say).

@@ -20,7 +20,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from models.pathway import (
     ENDED_SERVICE_STATUSES,
@@ -384,9 +384,10 @@ async def _apply(handle: WorkflowHandle[PathwayWorkflow, PathwayState], action: 
         assert cause.message, "a rejection says why"
         event(f"rejected {action.name}")
     except RPCError as finished:
-        # A closed pathway's workflow completes; Temporal itself then refuses updates.
+        # A closed pathway's workflow completes once its effects are done; Temporal itself then refuses
+        # updates ("already completed", or "aborted by closing workflow" when the two cross).
         assert before.stage is Stage.CLOSED, finished
-        assert "completed" in finished.message
+        assert finished.status is RPCStatusCode.NOT_FOUND, finished
     else:
         assert after.last_event_sequence > before.last_event_sequence, f"{action} left no trace in the timeline"
         assert_valid(after)
@@ -415,3 +416,19 @@ async def test_any_sequence_of_staff_actions_keeps_the_pathway_valid_and_rejecti
         state = await _apply(handle, action)
     assert_valid(await handle.query(PathwayWorkflow.get_state))
     event(f"ended at {state.stage.value}")
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="workflows/pathway.py `_close` leaves pending team reviews open: a closed pathway keeps "
+    "TeamReviewPending=true in the Web UI and its review item in the team's queue (reported to the lead)",
+)
+async def test_closing_a_pathway_settles_its_pending_team_reviews(rig: PropertyRig) -> None:
+    handle = await start(rig.client, rig.task_queue, intake(client_reference()))
+    await handle.execute_update(
+        PathwayWorkflow.request_team_review, RequestTeamReviewInput(actor=NURSE, reason="Client moving away")
+    )
+    state = await handle.execute_update(
+        PathwayWorkflow.close, CloseInput(actor=COORDINATOR, reason=ClosureReason.MOVED_AWAY, note="Moved")
+    )
+    assert not state.team_review_pending
