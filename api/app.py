@@ -17,6 +17,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from api.codec import CodecCORSMiddleware, CodecDecodeAudit, codec_router, decode_audit_entries
+from api.deps import get_current_coordinator
 from api.errors import (
     ApiError,
     ConflictError,
@@ -27,9 +29,9 @@ from api.errors import (
     TemporalUnavailableError,
 )
 from api.routes import api_router
-from core.db import build_engine, check_schema_current
+from core.db import build_engine, check_schema_current, session_scope
 from core.settings import Settings, get_settings
-from core.temporal import connect
+from core.temporal import connect, data_converter
 
 API_DESCRIPTION = """Start, act on and read work-ability support pathways.
 
@@ -99,6 +101,20 @@ async def _validation_error(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
+    """/codec/encode and /codec/decode for the Temporal Web UI, only when payloads are encrypted."""
+    codec = data_converter(settings).payload_codec
+    if codec is None:
+        return
+
+    def audit_decode(record: CodecDecodeAudit) -> None:
+        with session_scope(app.state.engine) as session:
+            session.add_all(decode_audit_entries(record, record.principal.staff_id))
+
+    app.include_router(codec_router(codec, authorize=get_current_coordinator, audit=audit_decode))
+    app.add_middleware(CodecCORSMiddleware, origins=settings.codec_cors_origin_list)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -113,6 +129,7 @@ def create_app(
         description=API_DESCRIPTION,
         lifespan=_lifespan(settings, temporal_client, engine),
     )
+    _mount_codec_server(app, settings)
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)

@@ -64,6 +64,15 @@ def get_current_admin(staff: CurrentStaff) -> StaffMember:
 
 CurrentAdmin = Annotated[StaffMember, Depends(get_current_admin)]
 
+
+def get_current_coordinator(staff: CurrentStaff) -> StaffMember:
+    if not staff.is_coordinator:
+        raise ForbiddenError("only a coordinator can do this")
+    return staff
+
+
+CurrentCoordinator = Annotated[StaffMember, Depends(get_current_coordinator)]
+
 IdempotencyKey = Annotated[
     str | None,
     Header(

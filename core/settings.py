@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from core.codec import parse_key_ring  # trust: payload encryption
 
 
 class Settings(BaseSettings):
@@ -66,6 +68,27 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # Trust (issue 6): payload encryption and the codec server. Keys come from the environment or a
+    # secret store, never from the repository; `python -m core.codec new-key` makes one. Off when unset.
+    encryption_keys: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated <key id>:<base64 of 32 bytes>; every key this process can decrypt with",
+    )
+    encryption_active_key: str = Field(default="", description="Key id new payloads are encrypted with")
+    codec_cors_origins: str = Field(
+        default="",
+        description="Comma-separated origins of the Temporal Web UI allowed to call /codec (e.g. http://localhost:8233)",
+    )
+
+    @model_validator(mode="after")
+    def _encryption_keys_well_formed(self) -> Settings:
+        # Fail when the process starts, not at the first payload.
+        parse_key_ring(self.encryption_keys.get_secret_value(), self.encryption_active_key)
+        return self
+
+    @property
+    def codec_cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.codec_cors_origins.split(",") if origin.strip()]
 
     @property
     def effective_database_url(self) -> str:

@@ -6,19 +6,37 @@ on how a pathway's payloads are encoded.
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from pathlib import Path
 
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 
+from core.codec import encryption_codec
 from core.settings import Settings
 
 
-def data_converter() -> DataConverter:
-    return pydantic_data_converter
+def data_converter(settings: Settings | None = None) -> DataConverter:
+    """The pydantic converter, plus AES-GCM encryption when the settings configure keys.
+
+    With encryption on, failure messages and stack traces are encrypted too: an error message can quote
+    what it failed on (a validation error quotes its input), and that may be a note about the client.
+    """
+    codec = (
+        encryption_codec(settings.encryption_keys.get_secret_value(), settings.encryption_active_key)
+        if settings is not None
+        else None
+    )
+    if codec is None:
+        return pydantic_data_converter
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
@@ -26,7 +44,7 @@ async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=data_converter(),
+        data_converter=data_converter(settings),
         runtime=runtime,
     )
 

@@ -1,0 +1,210 @@
+"""Encryption of everything a pathway carries through Temporal: AES-256-GCM as a payload codec.
+
+With encryption on, Temporal's database (and anyone who can read it: the server's operators, backups,
+the Web UI without the codec server) holds only ciphertext of notes, goals, feedback and referral
+reasons. Keys come from configuration only (`PATHWAYS_ENCRYPTION_KEYS`,
+`PATHWAYS_ENCRYPTION_ACTIVE_KEY`), never from the repository; `python -m core.codec new-key` makes one.
+
+Rotation: each payload names its key in the metadata (`encryption-key-id`). A process encodes with the
+active key and decodes with any key it knows, so a new key is rolled out by first adding it everywhere,
+then making it active; an old key may be dropped only when no open pathway's history still uses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import binascii
+import os
+import re
+import sys
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.converter import PayloadCodec
+
+ENCODING = b"binary/encrypted"
+KEY_ID_METADATA = "encryption-key-id"
+KEY_BYTES = 32  # AES-256
+NONCE_BYTES = 12
+KEYS_SETTING = "PATHWAYS_ENCRYPTION_KEYS"
+ACTIVE_KEY_SETTING = "PATHWAYS_ENCRYPTION_ACTIVE_KEY"
+_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+class EncryptionKeyError(ValueError):
+    """The key configuration is malformed. The message says what is wrong and never shows key material."""
+
+
+class PayloadDecryptionError(Exception):
+    """A payload cannot be decrypted by this process.
+
+    Deliberately not a Temporal ApplicationError: raised while a worker decodes a workflow task, it fails
+    that task (retried until a worker with the right key picks it up) and never fails the pathway itself.
+    """
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """The keys a process knows, and the one it encrypts with."""
+
+    keys: Mapping[str, bytes]
+    active_key_id: str
+
+    def __repr__(self) -> str:
+        # Never print key material (settings dumps, tracebacks, logs).
+        return f"KeyRing(key_ids={sorted(self.keys)}, active_key_id={self.active_key_id!r})"
+
+
+def _decode_key(key_id: str, encoded: str) -> bytes:
+    # Standard or URL-safe base64, padding optional; anything outside the alphabet is an error, not skipped.
+    text = encoded.strip().translate(str.maketrans("-_", "+/"))
+    text += "=" * (-len(text) % 4)
+    try:
+        key = base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise EncryptionKeyError(
+            f"{KEYS_SETTING}: the key {key_id!r} is not valid base64; generate one with `python -m core.codec new-key`"
+        ) from None
+    if len(key) != KEY_BYTES:
+        raise EncryptionKeyError(
+            f"{KEYS_SETTING}: the key {key_id!r} is {len(key)} bytes, AES-256-GCM needs {KEY_BYTES}; "
+            "generate one with `python -m core.codec new-key`"
+        )
+    return key
+
+
+def parse_key_ring(keys_setting: str, active_key_id: str) -> KeyRing | None:
+    """Parse `id:<base64 32 bytes>,id2:<base64>` and the active key id; None when encryption is off."""
+    keys_setting = keys_setting.strip()
+    active_key_id = active_key_id.strip()
+    if not keys_setting:
+        if active_key_id:
+            raise EncryptionKeyError(
+                f"{ACTIVE_KEY_SETTING} is {active_key_id!r} but {KEYS_SETTING} is empty; "
+                "set both to turn encryption on, or neither to leave it off"
+            )
+        return None
+    keys: dict[str, bytes] = {}
+    for position, entry in enumerate(keys_setting.split(","), start=1):
+        key_id, separator, encoded = entry.strip().partition(":")
+        key_id = key_id.strip()
+        if not separator or not encoded.strip():
+            raise EncryptionKeyError(
+                f"{KEYS_SETTING}: entry {position} is not of the form <key id>:<base64 key> "
+                "(entries are separated by commas)"
+            )
+        if not _KEY_ID.match(key_id):
+            raise EncryptionKeyError(
+                f"{KEYS_SETTING}: entry {position} has the key id {key_id[:64]!r}; a key id is 1-64 letters, "
+                "digits, '.', '_' or '-', starting with a letter or digit"
+            )
+        if key_id in keys:
+            raise EncryptionKeyError(f"{KEYS_SETTING}: the key id {key_id!r} appears twice")
+        keys[key_id] = _decode_key(key_id, encoded)
+    if not active_key_id:
+        raise EncryptionKeyError(
+            f"{KEYS_SETTING} is set but {ACTIVE_KEY_SETTING} is not; set it to the key new payloads are "
+            f"encrypted with (one of: {', '.join(keys)})"
+        )
+    if active_key_id not in keys:
+        raise EncryptionKeyError(
+            f"{ACTIVE_KEY_SETTING} is {active_key_id!r}, which is not in {KEYS_SETTING} (known: {', '.join(keys)})"
+        )
+    return KeyRing(keys=keys, active_key_id=active_key_id)
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-256-GCM over each whole serialized payload (data and metadata alike)."""
+
+    def __init__(self, key_ring: KeyRing) -> None:
+        super().__init__()
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in key_ring.keys.items()}
+        self.active_key_id = key_ring.active_key_id
+        self._active_key_id_bytes = key_ring.active_key_id.encode()
+
+    @property
+    def known_key_ids(self) -> list[str]:
+        return sorted(self._ciphers)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        cipher = self._ciphers[self.active_key_id]
+        encoded: list[Payload] = []
+        for payload in payloads:
+            nonce = os.urandom(NONCE_BYTES)
+            # The key id is authenticated data: a payload relabelled with another key id fails to decrypt.
+            ciphertext = cipher.encrypt(nonce, payload.SerializeToString(), self._active_key_id_bytes)
+            encoded.append(
+                Payload(
+                    metadata={"encoding": ENCODING, KEY_ID_METADATA: self._active_key_id_bytes},
+                    data=nonce + ciphertext,
+                )
+            )
+        return encoded
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        decoded: list[Payload] = []
+        for payload in payloads:
+            if payload.metadata.get("encoding") != ENCODING:
+                # Written before encryption was turned on (or by the server itself): readable as it is.
+                decoded.append(payload)
+                continue
+            key_id_bytes = payload.metadata.get(KEY_ID_METADATA, b"")
+            key_id = key_id_bytes.decode(errors="replace")
+            cipher = self._ciphers.get(key_id)
+            if cipher is None:
+                raise PayloadDecryptionError(
+                    f"payload encrypted with key {key_id!r}, which this process does not know "
+                    f"(known: {', '.join(self.known_key_ids)}); add that key to {KEYS_SETTING}"
+                )
+            try:
+                plaintext = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], key_id_bytes)
+            except InvalidTag:
+                raise PayloadDecryptionError(
+                    f"payload labelled with key {key_id!r} does not decrypt with that key: "
+                    "the key configured under that id is not the one it was encrypted with, or the payload "
+                    "was altered"
+                ) from None
+            decoded.append(Payload.FromString(plaintext))
+        return decoded
+
+
+def encryption_codec(keys_setting: str, active_key_id: str) -> EncryptionCodec | None:
+    """The codec for these settings, or None when encryption is off."""
+    key_ring = parse_key_ring(keys_setting, active_key_id)
+    return EncryptionCodec(key_ring) if key_ring else None
+
+
+def new_key_entry(key_id: str) -> str:
+    """`<key id>:<base64 of 32 random bytes>`, ready to append to PATHWAYS_ENCRYPTION_KEYS."""
+    if not _KEY_ID.match(key_id):
+        raise EncryptionKeyError(
+            f"the key id {key_id[:64]!r} is not 1-64 letters, digits, '.', '_' or '-' starting with a letter or digit"
+        )
+    return f"{key_id}:{base64.b64encode(AESGCM.generate_key(bit_length=KEY_BYTES * 8)).decode()}"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m core.codec", description="Payload encryption keys.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    new_key = commands.add_parser(
+        "new-key", help="print a new random key as <key id>:<base64>, for PATHWAYS_ENCRYPTION_KEYS"
+    )
+    new_key.add_argument(
+        "--key-id", default=f"k{datetime.now(UTC):%Y%m%d}", help="the key's id (default: k<today's date>)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        print(new_key_entry(args.key_id))
+    except EncryptionKeyError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,103 @@
+"""The codec server mounted in the real app: coordinators read encrypted payloads in the Web UI, audited."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from google.protobuf import json_format
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+from temporalio.api.common.v1 import Payloads
+from temporalio.testing import WorkflowEnvironment
+
+from activities.delivery import Delivery
+from activities.sql_store import SqlEffectStore
+from api.app import create_app
+from core.settings import Settings
+from core.temporal import data_converter
+from models.tables import AuditLogEntry
+from tests.api.conftest import Org, serving
+from tests.api.helpers import intake_body, ok
+from worker import build_worker
+
+UI_ORIGIN = "http://localhost:8233"
+REASON = "Codec-server test reason 7f3a: only a coordinator may read this"
+
+
+@pytest.fixture
+def encrypted_settings(tmp_path: Path, task_queue: str) -> Settings:
+    key = base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+    return Settings(
+        task_queue=task_queue,
+        var_dir=tmp_path,
+        database_url=f"sqlite:///{tmp_path / 'api.db'}",
+        encryption_keys=f"k1:{key}",
+        encryption_active_key="k1",
+        codec_cors_origins=UI_ORIGIN,
+    )
+
+
+@pytest.fixture
+async def encrypted_api(
+    env: WorkflowEnvironment, encrypted_settings: Settings, engine: Engine
+) -> AsyncIterator[httpx.AsyncClient]:
+    client = await env.connect_client(data_converter=data_converter(encrypted_settings))
+    app = create_app(encrypted_settings, temporal_client=client, engine=engine)
+    store = SqlEffectStore(engine, Delivery.from_settings(encrypted_settings))
+    async with build_worker(client, encrypted_settings, store), serving(app) as http:
+        yield http
+
+
+async def test_coordinator_decodes_the_encrypted_history_and_the_read_is_audited(
+    encrypted_api: httpx.AsyncClient, env: WorkflowEnvironment, org: Org, engine: Engine
+) -> None:
+    state = ok(
+        await encrypted_api.post("/pathways", json=intake_body(org.team, reason=REASON), headers=org.nurse.auth), 201
+    )
+    pathway_id = state["pathway_id"]
+    # Through the API the pathway reads as usual ...
+    assert ok(await encrypted_api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth))["intake"]["reason"] == REASON
+
+    # ... while Temporal holds only ciphertext (a client without the key sees encrypted payloads).
+    raw_history = await env.client.get_workflow_handle(pathway_id).fetch_history()
+    started = raw_history.events[0].workflow_execution_started_event_attributes.input
+    assert started.payloads[0].metadata["encoding"] == b"binary/encrypted"
+    assert REASON.encode() not in started.payloads[0].data
+    body = json_format.MessageToJson(Payloads(payloads=list(started.payloads)))
+
+    headers = {"Content-Type": "application/json", "X-Namespace": "default"}
+    decoded = await encrypted_api.post("/codec/decode", content=body, headers={**headers, **org.coordinator.auth})
+    assert decoded.status_code == 200, decoded.text
+    plain = json_format.Parse(decoded.text, Payloads())
+    assert REASON.encode() in plain.payloads[0].data
+
+    assert (
+        await encrypted_api.post("/codec/decode", content=body, headers={**headers, **org.nurse.auth})
+    ).status_code == 403
+    assert (await encrypted_api.post("/codec/decode", content=body, headers=headers)).status_code == 401
+
+    with Session(engine) as session:
+        decodes = session.exec(
+            select(AuditLogEntry).where(AuditLogEntry.action == "codec.decode", AuditLogEntry.pathway_id == pathway_id)
+        ).all()
+    assert [entry.staff_id for entry in decodes] == [org.coordinator.staff_id]
+
+    preflight = await encrypted_api.options(
+        "/codec/decode",
+        headers={
+            "Origin": UI_ORIGIN,
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization",
+        },
+    )
+    assert preflight.headers.get("access-control-allow-origin") == UI_ORIGIN
+
+
+async def test_without_encryption_no_codec_server_is_mounted(api: httpx.AsyncClient, org: Org) -> None:
+    response = await api.post("/codec/decode", json={"payloads": []}, headers=org.coordinator.auth)
+    assert response.status_code in (404, 405)
