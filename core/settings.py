@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # Payload encryption (filled in by the encryption work; `make run` only needs to know whether it is on,
+    # to point the dev server's Web UI at the API's codec endpoint).
+    encryption_keys: str = Field(default="", description="payload encryption keys; empty means encryption off")
+    encryption_active_key: str = Field(default="", description="id of the key that encrypts new payloads")
 
     @property
     def effective_database_url(self) -> str:
