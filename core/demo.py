@@ -3,8 +3,8 @@
 The pathways are driven through the same workflow updates staff use, so the Temporal Web UI, the API
 and the read model show real histories. They are marked as demo data (`IntakeInput.demo`, the
 `DemoData` search attribute), use pseudonymous references `demo-0001`... and a short policy, so
-deadlines fire within minutes while someone is looking. Seeding is idempotent: it does nothing once
-the demo team exists.
+deadlines fire within minutes while someone is looking. Seeding is idempotent: `python -m core.cli demo`
+does nothing once the demo team exists.
 """
 
 from __future__ import annotations
@@ -84,18 +84,13 @@ def demo_policy() -> PathwayPolicy:
     )
 
 
-@dataclass(frozen=True)
-class DemoSeed:
-    tokens: dict[str, str]  # staff id -> bearer token, shown once
-    pathway_ids: list[str]
-
-
 def demo_team_exists(engine: Engine) -> bool:
     with Session(engine) as session:
         return session.get(Team, DEMO_TEAM) is not None
 
 
-def _add_demo_staff(engine: Engine) -> dict[str, str]:
+def add_demo_staff(engine: Engine) -> dict[str, str]:
+    """The demo team and its staff; returns staff id -> bearer token (shown once, kept only hashed)."""
     add_team(engine, team_id=DEMO_TEAM, name=DEMO_TEAM_NAME)
     return {
         member.staff_id: add_staff(
@@ -278,38 +273,23 @@ def demo_pathways() -> list[tuple[IntakeInput, list[Update]]]:
     ]
 
 
-async def _seed_pathways(client: Client, task_queue: str) -> list[str]:
+async def seed_demo_pathways(client: Client, task_queue: str) -> list[str]:
+    """Start the demo pathways and move each to its stage; needs a worker on `task_queue`."""
     pathway_ids = []
-    for intake, steps in demo_pathways():
-        handle = await start_pathway(client, task_queue, intake, demo_policy())
-        for step in steps:
-            await step(handle)
-        pathway_ids.append(handle.id)
+    async with asyncio.timeout(SEED_TIMEOUT_SECONDS):
+        for intake, steps in demo_pathways():
+            handle = await start_pathway(client, task_queue, intake, demo_policy())
+            for step in steps:
+                await step(handle)
+            pathway_ids.append(handle.id)
     return pathway_ids
 
 
-async def seed_demo(engine: Engine, client: Client, task_queue: str) -> DemoSeed | None:
-    """Add the demo team, its staff and pathways; None (and nothing changed) if the demo team exists.
-
-    Needs a worker on `task_queue`: the pathways are moved along by workflow updates.
-    """
-    if await asyncio.to_thread(demo_team_exists, engine):
-        return None
-    tokens = await asyncio.to_thread(_add_demo_staff, engine)
-    async with asyncio.timeout(SEED_TIMEOUT_SECONDS):
-        pathway_ids = await _seed_pathways(client, task_queue)
-    return DemoSeed(tokens=tokens, pathway_ids=pathway_ids)
-
-
-def format_seed(seed: DemoSeed) -> str:
+def format_tokens(tokens: dict[str, str]) -> str:
     """The readable block `make run` and `demo` print once: who is who, and their bearer tokens."""
     width = max(len(member.staff_id) for member in DEMO_STAFF)
-    lines = [
-        f"Demo data added: team {DEMO_TEAM}, {len(seed.pathway_ids)} demo pathways "
-        f"({', '.join(pathway_id for pathway_id in seed.pathway_ids)}).",
-        "Demo bearer tokens (shown only now; use as 'Authorization: Bearer <token>'):",
-    ]
+    lines = [f"Demo team {DEMO_TEAM} added. Bearer tokens (shown only now; send as 'Authorization: Bearer <token>'):"]
     for member in DEMO_STAFF:
-        token = seed.tokens[member.staff_id]
+        token = tokens[member.staff_id]
         lines.append(f"  {member.staff_id:<{width}}  {member.role.value:<12}  {token}  ({member.profession})")
     return "\n".join(lines)

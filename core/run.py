@@ -117,6 +117,8 @@ class Supervisor:
         self.children: list[Child] = []
         self.stop = asyncio.Event()
         self.stop_code = 0
+        self.demo: Child | None = None
+        self.banner_shown = False
 
     # -- children --------------------------------------------------------------------------------
 
@@ -236,14 +238,13 @@ class Supervisor:
     async def run_to_end(self, name: str, command: str, seconds: float, *, relay: bool = True) -> Child:
         """A one-off step (migrate, demo); its failure stops start-up."""
         child = await self.spawn(name, command, relay=relay)
+        if name == "demo":
+            self.demo = child
         try:
             code = await self.until_stopped(asyncio.wait_for(self.finished(child), seconds))
         except TimeoutError:
             raise Stopped(self.failed(child, f"did not finish within {seconds:.0f}s")) from None
         if code != 0:
-            if not relay:
-                for line in child.output:
-                    say(name, line)
             raise Stopped(self.failed(child, f"failed with code {code}"))
         return child
 
@@ -283,6 +284,7 @@ class Supervisor:
         ]
         for line in lines:
             say("run", line)
+        self.banner_shown = True
 
     async def watch(self) -> None:
         """Until Ctrl-C, or until a component stops by itself (then everything stops)."""
@@ -312,6 +314,10 @@ class Supervisor:
                 self.stop_code = self.stop_code or stopped.code
         finally:
             await self.stop_all()
+            if self.demo is not None and not self.banner_shown:
+                # Start-up did not get as far as the banner: tokens already issued must not be lost.
+                for line in self.demo.output:
+                    say("demo", line)
         say("run", "stopped" if self.stop_code == 0 else "stopped after a failure")
         return self.stop_code
 
