@@ -24,6 +24,8 @@ from typing import Any
 
 import pytest
 
+from core.dev_server import dev_server_command
+from core.settings import Settings
 from tests.ops.helpers import REPO_ROOT, children_of, clean_env, free_port, port_open
 
 START_SECONDS = 240.0
@@ -53,6 +55,8 @@ def run_environment(var_dir: Path, **ports: int) -> dict[str, str]:
         PATHWAYS_DEV_SERVER_PORT=str(ports["dev_server"]),
         PATHWAYS_DEV_SERVER_UI_PORT=str(ports["ui"]),
         PATHWAYS_API_PORT=str(ports["api"]),
+        # Nothing listens here: the worker and the API must use the embedded server's address instead.
+        PATHWAYS_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
     )
     return env
 
@@ -261,3 +265,13 @@ def test_cli_api_with_a_busy_port_names_the_variable(tmp_path: Path) -> None:
         )
     assert result.returncode == 1
     assert result.stderr.strip() == f"port {busy} is already in use: stop what runs there or set PATHWAYS_API_PORT"
+
+
+def test_dev_server_ui_decodes_through_the_api_codec_endpoint_only_when_encryption_is_configured(
+    tmp_path: Path,
+) -> None:
+    plain = dev_server_command(Settings(var_dir=tmp_path, api_port=18000))
+    encrypted = dev_server_command(Settings(var_dir=tmp_path, api_port=18000, encryption_keys="key-1:c2VjcmV0"))
+    assert "--ui-codec-endpoint" not in plain
+    flag = encrypted.index("--ui-codec-endpoint")
+    assert encrypted[flag + 1] == "http://localhost:18000/codec"
