@@ -53,7 +53,11 @@ def test_migrate_then_team_and_staff_add_issue_a_token_that_signs_in(tmp_path: P
             member = authenticate(session, token=token)
     finally:
         engine.dispose()
-    assert (member.staff_id, member.role.value, member.teams) == ("nurse.aalto", "professional", {"eura-worktime"})
+    assert (member.staff_id, member.role.value, member.teams) == (
+        "nurse.aalto",
+        "professional",
+        frozenset({"eura-worktime"}),
+    )
 
 
 def test_staff_add_to_an_unknown_team_says_so_and_adds_nothing(tmp_path: Path) -> None:
