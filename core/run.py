@@ -190,16 +190,17 @@ class Supervisor:
     # -- waiting, interrupted by Ctrl-C ------------------------------------------------------------
 
     async def until_stopped(self, awaitable: Awaitable[T]) -> T:
-        """Await `awaitable` unless a stop request comes first."""
+        """Await `awaitable` unless a stop request comes first (or came already: then nothing more starts)."""
         task = asyncio.ensure_future(awaitable)
         stop = asyncio.create_task(self.stop.wait())
         try:
             await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stop.cancel()
-        if not task.done():
+        if self.stop.is_set():
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            # Whatever the step came to (done, failed, cancelled) no longer matters: everything stops.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
             raise Stopped(self.stop_code)
         return task.result()

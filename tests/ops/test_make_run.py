@@ -232,6 +232,20 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     assert [port for port in ports.values() if port_open(port)] == []
 
 
+def test_make_run_interrupted_during_start_up_stops_everything_it_started(
+    clone: Path, tmp_path: Path, runs: list[MakeRun]
+) -> None:
+    ports = {"dev_server": free_port(), "ui": free_port(), "api": free_port()}
+    run = MakeRun(clone, run_environment(tmp_path / "var", **ports))
+    runs.append(run)
+    run.wait_for_line("migrate   |")
+    processes = run.descendants()
+    assert run.interrupt() == 0, run.output
+    assert [pid for pid in processes if alive(pid)] == []
+    assert [port for port in ports.values() if port_open(port)] == []
+    assert "Traceback" not in run.output
+
+
 def test_make_run_with_a_busy_api_port_names_the_variable_and_starts_nothing(
     clone: Path, tmp_path: Path, runs: list[MakeRun]
 ) -> None:
