@@ -127,6 +127,8 @@ class Supervisor:
         name: str,
         command: str,
         *,
+        # SIGTERM: a graceful stop for uvicorn, the worker and Temporal alike, and a quiet end (no
+        # KeyboardInterrupt traceback) for a child still importing when Ctrl-C comes.
         stop_signal: signal.Signals = signal.SIGTERM,
         stop_seconds: float = 15.0,
         relay: bool = True,
@@ -261,7 +263,7 @@ class Supervisor:
         )
         await self.run_to_end("migrate", "migrate", 120.0)
         await self.spawn("worker", "worker", stop_seconds=settings.graceful_shutdown_seconds + 15)
-        api = await self.spawn("api", "api", stop_signal=signal.SIGINT, stop_seconds=API_STOP_SECONDS)
+        api = await self.spawn("api", "api", stop_seconds=API_STOP_SECONDS)
         api_url = f"http://{connect_host(settings.api_host)}:{settings.api_port}"
         await self.until_stopped(self.wait_for_ready(api, f"{api_url}/readyz", API_READY_SECONDS))
         # The demo's output is the token block: shown once, in the closing banner, not interleaved.

@@ -169,6 +169,18 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+def running_in(folder: Path) -> list[int]:
+    """Live processes whose working directory is `folder`: every process make run starts inherits it."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            if Path(os.readlink(entry / "cwd")) == folder and alive(int(entry.name)):
+                found.append(int(entry.name))
+        except OSError:
+            continue
+    return found
+
+
 @pytest.fixture
 def runs() -> Iterator[list[MakeRun]]:
     started: list[MakeRun] = []
@@ -213,6 +225,7 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     assert len(processes) >= 3  # dev server, worker, API
     assert first.interrupt() == 0, first.output
     assert [pid for pid in processes if alive(pid)] == []
+    assert running_in(clone) == []
     assert [port for port in ports.values() if port_open(port)] == []
     assert "Traceback" not in first.output
 
@@ -229,6 +242,7 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     processes = second.descendants()
     assert second.interrupt() == 0, second.output
     assert [pid for pid in processes if alive(pid)] == []
+    assert running_in(clone) == []
     assert [port for port in ports.values() if port_open(port)] == []
 
 
@@ -242,6 +256,7 @@ def test_make_run_interrupted_during_start_up_stops_everything_it_started(
     processes = run.descendants()
     assert run.interrupt() == 0, run.output
     assert [pid for pid in processes if alive(pid)] == []
+    assert running_in(clone) == []
     assert [port for port in ports.values() if port_open(port)] == []
     assert "Traceback" not in run.output
 
