@@ -103,11 +103,16 @@ class MakeRun:
                 todo.append(child)
         return found
 
+    def wait(self, timeout: float = STOP_SECONDS) -> int:
+        code = self.process.wait(timeout=timeout)
+        self._reader.join(timeout=10)
+        assert self.process.stdout is not None
+        self.process.stdout.close()
+        return code
+
     def interrupt(self) -> int:
         self.process.send_signal(signal.SIGINT)
-        code = self.process.wait(timeout=STOP_SECONDS)
-        self._reader.join(timeout=10)
-        return code
+        return self.wait()
 
     def kill_if_running(self) -> None:
         if self.process.poll() is None:
@@ -117,7 +122,7 @@ class MakeRun:
                 self.process.wait(timeout=STOP_SECONDS)
             except subprocess.TimeoutExpired:
                 self.process.kill()
-                self.process.wait()
+        self.wait()
 
 
 def get(url: str, token: str | None = None) -> tuple[int, Any]:
@@ -261,6 +266,21 @@ def test_make_run_interrupted_during_start_up_stops_everything_it_started(
     assert "Traceback" not in run.output
 
 
+def test_a_component_that_dies_stops_make_run_and_everything_else(
+    clone: Path, tmp_path: Path, runs: list[MakeRun]
+) -> None:
+    ports = {"dev_server": free_port(), "ui": free_port(), "api": free_port()}
+    run = MakeRun(clone, run_environment(tmp_path / "var", **ports))
+    runs.append(run)
+    run.wait_for_line("Ctrl-C stops everything.")
+    [worker] = [pid for pid in run.descendants() if b"core.cli\x00worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(worker, signal.SIGKILL)
+    assert run.wait() == 1, run.output
+    assert "worker exited with code -9; stopping everything" in run.output
+    assert running_in(clone) == []
+    assert [port for port in ports.values() if port_open(port)] == []
+
+
 def test_make_run_with_a_busy_api_port_names_the_variable_and_starts_nothing(
     clone: Path, tmp_path: Path, runs: list[MakeRun]
 ) -> None:
@@ -271,8 +291,7 @@ def test_make_run_with_a_busy_api_port_names_the_variable_and_starts_nothing(
         env = run_environment(tmp_path / "var", dev_server=free_port(), ui=free_port(), api=busy)
         run = MakeRun(clone, env)
         runs.append(run)
-        code = run.process.wait(timeout=120)
-        run._reader.join(timeout=10)
+        code = run.wait(timeout=120)
     assert code == 1
     assert f"port {busy} is already in use: stop what runs there or set PATHWAYS_API_PORT" in run.output
     assert "Traceback" not in run.output
