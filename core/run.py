@@ -118,6 +118,7 @@ class Supervisor:
         self.stop = asyncio.Event()
         self.stop_code = 0
         self.demo: Child | None = None
+        self.guards: list[asyncio.Task[None]] = []
         self.banner_shown = False
 
     # -- children --------------------------------------------------------------------------------
@@ -132,7 +133,9 @@ class Supervisor:
         stop_signal: signal.Signals = signal.SIGTERM,
         stop_seconds: float = 15.0,
         relay: bool = True,
+        essential: bool = True,
     ) -> Child:
+        """Start `python -m core.cli <command>`; an essential child that ends by itself stops everything."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -149,8 +152,15 @@ class Supervisor:
         )
         child = Child(name, process, stop_signal, stop_seconds)
         child.relay = asyncio.create_task(self._relay(child, show=relay))
+        if essential:
+            self.guards.append(asyncio.create_task(self._guard(child)))
         self.children.append(child)
         return child
+
+    async def _guard(self, child: Child) -> None:
+        code = await child.process.wait()
+        if not child.stopping:
+            self.request_stop(self.failed(child, f"exited with code {code}"))
 
     async def _relay(self, child: Child, *, show: bool) -> None:
         assert child.process.stdout is not None
@@ -218,8 +228,6 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while not port_in_use(host, port):
-            if child.process.returncode is not None:
-                raise Stopped(self.failed(child, f"exited with code {child.process.returncode} while starting"))
             if loop.time() > deadline:
                 raise Stopped(self.failed(child, f"did not open port {port} within {seconds:.0f}s"))
             await asyncio.sleep(0.2)
@@ -228,8 +236,6 @@ class Supervisor:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + seconds
         while not await asyncio.to_thread(_answers_200, url):
-            if child.process.returncode is not None:
-                raise Stopped(self.failed(child, f"exited with code {child.process.returncode} while starting"))
             if loop.time() > deadline:
                 raise Stopped(self.failed(child, f"was not ready at {url} within {seconds:.0f}s"))
             await asyncio.sleep(0.5)
@@ -240,7 +246,7 @@ class Supervisor:
 
     async def run_to_end(self, name: str, command: str, seconds: float, *, relay: bool = True) -> Child:
         """A one-off step (migrate, demo); its failure stops start-up."""
-        child = await self.spawn(name, command, relay=relay)
+        child = await self.spawn(name, command, relay=relay, essential=False)
         if name == "demo":
             self.demo = child
         try:
@@ -289,22 +295,6 @@ class Supervisor:
             say("run", line)
         self.banner_shown = True
 
-    async def watch(self) -> None:
-        """Until Ctrl-C, or until a component stops by itself (then everything stops)."""
-        waits = {
-            asyncio.create_task(child.process.wait()): child
-            for child in self.children
-            if child.process.returncode is None
-        }
-        stop = asyncio.create_task(self.stop.wait())
-        done, _ = await asyncio.wait({*waits, stop}, return_when=asyncio.FIRST_COMPLETED)
-        for task in (*waits, stop):
-            task.cancel()
-        for task in done:
-            if task in waits:
-                child = waits[task]
-                self.request_stop(self.failed(child, f"exited with code {child.process.returncode}"))
-
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -312,7 +302,8 @@ class Supervisor:
         try:
             try:
                 self.banner(await self.start())
-                await self.watch()
+                # Until Ctrl-C / SIGTERM, or until an essential child ends by itself (its guard asks to stop).
+                await self.stop.wait()
             except Stopped as stopped:
                 self.stop_code = self.stop_code or stopped.code
         finally:
