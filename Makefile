@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-## make run: the Temporal dev server with the Web UI (http://localhost:8233) and the worker.
+## make run: Temporal (Web UI http://localhost:8233), migrate, the worker, the API (http://localhost:8000), demo data on first start.
 run: $(STAMP)
 	$(BIN)/python -m core.run
 

@@ -3,8 +3,7 @@
 Configuration comes from the environment (`PATHWAYS_*`, see `core/settings.py`), never from options,
 so a process started by hand, by compose or by Kubernetes reads it the same way. Each command is a
 thin wrapper: it loads the settings once (the callback), then calls the function that does the work.
-More commands (`api`, `migrate`, `staff add`, `demo`) slot in as further `@app.command`s or, for a
-group like `staff`, a sub-app added with `app.add_typer(staff_app, name="staff")`.
+Groups (`staff add`, `team add`) are sub-apps.
 """
 
 from __future__ import annotations
@@ -13,12 +12,17 @@ import asyncio
 import logging
 import os
 import sys
-from typing import NoReturn
+from collections.abc import Callable
+from typing import Annotated, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from core.settings import Settings, get_settings
+from models.pathway import Language
+from models.tables import StaffRole
+
+T = TypeVar("T")
 
 app = typer.Typer(
     name="pathways",
@@ -104,6 +108,187 @@ def worker(ctx: typer.Context) -> None:
         # One JSON line with the traceback; non-zero so a supervisor restarts us.
         logging.getLogger("pathways.worker").exception("Worker failed")
         code = 1
+    _exit_without_finalizing(code)
+
+
+@app.command("api")
+def api(ctx: typer.Context) -> None:
+    """Run the staff HTTP API (uvicorn) on PATHWAYS_API_HOST:PATHWAYS_API_PORT; docs at /docs.
+
+    Connects to PATHWAYS_TEMPORAL_ADDRESS and the database (PATHWAYS_DATABASE_URL), which must be migrated.
+    """
+    import uvicorn
+
+    from api.app import engine_for, prepare_database
+    from core.db import OutdatedSchemaError
+    from core.logs import configure_logging
+    from core.telemetry import port_in_use
+
+    settings = _settings(ctx)
+    if port_in_use(settings.api_host, settings.api_port):
+        typer.echo(
+            f"port {settings.api_port} is already in use: stop what runs there or set PATHWAYS_API_PORT", err=True
+        )
+        raise typer.Exit(code=1)
+    engine = engine_for(settings)
+    try:
+        prepare_database(engine)
+    except OutdatedSchemaError as err:
+        typer.echo(f"API not started: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    finally:
+        engine.dispose()
+    configure_logging(settings)
+    # log_config=None: uvicorn's loggers go through the root logger, in PATHWAYS_LOG_FORMAT like the rest.
+    uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port, log_config=None)
+
+
+@app.command("migrate")
+def migrate(ctx: typer.Context) -> None:
+    """Upgrade the database to the newest schema.
+
+    PATHWAYS_DATABASE_URL; unset means the SQLite file pathways.db under PATHWAYS_VAR_DIR.
+    """
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from core.db import expected_revisions, migrate_to_head
+
+    settings = _settings(ctx)
+    # The URL may carry a password: show only where it points.
+    where = make_url(settings.effective_database_url).render_as_string(hide_password=True)
+    try:
+        migrate_to_head(settings.effective_database_url)
+    except SQLAlchemyError as err:
+        typer.echo(f"database {where} could not be migrated: {err.__class__.__name__}: {err.args[0]}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(f"database {where} is at revision {', '.join(expected_revisions())}")
+
+
+staff_app = typer.Typer(help="Staff members and their bearer tokens.", no_args_is_help=True)
+app.add_typer(staff_app, name="staff")
+team_app = typer.Typer(help="Work-ability teams.", no_args_is_help=True)
+app.add_typer(team_app, name="team")
+
+
+def _admin_errors(action: Callable[[], T]) -> T:
+    """Run an administration action; its refusal becomes one line on stderr and a non-zero exit."""
+    from api.errors import ApiError
+    from core.db import OutdatedSchemaError
+
+    try:
+        return action()
+    except ApiError as err:
+        typer.echo(f"error: {err.detail}", err=True)
+        raise typer.Exit(code=1) from None
+    except OutdatedSchemaError as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(code=2) from None
+    except ValidationError as err:
+        typer.echo(f"error: {err.errors()[0]['msg']}", err=True)
+        raise typer.Exit(code=2) from None
+
+
+@staff_app.command("add")
+def staff_add(
+    ctx: typer.Context,
+    staff_id: Annotated[str, typer.Option(help="lower-case id, e.g. nurse.virtanen; never a client identifier")],
+    name: Annotated[str, typer.Option(help="display name")],
+    role: Annotated[StaffRole, typer.Option(help="professional, coordinator or admin")],
+    team: Annotated[list[str] | None, typer.Option(help="team id; repeat for several teams")] = None,
+    language: Annotated[Language, typer.Option(help="language of the staff member's notifications")] = Language.FI,
+    email: Annotated[str | None, typer.Option(help="address for e-mail notifications")] = None,
+) -> None:
+    """Add a staff member and print their bearer token once (only its hash is kept)."""
+    from api.admin import add_staff
+    from api.app import engine_for, prepare_database
+
+    engine = engine_for(_settings(ctx))
+
+    def add() -> str:
+        prepare_database(engine)
+        return add_staff(
+            engine,
+            staff_id=staff_id,
+            display_name=name,
+            role=role,
+            teams=team or [],
+            language=language,
+            email=email,
+        )
+
+    try:
+        token = _admin_errors(add)
+    finally:
+        engine.dispose()
+    typer.echo(f"staff member {staff_id} added; bearer token (shown only now, keep it safe):")
+    typer.echo(token)
+
+
+@team_app.command("add")
+def team_add(
+    ctx: typer.Context,
+    team_id: Annotated[str, typer.Option(help="lower-case id, e.g. eura-worktime")],
+    name: Annotated[str, typer.Option(help="the team's name")],
+) -> None:
+    """Add a work-ability team."""
+    from api.admin import add_team
+    from api.app import engine_for, prepare_database
+
+    engine = engine_for(_settings(ctx))
+
+    def add() -> None:
+        prepare_database(engine)
+        add_team(engine, team_id=team_id, name=name)
+
+    try:
+        _admin_errors(add)
+    finally:
+        engine.dispose()
+    typer.echo(f"team {team_id} added")
+
+
+@app.command("demo")
+def demo(ctx: typer.Context) -> None:
+    """Add the demo team, its staff (tokens printed once) and demo pathways; does nothing if they exist.
+
+    Needs a running worker (`worker`) and a migrated database.
+    """
+    from api.app import engine_for, prepare_database
+    from core.demo import DEMO_TEAM, add_demo_staff, demo_team_exists, format_tokens, seed_demo_pathways
+    from core.temporal import connect
+
+    settings = _settings(ctx)
+    engine = engine_for(settings)
+
+    async def seed() -> str:
+        prepare_database(engine)
+        if demo_team_exists(engine):
+            return (
+                f"Demo data already present (team {DEMO_TEAM}); nothing added. Its tokens were shown when it was added."
+            )
+        client = await connect(settings)
+        # The tokens go out before the pathways are seeded: should seeding fail, they are not lost.
+        typer.echo(format_tokens(add_demo_staff(engine)))
+        pathway_ids = await seed_demo_pathways(client, settings.task_queue)
+        return f"Demo pathways: {', '.join(pathway_ids)} (demo data; the UI shows them with DemoData=true)."
+
+    code = 0
+    try:
+        typer.echo(_admin_errors(lambda: asyncio.run(seed())))
+    except typer.Exit as stop:
+        code = stop.exit_code
+    except TimeoutError:
+        typer.echo(
+            "demo pathways not finished: no worker answered; start one with `python -m core.cli worker`", err=True
+        )
+        code = 1
+    except RuntimeError as err:
+        # Temporal unreachable: the SDK's connection error says where it tried.
+        typer.echo(f"demo not added: {err}", err=True)
+        code = 1
+    finally:
+        engine.dispose()
     _exit_without_finalizing(code)
 
 

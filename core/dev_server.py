@@ -14,6 +14,13 @@ def search_attribute_args() -> list[str]:
     return args
 
 
+def codec_endpoint_args(settings: Settings) -> list[str]:
+    """With payload encryption on, the Web UI decodes payloads through the API's codec endpoint."""
+    if not settings.encryption_keys.get_secret_value():
+        return []
+    return ["--ui-codec-endpoint", f"http://localhost:{settings.api_port}/codec"]
+
+
 def dev_server_command(settings: Settings) -> list[str]:
     """`temporal server start-dev` persisting to a file, with the Web UI and our search attributes."""
     settings.var_dir.mkdir(parents=True, exist_ok=True)
@@ -34,4 +41,5 @@ def dev_server_command(settings: Settings) -> list[str]:
         "--log-level",
         "warn",
         *search_attribute_args(),
+        *codec_endpoint_args(settings),
     ]

@@ -1,73 +1,344 @@
-"""`make run`: the Temporal dev server with its Web UI, and the worker, in one terminal.
+"""`make run`: the whole product in one terminal, for a newcomer and for demos.
 
-Ctrl-C stops the worker first, then the server, and leaves no process behind.
+A small supervisor. It starts, each as a `python -m core.cli ...` child process with its output
+prefixed by its name: the Temporal dev server (persisting under PATHWAYS_VAR_DIR, Web UI, search
+attributes), the database migration, the worker and the API, then seeds the demo data on first start.
+Children get their own process group, so Ctrl-C in the terminal reaches only this supervisor, which
+stops them in reverse order (API, worker, dev server), each with a bounded wait, and leaves nothing
+behind. The worker and the API always talk to the embedded server, whatever PATHWAYS_TEMPORAL_ADDRESS says.
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
+import contextlib
+import ctypes
+import os
 import signal
-import socket
-import subprocess
 import sys
+import urllib.error
+import urllib.request
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
-from core.db import migrate_to_head
-from core.dev_server import dev_server_command
+from pydantic import ValidationError
+
 from core.settings import Settings, get_settings
-from worker import run_worker
+from core.telemetry import port_in_use
 
-log = logging.getLogger("pathways.run")
+T = TypeVar("T")
 
-
-def _port_in_use(host: str, port: int) -> bool:
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex((host, port)) == 0
-
-
-async def _wait_for_port(host: str, port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not _port_in_use(host, port):
-        if process.poll() is not None:
-            raise SystemExit(f"the Temporal dev server exited with code {process.returncode}")
-        if loop.time() > deadline:
-            raise SystemExit(f"the Temporal dev server did not open port {port} within {timeout:.0f}s")
-        await asyncio.sleep(0.2)
+DEV_SERVER_START_SECONDS = 60.0
+API_READY_SECONDS = 90.0
+# The demo seed waits on the worker; its own timeout (core.demo) is shorter than this.
+DEMO_SECONDS = 180.0
+API_STOP_SECONDS = 15.0
+DEV_SERVER_STOP_SECONDS = 15.0
+NAME_WIDTH = 10
 
 
-async def run(settings: Settings) -> None:
-    for port in (settings.dev_server_port, settings.dev_server_ui_port):
-        if _port_in_use(settings.dev_server_ip, port):
-            raise SystemExit(
-                f"port {port} is already in use: stop what runs there or set "
-                "PATHWAYS_DEV_SERVER_PORT / PATHWAYS_DEV_SERVER_UI_PORT"
-            )
-    server = subprocess.Popen(dev_server_command(settings))  # noqa: S603, ASYNC220 (our binary; returns at once)
-    try:
-        await _wait_for_port(settings.dev_server_ip, settings.dev_server_port, server)
-        log.info("Temporal Web UI: http://localhost:%d", settings.dev_server_ui_port)
-        # `make run` brings the database schema up to date before the worker checks it (db area).
-        await asyncio.to_thread(migrate_to_head, settings.effective_database_url)
-        await run_worker(settings)
-    finally:
-        server.send_signal(signal.SIGINT)
+class Stopped(Exception):
+    """Ctrl-C / SIGTERM arrived, or a component failed: shut down what runs."""
+
+    def __init__(self, code: int) -> None:
+        self.code = code
+
+
+def say(name: str, line: str) -> None:
+    sys.stdout.write(f"{name:<{NAME_WIDTH}}| {line}\n")
+    sys.stdout.flush()
+
+
+try:
+    _LIBC: ctypes.CDLL | None = ctypes.CDLL(None, use_errno=True)
+except OSError:  # pragma: no cover (not Linux)
+    _LIBC = None
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with_parent() -> None:  # pragma: no cover (runs in the child between fork and exec)
+    # Linux: should the supervisor itself be killed (SIGKILL), its children get SIGTERM instead of lingering.
+    with contextlib.suppress(AttributeError):
+        if _LIBC is not None:
+            _LIBC.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+def connect_host(ip: str) -> str:
+    """Where to reach a server listening on `ip` (a wildcard address is reached on loopback)."""
+    return {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "::1"}.get(ip, ip)  # noqa: S104 (we connect, not bind)
+
+
+def child_environment(settings: Settings) -> dict[str, str]:
+    env = dict(os.environ)
+    # The embedded server's address, not PATHWAYS_TEMPORAL_ADDRESS: ports may have been moved.
+    env["PATHWAYS_TEMPORAL_ADDRESS"] = f"{connect_host(settings.dev_server_ip)}:{settings.dev_server_port}"
+    env["PYTHONUNBUFFERED"] = "1"
+    # Readable lines in a terminal unless asked otherwise (PATHWAYS_LOG_FORMAT=json make run).
+    env.setdefault("PATHWAYS_LOG_FORMAT", "text")
+    return env
+
+
+def busy_ports(settings: Settings) -> list[str]:
+    """One line per configured port something else already listens on, naming the variable that moves it."""
+    ports = [
+        (settings.dev_server_ip, settings.dev_server_port, "PATHWAYS_DEV_SERVER_PORT"),
+        (settings.dev_server_ip, settings.dev_server_ui_port, "PATHWAYS_DEV_SERVER_UI_PORT"),
+        (settings.api_host, settings.api_port, "PATHWAYS_API_PORT"),
+    ]
+    if settings.worker_health_port is not None:
+        ports.append((settings.ops_bind_host, settings.worker_health_port, "PATHWAYS_WORKER_HEALTH_PORT"))
+    if settings.worker_metrics_port is not None:
+        ports.append((settings.ops_bind_host, settings.worker_metrics_port, "PATHWAYS_WORKER_METRICS_PORT"))
+    return [
+        f"port {port} is already in use: stop what runs there or set {variable}"
+        for host, port, variable in ports
+        if port_in_use(host, port)
+    ]
+
+
+@dataclass
+class Child:
+    name: str
+    process: asyncio.subprocess.Process
+    stop_signal: signal.Signals
+    stop_seconds: float
+    output: list[str] = field(default_factory=list)
+    relay: asyncio.Task[None] | None = None
+    # The dev server's shutdown chatter (its internal workers losing their connection) is noise.
+    quiet_when_stopping: bool = False
+    stopping: bool = False
+
+
+class Supervisor:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.env = child_environment(settings)
+        self.children: list[Child] = []
+        self.stop = asyncio.Event()
+        self.stop_code = 0
+        self.demo: Child | None = None
+        self.guards: list[asyncio.Task[None]] = []
+        self.banner_shown = False
+
+    # -- children --------------------------------------------------------------------------------
+
+    async def spawn(
+        self,
+        name: str,
+        command: str,
+        *,
+        # SIGTERM: a graceful stop for uvicorn, the worker and Temporal alike, and a quiet end (no
+        # KeyboardInterrupt traceback) for a child still importing when Ctrl-C comes.
+        stop_signal: signal.Signals = signal.SIGTERM,
+        stop_seconds: float = 15.0,
+        relay: bool = True,
+        essential: bool = True,
+    ) -> Child:
+        """Start `python -m core.cli <command>`; an essential child that ends by itself stops everything."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "core.cli",
+            command,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+            env=self.env,
+            # Our own process group: the terminal's Ctrl-C reaches only the supervisor, which stops the
+            # children in order.
+            process_group=0,
+            preexec_fn=_die_with_parent,
+        )
+        child = Child(name, process, stop_signal, stop_seconds)
+        child.relay = asyncio.create_task(self._relay(child, show=relay))
+        if essential:
+            self.guards.append(asyncio.create_task(self._guard(child)))
+        self.children.append(child)
+        return child
+
+    async def _guard(self, child: Child) -> None:
+        code = await child.process.wait()
+        if not child.stopping:
+            self.request_stop(self.failed(child, f"exited with code {code}"))
+
+    async def _relay(self, child: Child, *, show: bool) -> None:
+        assert child.process.stdout is not None
+        async for raw in child.process.stdout:
+            line = raw.decode("utf-8", errors="replace").rstrip()
+            child.output.append(line)
+            if show and not (child.stopping and child.quiet_when_stopping):
+                say(child.name, line)
+
+    async def finished(self, child: Child) -> int:
+        code = await child.process.wait()
+        if child.relay is not None:
+            await child.relay
+        return code
+
+    async def stop_child(self, child: Child) -> None:
+        process = child.process
+        child.stopping = True
+        if process.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                process.send_signal(child.stop_signal)
+            try:
+                await asyncio.wait_for(process.wait(), child.stop_seconds)
+            except TimeoutError:
+                say("run", f"{child.name} did not stop within {child.stop_seconds:.0f}s; killing it")
+        # Whatever the child left in its process group goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        await process.wait()
+        if child.relay is not None:
+            await child.relay
+
+    async def stop_all(self) -> None:
+        for child in reversed(self.children):
+            if child.process.returncode is None:
+                say("run", f"stopping {child.name}")
+            await self.stop_child(child)
+
+    # -- waiting, interrupted by Ctrl-C ------------------------------------------------------------
+
+    async def until_stopped(self, awaitable: Awaitable[T]) -> T:
+        """Await `awaitable` unless a stop request comes first (or came already: then nothing more starts)."""
+        task = asyncio.ensure_future(awaitable)
+        stop = asyncio.create_task(self.stop.wait())
         try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if self.stop.is_set():
+            task.cancel()
+            # Whatever the step came to (done, failed, cancelled) no longer matters: everything stops.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            raise Stopped(self.stop_code)
+        return task.result()
+
+    def request_stop(self, code: int = 0) -> None:
+        if not self.stop.is_set():
+            self.stop_code = code
+            self.stop.set()
+
+    # -- start-up steps ----------------------------------------------------------------------------
+
+    async def wait_for_port(self, child: Child, host: str, port: int, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not port_in_use(host, port):
+            if loop.time() > deadline:
+                raise Stopped(self.failed(child, f"did not open port {port} within {seconds:.0f}s"))
+            await asyncio.sleep(0.2)
+
+    async def wait_for_ready(self, child: Child, url: str, seconds: float) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not await asyncio.to_thread(_answers_200, url):
+            if loop.time() > deadline:
+                raise Stopped(self.failed(child, f"was not ready at {url} within {seconds:.0f}s"))
+            await asyncio.sleep(0.5)
+
+    def failed(self, child: Child, what: str) -> int:
+        say("run", f"{child.name} {what}; stopping everything")
+        return 1
+
+    async def run_to_end(self, name: str, command: str, seconds: float, *, relay: bool = True) -> Child:
+        """A one-off step (migrate, demo); its failure stops start-up."""
+        child = await self.spawn(name, command, relay=relay, essential=False)
+        if name == "demo":
+            self.demo = child
+        try:
+            code = await self.until_stopped(asyncio.wait_for(self.finished(child), seconds))
+        except TimeoutError:
+            raise Stopped(self.failed(child, f"did not finish within {seconds:.0f}s")) from None
+        if code != 0:
+            raise Stopped(self.failed(child, f"failed with code {code}"))
+        return child
+
+    async def start(self) -> str:
+        """Everything up; returns the demo seed's report for the closing banner."""
+        settings = self.settings
+        dev_server = await self.spawn(
+            "temporal", "dev-server", stop_signal=signal.SIGTERM, stop_seconds=DEV_SERVER_STOP_SECONDS
+        )
+        dev_server.quiet_when_stopping = True
+        await self.until_stopped(
+            self.wait_for_port(dev_server, settings.dev_server_ip, settings.dev_server_port, DEV_SERVER_START_SECONDS)
+        )
+        await self.run_to_end("migrate", "migrate", 120.0)
+        await self.spawn("worker", "worker", stop_seconds=settings.graceful_shutdown_seconds + 15)
+        api = await self.spawn("api", "api", stop_seconds=API_STOP_SECONDS)
+        api_url = f"http://{connect_host(settings.api_host)}:{settings.api_port}"
+        await self.until_stopped(self.wait_for_ready(api, f"{api_url}/readyz", API_READY_SECONDS))
+        # The demo's output is the token block: shown once, in the closing banner, not interleaved.
+        demo = await self.run_to_end("demo", "demo", DEMO_SECONDS, relay=False)
+        return "\n".join(demo.output)
+
+    def banner(self, demo_report: str) -> None:
+        settings = self.settings
+        api = f"http://localhost:{settings.api_port}"
+        lines = [
+            "",
+            "Work-ability pathways are running:",
+            f"  Temporal Web UI  http://localhost:{settings.dev_server_ui_port}",
+            f"  API              {api}",
+            f"  API docs         {api}/docs",
+            f"  Data             {settings.var_dir}/ (Temporal and the database; delete it to start afresh)",
+            "",
+            *demo_report.splitlines(),
+            "",
+            "Ctrl-C stops everything.",
+        ]
+        for line in lines:
+            say("run", line)
+        self.banner_shown = True
+
+    async def run(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, self.request_stop)
+        try:
+            try:
+                self.banner(await self.start())
+                # Until Ctrl-C / SIGTERM, or until an essential child ends by itself (its guard asks to stop).
+                await self.stop.wait()
+            except Stopped as stopped:
+                self.stop_code = self.stop_code or stopped.code
+        finally:
+            await self.stop_all()
+            if self.demo is not None and not self.banner_shown:
+                # Start-up did not get as far as the banner: tokens already issued must not be lost.
+                for line in self.demo.output:
+                    say("demo", line)
+        say("run", "stopped" if self.stop_code == 0 else "stopped after a failure")
+        return self.stop_code
+
+
+def _answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 (our own http://localhost URL)
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def main() -> None:
-    settings = get_settings()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        asyncio.run(run(settings))
-    except KeyboardInterrupt:
-        pass
-    sys.exit(0)
+        settings = get_settings()
+    except ValidationError as err:
+        problems = "; ".join(
+            f"PATHWAYS_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in err.errors()
+        )
+        print(f"invalid configuration: {problems}", file=sys.stderr)
+        sys.exit(2)
+    busy = busy_ports(settings)
+    if busy:
+        for line in busy:
+            print(line, file=sys.stderr)
+        sys.exit(1)
+    sys.exit(asyncio.run(Supervisor(settings).run()))
 
 
 if __name__ == "__main__":

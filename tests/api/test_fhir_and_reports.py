@@ -61,7 +61,9 @@ async def test_outcome_report_counts_the_teams_pathways_from_the_read_model(api:
 
     async def both_recorded() -> Any:
         report = ok(await api.get("/reports/outcomes", params={"team": org.team}, headers=org.coordinator.auth))
-        return report if sum(report["referrals_by_source"].values()) == 2 and report["routes"] else None
+        return (
+            report if sum(report["referrals_by_source"].values()) == 2 and sum(report["routes"].values()) == 2 else None
+        )
 
     report = await eventually(both_recorded, what="the worker recorded both pathways in the read model")
     assert report["referrals_by_source"] == {"self_referral": 1, "professional_referral": 1}

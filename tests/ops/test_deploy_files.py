@@ -23,13 +23,8 @@ from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 DEPLOY = REPO_ROOT / "deploy"
 K8S = DEPLOY / "k8s"
 SETUP_SCRIPT = DEPLOY / "scripts" / "setup-temporal-namespace.sh"
-# Commands the deploy files run that arrive with the API and database work (phase 2 of issue 5).
-PENDING_CLI_COMMANDS = {
-    "api": "arrives with api.app after the merge",
-    "migrate": "arrives with core.db after the merge",
-}
-# Settings other engineers are adding (payload encryption, the API's codec endpoint).
-PENDING_SETTINGS = {"PATHWAYS_ENCRYPTION_KEYS", "PATHWAYS_ENCRYPTION_ACTIVE_KEY", "PATHWAYS_CODEC_CORS_ORIGINS"}
+# Settings other engineers are adding (the API's codec endpoint).
+PENDING_SETTINGS = {"PATHWAYS_CODEC_CORS_ORIGINS"}
 
 
 def compose() -> dict[str, Any]:
@@ -150,8 +145,6 @@ def app_commands() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("where", "command"), app_commands())
 def test_containers_run_existing_cli_commands(where: str, command: str) -> None:
-    if command in PENDING_CLI_COMMANDS:
-        pytest.skip(f"{where} runs `{command}`, which {PENDING_CLI_COMMANDS[command]}")
     assert command in cli_commands(), f"{where} runs unknown command {command}"
 
 
