@@ -60,7 +60,7 @@ def _lifespan(
         app.state.settings = settings
         app.state.engine = engine or engine_for(settings)
         prepare_database(app.state.engine)
-        app.state.temporal_client = temporal_client or await connect(settings)
+        app.state.temporal_client = temporal_client or await connect(settings, lazy=True)
         try:
             yield
         finally:

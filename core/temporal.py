@@ -39,13 +39,18 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     )
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None) -> Client:
-    # `runtime` carries the worker's telemetry (Prometheus metrics, core log format); None is the SDK default.
+async def connect(settings: Settings, runtime: Runtime | None = None, *, lazy: bool = False) -> Client:
+    """`runtime` carries the worker's telemetry (Prometheus metrics, core log format); None is the SDK default.
+
+    `lazy` connects at the first call instead: the API starts while Temporal is still down and answers 503
+    until it is back, rather than failing to start.
+    """
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         runtime=runtime,
+        lazy=lazy,
     )
 
 

@@ -176,6 +176,21 @@ async def test_temporal_unreachable_is_503_with_retry_after(
         assert set(outcomes) == {"unavailable"}
 
 
+async def test_the_api_starts_while_temporal_is_down_and_answers_503_until_it_is_back(
+    tmp_path: Path, engine: Engine, org: Org, task_queue: str
+) -> None:
+    # No injected client: the app's own lifespan connects, lazily, to an address where nothing listens.
+    settings = Settings(task_queue=task_queue, var_dir=tmp_path, temporal_address=f"127.0.0.1:{_unused_port()}")
+    async with serving(create_app(settings, engine=engine)) as api:
+        assert (await api.get("/healthz")).status_code == 200
+        ready = await api.get("/readyz")
+        assert ready.status_code == 503
+        assert ready.json()["temporal"] == "unreachable"
+        response = await api.post("/pathways", json=intake_body(org.team), headers=org.nurse.auth)
+        assert response.status_code == 503
+        assert "Retry-After" in response.headers
+
+
 async def test_ready_when_temporal_and_database_are_reachable(api: httpx.AsyncClient) -> None:
     assert ok(await api.get("/readyz")) == {"temporal": "ok", "database": "ok"}
     assert ok(await api.get("/healthz")) == {"status": "ok"}
