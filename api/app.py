@@ -28,6 +28,7 @@ from api.errors import (
     NotFoundError,
     TemporalUnavailableError,
 )
+from api.limits import BodySizeLimitMiddleware
 from api.routes import api_router
 from core.db import build_engine, check_schema_current, session_scope
 from core.settings import Settings, get_settings
@@ -130,6 +131,8 @@ def create_app(
         lifespan=_lifespan(settings, temporal_client, engine),
     )
     _mount_codec_server(app, settings)
+    # trust: oversized bodies get a clear 413 before validation; the codec server has its own limit.
+    app.add_middleware(BodySizeLimitMiddleware, exempt_prefixes=("/codec",))
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.include_router(api_router)

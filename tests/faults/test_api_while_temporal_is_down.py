@@ -8,7 +8,6 @@ import uuid
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
