@@ -7,6 +7,7 @@ HTTP statuses in one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
@@ -16,7 +17,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Route
 from temporalio.client import Client
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -118,15 +118,14 @@ async def _http_error(request: Request, err: Exception) -> Response:
     if err.status_code != 405:
         return await http_exception_handler(request, err)
     # Starlette names only the first matching route's methods; a path served by several routes (GET and
-    # POST /pathways) must list them all in Allow (RFC 9110; found by fuzzing).
+    # POST /pathways) must list them all in Allow (RFC 9110; found by fuzzing). The OpenAPI document is
+    # the public list of every path and its methods.
     path = request.url.path
     allowed = sorted(
-        {
-            method
-            for route in request.app.routes
-            if isinstance(route, Route) and route.path_regex.match(path)
-            for method in route.methods or ()
-        }
+        method.upper()
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path)
+        for method in operations
     )
     return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)})
 

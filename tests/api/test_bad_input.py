@@ -295,3 +295,37 @@ def test_identity_code_list_holds_valid_codes() -> None:
 
     assert all(looks_like_personal_identity_code(code) for code in IDENTITY_CODES)
     assert new_client_reference() not in IDENTITY_CODES
+
+
+# -- what the fuzzing found, pinned ------------------------------------------------------------------------
+
+
+async def test_body_that_is_not_utf8_is_422_like_any_malformed_body(api: httpx.AsyncClient, org: Org) -> None:
+    response = await api.post(
+        "/pathways", content=b"\xff\xfe{", headers={**org.nurse.auth, "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"][0] == "body"
+
+
+async def test_page_token_not_handed_out_by_the_api_is_422_not_a_server_error(api: httpx.AsyncClient, org: Org) -> None:
+    response = await api.get("/pathways", params={"page_token": "bm90LWEtdG9rZW4="}, headers=org.nurse.auth)
+    assert response.status_code == 422
+    assert "page_token is not a token this API handed out" in response.text
+
+
+async def test_report_dates_must_be_iso_8601_and_in_order(api: httpx.AsyncClient, org: Org) -> None:
+    auth = org.coordinator.auth
+    response = await api.get("/reports/outcomes", params={"team": org.team, "to": "0.5"}, headers=auth)
+    assert response.status_code == 422
+    assert "ISO 8601" in response.text
+    wrong_order = {"team": org.team, "from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}
+    response = await api.get("/reports/outcomes", params=wrong_order, headers=auth)
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["msg"] == "'from' must be before 'to'"
+
+
+async def test_method_not_allowed_lists_every_method_of_the_path(api: httpx.AsyncClient) -> None:
+    response = await api.request("DELETE", "/pathways")
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"

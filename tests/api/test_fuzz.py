@@ -108,7 +108,9 @@ schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_api_answers_every_generated_request_without_5xx_and_as_documented(case: Case, served_api: ServedApi) -> None:
+def test_api_answers_every_generated_request_without_5xx_and_as_documented(
+    case: Case[Any], served_api: ServedApi
+) -> None:
     auth = {"Authorization": f"Bearer {served_api.token}"}
     response = case.call(base_url=served_api.base_url, headers=auth, timeout=60)
     # Every check but "schema-valid data is accepted", which is replaced below: some rules span several

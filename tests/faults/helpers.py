@@ -238,8 +238,6 @@ def email_notifications(engine: Engine, pathway_id: str) -> list[Notification]:
 def duplicated_notification_keys(engine: Engine) -> list[str]:
     with DbSession(engine) as session:
         rows = session.exec(
-            select(Notification.idempotency_key)
-            .group_by(Notification.idempotency_key)  # type: ignore[arg-type]
-            .having(func.count() > 1)
+            select(Notification.idempotency_key).group_by(Notification.idempotency_key).having(func.count() > 1)
         )
         return list(rows)

@@ -4,6 +4,7 @@ on a worker process: timers set before fire after, staff actions work, nothing i
 from __future__ import annotations
 
 import asyncio
+import functools
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -77,7 +78,7 @@ async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_ser
 
                 # The same client reconnects; every timer set before the restart fires after it.
                 reviewed = [
-                    await eventually(lambda h=h: _pending_review(h), timeout=90, what=f"escalation of {h.id}")
+                    await eventually(functools.partial(_pending_review, h), timeout=90, what=f"escalation of {h.id}")
                     for h in timed
                 ]
                 for state in reviewed:
