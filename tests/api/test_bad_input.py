@@ -329,3 +329,13 @@ async def test_method_not_allowed_lists_every_method_of_the_path(api: httpx.Asyn
     response = await api.request("DELETE", "/pathways")
     assert response.status_code == 405
     assert response.headers["Allow"] == "GET, POST"
+
+
+async def test_ids_and_offsets_beyond_the_database_integer_are_422_not_a_server_error(
+    api: httpx.AsyncClient, org: Org
+) -> None:
+    huge = str(2**64)
+    response = await api.post(f"/notifications/{huge}/read", headers=org.nurse.auth)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["path", "notification_id"]
+    response = await api.get("/notifications", params={"offset": huge}, headers=org.nurse.auth)
+    assert response.status_code == 422 and response.json()["detail"][0]["loc"] == ["query", "offset"]
