@@ -8,7 +8,9 @@ document (status code, content type, headers, body schema).
 
 from __future__ import annotations
 
+import base64
 import os
+import secrets
 import subprocess
 import sys
 import uuid
@@ -30,6 +32,11 @@ from tests.ops.helpers import REPO_ROOT, clean_env, free_port, stop_process, wai
 from tests.workflows.helpers import COORDINATOR, NURSE, TEAM
 
 EXAMPLES = int(os.environ.get("TRUST_FUZZ_EXAMPLES", "10"))
+# Run encrypted, as production does: the API then also serves the codec server, which is fuzzed too.
+ENCRYPTION = {
+    "PATHWAYS_ENCRYPTION_KEYS": "fuzz1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+    "PATHWAYS_ENCRYPTION_ACTIVE_KEY": "fuzz1",
+}
 
 
 @dataclass(frozen=True)
@@ -53,13 +60,14 @@ def served_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
     queue = f"fuzz-{uuid.uuid4().hex[:8]}"
     server = TemporalServer(directory / "temporal", directory)
     server.start()
-    worker = start_worker(server.address, queue, database_url, directory / "worker.log")
+    worker = start_worker(server.address, queue, database_url, directory / "worker.log", **ENCRYPTION)
     port = free_port()
     env = clean_env(
         PATHWAYS_TEMPORAL_ADDRESS=server.address,
         PATHWAYS_TASK_QUEUE=queue,
         PATHWAYS_DATABASE_URL=database_url,
         PATHWAYS_LOG_FORMAT="json",
+        **ENCRYPTION,
     )
     with (directory / "api.log").open("wb") as log:
         api = subprocess.Popen(
@@ -97,9 +105,15 @@ def served_api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedApi]:
         assert "Traceback" not in errors, errors[-4000:]
 
 
-# The document the served app publishes at /openapi.json (the same factory, without encryption keys, so
-# without the codec routes that only exist when payloads are encrypted).
-schema = schemathesis.openapi.from_dict(create_app(Settings()).openapi())
+# The document the served app publishes at /openapi.json (the same factory and keys, so with the codec routes).
+schema = schemathesis.openapi.from_dict(
+    create_app(
+        Settings(
+            encryption_keys=ENCRYPTION["PATHWAYS_ENCRYPTION_KEYS"],
+            encryption_active_key=ENCRYPTION["PATHWAYS_ENCRYPTION_ACTIVE_KEY"],
+        )
+    ).openapi()
+)
 
 
 @schema.parametrize()
