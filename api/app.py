@@ -7,13 +7,16 @@ HTTP statuses in one place.
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -28,6 +31,7 @@ from api.errors import (
     NotFoundError,
     TemporalUnavailableError,
 )
+from api.limits import BodySizeLimitMiddleware
 from api.routes import api_router
 from core.db import build_engine, check_schema_current, session_scope
 from core.settings import Settings, get_settings
@@ -101,6 +105,31 @@ async def _validation_error(request: Request, err: Exception) -> JSONResponse:
     return JSONResponse({"detail": errors}, status_code=422)
 
 
+# What FastAPI raises (as a 400 no route documents) when a body cannot even be decoded, e.g. not UTF-8.
+_UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+async def _http_error(request: Request, err: Exception) -> Response:
+    assert isinstance(err, StarletteHTTPException)
+    if err.status_code == 400 and err.detail == _UNPARSABLE_BODY:
+        # The same 422 shape as any other malformed body (found by fuzzing with non-UTF-8 bytes).
+        body = {"detail": [{"loc": ["body"], "msg": "the body is not JSON text in UTF-8", "type": "json_invalid"}]}
+        return JSONResponse(body, status_code=422)
+    if err.status_code != 405:
+        return await http_exception_handler(request, err)
+    # Starlette names only the first matching route's methods; a path served by several routes (GET and
+    # POST /pathways) must list them all in Allow (RFC 9110; found by fuzzing). The OpenAPI document is
+    # the public list of every path and its methods.
+    path = request.url.path
+    allowed = sorted(
+        method.upper()
+        for template, operations in request.app.openapi().get("paths", {}).items()
+        if re.fullmatch(re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(template)), path)
+        for method in operations
+    )
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": ", ".join(allowed)})
+
+
 def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
     """/codec/encode and /codec/decode for the Temporal Web UI, only when payloads are encrypted."""
     codec = data_converter(settings).payload_codec
@@ -130,7 +159,10 @@ def create_app(
         lifespan=_lifespan(settings, temporal_client, engine),
     )
     _mount_codec_server(app, settings)
+    # trust: oversized bodies get a clear 413 before validation; the codec server has its own limit.
+    app.add_middleware(BodySizeLimitMiddleware, exempt_prefixes=("/codec",))
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(api_router)
     return app

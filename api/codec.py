@@ -89,8 +89,37 @@ _PAYLOADS_SCHEMA: dict[str, Any] = {
         }
     },
 }
+# Protobuf JSON omits an empty repeated field and reads null as empty, so a client written with protobuf (the
+# Temporal CLI) may send `{}` for no payloads: the request may leave `payloads` out or null; the answer
+# always has it (found by fuzzing).
+_BYTES_OR_NULL: dict[str, Any] = {"anyOf": [{"type": "string", "format": "byte"}, {"type": "null"}]}
+_PAYLOADS_REQUEST_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "payloads": {
+            "anyOf": [
+                {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {
+                            "metadata": {
+                                "anyOf": [
+                                    {"type": "object", "additionalProperties": {"type": "string", "format": "byte"}},
+                                    {"type": "null"},
+                                ]
+                            },
+                            "data": _BYTES_OR_NULL,
+                        },
+                    },
+                },
+                {"type": "null"},
+            ]
+        }
+    },
+}
 _OPENAPI: dict[str, Any] = {
-    "requestBody": {"required": True, "content": {"application/json": {"schema": _PAYLOADS_SCHEMA}}},
+    "requestBody": {"required": True, "content": {"application/json": {"schema": _PAYLOADS_REQUEST_SCHEMA}}},
     "responses": {
         "200": {"description": "The payloads", "content": {"application/json": {"schema": _PAYLOADS_SCHEMA}}}
     },
@@ -99,6 +128,9 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": CodecError, "description": description}
     for code, description in {
         400: "The body is not Temporal Payloads JSON",
+        # The authorize dependency's answers (found by fuzzing: they were undocumented).
+        401: "No valid credentials (answered with WWW-Authenticate: Bearer)",
+        403: "Not a coordinator",
         413: "The body is too large",
         422: "A payload cannot be decrypted with the keys this server knows",
         503: "The decode could not be audited, so nothing was decoded",
@@ -123,7 +155,7 @@ async def _read_payloads(request: Request, max_body_bytes: int) -> list[Payload]
 
 def _payloads_response(payloads: Iterable[Payload]) -> Response:
     return Response(
-        content=json_format.MessageToJson(Payloads(payloads=payloads)),
+        content=json_format.MessageToJson(Payloads(payloads=payloads), always_print_fields_with_no_presence=True),
         media_type="application/json",
     )
 

@@ -3,11 +3,14 @@ the signed-in staff member."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BeforeValidator, WithJsonSchema
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
@@ -73,11 +76,26 @@ def get_current_coordinator(staff: CurrentStaff) -> StaffMember:
 
 CurrentCoordinator = Annotated[StaffMember, Depends(get_current_coordinator)]
 
+_IDEMPOTENCY_KEY_PATTERN = r"^[A-Za-z0-9._:-]{8,200}$"
 IdempotencyKey = Annotated[
     str | None,
     Header(
         alias="Idempotency-Key",
-        pattern=r"^[A-Za-z0-9._:-]{8,200}$",
+        pattern=_IDEMPOTENCY_KEY_PATTERN,
         description="Makes a retried request apply once: send the same key when you retry the same action.",
     ),
+    # An optional header is absent or a string, never JSON null (fuzzing sent the literal text "null").
+    WithJsonSchema({"type": "string", "pattern": _IDEMPOTENCY_KEY_PATTERN}),
 ]
+
+
+def _iso_8601_only(value: object) -> object:
+    # Pydantic also reads a bare number as Unix time ("0.5" is 1970); in a query that is a typo, not a date.
+    if isinstance(value, str) and not _ISO_DATE_START.match(value):
+        raise ValueError("must be an ISO 8601 date-time, e.g. 2026-01-31T00:00:00Z")
+    return value
+
+
+_ISO_DATE_START = re.compile(r"^\d{4}-\d{2}-\d{2}")
+# A date-time query parameter: ISO 8601 text only (trust: found by fuzzing).
+IsoDateTime = Annotated[datetime, BeforeValidator(_iso_8601_only)]

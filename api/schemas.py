@@ -7,7 +7,7 @@ keeps the two in step.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -243,12 +243,22 @@ class StaffCreated(StaffPublic):
 # -- audit and notifications ---------------------------------------------------------------------------------
 
 
+def _utc(value: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes; they are UTC, and RFC 3339 (the schema's date-time) needs the offset.
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
+
+
 class AuditEntryPublic(BaseModel):
     at: datetime
     staff_id: str
     pathway_id: str | None
     action: str
     outcome: str
+
+    @field_validator("at")
+    @classmethod
+    def _at_utc(cls, value: datetime) -> datetime | None:
+        return _utc(value)
 
 
 class NotificationPublic(BaseModel):
@@ -260,6 +270,11 @@ class NotificationPublic(BaseModel):
     body: str
     created_at: datetime
     read_at: datetime | None
+
+    @field_validator("created_at", "read_at")
+    @classmethod
+    def _times_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
 
 class Readiness(BaseModel):

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 
 from api import schemas
 from api.deps import CurrentStaff, SessionDep, TemporalClientDep
-from api.routes.responses import PATHWAY_READ
+from api.routes.responses import MAX_DATABASE_INTEGER, PATHWAY_READ
 from api.services import audit, pathways
 
 router = APIRouter()
@@ -22,7 +22,7 @@ async def audit_trail(
     client: TemporalClientDep,
     pathway_id: Annotated[str, Query(pattern=r"^pathway-[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DATABASE_INTEGER)] = 0,
 ) -> list[schemas.AuditEntryPublic]:
     """Every read and action on the pathway, oldest first: who, when, what, and whether it was allowed."""
     await pathways.authorize_audit_read(client=client, session=session, staff=staff, pathway_id=pathway_id)

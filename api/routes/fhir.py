@@ -9,12 +9,22 @@ from fastapi import APIRouter, HTTPException, Query, Request, Response
 from temporalio.client import Client
 
 from api.deps import CurrentStaff, SessionDep
+from api.routes.responses import AUTHENTICATED
+from api.schemas import ErrorBody
 from interop.service import FHIR_JSON, ExportForbidden, PathwayNotFound, export_pathway
 
 router = APIRouter(tags=["interoperability"])
 
 
-@router.get("/pathways/{pathway_id}/fhir", response_class=Response, responses={200: {"content": {FHIR_JSON: {}}}})
+@router.get(
+    "/pathways/{pathway_id}/fhir",
+    response_class=Response,
+    responses={
+        200: {"content": {FHIR_JSON: {}}},
+        **AUTHENTICATED,
+        404: {"model": ErrorBody, "description": "No such pathway."},
+    },
+)
 async def export_pathway_fhir(
     pathway_id: str,
     request: Request,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from api import schemas
 from api.deps import CurrentStaff, SessionDep
-from api.routes.responses import AUTHENTICATED
+from api.routes.responses import AUTHENTICATED, MAX_DATABASE_INTEGER
 from api.services import notifications
 from models.tables import Notification
 
@@ -35,7 +35,7 @@ def inbox(
     session: SessionDep,
     unread_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_DATABASE_INTEGER)] = 0,
 ) -> list[schemas.NotificationPublic]:
     rows = notifications.inbox(session, staff_id=staff.staff_id, unread_only=unread_only, limit=limit, offset=offset)
     return [_public(row) for row in rows]
@@ -47,6 +47,6 @@ def inbox(
     summary="Mark a notification read",
 )
 def mark_read(
-    notification_id: Annotated[int, Path(ge=1)], staff: CurrentStaff, session: SessionDep
+    notification_id: Annotated[int, Path(ge=1, le=MAX_DATABASE_INTEGER)], staff: CurrentStaff, session: SessionDep
 ) -> schemas.NotificationPublic:
     return _public(notifications.mark_read(session, staff_id=staff.staff_id, notification_id=notification_id))

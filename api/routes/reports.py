@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi.exceptions import RequestValidationError
 
-from api.deps import CurrentStaff, SessionDep
+from api.deps import CurrentStaff, IsoDateTime, SessionDep
+from api.routes.responses import AUTHENTICATED
 from reports.service import ReportForbidden, ReportFormat, ReportRequestError, coordinator_outcome_report, render
 
 router = APIRouter(tags=["reports"])
 
 
-@router.get("/reports/outcomes", response_class=Response)
+@router.get("/reports/outcomes", response_class=Response, responses=AUTHENTICATED)
 def outcomes_report(
     session: SessionDep,
     staff: CurrentStaff,
     team: str | None = None,
-    period_from: Annotated[datetime | None, Query(alias="from", description="Referred at or after.")] = None,
-    period_to: Annotated[datetime | None, Query(alias="to", description="Referred before.")] = None,
+    period_from: Annotated[IsoDateTime | None, Query(alias="from", description="Referred at or after.")] = None,
+    period_to: Annotated[IsoDateTime | None, Query(alias="to", description="Referred before.")] = None,
     report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,
 ) -> Response:
     try:
@@ -29,6 +30,7 @@ def outcomes_report(
     except ReportForbidden as err:
         raise HTTPException(403, str(err)) from err
     except ReportRequestError as err:
-        raise HTTPException(422, str(err)) from err
+        # The shape of every other 422, so clients handle them alike (found by fuzzing).
+        raise RequestValidationError([{"loc": ("query",), "msg": str(err), "type": "value_error"}]) from err
     body, media_type = render(report, report_format)
     return Response(content=body, media_type=media_type)

@@ -27,3 +27,7 @@ PATHWAY_ACTION: dict[int | str, dict[str, Any]] = {
     **PATHWAY_READ,
     409: _error("The pathway cannot take this action now (closed, or rejected with the reason)."),
 }
+
+# The largest integer a database row id or offset can be (SQL BIGINT); a larger one overflowed the driver
+# into a 500 (found by fuzzing), so the schema bounds it and the API answers 422.
+MAX_DATABASE_INTEGER = 2**63 - 1

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 from sqlmodel import Session
 from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import (
     ApiError,
@@ -362,8 +363,14 @@ async def list_pathways(
     async with _audited(session, staff, None, "list_pathways"):
         query = visibility_query(filters, _visible_teams(staff, filters.team))
         iterator = client.list_workflows(query, page_size=page_size, next_page_token=_decode_page_token(page_token))
-        async with translated():
-            await iterator.fetch_next_page(page_size=page_size)
+        try:
+            async with translated():
+                await iterator.fetch_next_page(page_size=page_size)
+        except RPCError as err:
+            # The token is opaque to us; the visibility store fails on one it did not issue (found by fuzzing).
+            if page_token and err.status in (RPCStatusCode.UNKNOWN, RPCStatusCode.INTERNAL):
+                raise InvalidInputError("page_token is not a token this API handed out", field="page_token") from err
+            raise
         items = [_list_item(execution) for execution in iterator.current_page or []]
         token = iterator.next_page_token
     await _audit_listed(session, staff, [item.pathway_id for item in items])

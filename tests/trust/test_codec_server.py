@@ -245,5 +245,20 @@ def test_the_codec_routes_are_documented_in_openapi(codec: EncryptionCodec) -> N
     schema = app.openapi()
     decode = schema["paths"]["/codec/decode"]["post"]
     body_schema = decode["requestBody"]["content"]["application/json"]["schema"]
-    assert body_schema["required"] == ["payloads"]
-    assert {"200", "400", "413", "422", "503"} <= set(decode["responses"])
+    # Protobuf JSON may leave an empty list out (or send null); the answer always carries it.
+    assert "payloads" in body_schema["properties"] and "required" not in body_schema
+    answer = decode["responses"]["200"]["content"]["application/json"]["schema"]
+    assert answer["required"] == ["payloads"]
+    assert {"200", "400", "401", "403", "413", "422", "503"} <= set(decode["responses"])
+
+
+async def test_the_codec_answers_no_payloads_with_an_empty_list(codec: EncryptionCodec) -> None:
+    app = FastAPI()
+    app.include_router(codec_router(codec, authorize=require_coordinator, audit=AuditLog()))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://codec.test") as http:
+        bodies: list[dict[str, list[object] | None]] = [{}, {"payloads": None}, {"payloads": []}]
+        for body in bodies:
+            response = await http.post("/codec/encode", json=body, headers=_coordinator())
+            assert response.status_code == 200
+            assert response.json() == {"payloads": []}

@@ -1,0 +1,243 @@
+"""Real processes for the fault tests: a restartable Temporal dev server, worker subprocesses that can be
+killed, a database seeded with the team's staff (with e-mail addresses) and an SMTP server that can hold
+a message in flight."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from pathlib import Path
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import Engine, func
+from sqlmodel import Session as DbSession
+from sqlmodel import select
+
+from api.admin import add_staff, add_team
+from core.db import build_engine, migrate_to_head
+from models.pathway import Language
+from models.tables import Notification, NotificationChannel, PathwayEventRecord, StaffRole
+from tests.ops.helpers import REPO_ROOT, clean_env, free_port, port_open, stop_process, wait_for_temporal, wait_until
+from tests.workflows.helpers import COORDINATOR, NURSE, PHYSICIAN, SOCIAL_WORKER, TEAM
+
+STAFF_ROLES = {
+    COORDINATOR: StaffRole.COORDINATOR,
+    NURSE: StaffRole.PROFESSIONAL,
+    SOCIAL_WORKER: StaffRole.PROFESSIONAL,
+    PHYSICIAN: StaffRole.PROFESSIONAL,
+}
+
+
+def email_of(staff_id: str) -> str:
+    return f"{staff_id}@hyvinvointialue.example"
+
+
+def seed_staff_with_email(database_url: str) -> dict[str, str]:
+    """A migrated database where the test team's staff get their notifications by e-mail too; returns
+    each staff member's API token."""
+    migrate_to_head(database_url)
+    engine = build_engine(database_url)
+    tokens: dict[str, str] = {}
+    try:
+        add_team(engine, team_id=TEAM, name="Eura work-ability team")
+        for staff_id, role in STAFF_ROLES.items():
+            tokens[staff_id] = add_staff(
+                engine,
+                staff_id=staff_id,
+                display_name=staff_id,
+                role=role,
+                teams=[TEAM],
+                language=Language.FI,
+                email=email_of(staff_id),
+            )
+    finally:
+        engine.dispose()
+    return tokens
+
+
+# -- the Temporal dev server, stopped and started again on the same file and port --------------------------
+
+
+class TemporalServer:
+    """`python -m core.cli dev-server` persisting under `var_dir`, on a port kept across restarts."""
+
+    def __init__(self, var_dir: Path, log_dir: Path) -> None:
+        self.var_dir = var_dir
+        self.port = free_port()
+        self.ui_port = free_port()
+        self._log_dir = log_dir
+        self._starts = 0
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._starts += 1
+        env = clean_env(
+            PATHWAYS_VAR_DIR=str(self.var_dir),
+            PATHWAYS_DEV_SERVER_PORT=str(self.port),
+            PATHWAYS_DEV_SERVER_UI_PORT=str(self.ui_port),
+            PATHWAYS_DEV_SERVER_IP="127.0.0.1",
+        )
+        with (self._log_dir / f"temporal-{self._starts}.log").open("wb") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "core.cli", "dev-server"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+            )
+        process = self.process
+        wait_until(lambda: port_open(self.port), f"Temporal port {self.port} open", process=process)
+        wait_for_temporal(self.address)
+
+    def stop(self) -> None:
+        if self.process is not None:
+            stop_process(self.process)
+            self.process = None
+        # The next start binds the same ports: wait until they are free (bounded).
+        wait_until(lambda: not port_open(self.port) and not port_open(self.ui_port), "Temporal ports released", 30)
+
+
+# -- worker subprocesses -------------------------------------------------------------------------------------
+
+
+@dataclass
+class WorkerProcess:
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_worker(address: str, task_queue: str, database_url: str, log_path: Path, **env: str) -> WorkerProcess:
+    """`python -m core.cli worker` on this task queue and database; returns once its health port is open."""
+    health_port = free_port()
+    variables = clean_env(
+        PATHWAYS_TEMPORAL_ADDRESS=address,
+        PATHWAYS_TASK_QUEUE=task_queue,
+        PATHWAYS_DATABASE_URL=database_url,
+        PATHWAYS_WORKER_HEALTH_PORT=str(health_port),
+        PATHWAYS_LOG_FORMAT="json",
+        PATHWAYS_VAR_DIR=str(log_path.parent / "worker-var"),
+        # Long enough for a slow shared machine; a killed worker's attempt is retried after it anyway.
+        PATHWAYS_GRACEFUL_SHUTDOWN_SECONDS="5",
+    )
+    variables.update(env)
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "core.cli", "worker"], cwd=REPO_ROOT, env=variables, stdout=log, stderr=log
+        )
+    wait_until(lambda: port_open(health_port), f"worker health port {health_port} open", process=process)
+    return WorkerProcess(process, log_path)
+
+
+def smtp_env(port: int) -> dict[str, str]:
+    return {
+        "PATHWAYS_SMTP_ENABLED": "true",
+        "PATHWAYS_SMTP_HOST": "127.0.0.1",
+        "PATHWAYS_SMTP_PORT": str(port),
+        "PATHWAYS_SMTP_SECURITY": "none",
+        "PATHWAYS_SMTP_FROM_ADDRESS": "pathways@hyvinvointialue.example",
+        "PATHWAYS_SMTP_TIMEOUT_SECONDS": "60",
+    }
+
+
+# -- an SMTP server that can hold a message in flight -------------------------------------------------------
+
+
+@dataclass
+class HoldingInbox:
+    """Accepted messages, plus the messages whose DATA was received but never acknowledged."""
+
+    port: int
+    hold_first_message_to: set[str] = field(default_factory=set)
+    messages: list[EmailMessage] = field(default_factory=list)
+    abandoned: list[EmailMessage] = field(default_factory=list)
+    holding: threading.Event = field(default_factory=threading.Event)
+
+    def message_ids(self) -> Counter[str]:
+        return Counter(str(message["Message-ID"]) for message in self.messages)
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["To"] == address]
+
+
+class _HoldingHandler:
+    """Behaves as a mail server should: a message counts as accepted only once 250 has been answered to
+    DATA. The first message to an address in `hold_first_message_to` is held before that answer until
+    its sender's connection goes away (the sender was killed), and then dropped."""
+
+    def __init__(self, inbox: HoldingInbox) -> None:
+        self._inbox = inbox
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        message = message_from_bytes(envelope.original_content or b"", _class=EmailMessage, policy=policy.default)
+        held = set(envelope.rcpt_tos) & self._inbox.hold_first_message_to
+        if held:
+            self._inbox.hold_first_message_to -= held
+            self._inbox.holding.set()
+            try:
+                # Bounded: a sender that never goes away gets a temporary failure after a minute.
+                for _ in range(600):
+                    if server.transport is None or server.transport.is_closing():
+                        break
+                    await asyncio.sleep(0.1)
+            finally:
+                # Cancelled (connection lost) or given up: never acknowledged, so never delivered.
+                self._inbox.abandoned.append(message)
+            return "451 4.3.0 try again later"
+        self._inbox.messages.append(message)
+        return "250 Message accepted for delivery"
+
+
+class HoldingSmtpServer:
+    def __init__(self) -> None:
+        self.inbox = HoldingInbox(port=free_port())
+        self._controller = Controller(_HoldingHandler(self.inbox), hostname="127.0.0.1", port=self.inbox.port)
+
+    def __enter__(self) -> HoldingInbox:
+        self._controller.start()
+        return self.inbox
+
+    def __exit__(self, *exc: object) -> None:
+        self._controller.stop()
+
+
+# -- what the database holds ---------------------------------------------------------------------------------
+
+
+def recorded_sequences(engine: Engine, pathway_id: str) -> list[int]:
+    """The read model's event sequences of a pathway, in order, duplicates included."""
+    with DbSession(engine) as session:
+        rows = session.exec(
+            select(PathwayEventRecord.sequence)
+            .where(PathwayEventRecord.pathway_id == pathway_id)
+            .order_by(PathwayEventRecord.sequence)  # type: ignore[arg-type]
+        )
+        return list(rows)
+
+
+def email_notifications(engine: Engine, pathway_id: str) -> list[Notification]:
+    with DbSession(engine) as session:
+        return list(
+            session.exec(
+                select(Notification).where(
+                    Notification.pathway_id == pathway_id, Notification.channel == NotificationChannel.EMAIL
+                )
+            )
+        )
+
+
+def duplicated_notification_keys(engine: Engine) -> list[str]:
+    with DbSession(engine) as session:
+        rows = session.exec(
+            select(Notification.idempotency_key).group_by(Notification.idempotency_key).having(func.count() > 1)
+        )
+        return list(rows)

@@ -1,0 +1,136 @@
+"""The Temporal server process stops and starts again on the same database file while several pathways run
+on a worker process: timers set before fire after, staff actions work, nothing is delivered twice."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+
+from core.db import build_engine
+from core.temporal import data_converter
+from models.pathway import (
+    CompleteAssessmentInput,
+    DecideTeamReviewInput,
+    PathwayPolicy,
+    PathwayState,
+    SetGoalInput,
+    Stage,
+    TeamReviewCause,
+    TeamReviewDecision,
+    TriageInput,
+    TriageRoute,
+)
+from tests.ops.helpers import stop_process
+from tests.workflows.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, eventually, intake, start
+from workflows.pathway import PathwayWorkflow
+
+from .helpers import (
+    HoldingSmtpServer,
+    TemporalServer,
+    duplicated_notification_keys,
+    email_notifications,
+    recorded_sequences,
+    seed_staff_with_email,
+    smtp_env,
+    start_worker,
+)
+
+# Long enough that the timers cannot fire before the server is stopped; they fire after the restart.
+ASSESSMENT_DUE_AFTER = timedelta(seconds=15)
+
+Handle = WorkflowHandle[PathwayWorkflow, PathwayState]
+
+
+async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_server_process_restarts(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    seed_staff_with_email(database_url)
+    engine = build_engine(database_url)
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    server = TemporalServer(tmp_path / "temporal", tmp_path)
+    server.start()
+    try:
+        with HoldingSmtpServer() as inbox:
+            worker = start_worker(server.address, queue, database_url, tmp_path / "worker.log", **smtp_env(inbox.port))
+            try:
+                client = await Client.connect(server.address, data_converter=data_converter())
+                policy = PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER)
+                timed = [await start(client, queue, intake(), policy) for _ in range(3)]
+                for handle, case_manager in zip(timed, (NURSE, SOCIAL_WORKER, NURSE), strict=True):
+                    await handle.execute_update(
+                        PathwayWorkflow.triage,
+                        TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=case_manager),
+                    )
+                awaiting_triage = await start(client, queue, intake())
+                for handle in timed:
+                    state = await handle.query(PathwayWorkflow.get_state)
+                    assert state.stage is Stage.ASSESSMENT and state.team_reviews == []
+
+                await asyncio.to_thread(server.stop)
+                assert worker.process.poll() is None, "the worker must ride out the outage"
+                await asyncio.to_thread(server.start)
+
+                # The same client reconnects; every timer set before the restart fires after it.
+                reviewed = [
+                    await eventually(functools.partial(_pending_review, h), timeout=90, what=f"escalation of {h.id}")
+                    for h in timed
+                ]
+                for state in reviewed:
+                    assert [r.cause for r in state.pending_team_reviews()] == [TeamReviewCause.ASSESSMENT_OVERDUE]
+
+                # Staff actions work on every pathway after the restart.
+                for handle in timed:
+                    await handle.execute_update(
+                        PathwayWorkflow.decide_team_review,
+                        DecideTeamReviewInput(
+                            actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="Results due next week"
+                        ),
+                    )
+                    state = await handle.execute_update(
+                        PathwayWorkflow.complete_assessment,
+                        CompleteAssessmentInput(actor=NURSE, summary="Done", recommendation="Employment services"),
+                    )
+                    assert state.stage is Stage.PLANNING
+                await awaiting_triage.execute_update(
+                    PathwayWorkflow.triage,
+                    TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=SOCIAL_WORKER),
+                )
+                state = await awaiting_triage.execute_update(
+                    PathwayWorkflow.set_goal, SetGoalInput(actor=SOCIAL_WORKER, text="Start vocational studies")
+                )
+                assert state.stage is Stage.ASSESSMENT and len(state.goals) == 1
+
+                # The read model catches up with every timeline, each event once.
+                for handle in [*timed, awaiting_triage]:
+                    timeline = await handle.query(PathwayWorkflow.get_timeline)
+                    expected = [event.sequence for event in timeline]
+                    await eventually(
+                        lambda h=handle, e=expected: recorded_sequences(engine, h.id) == e,  # type: ignore[misc]
+                        timeout=60,
+                        what=f"read model of {handle.id}",
+                    )
+                    emails = email_notifications(engine, handle.id)
+                    await eventually(
+                        lambda h=handle: all(r.delivered_at for r in email_notifications(engine, h.id)),  # type: ignore[misc]
+                        timeout=60,
+                        what=f"e-mails of {handle.id} delivered",
+                    )
+            finally:
+                await asyncio.to_thread(stop_process, worker.process)
+        assert duplicated_notification_keys(engine) == []
+        assert set(inbox.message_ids().values()) == {1}
+        assert emails
+    finally:
+        engine.dispose()
+        server.stop()
+
+
+async def _pending_review(handle: Handle) -> PathwayState | None:
+    state = await handle.query(PathwayWorkflow.get_state)
+    return state if state.pending_team_reviews() else None

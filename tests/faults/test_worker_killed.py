@@ -1,0 +1,123 @@
+"""The worker process is killed (SIGKILL) with a notification in flight and a timer pending; a new worker
+finishes the pathways, and nothing is delivered or recorded twice."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowHandle
+
+from core.db import build_engine
+from core.temporal import data_converter
+from models.pathway import (
+    CloseInput,
+    ClosureReason,
+    PathwayPolicy,
+    PathwayState,
+    Stage,
+    TeamReviewCause,
+    TriageInput,
+    TriageRoute,
+)
+from models.tables import DeliveryStatus
+from tests.ops.helpers import stop_process
+from tests.workflows.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, eventually, intake, start
+from workflows.pathway import PathwayWorkflow
+
+from .helpers import (
+    HoldingSmtpServer,
+    TemporalServer,
+    duplicated_notification_keys,
+    email_notifications,
+    email_of,
+    recorded_sequences,
+    seed_staff_with_email,
+    smtp_env,
+    start_worker,
+)
+
+# Pending when the first worker is killed; fires while it is gone or just after the second one starts.
+ASSESSMENT_DUE_AFTER = timedelta(seconds=12)
+
+
+def _triage(case_manager: str) -> TriageInput:
+    return TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=case_manager)
+
+
+async def test_worker_killed_mid_pathway_a_new_worker_finishes_it_and_nothing_is_delivered_or_recorded_twice(
+    tmp_path: Path,
+) -> None:
+    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    seed_staff_with_email(database_url)
+    engine = build_engine(database_url)
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    server = TemporalServer(tmp_path / "temporal", tmp_path)
+    server.start()
+    try:
+        with HoldingSmtpServer() as inbox:
+            # The social worker's first e-mail is held before the server's 250 until its sender is gone.
+            inbox.hold_first_message_to = {email_of(SOCIAL_WORKER)}
+            env = smtp_env(inbox.port)
+            client = await Client.connect(server.address, data_converter=data_converter())
+            first = start_worker(server.address, queue, database_url, tmp_path / "worker-1.log", **env)
+            try:
+                waiting_on_timer = await start(
+                    client, queue, intake(), PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER)
+                )
+                await waiting_on_timer.execute_update(PathwayWorkflow.triage, _triage(NURSE))
+                await eventually(lambda: inbox.to(email_of(NURSE)), timeout=60, what="the nurse's assignment e-mail")
+                in_flight = await start(client, queue, intake())
+                await in_flight.execute_update(PathwayWorkflow.triage, _triage(SOCIAL_WORKER))
+                assert await asyncio.to_thread(inbox.holding.wait, 60), "the assignment e-mail never reached SMTP"
+            finally:
+                await asyncio.to_thread(stop_process, first.process, signal.SIGKILL)
+            assert first.process.returncode == -signal.SIGKILL
+
+            second = start_worker(server.address, queue, database_url, tmp_path / "worker-2.log", **env)
+            try:
+                # The timer set under the first worker fires; its escalation reaches the team.
+                state = await eventually(
+                    lambda: _with_pending_review(waiting_on_timer), timeout=90, what="assessment overdue review"
+                )
+                assert [r.cause for r in state.pending_team_reviews()] == [TeamReviewCause.ASSESSMENT_OVERDUE]
+                # The interrupted notification is retried (after its attempt's timeout) and delivered once.
+                await eventually(
+                    lambda: inbox.to(email_of(SOCIAL_WORKER)), timeout=90, what="the retried assignment e-mail"
+                )
+                for handle in (waiting_on_timer, in_flight):
+                    await handle.execute_update(
+                        PathwayWorkflow.close,
+                        CloseInput(actor=COORDINATOR, reason=ClosureReason.OTHER, note="Fault test done"),
+                    )
+                finals = await asyncio.wait_for(asyncio.gather(waiting_on_timer.result(), in_flight.result()), 90)
+            finally:
+                await asyncio.to_thread(stop_process, second.process)
+
+        assert [final.stage for final in finals] == [Stage.CLOSED, Stage.CLOSED]
+        assert inbox.abandoned and inbox.abandoned[0]["To"] == email_of(SOCIAL_WORKER)
+        for handle, final in zip((waiting_on_timer, in_flight), finals, strict=True):
+            # Every event of the timeline is in the read model exactly once.
+            assert recorded_sequences(engine, handle.id) == [event.sequence for event in final.events]
+        assert duplicated_notification_keys(engine) == []
+        emails = email_notifications(engine, waiting_on_timer.id) + email_notifications(engine, in_flight.id)
+        assert emails and {row.status for row in emails} == {DeliveryStatus.DELIVERED}
+        # One message per notification row, each Message-ID (derived from the idempotency key) once.
+        message_ids = inbox.message_ids()
+        assert len(inbox.messages) == len(emails)
+        assert set(message_ids.values()) == {1}
+        assert len(inbox.to(email_of(SOCIAL_WORKER))) == 1
+        escalations = [row for row in emails if row.kind == "escalated_to_team_review"]
+        assert {row.recipient for row in escalations} == {COORDINATOR, NURSE}
+        assert "Traceback" not in second.log()
+    finally:
+        engine.dispose()
+        server.stop()
+
+
+async def _with_pending_review(handle: WorkflowHandle[PathwayWorkflow, PathwayState]) -> PathwayState | None:
+    state = await handle.query(PathwayWorkflow.get_state)
+    return state if state.pending_team_reviews() else None
