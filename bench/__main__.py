@@ -61,7 +61,9 @@ async def _parked_population(stack: Stack, sizes: figures.Sizes) -> tuple[list[s
     return ids, seconds_per_start, seconds_per_raw_start
 
 
-async def run(sizes: figures.Sizes, output: Path, workdir: Path, mode: str) -> list[Figure]:
+async def run(
+    sizes: figures.Sizes, output: Path, workdir: Path, mode: str, profile_api: Path | None = None
+) -> list[Figure]:
     started = datetime.now(UTC)
     measured: list[Figure] = []
     async with running_stack(workdir) as stack:
@@ -69,6 +71,12 @@ async def run(sizes: figures.Sizes, output: Path, workdir: Path, mode: str) -> l
         measured.append(await figures.intake_throughput(stack, sizes))
         log.info("population: %d open pathways", sizes.open_pathways)
         pathway_ids, seconds_per_start, seconds_per_raw_start = await _parked_population(stack, sizes)
+        if profile_api is not None:
+            from bench.profile_api import profile_api as profile
+
+            await profile(stack, pathway_ids, profile_api)
+            log.info("API profile written to %s; the other figures are not measured in a profiling run", profile_api)
+            return measured
         log.info("2. staff action latency")
         measured += await figures.staff_action_latency(stack, sizes, pathway_ids)
         log.info("3. caseload listing")
@@ -88,6 +96,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes and one repeat: checks the code, not speed")
     parser.add_argument("--output", type=Path, default=Path("docs/BENCHMARKS.md"))
     parser.add_argument("--workdir", type=Path, default=None, help="keep the run's database and logs here")
+    parser.add_argument(
+        "--profile-api", type=Path, default=None, help="profile intake, follow-up and caseload requests instead"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -101,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = figures.QUICK if args.quick else figures.FULL
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        measured = asyncio.run(run(sizes, args.output, workdir, "quick" if args.quick else "full"))
+        measured = asyncio.run(run(sizes, args.output, workdir, "quick" if args.quick else "full", args.profile_api))
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
