@@ -29,7 +29,7 @@ from bench.harness import (
     rss_megabytes,
     wait_until,
 )
-from bench.population import bounded, start_caseload, start_raw_noops
+from bench.population import bounded, paced, start_caseload, start_raw_noops
 from bench.raw import RawNoopWorkflow, RawTimerWorkflow, TimerInput
 from bench.stack import BURST_TEAM, PATHWAY_TASK_QUEUE, PROFESSIONALS, RAW_TASK_QUEUE, TEAM, Stack, professional_id
 from core.pathways import start_pathway
@@ -391,7 +391,7 @@ async def timer_burst(stack: Stack, sizes: Sizes, seconds_per_start: float, seco
                 search_attributes=TypedSearchAttributes([SearchAttributePair(sa.PATHWAY_TEAM, tag)]),
             )
 
-        await bounded(sizes.burst, 50, one)
+        await paced(stack.client, RAW_TASK_QUEUE, sizes.burst, one)
         if time.time() > due.timestamp():
             late_starts.append(f"run {repeat + 1} (raw): starts were still going on at the due moment")
         query = f"{sa.PATHWAY_TEAM.name} = '{tag}' AND ExecutionStatus = 'Completed'"

@@ -8,13 +8,18 @@ attributes are the ones the workflow itself would publish, so listings see it at
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
 
+from bench.harness import wait_until
 from bench.raw import RawNoopWorkflow, RawTimerWorkflow, TimerInput
 from bench.stack import PATHWAY_TASK_QUEUE, RAW_TASK_QUEUE, professional_id
 from models.pathway import (
@@ -39,7 +44,41 @@ from workflows import search_attributes as sa
 from workflows.pathway import PathwayWorkflow
 
 T = TypeVar("T")
-STARTS_AT_ONCE = 50
+STARTS_AT_ONCE = 20
+START_BATCH = 100
+BACKLOG_WAIT_SECONDS = 120.0
+
+
+async def workflow_backlog(client: Client, task_queue: str) -> int:
+    """Workflow tasks waiting on the task queue (the server's approximate count)."""
+    response = await client.workflow_service.describe_task_queue(
+        DescribeTaskQueueRequest(
+            namespace=client.namespace,
+            task_queue=TaskQueue(name=task_queue),
+            task_queue_type=TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
+            report_stats=True,
+        )
+    )
+    return int(response.stats.approximate_backlog_count)
+
+
+async def paced(client: Client, task_queue: str, count: int, job: Callable[[int], Awaitable[None]]) -> None:
+    """Start `count` workflows in batches, each once the worker has caught up with the previous one.
+
+    Starting faster than the worker takes tasks puts them in the dev server's persisted backlog, which it
+    drains far more slowly (a few tasks a second) than it hands tasks straight to a waiting poller.
+    """
+
+    async def caught_up() -> bool:
+        return await workflow_backlog(client, task_queue) <= START_BATCH // 2
+
+    def offset(first: int) -> Callable[[int], Awaitable[None]]:
+        return lambda index: job(first + index)
+
+    for first in range(0, count, START_BATCH):
+        await bounded(min(START_BATCH, count - first), STARTS_AT_ONCE, offset(first))
+        with contextlib.suppress(TimeoutError):
+            await wait_until(caught_up, timeout=BACKLOG_WAIT_SECONDS, interval=0.2)
 
 
 async def bounded(count: int, concurrency: int, job: Callable[[int], Awaitable[T]]) -> list[T]:
@@ -137,7 +176,7 @@ async def start_caseload(
         )
         await start_in_services(client, state)
 
-    await bounded(count, STARTS_AT_ONCE, one)
+    await paced(client, PATHWAY_TASK_QUEUE, count, one)
     return [pathway_id_for(reference) for reference in references]
 
 
@@ -154,4 +193,4 @@ async def start_raw_timers(client: Client, ids: Sequence[str], fire_at: datetime
             RawTimerWorkflow.run, TimerInput(fire_at=fire_at), id=ids[index], task_queue=RAW_TASK_QUEUE
         )
 
-    await bounded(len(ids), STARTS_AT_ONCE, one)
+    await paced(client, RAW_TASK_QUEUE, len(ids), one)
