@@ -63,6 +63,7 @@ class Sizes:
     single_client_actions: int
     actions_per_concurrent_client: int
     open_pathways: int
+    raw_parked: int
     listing_requests: int
     burst: int
     restart_window_seconds: float
@@ -71,13 +72,14 @@ class Sizes:
 
 FULL = Sizes(
     repeats=3,
-    intake_starts=200,
+    intake_starts=150,
     concurrency=20,
     single_client_actions=40,
     actions_per_concurrent_client=5,
     open_pathways=10_000,
+    raw_parked=2000,
     listing_requests=30,
-    burst=2000,
+    burst=500,
     restart_window_seconds=60.0,
     pathway_years=5,
 )
@@ -88,6 +90,7 @@ QUICK = Sizes(
     single_client_actions=5,
     actions_per_concurrent_client=2,
     open_pathways=200,
+    raw_parked=200,
     listing_requests=5,
     burst=40,
     restart_window_seconds=5.0,
@@ -564,6 +567,7 @@ async def pathway_years(stack: Stack, sizes: Sizes) -> list[Figure]:
     largest.notes.append(
         f"One pathway followed for {weeks} simulated weeks with the dev server's time skipping: {len(ours_runs)} "
         f"runs of {', '.join(str(length) for length in ours_runs)} events. Raw: a workflow that takes one update a "
-        f"week and never continues as new ({raw_runs[0]} events in one run). Event counts are exact, so one run."
+        f"week and never continues as new ({raw_runs[0]} events in one run). Event counts are exact and do not "
+        "depend on load, so one run, alongside the population phase."
     )
     return [per_year, largest]
