@@ -42,3 +42,7 @@ clean:
 .PHONY: api
 api: $(STAMP)
 	$(BIN)/uvicorn api.app:create_app --factory --port 8000
+
+## make bench: the benchmarks of issue 7 against a fresh dev server, written to docs/BENCHMARKS.md (not part of make test).
+bench: $(STAMP)
+	$(BIN)/python -m bench --output docs/BENCHMARKS.md

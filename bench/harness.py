@@ -1,92 +1,85 @@
-"""Shared pieces of the benchmarks: a fresh dev server, repeated measurements, worker processes."""
+"""Shared pieces of the benchmarks: figures with median and spread, percentiles, process memory and CPU."""
 
 from __future__ import annotations
 
 import asyncio
 import os
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from temporalio.testing import WorkflowEnvironment
-
-from core.temporal import data_converter, temporal_cli_path
-from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 
 @dataclass
 class Figure:
-    """One row of docs/BENCHMARKS.md: ours beside the raw reference, over repeated runs."""
+    """One row of docs/BENCHMARKS.md: ours beside the raw reference, each over repeated runs."""
 
+    number: int
     name: str
     unit: str
+    target: str
+    # Whether the row meets its target, from the medians of ours and of the reference.
+    meets: Callable[[float, float | None], bool]
     ours: list[float] = field(default_factory=list)
     reference: list[float] = field(default_factory=list)
-    target: str = ""
-    higher_is_better: bool = False
     limited_by: str = ""
-    notes: str = ""
+    notes: list[str] = field(default_factory=list)
 
     @staticmethod
-    def _describe(values: list[float]) -> str:
+    def describe(values: list[float]) -> str:
         if not values:
             return "—"
         median = statistics.median(values)
         if len(values) == 1:
             return f"{median:.3g}"
-        return f"{median:.3g} ({min(values):.3g} to {max(values):.3g})"
+        return f"{median:.3g} ({min(values):.3g} to {max(values):.3g}, n={len(values)})"
 
     @property
     def ratio(self) -> float | None:
         if not self.ours or not self.reference:
             return None
-        ours, ref = statistics.median(self.ours), statistics.median(self.reference)
-        if ref == 0:
-            return None
-        return ours / ref
+        reference = statistics.median(self.reference)
+        return statistics.median(self.ours) / reference if reference else None
+
+    @property
+    def verdict(self) -> str:
+        if not self.ours:
+            return "not measured"
+        reference = statistics.median(self.reference) if self.reference else None
+        return "pass" if self.meets(statistics.median(self.ours), reference) else "FAIL"
 
     def row(self) -> str:
-        ratio = self.ratio
-        ratio_text = f"{ratio:.2f}x" if ratio is not None else "—"
+        ratio = f"{self.ratio:.2f}x" if self.ratio is not None else "—"
         return (
-            f"| {self.name} | {self._describe(self.ours)} | {self._describe(self.reference)} | {self.unit} | "
-            f"{ratio_text} | {self.target} | {self.limited_by} |"
+            f"| {self.number}. {self.name} | {self.describe(self.ours)} | {self.describe(self.reference)} | "
+            f"{self.unit} | {ratio} | {self.target} | {self.verdict} | {self.limited_by} |"
         )
 
 
-async def repeat(times: int, measure: Callable[[], Awaitable[tuple[float, float]]]) -> tuple[list[float], list[float]]:
-    """Run a paired measurement several times, alternating nothing else: (ours, reference) each time."""
-    ours: list[float] = []
-    reference: list[float] = []
-    for _ in range(times):
-        a, b = await measure()
-        ours.append(a)
-        reference.append(b)
-    return ours, reference
+def ratio_at_least(minimum: float) -> Callable[[float, float | None], bool]:
+    return lambda ours, reference: reference is not None and reference > 0 and ours / reference >= minimum
 
 
-@asynccontextmanager
-async def fresh_dev_server(db_file: Path | None = None) -> AsyncIterator[WorkflowEnvironment]:
-    env = await WorkflowEnvironment.start_local(
-        data_converter=data_converter(),
-        search_attributes=ALL_SEARCH_ATTRIBUTES,
-        dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_database_filename=str(db_file) if db_file else None,
-        dev_server_log_level="error",
-        dev_server_extra_args=[
-            *("--dynamic-config-value", "frontend.rps=100000"),
-            *("--dynamic-config-value", "frontend.namespaceRPS=100000"),
-        ],
-    )
-    try:
-        yield env
-    finally:
-        await env.shutdown()
+def ratio_at_most(maximum: float) -> Callable[[float, float | None], bool]:
+    return lambda ours, reference: reference is not None and reference > 0 and ours / reference <= maximum
+
+
+def below(limit: float) -> Callable[[float, float | None], bool]:
+    return lambda ours, _reference: ours < limit
+
+
+def at_most(limit: float) -> Callable[[float, float | None], bool]:
+    return lambda ours, _reference: ours <= limit
+
+
+def percentile(values: list[float], fraction: float) -> float:
+    """Nearest-rank percentile (p95 of 20 values is the 19th smallest)."""
+    if not values:
+        raise ValueError("no values")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
+    return ordered[rank - 1]
 
 
 def rss_megabytes(pid: int) -> float:
@@ -96,22 +89,19 @@ def rss_megabytes(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def start_worker_process(address: str, task_queue: str, max_cached: int) -> subprocess.Popen[bytes]:
-    env = dict(os.environ)
-    env.update(
-        PATHWAYS_TEMPORAL_ADDRESS=address,
-        PATHWAYS_TASK_QUEUE=task_queue,
-        PATHWAYS_MAX_CACHED_WORKFLOWS=str(max_cached),
-        PATHWAYS_LOG_LEVEL="WARNING",
-    )
-    return subprocess.Popen([sys.executable, "-m", "bench.worker_process"], env=env)
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    # After the command name: state is field 3, utime 14 and stime 15 (1-based, see proc(5)).
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / os.sysconf("SC_CLK_TCK")
 
 
-async def wait_until(check: Callable[[], bool], timeout: float, interval: float = 0.05) -> float:
-    """Wait for a condition; returns the monotonic time it became true."""
+async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, interval: float = 0.1) -> float:
+    """Poll an async condition; returns the wall-clock time (time.time()) it was first seen true."""
     deadline = time.monotonic() + timeout
-    while not check():
+    while not await check():
         if time.monotonic() > deadline:
             raise TimeoutError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
-    return time.monotonic()
+    return time.time()

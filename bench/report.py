@@ -1,0 +1,167 @@
+"""docs/BENCHMARKS.md: machine, versions, the table, and what limits each figure."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from dataclasses import asdict
+from datetime import datetime
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+from bench.harness import Figure
+from core.temporal import temporal_cli_path
+
+TITLES = {
+    1: "Intake throughput",
+    2: "Staff action latency",
+    3: "Caseload listing",
+    4: "Timer burst",
+    5: "Worker memory",
+    6: "Pathway-years",
+}
+
+# What limits each figure on this machine, and what would lift it on a real cluster.
+LIMITS = {
+    1: (
+        "Everything shares two cores: the dev server (SQLite persistence, one process for frontend, history and "
+        "matching), the API, the worker and the load generator. A raw start is one persisted write; an intake is "
+        "authentication and an audit row in SQLite, the start, then a query that waits until the worker has run "
+        "the pathway's first workflow task (the API answers with the new pathway's state). The worker then runs "
+        "two activities per intake (team notification, read model), which compete with the next starts for the "
+        "same cores.",
+        "A cluster with PostgreSQL/Cassandra persistence and separate frontend/history/matching services, API "
+        "replicas behind a load balancer (the API is stateless) and workers on their own machines. The query "
+        "after the start is the biggest single cost; answering 201 with the intake as sent plus the pathway id "
+        "(and letting the client read the state later) would remove a worker round trip per intake.",
+    ),
+    2: (
+        "An action costs the API a token lookup (SQLite), a `describe` of the pathway for authorization (team from "
+        "its search attributes, open or closed), the update itself (a workflow task on the worker), and an audit "
+        "row. The raw update is only the round trip to the worker. At 20 clients the worker's single event loop "
+        "and the server's SQLite writes are shared by all of them, plus the read-model activity each follow-up "
+        "queues.",
+        "Workers on their own cores (the update's workflow task is CPU in the worker), a server with real "
+        "persistence (update and describe are both history-service calls), PostgreSQL for audit rows, and API "
+        "replicas. The describe could be dropped by authorizing from the API's own pathway/team table if one "
+        "existed; today the workflow's search attributes are the only source of a pathway's team.",
+    ),
+    3: (
+        "Both sides run the same visibility query on the dev server's SQLite visibility store; it scans the "
+        "custom search attributes of every pathway in the namespace. The API adds authentication, JSON encoding "
+        "of up to 500 items and one audit row per listed pathway (reads are audited by law).",
+        "Elasticsearch/OpenSearch (or PostgreSQL 12+ advanced visibility) indexes the search attributes, so the "
+        "query cost stops growing with the namespace. Audit inserts batched in one statement per listing (as "
+        "now) scale with PostgreSQL.",
+    ),
+    4: (
+        "When the reminders fall due, every pathway needs a workflow task (with replay from history for the "
+        "pathways evicted from the worker's 1000-entry cache), then the reminder notification and the read-model "
+        "activity, a search-attribute upsert and a third workflow task. The raw timer needs two workflow tasks "
+        "and one no-op activity. All of it goes through one worker process and the server's SQLite.",
+        "More workers on the task queue (pathways spread over them), a larger sticky cache where memory allows, "
+        "server history shards on real persistence. Notifications are idempotent, so a slower burst never "
+        "duplicates a reminder; it only delays the last one.",
+    ),
+    5: (
+        "Parked pathways cost the worker nothing but their cache slot: with `max_cached_workflows=1000` memory is "
+        "bounded by the cache, not by the number of open pathways. After a restart nothing is replayed until a "
+        "timer or an action wakes a pathway (no replay storm), so CPU stays near zero.",
+        "Size the cache to the memory of the worker's machine (PATHWAYS_MAX_CACHED_WORKFLOWS); run several "
+        "workers so each caches a share of the active pathways.",
+    ),
+    6: (
+        "A week of a pathway in services is a reminder timer, the reminder and read-model activities, a "
+        "search-attribute upsert and the follow-up update with its workflow tasks. Continue-as-new after 2,000 "
+        "events (the policy's `continue_as_new_after_events`) keeps every run far below Temporal's limits "
+        "(10,240 suggested, 51,200 hard) however many years a pathway lasts; the carried state grows with the "
+        "timeline, not with the history.",
+        "Nothing on the cluster side: the bound is in the workflow. A pathway that lives for decades carries its "
+        "whole timeline in the continued state; trimming events already in the read model from the carried "
+        "state would keep that payload small too (a workflow change, see the profile notes).",
+    ),
+}
+
+
+def _machine() -> dict[str, str]:
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    memory = "unknown"
+    for line in Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemTotal:"):
+            memory = f"{int(line.split()[1]) / 1024 / 1024:.1f} GiB"
+            break
+    load = ", ".join(f"{value:.2f}" for value in os.getloadavg())
+    return {
+        "CPU": cpu,
+        "Cores": str(os.cpu_count()),
+        "Memory": memory,
+        "OS": platform.platform(),
+        "Load average when the run ended (1, 5, 15 min)": load,
+    }
+
+
+def _versions() -> dict[str, str]:
+    cli = subprocess.run(  # noqa: S603  (our own venv's binary, no shell)
+        [str(temporal_cli_path()), "--version"], capture_output=True, text=True, check=False, timeout=30
+    ).stdout.strip()
+    return {
+        "Python": platform.python_version(),
+        "temporalio": version("temporalio"),
+        "Temporal CLI / dev server": cli,
+        "fastapi": version("fastapi"),
+        "uvicorn": version("uvicorn"),
+        "pydantic": version("pydantic"),
+        "SQLAlchemy": version("sqlalchemy"),
+    }
+
+
+def _bullets(values: dict[str, Any]) -> list[str]:
+    return [f"- {key}: {value}" for key, value in values.items()]
+
+
+def write_report(
+    path: Path, measured: list[Figure], *, sizes: Any, mode: str, started: datetime, finished: datetime
+) -> None:
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `make bench` (`python -m bench`); do not edit by hand. Every figure is measured beside a raw "
+        "Temporal reference on the same dev server in the same run, alternating which side goes first, so the "
+        "ratio holds on a noisy machine. Values are the median over repeated runs with the range and the "
+        "number of runs in brackets.",
+        "",
+        f"- Mode: {mode}" + (" (small sizes, one repeat: checks the code, not the speed)" if mode == "quick" else ""),
+        f"- Date: {started:%Y-%m-%d %H:%M} to {finished:%H:%M} UTC",
+        *_bullets(_machine()),
+        *_bullets(_versions()),
+        f"- Sizes: {', '.join(f'{key}={value}' for key, value in asdict(sizes).items())}",
+        "",
+        "The system under test runs as in production, only on one machine: a fresh Temporal dev server (SQLite, "
+        "from the venv), the API as a uvicorn process on a SQLite file database (bearer-token auth, validation, "
+        "audit), the product's worker (`python -m core.cli worker`, database effect store, sticky cache of 1000) "
+        "and the raw reference worker as separate processes, and the load generator. Other engineers' jobs may "
+        "share the two cores; the ratios are what to read.",
+        "",
+        "| Figure | Ours | Raw reference | Unit | Ratio | Target | Result | Limited by |",
+        "|---|---|---|---|---|---|---|---|",
+        *(figure.row() for figure in measured),
+        "",
+    ]
+    for number, title in TITLES.items():
+        rows = [figure for figure in measured if figure.number == number]
+        limits, lift = LIMITS[number]
+        lines += [f"## {number}. {title}", ""]
+        for figure in rows:
+            lines += [f"- {note}" for note in figure.notes]
+        lines += ["", f"**What limits it here.** {limits}", "", f"**What would lift it on a real cluster.** {lift}", ""]
+    profile = Path(__file__).with_name("PROFILE.md")
+    if profile.exists():
+        lines += [profile.read_text().strip(), ""]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
