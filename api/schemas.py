@@ -172,6 +172,20 @@ class RecordFeedbackBody(Body):
     comment: str | None = Field(default=None, max_length=4000)
 
 
+class PathwayReceipt(BaseModel):
+    """The answer to an intake: the pathway is started and durable; its state follows at `Location`.
+
+    Intake does not wait for the worker to run the pathway's first step, so a burst of referrals is
+    bounded by Temporal, not by the worker."""
+
+    pathway_id: str
+    team: str
+    stage: Stage = Field(description="Always awaiting_triage: a new pathway waits for the team's triage.")
+    registered_by: str
+    registered_at: datetime = Field(description="When the API started the pathway (UTC).")
+    demo: bool
+
+
 class PathwayListItem(BaseModel):
     """One pathway in a listing, from Temporal visibility (no client data beyond the pseudonymous id)."""
 

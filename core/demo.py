@@ -31,6 +31,7 @@ from models.pathway import (
     LongTermSolution,
     PathwayPolicy,
     PathwayState,
+    PathwayView,
     PlannedServiceInput,
     RecordFollowUpInput,
     RecordOutcomeInput,
@@ -160,7 +161,7 @@ def _plan(actor: DemoStaffMember, *services: tuple[ServiceKind, str, bool]) -> U
 
 
 def _service(actor: DemoStaffMember, index: int, change: ServiceStatusChange) -> Update:
-    async def update(handle: Handle) -> PathwayState:
+    async def update(handle: Handle) -> PathwayView:
         state = await handle.query(PathwayWorkflow.get_state)
         action = UpdateServiceInput(actor=actor.staff_id, service_id=state.services[index].service_id, change=change)
         return await handle.execute_update(PathwayWorkflow.update_service, action)

@@ -583,7 +583,11 @@ class Deadline(ContractModel):
     key: str = Field(description="Unique per deadline occurrence; a fired deadline never fires again.")
 
 
-class PathwayState(ContractModel):
+class PathwayView(ContractModel):
+    """The pathway as staff see it after an action: everything but the timeline and the workflow's own
+    bookkeeping. Updates answer this, so an action's answer (stored in the history with the update) stays
+    the same size however long the pathway runs; the timeline has its own query and route."""
+
     pathway_id: str
     intake: IntakeInput
     policy: PathwayPolicy
@@ -603,11 +607,8 @@ class PathwayState(ContractModel):
     past_outcomes: list[Outcome] = Field(default=[], description="Solutions that did not hold.")
     closure: Closure | None = None
     feedback: list[Feedback] = []
-    events: list[PathwayEvent] = []
     next_deadline: Deadline | None = None
-    fired_deadline_keys: list[str] = []
-    last_event_sequence: int = 0
-    recorded_event_sequence: int = Field(default=0, description="Events up to here are in the read model.")
+    last_event_sequence: int = Field(default=0, description="The sequence of the latest event on the timeline.")
     runs: int = Field(default=1, description="How many workflow runs (continue-as-new) this pathway has had.")
 
     @property
@@ -616,6 +617,19 @@ class PathwayState(ContractModel):
 
     def pending_team_reviews(self) -> list[TeamReview]:
         return [review for review in self.team_reviews if review.decided_at is None]
+
+
+class PathwayState(PathwayView):
+    """The workflow's whole state: the view plus the timeline and what the deadlines and the read model
+    have already done. Carried whole through continue-as-new."""
+
+    events: list[PathwayEvent] = []
+    fired_deadline_keys: list[str] = []
+    recorded_event_sequence: int = Field(default=0, description="Events up to here are in the read model.")
+
+    def view(self) -> PathwayView:
+        # No copy: the view shares the state's objects and is serialised at once as the update's answer.
+        return PathwayView.model_construct(**{name: getattr(self, name) for name in PathwayView.model_fields})
 
 
 class PathwayStartInput(ContractModel):

@@ -146,6 +146,21 @@ class PathwayEventRecord(SQLModel, table=True):
     route: str | None = Field(default=None, max_length=32)
 
 
+class PathwayDirectoryEntry(SQLModel, table=True):
+    """The team a pathway belongs to, so the API authorizes an action without asking Temporal first.
+
+    Written by the API at intake in the same commit as the audit line, or on the first access to a
+    pathway started some other way (then taken from the pathway's own search attributes). A pathway's
+    team never changes; a client's next pathway, under the same id after closure, overwrites the row.
+    """
+
+    __tablename__ = "pathway_directory"
+
+    pathway_id: str = Field(primary_key=True, max_length=100)
+    team: str = Field(index=True, max_length=64)
+    recorded_at: datetime = _timestamp()  # type: ignore[assignment]
+
+
 class AuditLogEntry(SQLModel, table=True):
     """Every read and action on a pathway: who, when, which pathway, what (the client's right to know)."""
 

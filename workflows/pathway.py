@@ -55,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         PathwayStartInput,
         PathwayState,
         PathwaySummary,
+        PathwayView,
         PlannedService,
         RecordFeedbackInput,
         RecordFollowUpInput,
@@ -290,7 +291,7 @@ class PathwayWorkflow:
     # 2. triage ---------------------------------------------------------------------------------
 
     @workflow.update
-    def triage(self, action: TriageInput) -> PathwayState:
+    def triage(self, action: TriageInput) -> PathwayView:
         now = workflow.now()
         for review in self.state.pending_team_reviews():
             if review.cause is TeamReviewCause.TRIAGE_OVERDUE:
@@ -323,7 +324,7 @@ class PathwayWorkflow:
     # 3. case manager change (handover) ----------------------------------------------------------
 
     @workflow.update
-    def assign_case_manager(self, action: AssignCaseManagerInput) -> PathwayState:
+    def assign_case_manager(self, action: AssignCaseManagerInput) -> PathwayView:
         self._assign_case_manager(action.case_manager, action.actor, action.reason)
         return self._after_change()
 
@@ -339,7 +340,7 @@ class PathwayWorkflow:
     # 4. the client's own goal -------------------------------------------------------------------
 
     @workflow.update
-    def set_goal(self, action: SetGoalInput) -> PathwayState:
+    def set_goal(self, action: SetGoalInput) -> PathwayView:
         now = workflow.now()
         if action.goal_id is None:
             goal = Goal(
@@ -381,7 +382,7 @@ class PathwayWorkflow:
     # 5. investigations and further examinations ---------------------------------------------------
 
     @workflow.update
-    def add_investigation(self, action: AddInvestigationInput) -> PathwayState:
+    def add_investigation(self, action: AddInvestigationInput) -> PathwayView:
         investigation = Investigation(
             investigation_id=str(workflow.uuid4()),
             description=action.description,
@@ -408,7 +409,7 @@ class PathwayWorkflow:
             _reject_unless(action.due_at > workflow.now(), "due_at of an investigation must be in the future")
 
     @workflow.update
-    def complete_investigation(self, action: CompleteInvestigationInput) -> PathwayState:
+    def complete_investigation(self, action: CompleteInvestigationInput) -> PathwayView:
         investigation = self._investigation(action.investigation_id)
         investigation.status = InvestigationStatus.COMPLETED
         investigation.completed_at = workflow.now()
@@ -436,7 +437,7 @@ class PathwayWorkflow:
     # 6. assessment done --------------------------------------------------------------------------
 
     @workflow.update
-    def complete_assessment(self, action: CompleteAssessmentInput) -> PathwayState:
+    def complete_assessment(self, action: CompleteAssessmentInput) -> PathwayView:
         assert self.state.assessment is not None
         self.state.assessment.completed_at = workflow.now()
         self.state.assessment.summary = action.summary
@@ -457,7 +458,7 @@ class PathwayWorkflow:
     # 7. the follow-up plan -------------------------------------------------------------------------
 
     @workflow.update
-    def set_plan(self, action: SetPlanInput) -> PathwayState:
+    def set_plan(self, action: SetPlanInput) -> PathwayView:
         now = workflow.now()
         revision = self.state.plan is not None
         kept = {service.service_id: service for service in action.services if service.service_id}
@@ -537,7 +538,7 @@ class PathwayWorkflow:
     }
 
     @workflow.update
-    def update_service(self, action: UpdateServiceInput) -> PathwayState:
+    def update_service(self, action: UpdateServiceInput) -> PathwayView:
         service = next(s for s in self.state.services if s.service_id == action.service_id)
         _, new_status, event_kind = self._SERVICE_TRANSITIONS[action.change]
         now = workflow.now()
@@ -569,7 +570,7 @@ class PathwayWorkflow:
     # 9. follow-up contact -----------------------------------------------------------------------------
 
     @workflow.update
-    def record_follow_up(self, action: RecordFollowUpInput) -> PathwayState:
+    def record_follow_up(self, action: RecordFollowUpInput) -> PathwayView:
         contacted_at = action.contacted_at or workflow.now()
         self.state.follow_ups.append(
             FollowUp(contacted_at=contacted_at, channel=action.channel, note=action.note, recorded_by=action.actor)
@@ -593,7 +594,7 @@ class PathwayWorkflow:
     # 10. team review -----------------------------------------------------------------------------------
 
     @workflow.update
-    def request_team_review(self, action: RequestTeamReviewInput) -> PathwayState:
+    def request_team_review(self, action: RequestTeamReviewInput) -> PathwayView:
         self._open_team_review(TeamReviewCause.REQUESTED_BY_STAFF, action.reason, action.actor)
         return self._after_change()
 
@@ -606,7 +607,7 @@ class PathwayWorkflow:
         )
 
     @workflow.update
-    def decide_team_review(self, action: DecideTeamReviewInput) -> PathwayState:
+    def decide_team_review(self, action: DecideTeamReviewInput) -> PathwayView:
         # The team handles the case as a whole: one decision settles every pending review item.
         for review in self.state.pending_team_reviews():
             self._decide_review(review, action.actor, action.decision, action.note)
@@ -658,7 +659,7 @@ class PathwayWorkflow:
     # 11. outcome and sustainment --------------------------------------------------------------------------
 
     @workflow.update
-    def record_outcome(self, action: RecordOutcomeInput) -> PathwayState:
+    def record_outcome(self, action: RecordOutcomeInput) -> PathwayView:
         now = workflow.now()
         self.state.outcome = Outcome(
             solution=action.solution,
@@ -681,7 +682,7 @@ class PathwayWorkflow:
         self._require_not_future(action.started_at, "started_at")
 
     @workflow.update
-    def confirm_sustainment(self, action: ConfirmSustainmentInput) -> PathwayState:
+    def confirm_sustainment(self, action: ConfirmSustainmentInput) -> PathwayView:
         assert self.state.outcome is not None
         self.state.outcome.confirmed_at = workflow.now()
         self.state.outcome.held = action.held
@@ -725,7 +726,7 @@ class PathwayWorkflow:
     # 12. closing -----------------------------------------------------------------------------------------
 
     @workflow.update
-    def close(self, action: CloseInput) -> PathwayState:
+    def close(self, action: CloseInput) -> PathwayView:
         self._close(action.reason, action.note, action.actor)
         return self._after_change()
 
@@ -736,7 +737,7 @@ class PathwayWorkflow:
     # 13. client feedback ----------------------------------------------------------------------------------
 
     @workflow.update
-    def record_feedback(self, action: RecordFeedbackInput) -> PathwayState:
+    def record_feedback(self, action: RecordFeedbackInput) -> PathwayView:
         self.state.feedback.append(
             Feedback(
                 rating=action.rating,
@@ -761,11 +762,11 @@ class PathwayWorkflow:
     # State changes shared by several actions
     # ------------------------------------------------------------------------------------------
 
-    def _after_change(self) -> PathwayState:
+    def _after_change(self) -> PathwayView:
         # Publish in the same workflow task as the update's result, so a listing right after an action
         # already shows it.
         self._publish_status()
-        return self.state
+        return self.state.view()
 
     def _record(self, kind: EventKind, actor: str, summary: str, **details: str) -> None:
         self.state.last_event_sequence += 1

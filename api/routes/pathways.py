@@ -22,6 +22,7 @@ from models.pathway import (
     DecideTeamReviewInput,
     PathwayEvent,
     PathwayState,
+    PathwayView,
     RecordFeedbackInput,
     RecordFollowUpInput,
     RecordOutcomeInput,
@@ -58,10 +59,12 @@ async def start_pathway(
     session: SessionDep,
     client: TemporalClientDep,
     settings: SettingsDep,
-) -> PathwayState:
-    state = await pathways.start(client=client, session=session, staff=staff, task_queue=settings.task_queue, body=body)
-    response.headers["Location"] = f"/pathways/{state.pathway_id}"
-    return state
+) -> schemas.PathwayReceipt:
+    receipt = await pathways.start(
+        client=client, session=session, staff=staff, task_queue=settings.task_queue, body=body
+    )
+    response.headers["Location"] = f"/pathways/{receipt.pathway_id}"
+    return receipt
 
 
 @router.get("", responses=PATHWAY_READ, summary="List your teams' pathways")
@@ -109,7 +112,7 @@ async def _act(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: str | None,
-) -> PathwayState:
+) -> PathwayView:
     return await pathways.act(
         client=client,
         session=session,
@@ -128,7 +131,7 @@ async def triage(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(TriageInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -143,7 +146,7 @@ async def assign_case_manager(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(AssignCaseManagerInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -156,7 +159,7 @@ async def set_goal(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(SetGoalInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -169,7 +172,7 @@ async def add_investigation(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(AddInvestigationInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -187,7 +190,7 @@ async def complete_investigation(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(CompleteInvestigationInput, body, actor=staff.staff_id, investigation_id=investigation_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -200,7 +203,7 @@ async def complete_assessment(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(CompleteAssessmentInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -213,7 +216,7 @@ async def set_plan(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(SetPlanInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -231,7 +234,7 @@ async def update_service(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(UpdateServiceInput, body, actor=staff.staff_id, service_id=service_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -244,7 +247,7 @@ async def record_follow_up(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(RecordFollowUpInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -257,7 +260,7 @@ async def request_team_review(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(RequestTeamReviewInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -274,7 +277,7 @@ async def decide_team_review(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(DecideTeamReviewInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -287,7 +290,7 @@ async def record_outcome(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(RecordOutcomeInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -304,7 +307,7 @@ async def confirm_sustainment(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(ConfirmSustainmentInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -317,7 +320,7 @@ async def close(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(CloseInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)
 
@@ -330,6 +333,6 @@ async def record_feedback(
     session: SessionDep,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
-) -> PathwayState:
+) -> PathwayView:
     action = build_input(RecordFeedbackInput, body, actor=staff.staff_id)
     return await _act(action, pathway_id, staff, session, client, idempotency_key)

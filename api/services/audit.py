@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
 
-from sqlmodel import Session, col, select
+from sqlalchemy import insert
+from sqlmodel import Session, SQLModel, col, select
 
-from models.tables import AuditLogEntry
+from models.tables import AuditLogEntry, utc_now
 
 
 class AuditOutcome(StrEnum):
@@ -19,16 +21,34 @@ class AuditOutcome(StrEnum):
     ERROR = "error"
 
 
-def record(session: Session, *, staff_id: str, pathway_id: str | None, action: str, outcome: AuditOutcome) -> None:
-    """Write one audit line and commit it at once, so a failing request is still on record."""
+def record(
+    session: Session,
+    *,
+    staff_id: str,
+    pathway_id: str | None,
+    action: str,
+    outcome: AuditOutcome,
+    listed: Sequence[str] = (),
+    upserts: Sequence[SQLModel] = (),
+) -> None:
+    """Write one audit line and commit it at once, so a failing request is still on record.
+
+    In the same commit: one "listed" line per pathway a listing showed (reads are audited per pathway), and
+    any rows the request's success writes (so they exist only if its audit line does).
+    """
+    for row in upserts:
+        session.merge(row)
     session.add(AuditLogEntry(staff_id=staff_id, pathway_id=pathway_id, action=action, outcome=outcome.value))
-    session.commit()
-
-
-def record_many(session: Session, *, staff_id: str, pathway_ids: list[str], action: str) -> None:
-    """One audit line per pathway a listing showed."""
-    for pathway_id in pathway_ids:
-        session.add(AuditLogEntry(staff_id=staff_id, pathway_id=pathway_id, action=action, outcome=AuditOutcome.OK))
+    if listed:
+        at = utc_now()
+        # One multi-row INSERT: a caseload lists hundreds of pathways, and ORM objects cost per row.
+        session.execute(
+            insert(AuditLogEntry),
+            [
+                {"at": at, "staff_id": staff_id, "pathway_id": listed_id, "action": "listed", "outcome": "ok"}
+                for listed_id in listed
+            ],
+        )
     session.commit()
 
 

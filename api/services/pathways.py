@@ -1,8 +1,9 @@
 """Starting, reading and acting on pathways for the signed-in staff member.
 
-Every function checks the staff member's role and team against the pathway's team (taken from the
-pathway's own search attributes, so it cannot drift from the workflow) and writes one audit line per
-pathway touched, whatever the outcome.
+Every function checks the staff member's role and team against the pathway's team and writes one audit
+line per pathway touched, whatever the outcome. The team comes from the pathway directory the API writes
+at intake (one database read, no Temporal round trip); a pathway missing there, opened before the
+directory existed or outside the API, is looked up once in its own search attributes and entered.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from sqlmodel import Session
-from temporalio.client import Client, WorkflowExecution, WorkflowExecutionStatus
+from sqlmodel import Session, SQLModel
+from temporalio.client import Client, WorkflowExecution
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.errors import (
@@ -31,7 +33,7 @@ from api.errors import (
     NotFoundError,
     TemporalUnavailableError,
 )
-from api.schemas import IntakeBody, Page, PathwayListItem, PendingTeamReview
+from api.schemas import IntakeBody, Page, PathwayListItem, PathwayReceipt, PendingTeamReview
 from api.services import audit
 from api.services.audit import AuditOutcome
 from api.services.staff import StaffMember, check_case_manager
@@ -50,6 +52,7 @@ from models.pathway import (
     IntakeInput,
     PathwayEvent,
     PathwayState,
+    PathwayView,
     RecordFeedbackInput,
     RecordFollowUpInput,
     RecordOutcomeInput,
@@ -62,6 +65,7 @@ from models.pathway import (
     UpdateServiceInput,
     pathway_id_for,
 )
+from models.tables import PathwayDirectoryEntry
 from workflows import search_attributes as sa
 from workflows.pathway import PathwayWorkflow
 
@@ -128,11 +132,22 @@ _OUTCOMES: tuple[tuple[type[ApiError], AuditOutcome], ...] = (
 )
 
 
+@dataclass
+class _OnSuccess:
+    """What a request writes only if it succeeds, in the same commit as its audit line."""
+
+    listed: list[str] = field(default_factory=list)  # pathway ids a listing showed
+    upserts: list[SQLModel] = field(default_factory=list)
+
+
 @asynccontextmanager
-async def _audited(session: Session, staff: StaffMember, pathway_id: str | None, action: str) -> AsyncIterator[None]:
+async def _audited(
+    session: Session, staff: StaffMember, pathway_id: str | None, action: str
+) -> AsyncIterator[_OnSuccess]:
     # Database writes leave the event loop: a busy SQLite file must not stall other requests.
+    on_success = _OnSuccess()
     try:
-        yield
+        yield on_success
     except Exception as err:
         outcome = next((o for kind, o in _OUTCOMES if isinstance(err, kind)), AuditOutcome.ERROR)
         await asyncio.to_thread(
@@ -140,13 +155,14 @@ async def _audited(session: Session, staff: StaffMember, pathway_id: str | None,
         )
         raise
     await asyncio.to_thread(
-        audit.record, session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=AuditOutcome.OK
-    )
-
-
-async def _audit_listed(session: Session, staff: StaffMember, pathway_ids: list[str]) -> None:
-    await asyncio.to_thread(
-        audit.record_many, session, staff_id=staff.staff_id, pathway_ids=pathway_ids, action="listed"
+        audit.record,
+        session,
+        staff_id=staff.staff_id,
+        pathway_id=pathway_id,
+        action=action,
+        outcome=AuditOutcome.OK,
+        listed=on_success.listed,
+        upserts=on_success.upserts,
     )
 
 
@@ -155,30 +171,42 @@ def _require_pathway_reader(staff: StaffMember) -> None:
         raise ForbiddenError(ADMIN_NO_PATHWAYS)
 
 
-@dataclass(frozen=True)
-class _Pathway:
-    team: str
-    open: bool
-
-
-async def _authorize(
-    client: Client, staff: StaffMember, pathway_id: str, *, coordinator_only: bool = False
-) -> _Pathway:
-    _require_pathway_reader(staff)
+async def _team_of(client: Client, session: Session, pathway_id: str, on_success: _OnSuccess) -> str | None:
+    """The pathway's team from the directory, else from its search attributes (then entered on success)."""
+    entry = await asyncio.to_thread(session.get, PathwayDirectoryEntry, pathway_id)
+    if entry is not None:
+        return entry.team
     async with translated(pathway_id):
         description = await pathway_handle(client, pathway_id).describe()
     team = description.typed_search_attributes.get(sa.PATHWAY_TEAM)
+    if team is not None:
+        on_success.upserts.append(PathwayDirectoryEntry(pathway_id=pathway_id, team=team))
+    return team
+
+
+async def _authorize(
+    client: Client,
+    session: Session,
+    staff: StaffMember,
+    pathway_id: str,
+    on_success: _OnSuccess,
+    *,
+    coordinator_only: bool = False,
+) -> str:
+    """The pathway's team, if the staff member may read or act on it."""
+    _require_pathway_reader(staff)
+    team = await _team_of(client, session, pathway_id, on_success)
     if team is None or team not in staff.teams:
         raise ForbiddenError(f"pathway {pathway_id} is not on your team(s); you act only on your own teams' pathways")
     if coordinator_only and not staff.is_coordinator:
         raise ForbiddenError("only a coordinator of the pathway's team can do this")
-    return _Pathway(team=team, open=description.status is WorkflowExecutionStatus.RUNNING)
+    return team
 
 
 async def authorize_audit_read(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> None:
     """Coordinators of the pathway's team may read its audit trail; reading it is audited too."""
-    async with _audited(session, staff, pathway_id, "read_audit"):
-        await _authorize(client, staff, pathway_id, coordinator_only=True)
+    async with _audited(session, staff, pathway_id, "read_audit") as on_success:
+        await _authorize(client, session, staff, pathway_id, on_success, coordinator_only=True)
 
 
 # -- start, read, act ----------------------------------------------------------------------------------
@@ -186,40 +214,47 @@ async def authorize_audit_read(*, client: Client, session: Session, staff: Staff
 
 async def start(
     *, client: Client, session: Session, staff: StaffMember, task_queue: str, body: IntakeBody
-) -> PathwayState:
-    """Intake: start the client's pathway on the given team; at most one open pathway per client."""
+) -> PathwayReceipt:
+    """Intake: start the client's pathway on the given team; at most one open pathway per client.
+
+    Answers as soon as Temporal has the pathway: the worker's first step (team notification, read model)
+    follows on its own, and GET /pathways/{id} shows the state.
+    """
     pathway_id = pathway_id_for(body.client_reference)
-    async with _audited(session, staff, pathway_id, "start"):
+    async with _audited(session, staff, pathway_id, "start") as on_success:
         _require_pathway_reader(staff)
         if body.team not in staff.teams:
             raise ForbiddenError(f"you can register referrals only to your own team(s), not to {body.team}")
         if body.policy is not None and not body.demo:
             raise InvalidInputError("policy can be given only for a demo pathway (demo: true)", field="policy")
         intake = build_input(IntakeInput, body, exclude=frozenset({"policy"}), registered_by=staff.staff_id)
+        registered_at = datetime.now(UTC)
         async with translated(pathway_id):
-            handle = await start_pathway(client, task_queue, intake, body.policy)
-        try:
-            async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
-                return await handle.query(PathwayWorkflow.get_state)
-        except TemporalUnavailableError as err:
-            raise TemporalUnavailableError(
-                f"pathway {pathway_id} was started, but its state could not be read yet ({err.detail}); "
-                f"see GET /pathways/{pathway_id} shortly"
-            ) from err
+            await start_pathway(client, task_queue, intake, body.policy)
+        # The client's next pathway after closure reuses the id and may be on another team: overwrite.
+        on_success.upserts.append(PathwayDirectoryEntry(pathway_id=pathway_id, team=body.team))
+    return PathwayReceipt(
+        pathway_id=pathway_id,
+        team=body.team,
+        stage=Stage.AWAITING_TRIAGE,
+        registered_by=staff.staff_id,
+        registered_at=registered_at,
+        demo=body.demo,
+    )
 
 
 async def get_state(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> PathwayState:
     """The pathway's full current state."""
-    async with _audited(session, staff, pathway_id, "read_state"):
-        await _authorize(client, staff, pathway_id)
+    async with _audited(session, staff, pathway_id, "read_state") as on_success:
+        await _authorize(client, session, staff, pathway_id, on_success)
         async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_state)
 
 
 async def get_timeline(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> list[PathwayEvent]:
     """What happened on the pathway, in order, and who did it."""
-    async with _audited(session, staff, pathway_id, "read_timeline"):
-        await _authorize(client, staff, pathway_id)
+    async with _audited(session, staff, pathway_id, "read_timeline") as on_success:
+        await _authorize(client, session, staff, pathway_id, on_success)
         async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_timeline)
 
@@ -240,24 +275,26 @@ async def act(
     pathway_id: str,
     action: ActionInput,
     idempotency_key: str | None,
-) -> PathwayState:
-    """Run one staff action as a workflow update; a repeated idempotency key applies it once."""
+) -> PathwayView:
+    """Run one staff action as a workflow update; a repeated idempotency key applies it once.
+
+    A closed pathway is not checked for here: Temporal refuses the update ("already completed"), which
+    `translated` answers as 409, so an open pathway costs no extra round trip.
+    """
     spec = UPDATES[type(action)]
     assert action.actor == staff.staff_id, "the actor comes from the token"
-    async with _audited(session, staff, pathway_id, spec.audit_action):
-        pathway = await _authorize(client, staff, pathway_id, coordinator_only=spec.coordinator_only)
-        if not pathway.open:
-            raise ConflictError(f"pathway {pathway_id} is closed; no further actions are possible")
+    async with _audited(session, staff, pathway_id, spec.audit_action) as on_success:
+        team = await _authorize(client, session, staff, pathway_id, on_success, coordinator_only=spec.coordinator_only)
         named = _named_case_manager(action)
         if named is not None:
-            await asyncio.to_thread(check_case_manager, session, staff_id=named[0], team=pathway.team, field=named[1])
+            await asyncio.to_thread(check_case_manager, session, staff_id=named[0], team=team, field=named[1])
         # The update id makes Temporal apply a retried request once and answer it with the first result.
         update_id = idempotency_key or str(uuid.uuid4())
         async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
-            state: PathwayState = await pathway_handle(client, pathway_id).execute_update(
+            view: PathwayView = await pathway_handle(client, pathway_id).execute_update(
                 spec.update, action, id=update_id
             )
-        return state
+        return view
 
 
 # -- listings from Temporal visibility ---------------------------------------------------------------------
@@ -360,7 +397,7 @@ async def list_pathways(
     page_token: str | None,
 ) -> Page[PathwayListItem]:
     """One page of the staff member's teams' pathways matching the filters, from Temporal visibility."""
-    async with _audited(session, staff, None, "list_pathways"):
+    async with _audited(session, staff, None, "list_pathways") as on_success:
         query = visibility_query(filters, _visible_teams(staff, filters.team))
         iterator = client.list_workflows(query, page_size=page_size, next_page_token=_decode_page_token(page_token))
         try:
@@ -373,7 +410,7 @@ async def list_pathways(
             raise
         items = [_list_item(execution) for execution in iterator.current_page or []]
         token = iterator.next_page_token
-    await _audit_listed(session, staff, [item.pathway_id for item in items])
+        on_success.listed = [item.pathway_id for item in items]
     return Page(items=items, next_page_token=base64.urlsafe_b64encode(token).decode("ascii") if token else None)
 
 
@@ -384,13 +421,13 @@ async def _all_matching(client: Client, query: str) -> list[WorkflowExecution]:
 
 async def caseload(*, client: Client, session: Session, staff: StaffMember) -> list[PathwayListItem]:
     """The open pathways the staff member is case manager of, soonest deadline first."""
-    async with _audited(session, staff, None, "read_caseload"):
+    async with _audited(session, staff, None, "read_caseload") as on_success:
         filters = PathwayFilters(case_manager=staff.staff_id)
         query = visibility_query(filters, _visible_teams(staff, None), running_only=True)
         items = [_list_item(execution) for execution in await _all_matching(client, query)]
-    # Visibility on SQL stores cannot order by a custom attribute, so sort here: no deadline goes last.
-    items.sort(key=lambda item: (item.next_deadline_at is None, item.next_deadline_at or item.started_at))
-    await _audit_listed(session, staff, [item.pathway_id for item in items])
+        # Visibility on SQL stores cannot order by a custom attribute, so sort here: no deadline goes last.
+        items.sort(key=lambda item: (item.next_deadline_at is None, item.next_deadline_at or item.started_at))
+        on_success.listed = [item.pathway_id for item in items]
     return items
 
 
@@ -398,7 +435,7 @@ async def pending_team_reviews(
     *, client: Client, session: Session, staff: StaffMember, team: str | None
 ) -> list[PendingTeamReview]:
     """The team's pending team-review items, oldest first."""
-    async with _audited(session, staff, None, "read_team_reviews"):
+    async with _audited(session, staff, None, "read_team_reviews") as on_success:
         filters = PathwayFilters(team_review_pending=True)
         query = visibility_query(filters, _visible_teams(staff, team), running_only=True)
         executions = await _all_matching(client, query)
@@ -413,21 +450,21 @@ async def pending_team_reviews(
                     return None  # closed or gone since the listing
 
         states = await asyncio.gather(*(state_of(execution.id) for execution in executions))
-    reviews = [
-        PendingTeamReview(
-            pathway_id=state.pathway_id,
-            team=state.intake.team,
-            review_id=review.review_id,
-            cause=review.cause,
-            opened_by=review.opened_by,
-            opened_at=review.opened_at,
-            case_manager=state.case_manager,
-            stage=state.stage,
-        )
-        for state in states
-        if state is not None
-        for review in state.pending_team_reviews()
-    ]
-    reviews.sort(key=lambda review: review.opened_at)
-    await _audit_listed(session, staff, sorted({review.pathway_id for review in reviews}))
+        reviews = [
+            PendingTeamReview(
+                pathway_id=state.pathway_id,
+                team=state.intake.team,
+                review_id=review.review_id,
+                cause=review.cause,
+                opened_by=review.opened_by,
+                opened_at=review.opened_at,
+                case_manager=state.case_manager,
+                stage=state.stage,
+            )
+            for state in states
+            if state is not None
+            for review in state.pending_team_reviews()
+        ]
+        reviews.sort(key=lambda review: review.opened_at)
+        on_success.listed = sorted({review.pathway_id for review in reviews})
     return reviews

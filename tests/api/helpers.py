@@ -50,5 +50,6 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
 
 
 async def start(api: httpx.AsyncClient, auth: dict[str, str], team: str, **overrides: Any) -> dict[str, Any]:
-    """Start a pathway through the API and return its state."""
-    return ok(await api.post("/pathways", json=intake_body(team, **overrides), headers=auth), 201)  # type: ignore[no-any-return]
+    """Start a pathway through the API and return its state (intake answers a receipt, the state follows)."""
+    receipt = ok(await api.post("/pathways", json=intake_body(team, **overrides), headers=auth), 201)
+    return ok(await api.get(f"/pathways/{receipt['pathway_id']}", headers=auth), 200)  # type: ignore[no-any-return]

@@ -143,6 +143,7 @@ async def test_reads_actions_and_denied_attempts_are_audited(api: httpx.AsyncCli
     lines = [(entry.staff_id, entry.action, entry.outcome) for entry in entries]
     assert lines == [
         (org.nurse.staff_id, "start", "ok"),
+        (org.nurse.staff_id, "read_state", "ok"),  # helpers.start reads the new pathway's state
         (org.nurse.staff_id, "triage", "ok"),
         (org.coordinator.staff_id, "read_state", "ok"),
         (org.outsider.staff_id, "read_state", "denied"),

@@ -60,11 +60,11 @@ async def test_action_unanswered_for_lack_of_a_worker_is_503_and_a_retry_applies
     monkeypatch.setattr(pathways, "WORKER_ANSWER_SECONDS", 1.0)
     nurse = org.nurse.auth
     async with serving(create_app(settings, temporal_client=client, engine=engine)) as api:
-        # No worker polls this test's task queue yet.
-        response = await api.post("/pathways", json=intake_body(org.team), headers=nurse)
+        # No worker polls this test's task queue yet: intake needs only Temporal, reading the state the worker.
+        pathway_id = ok(await api.post("/pathways", json=intake_body(org.team), headers=nurse), 201)["pathway_id"]
+        response = await api.get(f"/pathways/{pathway_id}", headers=nurse)
         assert response.status_code == 503 and response.headers["Retry-After"]
-        assert "was started, but its state could not be read yet" in response.json()["detail"]
-        pathway_id = response.json()["detail"].split()[1]
+        assert "did not answer in time" in response.json()["detail"]
 
         retry = {**nurse, "Idempotency-Key": "feedback-while-worker-down"}
         body = {"rating": 4, "comment": "Good support"}

@@ -33,11 +33,20 @@ async def test_complete_pathway_from_intake_to_closure_through_http(api: httpx.A
         },
         headers=nurse,
     )
-    state = ok(response, 201)
-    pathway = f"/pathways/{state['pathway_id']}"
+    receipt = ok(response, 201)
+    pathway = f"/pathways/{receipt['pathway_id']}"
     assert response.headers["Location"] == pathway
+    assert (receipt["team"], receipt["stage"], receipt["registered_by"], receipt["demo"]) == (
+        org.team,
+        "awaiting_triage",
+        org.nurse.staff_id,
+        True,
+    )
+    # The state is the worker's: the receipt's Location shows it once the pathway's first step has run.
+    state = ok(await api.get(pathway, headers=nurse))
     assert state["stage"] == "awaiting_triage"
     assert state["intake"]["registered_by"] == org.nurse.staff_id
+    assert state["intake"]["client_language"] == "sv"
 
     state = ok(
         await api.post(

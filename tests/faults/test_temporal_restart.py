@@ -92,19 +92,19 @@ async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_ser
                             actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="Results due next week"
                         ),
                     )
-                    state = await handle.execute_update(
+                    view = await handle.execute_update(
                         PathwayWorkflow.complete_assessment,
                         CompleteAssessmentInput(actor=NURSE, summary="Done", recommendation="Employment services"),
                     )
-                    assert state.stage is Stage.PLANNING
+                    assert view.stage is Stage.PLANNING
                 await awaiting_triage.execute_update(
                     PathwayWorkflow.triage,
                     TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=SOCIAL_WORKER),
                 )
-                state = await awaiting_triage.execute_update(
+                view = await awaiting_triage.execute_update(
                     PathwayWorkflow.set_goal, SetGoalInput(actor=SOCIAL_WORKER, text="Start vocational studies")
                 )
-                assert state.stage is Stage.ASSESSMENT and len(state.goals) == 1
+                assert view.stage is Stage.ASSESSMENT and len(view.goals) == 1
 
                 # The read model catches up with every timeline, each event once.
                 for handle in [*timed, awaiting_triage]:

@@ -155,12 +155,13 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
             PathwayWorkflow.decide_team_review,
             DecideTeamReviewInput(actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="Keep the plan"),
         )
-        state = await handle.execute_update(
+        await handle.execute_update(
             PathwayWorkflow.request_team_review, RequestTeamReviewInput(actor=NURSE, reason="Housing is at risk")
         )
+        full_state = await handle.query(PathwayWorkflow.get_state)
         await handle.terminate("test done")
 
-    bundle = _export(state)
+    bundle = _export(full_state)
     episode = one(bundle, "EpisodeOfCare")
     assert episode["status"] == "active"
     assert status_history(bundle) == ["waitlist", "active"]
@@ -217,7 +218,7 @@ async def test_specialist_assessment_exports_investigations_and_the_handover_in_
             PathwayWorkflow.add_investigation,
             AddInvestigationInput(actor=SOCIAL_WORKER, description="Neuropsychological examination"),
         )
-        state = await handle.execute_update(
+        planned = await handle.execute_update(
             PathwayWorkflow.add_investigation,
             AddInvestigationInput(
                 actor=SOCIAL_WORKER,
@@ -230,14 +231,15 @@ async def test_specialist_assessment_exports_investigations_and_the_handover_in_
             PathwayWorkflow.assign_case_manager,
             AssignCaseManagerInput(actor=COORDINATOR, case_manager=PHYSICIAN, reason="Health needs dominate"),
         )
-        state = await handle.execute_update(
+        await handle.execute_update(
             PathwayWorkflow.complete_investigation,
             CompleteInvestigationInput(
                 actor=PHYSICIAN,
-                investigation_id=state.investigations[0].investigation_id,
+                investigation_id=planned.investigations[0].investigation_id,
                 result_summary="Significant memory limitations",
             ),
         )
+        state = await handle.query(PathwayWorkflow.get_state)
         await handle.terminate("test done")
 
     bundle = _export(state)

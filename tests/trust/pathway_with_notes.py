@@ -82,7 +82,8 @@ async def run_pathway_with_notes(client: Client, task_queue: str, marker: str) -
         PathwayWorkflow.record_follow_up,
         RecordFollowUpInput(actor=SOCIAL_WORKER, channel=ContactChannel.PHONE, note=f"Follow-up {marker}"),
     )
-    state = await handle.execute_update(
+    await handle.execute_update(
         PathwayWorkflow.record_feedback, RecordFeedbackInput(actor=SOCIAL_WORKER, rating=4, comment=f"Said {marker}")
     )
+    state = await handle.query(PathwayWorkflow.get_state)
     return NotedPathway(handle=handle, client_reference=reference, marker=marker, state=state)

@@ -70,23 +70,23 @@ async def test_pathways_go_on_after_the_temporal_server_restarts_on_the_same_dat
             assert [review.cause for review in state.pending_team_reviews()] == [TeamReviewCause.ASSESSMENT_OVERDUE]
 
             # Staff actions work on both pathways after the restart.
-            state = await waiting_for_timer.execute_update(
+            view = await waiting_for_timer.execute_update(
                 PathwayWorkflow.decide_team_review,
                 DecideTeamReviewInput(actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="Results due"),
             )
-            state = await waiting_for_timer.execute_update(
+            view = await waiting_for_timer.execute_update(
                 PathwayWorkflow.complete_assessment,
                 CompleteAssessmentInput(actor=NURSE, summary="Done", recommendation="Employment services"),
             )
-            assert state.stage is Stage.PLANNING
-            state = await awaiting_triage.execute_update(
+            assert view.stage is Stage.PLANNING
+            view = await awaiting_triage.execute_update(
                 PathwayWorkflow.triage,
                 TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE),
             )
-            state = await awaiting_triage.execute_update(
+            view = await awaiting_triage.execute_update(
                 PathwayWorkflow.set_goal, SetGoalInput(actor=NURSE, text="Start vocational studies")
             )
-            assert state.stage is Stage.ASSESSMENT and len(state.goals) == 1
+            assert view.stage is Stage.ASSESSMENT and len(view.goals) == 1
 
             # The read model has every event of the timeline (in-memory store: keyed, so never twice).
             timeline = await waiting_for_timer.query(PathwayWorkflow.get_timeline)

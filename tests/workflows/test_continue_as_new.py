@@ -49,11 +49,11 @@ async def test_continue_as_new_keeps_the_whole_state_and_the_read_model_exact(cl
         recorded = sorted(seq for (pathway_id, seq) in store.events if pathway_id == handle.id)
         assert recorded == list(range(1, state.last_event_sequence + 1))
         # The new run still takes actions.
-        state = await handle.execute_update(
+        view = await handle.execute_update(
             PathwayWorkflow.record_follow_up,
             RecordFollowUpInput(actor=NURSE, channel=ContactChannel.IN_PERSON, note="After"),
         )
-        assert len(state.follow_ups) == 26
+        assert len(view.follow_ups) == 26
         # Each run stays small.
         async for execution in client.list_workflows(f'WorkflowId = "{handle.id}"'):
             history = await client.get_workflow_handle(handle.id, run_id=execution.run_id).fetch_history()

@@ -332,12 +332,12 @@ async def test_overdue_triage_escalates_to_the_team_and_triage_resolves_it(clien
         await eventually(lambda: _has(store, handle.id, NotificationKind.ESCALATED_TO_TEAM_REVIEW), what="escalation")
         state = await handle.query(PathwayWorkflow.get_state)
         assert [review.cause for review in state.pending_team_reviews()] == [TeamReviewCause.TRIAGE_OVERDUE]
-        state = await handle.execute_update(
+        view = await handle.execute_update(
             PathwayWorkflow.triage,
             TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE),
         )
-        assert not state.team_review_pending
-        assert state.team_reviews[0].decision is TeamReviewDecision.CONTINUE
+        assert not view.team_review_pending
+        assert view.team_reviews[0].decision is TeamReviewDecision.CONTINUE
 
 
 async def test_solution_that_did_not_hold_returns_to_team_review(client: Client, task_queue: str) -> None:
