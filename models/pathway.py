@@ -588,6 +588,10 @@ class PathwayView(ContractModel):
     bookkeeping. Updates answer this, so an action's answer (stored in the history with the update) stays
     the same size however long the pathway runs; the timeline has its own query and route."""
 
+    # An update answered before the view existed stored the whole state as its result; a retry with the same
+    # update id gets that first result back, so the view reads it and leaves the rest.
+    model_config = ConfigDict(extra="ignore")
+
     pathway_id: str
     intake: IntakeInput
     policy: PathwayPolicy
@@ -622,6 +626,8 @@ class PathwayView(ContractModel):
 class PathwayState(PathwayView):
     """The workflow's whole state: the view plus the timeline and what the deadlines and the read model
     have already done. Carried whole through continue-as-new."""
+
+    model_config = ConfigDict(extra="forbid")
 
     events: list[PathwayEvent] = []
     fired_deadline_keys: list[str] = []

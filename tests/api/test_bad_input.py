@@ -68,7 +68,7 @@ async def settled(api: httpx.AsyncClient, org: Org, engine: Engine) -> AsyncIter
                 .select_from(PathwayEventRecord)
                 .where(PathwayEventRecord.pathway_id == state["pathway_id"])
             ).one()
-        return recorded == state["last_event_sequence"]
+        return bool(recorded == state["last_event_sequence"])
 
     await eventually(caught_up, what="read model caught up")
     yield state

@@ -187,7 +187,7 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
     follow_ups = tasks_by_code(bundle, "follow_up_contact")
     assert sorted(t["status"] for t in follow_ups) == ["completed", "completed", "ready"]
     due = next(t for t in follow_ups if t["status"] == "ready")
-    assert due["restriction"]["period"]["end"] == state.next_follow_up_due.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+    assert due["restriction"]["period"]["end"] == full_state.next_follow_up_due.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
     assert resolve(bundle, due["owner"])["identifier"][0]["value"] == NURSE
     assert all(resolve(bundle, t["basedOn"][0])["resourceType"] == "CarePlan" for t in follow_ups)
 
