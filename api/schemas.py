@@ -199,6 +199,7 @@ class PathwayListItem(BaseModel):
     next_deadline_at: datetime | None
     next_deadline_kind: DeadlineKind | None
     started_at: datetime
+    demo: bool = Field(description="Demo data (make run's seeding or a demo intake), not a real client.")
 
 
 class Page(BaseModel, Generic[T]):

@@ -525,7 +525,7 @@ async def pathway_years(stack: Stack, sizes: Sizes) -> list[Figure]:
         "events",
         "(informative)",
         lambda _ours, _reference: True,
-        limited_by="workflow: each week is a reminder timer, two activities, a status upsert and an update",
+        limited_by="workflow: each week is a reminder timer and activity, an update, read-model markers and upserts",
     )
     largest = Figure(
         6,

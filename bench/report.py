@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.harness import Figure
+from bench.stack import MAX_CACHED_WORKFLOWS
 from core.temporal import temporal_cli_path
 
 TITLES = {
@@ -27,26 +28,27 @@ TITLES = {
 LIMITS = {
     1: (
         "Everything shares two cores: the dev server (SQLite persistence, one process for frontend, history and "
-        "matching), the API, the worker and the load generator. A raw start is one persisted write; an intake is "
-        "authentication and an audit row in SQLite, the start, then a query that waits until the worker has run "
-        "the pathway's first workflow task (the API answers with the new pathway's state). The worker then runs "
-        "two activities per intake (team notification, read model), which compete with the next starts for the "
-        "same cores.",
+        "matching), the API, the worker and the load generator. A raw start is one persisted write. An intake is "
+        "a token lookup, validation, the same start, then the pathway-directory row and the audit line in one "
+        "SQLite commit; it answers a receipt without waiting for the worker. The worker meanwhile runs each new "
+        "pathway's first workflow task, its read-model local activity and the team notification, which compete "
+        "with the next starts for the same cores; the raw worker's first task of a no-op workflow costs far less.",
         "A cluster with PostgreSQL/Cassandra persistence and separate frontend/history/matching services, API "
-        "replicas behind a load balancer (the API is stateless) and workers on their own machines. The query "
-        "after the start is the biggest single cost; answering 201 with the intake as sent plus the pathway id "
-        "(and letting the client read the state later) would remove a worker round trip per intake.",
+        "replicas behind a load balancer (the API is stateless; the directory and audit writes go to "
+        "PostgreSQL) and workers on their own machines, so the first workflow tasks do not take the cores the "
+        "starts need.",
     ),
     2: (
-        "An action costs the API a token lookup (SQLite), a `describe` of the pathway for authorization (team from "
-        "its search attributes, open or closed), the update itself (a workflow task on the worker), and an audit "
-        "row. The raw update is only the round trip to the worker. At 20 clients the worker's single event loop "
-        "and the server's SQLite writes are shared by all of them, plus the read-model activity each follow-up "
-        "queues.",
+        "The raw update is one workflow task that counts. A follow-up is a workflow task that validates, "
+        "records the contact and its timeline event, re-derives the deadlines, upserts the changed search "
+        "attributes and answers the pathway view; inside the same task a local activity writes the event to the "
+        "read model, which costs a second activation. Around it the API does the token lookup (two queries), "
+        "the directory lookup, and the audit commit, each a hop to a thread. At 20 clients the single worker "
+        "process and the server's SQLite are shared by all of them.",
         "Workers on their own cores (the update's workflow task is CPU in the worker), a server with real "
-        "persistence (update and describe are both history-service calls), PostgreSQL for audit rows, and API "
-        "replicas. The describe could be dropped by authorizing from the API's own pathway/team table if one "
-        "existed; today the workflow's search attributes are the only source of a pathway's team.",
+        "persistence, PostgreSQL for the read model and the audit, and API replicas. The rest is the price of "
+        "what an action must do and the raw update does not: a durable read-model row, the deadlines and the "
+        "search attributes the Web UI and the caseload read, and an audit line per action (required by law).",
     ),
     3: (
         "Both sides run the same visibility query on the dev server's SQLite visibility store; it scans the "
@@ -58,23 +60,26 @@ LIMITS = {
     ),
     4: (
         "When the reminders fall due, every pathway needs a workflow task (with replay from history for the "
-        "pathways evicted from the worker's 1000-entry cache), then the reminder notification and the read-model "
-        "activity, a search-attribute upsert and a third workflow task. The raw timer needs two workflow tasks "
-        "and one no-op activity. All of it goes through one worker process and the server's SQLite.",
+        f"pathways evicted from the worker's {MAX_CACHED_WORKFLOWS}-entry cache) with the read-model local "
+        "activity and a search-attribute upsert, then the reminder notification activity and one more workflow "
+        "task. The raw timer needs two workflow tasks and one no-op activity. All of it goes through one worker "
+        "process and the server's SQLite.",
         "More workers on the task queue (pathways spread over them), a larger sticky cache where memory allows, "
         "server history shards on real persistence. Notifications are idempotent, so a slower burst never "
         "duplicates a reminder; it only delays the last one.",
     ),
     5: (
-        "Parked pathways cost the worker nothing but their cache slot: with `max_cached_workflows=1000` memory is "
+        f"Parked pathways cost the worker nothing but their cache slot: with `max_cached_workflows="
+        f"{MAX_CACHED_WORKFLOWS}` (the default) memory is "
         "bounded by the cache, not by the number of open pathways. After a restart nothing is replayed until a "
         "timer or an action wakes a pathway (no replay storm), so CPU stays near zero.",
         "Size the cache to the memory of the worker's machine (PATHWAYS_MAX_CACHED_WORKFLOWS); run several "
         "workers so each caches a share of the active pathways.",
     ),
     6: (
-        "A week of a pathway in services is a reminder timer, the reminder and read-model activities, a "
-        "search-attribute upsert and the follow-up update with its workflow tasks. Continue-as-new after 2,000 "
+        "A week of a pathway in services is a reminder timer, the reminder notification activity, the "
+        "follow-up update, the read-model local activities (one marker event each) and the search-attribute "
+        "upserts, with their workflow tasks. Continue-as-new after 2,000 "
         "events (the policy's `continue_as_new_after_events`) keeps every run far below Temporal's limits "
         "(10,240 suggested, 51,200 hard) however many years a pathway lasts; the carried state grows with the "
         "timeline, not with the history.",
@@ -144,7 +149,8 @@ def write_report(
         "",
         "The system under test runs as in production, only on one machine: a fresh Temporal dev server (SQLite, "
         "from the venv), the API as a uvicorn process on a SQLite file database (bearer-token auth, validation, "
-        "audit), the product's worker (`python -m core.cli worker`, database effect store, sticky cache of 1000) "
+        "audit), the product's worker (`python -m core.cli worker`, database effect store, sticky cache of "
+        f"{MAX_CACHED_WORKFLOWS}) "
         "and the raw reference worker as separate processes, and the load generator. Other engineers' jobs may "
         "share the two cores; the ratios are what to read.",
         "",

@@ -78,6 +78,7 @@ with workflow.unsafe.imports_passed_through():
 SYSTEM_ACTOR = "system"
 # Patch ids (README, "Changing workflow code"): each guards a change that older histories must not see.
 PATCH_CLOSE_SETTLES_TEAM_REVIEWS = "close-settles-team-reviews"
+PATCH_READ_MODEL_AS_LOCAL_ACTIVITY = "read-model-as-local-activity"
 MAX_GOALS = 20
 MAX_INVESTIGATIONS = 50
 # A contact "now" may be typed a little ahead of the server's clock.
@@ -225,20 +226,34 @@ class PathwayWorkflow:
             self.state.recorded_event_sequence = self.state.last_event_sequence
             return
         upto = unrecorded[-1].sequence
-        await workflow.execute_activity_method(
-            PathwayActivities.record_pathway_events,
-            RecordPathwayEventsInput(
-                pathway_id=self.state.pathway_id,
-                team=self.state.intake.team,
-                stage=self.state.stage,
-                case_manager=self.state.case_manager,
-                route=self.state.assessment.route if self.state.assessment else None,
-                events=unrecorded,
-            ),
-            start_to_close_timeout=EFFECT_TIMEOUT,
-            retry_policy=EFFECT_RETRY_POLICY,
-            summary=f"record events {unrecorded[0].sequence}-{upto}",
+        events = RecordPathwayEventsInput(
+            pathway_id=self.state.pathway_id,
+            team=self.state.intake.team,
+            stage=self.state.stage,
+            case_manager=self.state.case_manager,
+            route=self.state.assessment.route if self.state.assessment else None,
+            events=unrecorded,
         )
+        summary = f"record events {unrecorded[0].sequence}-{upto}"
+        if workflow.patched(PATCH_READ_MODEL_AS_LOCAL_ACTIVITY):
+            # The read model is one write to the worker's own database: as a local activity it runs inside
+            # the workflow task that queued it, without an activity task and a further workflow task through
+            # the server, which halves the server's work per staff action (docs/BENCHMARKS.md, figure 2).
+            await workflow.execute_local_activity_method(
+                PathwayActivities.record_pathway_events,
+                events,
+                start_to_close_timeout=EFFECT_TIMEOUT,
+                retry_policy=EFFECT_RETRY_POLICY,
+                summary=summary,
+            )
+        else:
+            await workflow.execute_activity_method(
+                PathwayActivities.record_pathway_events,
+                events,
+                start_to_close_timeout=EFFECT_TIMEOUT,
+                retry_policy=EFFECT_RETRY_POLICY,
+                summary=summary,
+            )
         self.state.recorded_event_sequence = max(self.state.recorded_event_sequence, upto)
 
     # ------------------------------------------------------------------------------------------

@@ -364,6 +364,7 @@ def _list_item(execution: WorkflowExecution) -> PathwayListItem:
         next_deadline_at=attributes.get(sa.NEXT_DEADLINE),
         next_deadline_kind=_enum_or_none(DeadlineKind, attributes.get(sa.NEXT_DEADLINE_KIND)),
         started_at=execution.start_time,
+        demo=bool(attributes.get(sa.DEMO_DATA)),
     )
 
 

@@ -226,6 +226,10 @@ async def test_caseload_lists_own_pathways_soonest_deadline_first(api: httpx.Asy
     await eventually(lambda: _equals(caseload(), expected), what="caseload soonest first")
     others = ok(await api.get("/me/caseload", headers=social_worker))
     assert [item["pathway_id"] for item in others] == [someone_elses["pathway_id"]]
+    # Demo pathways say so in listings, so nobody mistakes them for real clients.
+    mine = ok(await api.get("/me/caseload", headers=nurse))
+    assert [item["demo"] for item in mine] == [True, True]
+    assert [item["demo"] for item in others] == [False]
 
 
 async def test_team_reviews_list_pending_items_oldest_first(api: httpx.AsyncClient, org: Org) -> None:
