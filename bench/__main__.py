@@ -122,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(workdir, ignore_errors=True)
     for figure in measured:
         print(figure.row())
-    print(f"written: {args.output}")
+    print(f"written: {args.profile_api}" if args.profile_api else f"written: {args.output}")
     return 0
 
 
