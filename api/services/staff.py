@@ -34,12 +34,6 @@ class StaffMember:
         return self.role is StaffRole.COORDINATOR
 
 
-def teams_of(session: Session, staff_id: str) -> list[str]:
-    """Team ids the staff member belongs to, sorted."""
-    rows = session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff_id))
-    return sorted(rows)
-
-
 def authenticate(session: Session, *, token: str) -> StaffMember:
     """The active staff member a bearer token belongs to, with their teams (one query: every request
     authenticates, so this is on every request's path)."""
