@@ -23,6 +23,21 @@ from models.effects import (
 )
 from models.pathway import NotificationKind
 
+# Raised by a local attempt that starts while the worker shuts down; the workflow then hands the effect to
+# a normal activity, which another worker runs.
+WORKER_SHUTTING_DOWN = "WorkerShuttingDown"
+
+
+def _hand_back_if_shutting_down() -> None:
+    """Refuse a new local attempt on a worker that is shutting down.
+
+    Temporal's core cancels the local activities still running when the graceful time is over, then retries
+    them on the same worker, and the retry is never cancelled: one hanging SMTP server would keep the
+    worker from exiting. Failing the attempt at once ends the local retries.
+    """
+    if activity.info().is_local and activity.is_worker_shutdown():
+        raise ApplicationError("the worker is shutting down", type=WORKER_SHUTTING_DOWN, non_retryable=True)
+
 
 class PathwayActivities:
     def __init__(self, store: EffectStore) -> None:
@@ -30,6 +45,7 @@ class PathwayActivities:
 
     @activity.defn
     async def notify_case_manager(self, notification: NotifyCaseManagerInput) -> NotificationResult:
+        _hand_back_if_shutting_down()
         delivered = await self._store.add_notification(
             NotificationRecord(
                 idempotency_key=notification.idempotency_key,
@@ -51,6 +67,7 @@ class PathwayActivities:
 
     @activity.defn
     async def notify_team(self, notification: NotifyTeamInput) -> NotificationResult:
+        _hand_back_if_shutting_down()
         delivered = False
         for coordinator in await self._store.team_coordinators(notification.team):
             delivered |= await self._store.add_notification(
@@ -67,6 +84,7 @@ class PathwayActivities:
 
     @activity.defn
     async def escalate_to_team_review(self, escalation: EscalateToTeamReviewInput) -> EscalationResult:
+        _hand_back_if_shutting_down()
         created = await self._store.open_team_review(
             TeamReviewItem(
                 review_id=escalation.review_id,

@@ -10,7 +10,7 @@ produced needs `workflow.patched` (see README, "Changing workflow code").
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -79,6 +79,7 @@ SYSTEM_ACTOR = "system"
 # Patch ids (README, "Changing workflow code"): each guards a change that older histories must not see.
 PATCH_CLOSE_SETTLES_TEAM_REVIEWS = "close-settles-team-reviews"
 PATCH_READ_MODEL_AS_LOCAL_ACTIVITY = "read-model-as-local-activity"
+PATCH_EFFECTS_AS_LOCAL_ACTIVITIES = "effects-as-local-activities"
 MAX_GOALS = 20
 MAX_INVESTIGATIONS = 50
 # A contact "now" may be typed a little ahead of the server's clock.
@@ -86,13 +87,23 @@ CLOCK_TOLERANCE = timedelta(minutes=5)
 
 # Notifications and the read model must eventually happen, so they retry without a limit on attempts;
 # an error a retry cannot fix (unknown recipient, bad input) is raised non-retryable by the activity.
+PERMANENT_EFFECT_ERRORS = ["InvalidEffectInput", "UnknownRecipient"]
 EFFECT_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=5),
-    non_retryable_error_types=["InvalidEffectInput", "UnknownRecipient"],
+    non_retryable_error_types=PERMANENT_EFFECT_ERRORS,
 )
 EFFECT_TIMEOUT = timedelta(seconds=30)
+# A notification or escalation is first tried a few times as a local activity, inside the workflow task
+# that queued it; a channel still failing then is handed to a normal activity with EFFECT_RETRY_POLICY,
+# whose retries cost the history nothing while an SMTP server or a webhook is down for hours.
+LOCAL_EFFECT_RETRY_POLICY = RetryPolicy(
+    initial_interval=timedelta(seconds=1),
+    backoff_coefficient=2.0,
+    maximum_attempts=3,
+    non_retryable_error_types=PERMANENT_EFFECT_ERRORS,
+)
 
 
 class InvalidPathwayAction(ApplicationError):
@@ -109,10 +120,11 @@ def _reject_unless(condition: bool, reason: str) -> None:
 
 @dataclass
 class _Effect:
-    """A side effect queued by a handler, run by the main loop as an activity."""
+    """A side effect queued by a handler, run by the main loop as an activity of `PathwayActivities`."""
 
     summary: str
-    run: Callable[[], Any]
+    activity: Callable[[PathwayActivities, Any], Awaitable[Any]]
+    arg: Any
 
 
 @workflow.defn
@@ -212,13 +224,47 @@ class PathwayWorkflow:
         batch, self._effects = self._effects, []
         for effect in batch:
             try:
-                await effect.run()
+                await self._run_effect(effect)
             except ActivityError as err:
                 # A notification that can never be delivered must not stop the client's pathway; the
                 # activity has marked it failed for operations to see.
                 workflow.logger.warning("Effect %r failed for good: %s", effect.summary, err.cause)
         if self.state.recorded_event_sequence < self.state.last_event_sequence:
             await self._record_events_in_read_model()
+
+    async def _run_effect(self, effect: _Effect) -> None:
+        if not workflow.patched(PATCH_EFFECTS_AS_LOCAL_ACTIVITIES):
+            await self._run_effect_as_activity(effect)
+            return
+        # As a local activity the effect runs inside the workflow task that queued it: a reminder that falls
+        # due is one workflow task instead of two with an activity task between them, which halves the
+        # worker's and the server's work when a Monday's reminders fall due together (docs/BENCHMARKS.md).
+        try:
+            await workflow.execute_local_activity_method(
+                effect.activity,
+                effect.arg,
+                start_to_close_timeout=EFFECT_TIMEOUT,
+                retry_policy=LOCAL_EFFECT_RETRY_POLICY,
+                summary=effect.summary,
+            )
+        except (ActivityError, ApplicationError) as err:
+            # A local activity's failure may reach the workflow without the ActivityError around it; either
+            # way it must not escape, since an ApplicationError escaping the workflow fails the pathway.
+            cause = err.cause if isinstance(err, ActivityError) else err
+            if isinstance(cause, ApplicationError) and cause.type in PERMANENT_EFFECT_ERRORS:
+                workflow.logger.warning("Effect %r failed for good: %s", effect.summary, cause)
+                return
+            workflow.logger.info("Effect %r still failing; handing it to an activity that retries", effect.summary)
+            await self._run_effect_as_activity(effect)
+
+    async def _run_effect_as_activity(self, effect: _Effect) -> None:
+        await workflow.execute_activity_method(
+            effect.activity,
+            effect.arg,
+            start_to_close_timeout=EFFECT_TIMEOUT,
+            retry_policy=EFFECT_RETRY_POLICY,
+            summary=effect.summary,
+        )
 
     async def _record_events_in_read_model(self) -> None:
         unrecorded = [event for event in self.state.events if event.sequence > self.state.recorded_event_sequence]
@@ -852,16 +898,7 @@ class PathwayWorkflow:
             opened_at=review.opened_at,
             case_manager=self.state.case_manager,
         )
-        self._queue(
-            f"escalate {cause.value}",
-            lambda: workflow.execute_activity_method(
-                PathwayActivities.escalate_to_team_review,
-                escalation,
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=EFFECT_RETRY_POLICY,
-                summary=f"escalate to team review: {cause.value}",
-            ),
-        )
+        self._queue(f"escalate to team review: {cause.value}", PathwayActivities.escalate_to_team_review, escalation)
         return review
 
     def _decide_review(self, review: TeamReview, actor: str, decision: TeamReviewDecision, note: str) -> None:
@@ -943,8 +980,8 @@ class PathwayWorkflow:
     # Effects
     # ------------------------------------------------------------------------------------------
 
-    def _queue(self, summary: str, run: Callable[[], Any]) -> None:
-        self._effects.append(_Effect(summary=summary, run=run))
+    def _queue(self, summary: str, activity: Callable[[PathwayActivities, Any], Awaitable[Any]], arg: Any) -> None:
+        self._effects.append(_Effect(summary=summary, activity=activity, arg=arg))
 
     def _notify_case_manager(self, kind: NotificationKind, recipient: str, due_at: datetime | None = None) -> None:
         notification = NotifyCaseManagerInput(
@@ -955,16 +992,7 @@ class PathwayWorkflow:
             kind=kind,
             due_at=due_at,
         )
-        self._queue(
-            f"notify {recipient}: {kind.value}",
-            lambda: workflow.execute_activity_method(
-                PathwayActivities.notify_case_manager,
-                notification,
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=EFFECT_RETRY_POLICY,
-                summary=f"notify {recipient}: {kind.value}",
-            ),
-        )
+        self._queue(f"notify {recipient}: {kind.value}", PathwayActivities.notify_case_manager, notification)
 
     def _notify_team(self, kind: NotificationKind, due_at: datetime | None = None) -> None:
         notification = NotifyTeamInput(
@@ -975,16 +1003,7 @@ class PathwayWorkflow:
             client_language=self.state.intake.client_language,
             due_at=due_at,
         )
-        self._queue(
-            f"notify team {self.state.intake.team}: {kind.value}",
-            lambda: workflow.execute_activity_method(
-                PathwayActivities.notify_team,
-                notification,
-                start_to_close_timeout=EFFECT_TIMEOUT,
-                retry_policy=EFFECT_RETRY_POLICY,
-                summary=f"notify team {self.state.intake.team}: {kind.value}",
-            ),
-        )
+        self._queue(f"notify team {self.state.intake.team}: {kind.value}", PathwayActivities.notify_team, notification)
 
     # ------------------------------------------------------------------------------------------
     # What coordinators see in the Web UI

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
 from collections.abc import Iterator
@@ -16,9 +17,11 @@ from activities.store import InMemoryEffectStore, NotificationRecord
 from core.settings import Settings
 from models.pathway import PathwayState, TriageInput, TriageRoute
 from tests.ops.helpers import DevServer
-from tests.workflows.helpers import COORDINATOR, NURSE, intake, start
+from tests.workflows.helpers import COORDINATOR, NURSE, eventually, intake, start
 from worker import run_worker
 from workflows.pathway import PathwayWorkflow
+
+LOCAL_ACTIVITY_MARKER = "core_local_activity"
 
 
 @dataclass
@@ -61,10 +64,15 @@ def shutdown_began() -> Iterator[asyncio.Event]:
 
 
 async def completed_activity_types(handle: WorkflowHandle[PathwayWorkflow, PathwayState]) -> list[str]:
+    """The activities whose completion reached the history: as local activity markers or activity events."""
     scheduled: dict[int, str] = {}
     completed = []
     async for event in handle.fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
+            marker = event.marker_recorded_event_attributes
+            if marker.marker_name == LOCAL_ACTIVITY_MARKER and not marker.HasField("failure"):
+                completed.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
+        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             completed.append(scheduled[event.activity_task_completed_event_attributes.scheduled_event_id])
@@ -116,7 +124,23 @@ async def test_shutdown_cancels_an_activity_still_running_after_the_graceful_tim
     stop.set()
     await asyncio.wait_for(worker, timeout=60)
 
-    # Handed back: not completed here, so Temporal retries it on another worker.
+    # Handed back: not completed here. The notification runs as a local activity inside the workflow task,
+    # so Temporal gives that task, and with it the notification, to the next worker on the task queue.
     assert store.cancelled.is_set()
     assert store.notifications_for(handle.id) == []
     assert "notify_case_manager" not in await completed_activity_types(handle)
+
+    # The next worker on the task queue delivers it.
+    settings = Settings(temporal_address=ops_dev_server.address, task_queue=(await handle.describe()).task_queue)
+    next_store, next_stop = InMemoryEffectStore(), asyncio.Event()
+    next_worker = asyncio.create_task(run_worker(settings, store=next_store, stop=next_stop))
+    try:
+
+        async def delivered() -> bool:
+            return "notify_case_manager" in await completed_activity_types(handle)
+
+        await eventually(delivered, timeout=60, what="the handed-over notification's completion")
+    finally:
+        next_stop.set()
+        await asyncio.wait_for(next_worker, timeout=60)
+    assert [n.recipient for n in next_store.notifications_for(handle.id)] == [NURSE]

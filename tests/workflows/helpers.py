@@ -72,8 +72,10 @@ def intake(
 
 
 @asynccontextmanager
-async def running_worker(client: Client, task_queue: str) -> AsyncIterator[InMemoryEffectStore]:
-    store = InMemoryEffectStore(coordinators={TEAM: [COORDINATOR]})
+async def running_worker(
+    client: Client, task_queue: str, store: InMemoryEffectStore | None = None
+) -> AsyncIterator[InMemoryEffectStore]:
+    store = store or InMemoryEffectStore(coordinators={TEAM: [COORDINATOR]})
     async with Worker(
         client,
         task_queue=task_queue,
