@@ -132,6 +132,7 @@ class PathwayWorkflow:
     @workflow.init
     def __init__(self, start: PathwayStartInput) -> None:
         self._effects: list[_Effect] = []
+        self._effects_as_local_activities = False  # decided at the start of `run`
         self._changes = 0
         # Search attribute values this run has upserted (a new run publishes everything once).
         self._published: dict[str, Any] = {}
@@ -167,6 +168,14 @@ class PathwayWorkflow:
 
     @workflow.run
     async def run(self, start: PathwayStartInput) -> PathwayState:
+        # Patches are decided here, in the first workflow task of each run. Checked first after a local
+        # activity's result instead, a patch can land in a later workflow task than that result's marker,
+        # and a replay (which learns of a task's patches only when it reaches the task) would then answer
+        # differently: a non-determinism the property tests found. Runs started by older code replay
+        # without these markers and keep the old behaviour until they continue as new.
+        self._effects_as_local_activities = workflow.patched(PATCH_EFFECTS_AS_LOCAL_ACTIVITIES)
+        if self._effects_as_local_activities:
+            workflow.patched(PATCH_READ_MODEL_AS_LOCAL_ACTIVITY)
         while True:
             await self._run_queued_effects()
             self._publish_status()
@@ -233,7 +242,7 @@ class PathwayWorkflow:
             await self._record_events_in_read_model()
 
     async def _run_effect(self, effect: _Effect) -> None:
-        if not workflow.patched(PATCH_EFFECTS_AS_LOCAL_ACTIVITIES):
+        if not self._effects_as_local_activities:
             await self._run_effect_as_activity(effect)
             return
         # As a local activity the effect runs inside the workflow task that queued it: a reminder that falls
