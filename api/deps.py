@@ -3,8 +3,9 @@ the signed-in staff member."""
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
 
@@ -16,7 +17,9 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.errors import ForbiddenError, NotAuthenticatedError
-from api.services.staff import StaffMember, authenticate
+from api.security import hash_token
+from api.services.staff import StaffMember, staff_for_token_hash
+from api.services.token_cache import TokenCache
 from core.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="The staff member's API token.")
@@ -36,7 +39,8 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> Iterator[Session]:
+async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+    # Opening a session touches no database; the queries that follow go to a thread themselves.
     with Session(engine) as session:
         yield session
 
@@ -51,13 +55,29 @@ SessionDep = Annotated[Session, Depends(get_session)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
 
 
-def get_current_staff(
-    session: SessionDep,
+async def get_token_cache(request: Request) -> TokenCache:
+    cache: TokenCache = request.app.state.token_cache
+    return cache
+
+
+async def get_current_staff(
+    engine: Annotated[Engine, Depends(get_engine)],
+    cache: Annotated[TokenCache, Depends(get_token_cache)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> StaffMember:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise NotAuthenticatedError("sign in with an API token: Authorization: Bearer <token>")
-    return authenticate(session, token=credentials.credentials)
+    token_hash = hash_token(credentials.credentials)
+    staff = cache.get(token_hash)
+    if staff is None:
+        staff = await asyncio.to_thread(_authenticate, engine, token_hash)
+        cache.put(token_hash, staff)
+    return staff
+
+
+def _authenticate(engine: Engine, token_hash: str) -> StaffMember:
+    with Session(engine) as session:
+        return staff_for_token_hash(session, token_hash)
 
 
 CurrentStaff = Annotated[StaffMember, Depends(get_current_staff)]

@@ -35,13 +35,18 @@ class StaffMember:
 
 
 def authenticate(session: Session, *, token: str) -> StaffMember:
-    """The active staff member a bearer token belongs to, with their teams (one query: every request
-    authenticates, so this is on every request's path)."""
+    """The active staff member a bearer token belongs to, with their teams."""
+    return staff_for_token_hash(session, hash_token(token))
+
+
+def staff_for_token_hash(session: Session, token_hash: str) -> StaffMember:
+    """The active staff member whose token has this hash, with their teams (one query: every request that
+    misses the API's token cache comes here)."""
     rows = session.exec(
         select(Staff, StaffTeam.team_id)
         .join(ApiToken, col(ApiToken.staff_id) == col(Staff.staff_id))
         .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id), isouter=True)
-        .where(ApiToken.token_hash == hash_token(token), col(ApiToken.revoked_at).is_(None))
+        .where(ApiToken.token_hash == token_hash, col(ApiToken.revoked_at).is_(None))
     ).all()
     staff = rows[0][0] if rows else None
     if staff is None or not staff.active:
