@@ -140,7 +140,7 @@ async def intake_throughput(stack: Stack, sizes: Sizes) -> Figure:
         "starts/s",
         ">= 0.8x raw",
         ratio_at_least(0.8),
-        limited_by="server (SQLite persistence of each start), then the API's token lookup and audit commit",
+        limited_by="server (SQLite persistence of each start), then the API's directory and audit commit",
     )
     counter = itertools.count()
 
@@ -243,7 +243,8 @@ async def staff_action_latency(stack: Stack, sizes: Sizes, pathway_ids: list[str
                 "ms",
                 "(p95 is the target)",
                 lambda _ours, _reference: True,
-                limited_by="worker (the update's workflow task, then the read-model activity), then the API's audit",
+                limited_by="worker (the update's workflow task and its read-model local activity), "
+                "then the API's audit",
             )
             p95 = Figure(
                 2,
@@ -358,7 +359,8 @@ async def timer_burst(stack: Stack, sizes: Sizes, seconds_per_start: float, seco
         "s",
         "<= 2x raw",
         ratio_at_most(2.0),
-        limited_by="worker (workflow tasks with replay of evicted pathways, two activities each) and SQLite writes",
+        limited_by="worker (a workflow task per reminder, with replay of evicted pathways, and two local "
+        "activities) and SQLite writes",
     )
     late_starts: list[str] = []
 

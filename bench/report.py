@@ -31,8 +31,9 @@ LIMITS = {
         "matching), the API, the worker and the load generator. A raw start is one persisted write. An intake is "
         "a token lookup, validation, the same start, then the pathway-directory row and the audit line in one "
         "SQLite commit; it answers a receipt without waiting for the worker. The worker meanwhile runs each new "
-        "pathway's first workflow task, its read-model local activity and the team notification, which compete "
-        "with the next starts for the same cores; the raw worker's first task of a no-op workflow costs far less.",
+        "pathway's first workflow task with two local activities (the team notification and the read model), "
+        "which compete with the next starts for the same cores; the raw worker's first task of a no-op workflow "
+        "costs far less.",
         "A cluster with PostgreSQL/Cassandra persistence and separate frontend/history/matching services, API "
         "replicas behind a load balancer (the API is stateless; the directory and audit writes go to "
         "PostgreSQL) and workers on their own machines, so the first workflow tasks do not take the cores the "
@@ -42,9 +43,10 @@ LIMITS = {
         "The raw update is one workflow task that counts. A follow-up is a workflow task that validates, "
         "records the contact and its timeline event, re-derives the deadlines, upserts the changed search "
         "attributes and answers the pathway view; inside the same task a local activity writes the event to the "
-        "read model, which costs a second activation. Around it the API does the token lookup (two queries), "
-        "the directory lookup, and the audit commit, each a hop to a thread. At 20 clients the single worker "
-        "process and the server's SQLite are shared by all of them.",
+        "read model, which costs a second activation. Around it the API checks the bearer token (from a 30-second "
+        "cache after the first request), reads the pathway directory and commits the audit line, the last two "
+        "each a hop to a thread. At 20 clients the single worker process and the server's SQLite are shared by "
+        "all of them.",
         "Workers on their own cores (the update's workflow task is CPU in the worker), a server with real "
         "persistence, PostgreSQL for the read model and the audit, and API replicas. The rest is the price of "
         "what an action must do and the raw update does not: a durable read-model row, the deadlines and the "
@@ -61,12 +63,13 @@ LIMITS = {
     4: (
         "When the reminders fall due, every pathway needs a workflow task (with replay from history for the "
         f"pathways evicted from the worker's {MAX_CACHED_WORKFLOWS}-entry cache) with the read-model local "
-        "activity and a search-attribute upsert, then the reminder notification activity and one more workflow "
-        "task. The raw timer needs two workflow tasks and one no-op activity. All of it goes through one worker "
-        "process and the server's SQLite.",
-        "With 2,000 pathways due at once and a cache smaller than that, a pathway is usually evicted between "
-        "its two workflow tasks and replays twice; a cache of 1,000 did not change that (143 s against 52 s raw "
-        "in one run on 2026-11-25) and took the worker past 500 MB. "
+        "activity and a search-attribute upsert; since the patch `effects-as-local-activities` the reminder "
+        "notification is a local activity in that same task, so each reminder is one workflow task. The raw "
+        "timer needs two workflow tasks and one no-op activity. All of it goes through one worker process and "
+        "the server's SQLite.",
+        "Before that patch a pathway was usually evicted between its two workflow tasks and replayed twice; a "
+        "cache of 1,000 did not help (143 s against 52 s raw in one run on 2026-11-25) and took the worker "
+        "past 500 MB. "
         "More workers on the task queue (pathways spread over them), a larger sticky cache where memory allows, "
         "server history shards on real persistence. Notifications are idempotent, so a slower burst never "
         "duplicates a reminder; it only delays the last one.",
@@ -80,9 +83,9 @@ LIMITS = {
         "workers so each caches a share of the active pathways.",
     ),
     6: (
-        "A week of a pathway in services is a reminder timer, the reminder notification activity, the "
-        "follow-up update, the read-model local activities (one marker event each) and the search-attribute "
-        "upserts, with their workflow tasks. Continue-as-new after 2,000 "
+        "A week of a pathway in services is a reminder timer, the reminder notification and the read model as "
+        "local activities (one marker event each), the follow-up update and the search-attribute upserts, with "
+        "their workflow tasks. Continue-as-new after 2,000 "
         "events (the policy's `continue_as_new_after_events`) keeps every run far below Temporal's limits "
         "(10,240 suggested, 51,200 hard) however many years a pathway lasts; the carried state grows with the "
         "timeline, not with the history.",
