@@ -70,13 +70,13 @@ class Settings(BaseSettings):
     temporal_connect_timeout_seconds: float = Field(default=60.0, ge=0, description="keep retrying the first connect")
     log_format: Literal["json", "text"] = "json"
     api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=1, le=65535)
     token_cache_seconds: float = Field(
         default=30.0,
         ge=0,
         description="How long the API trusts a checked bearer token before it reads the database again; "
         "a token revoked in the database stops working within this time. 0 checks on every request.",
     )
-    api_port: int = Field(default=8000, ge=1, le=65535)
     # Trust (issue 6): payload encryption and the codec server. Keys come from the environment or a
     # secret store, never from the repository; `python -m core.codec new-key` makes one. Off when unset.
     encryption_keys: SecretStr = Field(

@@ -39,6 +39,3 @@ class TokenCache:
         self._entries.move_to_end(token_hash)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        self._entries.clear()
