@@ -26,7 +26,7 @@ from core.db import build_engine, check_schema_current
 from core.health import HealthChecks, HealthServer
 from core.settings import Settings
 from core.telemetry import build_runtime, port_in_use
-from core.temporal import connect
+from core.temporal import connect, workflow_runner
 from workflows.pathway import PathwayWorkflow
 
 log = logging.getLogger("pathways.worker")
@@ -40,6 +40,7 @@ def build_worker(client: Client, settings: Settings, store: EffectStore) -> Work
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
+        workflow_runner=workflow_runner(),
         activities=activities.all(),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,

@@ -31,9 +31,10 @@ class Settings(BaseSettings):
     # Worker tuning.
     max_concurrent_activities: int = 100
     max_concurrent_workflow_tasks: int = 100
-    # Sticky cache: a cached pathway costs the worker about 0.4 MB (sandboxed instance and state), so 500
-    # keeps a worker near 300 MB however many pathways are open (docs/BENCHMARKS.md, figure 5). An evicted
-    # pathway replays from its history when a timer or an action wakes it.
+    # Sticky cache: a cached pathway costs the worker about 0.13 MB (its instance and state; measured with
+    # 1,000 to 3,000 parked), so 500 keeps a worker near 300 MB however many pathways are open
+    # (docs/BENCHMARKS.md, figure 5). An evicted pathway replays from its history when a timer or an
+    # action wakes it: a larger cache trades memory for fewer replays.
     max_cached_workflows: int = 500
     graceful_shutdown_seconds: float = 30.0
 

@@ -1,7 +1,8 @@
-"""The one way to talk to Temporal: a client factory with the project's data converter.
+"""The one way to talk to Temporal: a client factory with the project's data converter, and the workflow runner.
 
 The API, the worker, the replayer and the tests all use `data_converter()`, so they can never disagree
-on how a pathway's payloads are encoded.
+on how a pathway's payloads are encoded; the worker, the replayer and the tests run workflow code in
+`workflow_runner()`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
+from temporalio.worker import WorkflowRunner
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.codec import encryption_codec
 from core.settings import Settings
@@ -37,6 +40,29 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+def workflow_runner() -> WorkflowRunner:
+    """The sandbox with every module passed through from the worker, the workflow module included.
+
+    The SDK's default re-imports the workflow module for every workflow instance it builds, and a pathway
+    that was evicted from the sticky cache is rebuilt each time a timer or an action wakes it. That import
+    was most of the cost of a replay: about 24 ms of a 36 ms replay of a short pathway (bench/PROFILE.md),
+    and the Monday-morning burst is thousands of such replays.
+
+    Passing modules through is safe here because workflow code keeps no module-level state: the modules
+    it imports hold constants and frozen definitions only. The sandbox still refuses restricted builtins
+    (`open`, ...) at run time. What it no longer catches is a restricted call such as `datetime.now()`
+    written in the workflow module itself; `strict_workflow_runner()` does, and the saved histories are
+    replayed in it by the tests (tests/workflows/test_replay.py).
+    """
+    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+
+
+def strict_workflow_runner() -> WorkflowRunner:
+    """The SDK's default sandbox, which reloads the workflow module per instance and restricts its calls:
+    the tests replay every saved history in it to catch non-deterministic calls in workflow code."""
+    return SandboxedWorkflowRunner()
 
 
 async def connect(settings: Settings, runtime: Runtime | None = None, *, lazy: bool = False) -> Client:

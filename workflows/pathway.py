@@ -87,7 +87,7 @@ CLOCK_TOLERANCE = timedelta(minutes=5)
 
 # Notifications and the read model must eventually happen, so they retry without a limit on attempts;
 # an error a retry cannot fix (unknown recipient, bad input) is raised non-retryable by the activity.
-PERMANENT_EFFECT_ERRORS = ["InvalidEffectInput", "UnknownRecipient"]
+PERMANENT_EFFECT_ERRORS = ("InvalidEffectInput", "UnknownRecipient")
 EFFECT_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,

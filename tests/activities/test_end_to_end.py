@@ -14,6 +14,7 @@ from temporalio.worker import Worker
 from activities.delivery import Delivery, SmtpSender, WebhookSender
 from activities.pathway_activities import PathwayActivities
 from activities.sql_store import SqlEffectStore
+from core.temporal import workflow_runner
 from models.pathway import (
     AssignCaseManagerInput,
     EventKind,
@@ -38,6 +39,7 @@ async def sql_worker(client: Client, task_queue: str, engine: Engine, inbox: Smt
         client,
         task_queue=task_queue,
         workflows=[PathwayWorkflow],
+        workflow_runner=workflow_runner(),
         activities=PathwayActivities(store).all(),
         # No cache: the second worker must rebuild the pathway by replaying its history.
         max_cached_workflows=0,

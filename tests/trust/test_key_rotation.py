@@ -65,7 +65,9 @@ async def test_a_pathway_started_with_the_old_key_keeps_working_after_the_active
 
     # A process that has only key B cannot read what key A wrote, and says why.
     client_b = await file_server.connect(keys.only_b)
-    handle_b = client_b.get_workflow_handle_for(PathwayWorkflow.run, handle.id)
+    handle_b: WorkflowHandle[PathwayWorkflow, PathwayState] = client_b.get_workflow_handle_for(
+        PathwayWorkflow.run, handle.id
+    )
     description = await handle_b.describe()
     with pytest.raises(PayloadDecryptionError, match=r"key 'key-a', which this process does not know \(known: key-b\)"):
         await description.static_summary()

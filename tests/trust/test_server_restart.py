@@ -11,7 +11,7 @@ from temporalio.worker import Worker
 
 from activities.pathway_activities import PathwayActivities
 from activities.store import InMemoryEffectStore
-from core.temporal import data_converter
+from core.temporal import data_converter, workflow_runner
 from models.pathway import (
     CompleteAssessmentInput,
     DecideTeamReviewInput,
@@ -45,7 +45,11 @@ async def test_pathways_go_on_after_the_temporal_server_restarts_on_the_same_dat
         # One client and one in-process worker for the whole test: they ride out the outage.
         client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter(settings))
         worker = Worker(
-            client, task_queue=queue, workflows=[PathwayWorkflow], activities=PathwayActivities(store).all()
+            client,
+            task_queue=queue,
+            workflows=[PathwayWorkflow],
+            workflow_runner=workflow_runner(),
+            activities=PathwayActivities(store).all(),
         )
         async with worker:
             waiting_for_timer = await start(

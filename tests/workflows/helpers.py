@@ -15,6 +15,7 @@ from temporalio.worker import Worker
 from activities.pathway_activities import PathwayActivities
 from activities.store import InMemoryEffectStore
 from core.pathways import start_pathway
+from core.temporal import workflow_runner
 from models.pathway import (
     IntakeInput,
     PathwayPolicy,
@@ -80,6 +81,7 @@ async def running_worker(
         client,
         task_queue=task_queue,
         workflows=[PathwayWorkflow],
+        workflow_runner=workflow_runner(),
         activities=PathwayActivities(store).all(),
     ):
         yield store

@@ -2,6 +2,10 @@
 
 A failure here means a change would break pathways already running in production. Guard the change
 with `workflow.patched(...)` (see README, "Changing workflow code"); never edit or delete these files.
+
+Each history replays twice: in the worker's runner, and in the SDK's strict sandbox, which reloads the
+workflow module and refuses non-deterministic calls (`datetime.now()`, `random`, ...) written in it.
+The worker's runner passes modules through for speed and would not notice such a call.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from core.temporal import data_converter
+from core.temporal import data_converter, strict_workflow_runner, workflow_runner
 from workflows.pathway import PathwayWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
@@ -24,10 +28,14 @@ def test_histories_cover_every_recorded_scenario() -> None:
     assert {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"} <= names
 
 
+RUNNERS = {"worker": workflow_runner, "strict": strict_workflow_runner}
+
+
+@pytest.mark.parametrize("runner", RUNNERS)
 @pytest.mark.parametrize("history_file", HISTORIES, ids=[path.stem for path in HISTORIES])
-async def test_saved_history_replays_on_current_code(history_file: Path) -> None:
+async def test_saved_history_replays_on_current_code(history_file: Path, runner: str) -> None:
     history_json = json.loads(history_file.read_text())  # noqa: ASYNC240 (a small local file)
     history = WorkflowHistory.from_json(f"replay-{history_file.stem}", history_json)
-    replayer = Replayer(workflows=[PathwayWorkflow], data_converter=data_converter())
+    replayer = Replayer(workflows=[PathwayWorkflow], data_converter=data_converter(), workflow_runner=RUNNERS[runner]())
     # Raises on any nondeterminism.
     await replayer.replay_workflow(history)

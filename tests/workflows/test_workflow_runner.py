@@ -1,0 +1,34 @@
+"""The worker's fast runner, and why the saved histories are also replayed in the strict sandbox.
+
+`workflow_runner()` passes every module through, the workflow module included, so a machine-clock read
+written in workflow code goes unnoticed while the workflow runs. The strict sandbox refuses it on replay:
+this is the check that tests/workflows/test_replay.py applies to every saved pathway history.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from temporalio.client import Client
+from temporalio.worker import Replayer, Worker
+
+from core.temporal import data_converter, strict_workflow_runner, workflow_runner
+from tests.workflows.clock_reading import ClockReadingWorkflow
+
+
+async def test_strict_replay_refuses_a_clock_read_that_the_worker_runner_let_through(client: Client) -> None:
+    queue = f"runner-{uuid.uuid4().hex[:8]}"
+    async with Worker(client, task_queue=queue, workflows=[ClockReadingWorkflow], workflow_runner=workflow_runner()):
+        handle = await client.start_workflow(ClockReadingWorkflow.run, id=f"clock-{uuid.uuid4()}", task_queue=queue)
+        assert await handle.result()  # it ran: the worker's runner did not stop the clock read
+    history = await handle.fetch_history()
+
+    await Replayer(
+        workflows=[ClockReadingWorkflow], data_converter=data_converter(), workflow_runner=workflow_runner()
+    ).replay_workflow(history)
+    strict = Replayer(
+        workflows=[ClockReadingWorkflow], data_converter=data_converter(), workflow_runner=strict_workflow_runner()
+    )
+    with pytest.raises(RuntimeError, match=r"Cannot access datetime\.datetime\.now"):
+        await strict.replay_workflow(history)
