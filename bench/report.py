@@ -69,7 +69,8 @@ LIMITS = {
         "the server's SQLite.",
         "Before that patch a pathway was usually evicted between its two workflow tasks and replayed twice; a "
         "cache of 1,000 did not help (143 s against 52 s raw in one run on 2026-11-25) and took the worker "
-        "past 500 MB. "
+        "past 500 MB. The replay itself got three times cheaper when the worker stopped re-importing the "
+        "workflow module for every pathway it rebuilds (`core.temporal.workflow_runner()`, bench/PROFILE.md). "
         "More workers on the task queue (pathways spread over them), a larger sticky cache where memory allows, "
         "server history shards on real persistence. Notifications are idempotent, so a slower burst never "
         "duplicates a reminder; it only delays the last one.",
