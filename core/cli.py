@@ -13,7 +13,7 @@ import logging
 import os
 import sys
 from collections.abc import Callable
-from typing import Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
 
 import typer
 from pydantic import ValidationError
@@ -21,6 +21,9 @@ from pydantic import ValidationError
 from core.settings import Settings, get_settings
 from models.pathway import Language
 from models.tables import StaffRole
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 T = TypeVar("T")
 
@@ -223,6 +226,56 @@ def staff_add(
         engine.dispose()
     typer.echo(f"staff member {staff_id} added; bearer token (shown only now, keep it safe):")
     typer.echo(token)
+
+
+def _staff_admin(ctx: typer.Context, action: Callable[[Session], T]) -> T:
+    """Run `action` in a session on the configured database; refusals become one line on stderr."""
+    from sqlmodel import Session
+
+    from api.app import engine_for, prepare_database
+
+    engine = engine_for(_settings(ctx))
+
+    def run() -> T:
+        prepare_database(engine)
+        with Session(engine) as session:
+            return action(session)
+
+    try:
+        return _admin_errors(run)
+    finally:
+        engine.dispose()
+
+
+@staff_app.command("token")
+def staff_token(
+    ctx: typer.Context,
+    staff_id: Annotated[str, typer.Option(help="the staff member's id")],
+    revoke_existing: Annotated[
+        bool, typer.Option("--revoke-existing", help="revoke the member's other tokens (a lost or leaked one)")
+    ] = False,
+) -> None:
+    """Issue a new bearer token for an active staff member and print it once (only its hash is kept)."""
+    from api.services.staff import issue_token
+
+    token = _staff_admin(ctx, lambda session: issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing))
+    revoked = "; their other tokens are revoked" if revoke_existing else ""
+    typer.echo(f"new bearer token for {staff_id}{revoked} (shown only now, keep it safe):")
+    typer.echo(token)
+
+
+@staff_app.command("deactivate")
+def staff_deactivate(ctx: typer.Context, staff_id: Annotated[str, typer.Option(help="the staff member's id")]) -> None:
+    """Deactivate a staff member who leaves: their tokens are revoked, their history stays."""
+    from api.services.staff import deactivate_staff
+
+    revoked = _staff_admin(ctx, lambda session: deactivate_staff(session, staff_id=staff_id))
+    settings = _settings(ctx)
+    typer.echo(
+        f"staff member {staff_id} deactivated, {revoked} token(s) revoked; running API processes refuse them "
+        f"within {settings.token_cache_seconds:g} s (PATHWAYS_TOKEN_CACHE_SECONDS). Pathways that have them as "
+        "case manager need a new one (POST /pathways/{id}/case-manager)."
+    )
 
 
 @team_app.command("add")

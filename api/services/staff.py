@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.errors import ConflictError, InvalidInputError, NotAuthenticatedError
+from api.errors import ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError
 from api.security import hash_token, new_token
 from models.pathway import Language
 from models.tables import ApiToken, Staff, StaffRole, StaffTeam, Team
@@ -108,6 +109,52 @@ def create_staff(
         raise ConflictError(f"staff member {staff_id} could not be added: {err.orig}") from err
     session.refresh(staff)
     return staff, token
+
+
+def _existing_staff(session: Session, staff_id: str) -> Staff:
+    staff = session.get(Staff, staff_id)
+    if staff is None:
+        raise NotFoundError(f"no staff member {staff_id}")
+    return staff
+
+
+def _revoke_tokens(session: Session, staff_id: str, at: datetime) -> int:
+    tokens = session.exec(
+        select(ApiToken).where(ApiToken.staff_id == staff_id, col(ApiToken.revoked_at).is_(None))
+    ).all()
+    for token in tokens:
+        token.revoked_at = at
+        session.add(token)
+    return len(tokens)
+
+
+def issue_token(session: Session, *, staff_id: str, revoke_existing: bool) -> str:
+    """A new bearer token for an active staff member (a lost or leaked one is replaced with
+    `revoke_existing`); returned once and kept only hashed."""
+    staff = _existing_staff(session, staff_id)
+    if not staff.active:
+        raise ConflictError(f"staff member {staff_id} is deactivated; a deactivated member gets no tokens")
+    now = datetime.now(UTC)
+    if revoke_existing:
+        _revoke_tokens(session, staff_id, now)
+    token = new_token()
+    session.add(ApiToken(token_hash=hash_token(token), staff_id=staff_id, label=f"issued {now:%Y-%m-%d %H:%M} UTC"))
+    session.commit()
+    return token
+
+
+def deactivate_staff(session: Session, *, staff_id: str) -> int:
+    """Mark a staff member inactive and revoke all their tokens; the number revoked (0 when repeated).
+
+    Their history stays: audit lines and pathway timelines keep naming them. Pathways that still have them
+    as case manager must be handed over by a coordinator; they can no longer be named case manager.
+    """
+    staff = _existing_staff(session, staff_id)
+    staff.active = False
+    session.add(staff)
+    revoked = _revoke_tokens(session, staff_id, datetime.now(UTC))
+    session.commit()
+    return revoked
 
 
 def list_staff(session: Session) -> list[tuple[Staff, list[str]]]:

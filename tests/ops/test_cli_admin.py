@@ -1,4 +1,4 @@
-"""`python -m core.cli migrate`, `team add` and `staff add` against a real SQLite file."""
+"""`python -m core.cli migrate`, `team add`, `staff add`, `staff token` and `staff deactivate` against a real SQLite file."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from api.errors import NotAuthenticatedError
 from api.services.staff import authenticate
 from core.db import build_engine
 from models.tables import Staff
@@ -76,3 +77,78 @@ def test_staff_add_on_an_unmigrated_database_asks_for_the_migration(tmp_path: Pa
     assert result.returncode == 2
     assert result.stderr.startswith("error: ")
     assert "Traceback" not in result.stderr
+
+
+def _signs_in(database_url: str, token: str) -> bool:
+    engine = build_engine(database_url)
+    try:
+        with Session(engine) as session:
+            authenticate(session, token=token)
+            return True
+    except NotAuthenticatedError:
+        return False
+    finally:
+        engine.dispose()
+
+
+def _with_nurse(tmp_path: Path) -> tuple[str, str]:
+    """A migrated database with one professional; its URL and the professional's first token."""
+    url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    assert cli(url, "migrate").returncode == 0
+    assert cli(url, "team", "add", "--team-id", "eura-worktime", "--name", "Eura").returncode == 0
+    added = cli(url, "staff", "add", "--staff-id", "nurse.aalto", "--name", "Aino", "--role", "professional",
+                "--team", "eura-worktime")  # fmt: skip
+    assert added.returncode == 0, added.stderr
+    return url, added.stdout.strip().splitlines()[-1]
+
+
+def test_staff_token_issues_another_token_and_can_revoke_the_lost_ones(tmp_path: Path) -> None:
+    url, first = _with_nurse(tmp_path)
+
+    second = cli(url, "staff", "token", "--staff-id", "nurse.aalto")
+    assert second.returncode == 0, second.stderr
+    second_token = second.stdout.strip().splitlines()[-1]
+    assert second_token != first
+    assert _signs_in(url, first) and _signs_in(url, second_token)
+
+    replaced = cli(url, "staff", "token", "--staff-id", "nurse.aalto", "--revoke-existing")
+    assert replaced.returncode == 0, replaced.stderr
+    assert "their other tokens are revoked" in replaced.stdout
+    third_token = replaced.stdout.strip().splitlines()[-1]
+    assert (_signs_in(url, first), _signs_in(url, second_token), _signs_in(url, third_token)) == (False, False, True)
+
+
+def test_staff_deactivate_revokes_every_token_and_keeps_the_member_on_record(tmp_path: Path) -> None:
+    url, first = _with_nurse(tmp_path)
+    second = cli(url, "staff", "token", "--staff-id", "nurse.aalto").stdout.strip().splitlines()[-1]
+
+    result = cli(url, "staff", "deactivate", "--staff-id", "nurse.aalto")
+    assert result.returncode == 0, result.stderr
+    assert "nurse.aalto deactivated, 2 token(s) revoked" in result.stdout
+    assert "within 30 s" in result.stdout
+    assert not _signs_in(url, first) and not _signs_in(url, second)
+    engine = build_engine(url)
+    try:
+        with Session(engine) as session:
+            member = session.get(Staff, "nurse.aalto")
+            assert member is not None and member.active is False
+    finally:
+        engine.dispose()
+
+    again = cli(url, "staff", "deactivate", "--staff-id", "nurse.aalto")
+    assert again.returncode == 0 and "0 token(s) revoked" in again.stdout
+    refused = cli(url, "staff", "token", "--staff-id", "nurse.aalto")
+    assert refused.returncode == 1
+    assert refused.stderr.strip() == (
+        "error: staff member nurse.aalto is deactivated; a deactivated member gets no tokens"
+    )
+
+
+def test_staff_commands_on_an_unknown_member_say_so_and_change_nothing(tmp_path: Path) -> None:
+    url, token = _with_nurse(tmp_path)
+    for command in ("deactivate", "token"):
+        result = cli(url, "staff", command, "--staff-id", "nurse.unknown")
+        assert result.returncode == 1
+        assert result.stderr.strip() == "error: no staff member nurse.unknown"
+    assert staff_ids(url) == ["nurse.aalto"]
+    assert _signs_in(url, token)
