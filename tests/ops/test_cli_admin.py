@@ -1,4 +1,4 @@
-"""`python -m core.cli migrate`, `team add`, `staff add`, `staff token` and `staff deactivate` against a real SQLite file."""
+"""`python -m core.cli` migrate, team add and the staff commands against a real SQLite file."""
 
 from __future__ import annotations
 
