@@ -57,6 +57,18 @@ def add_staff(
     return token
 
 
+def issue_token(engine: Engine, *, staff_id: str, revoke_existing: bool) -> str:
+    """Another bearer token for an active staff member (shown once, stored only hashed)."""
+    with Session(engine) as session:
+        return staff_service.issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing)
+
+
+def deactivate_staff(engine: Engine, *, staff_id: str) -> int:
+    """Deactivate a staff member and revoke their tokens; the number revoked."""
+    with Session(engine) as session:
+        return staff_service.deactivate_staff(session, staff_id=staff_id)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m api.admin", description="Manage staff and teams.")
     commands = parser.add_subparsers(dest="command", required=True)

@@ -23,7 +23,7 @@ from models.pathway import Language
 from models.tables import StaffRole
 
 if TYPE_CHECKING:
-    from sqlmodel import Session
+    from sqlalchemy import Engine
 
 T = TypeVar("T")
 
@@ -192,6 +192,22 @@ def _admin_errors(action: Callable[[], T]) -> T:
         raise typer.Exit(code=2) from None
 
 
+def _on_database(ctx: typer.Context, action: Callable[[Engine], T]) -> T:
+    """Run an administration action on the configured (migrated) database; refusals as `_admin_errors`."""
+    from api.app import engine_for, prepare_database
+
+    engine = engine_for(_settings(ctx))
+
+    def run() -> T:
+        prepare_database(engine)
+        return action(engine)
+
+    try:
+        return _admin_errors(run)
+    finally:
+        engine.dispose()
+
+
 @staff_app.command("add")
 def staff_add(
     ctx: typer.Context,
@@ -204,13 +220,10 @@ def staff_add(
 ) -> None:
     """Add a staff member and print their bearer token once (only its hash is kept)."""
     from api.admin import add_staff
-    from api.app import engine_for, prepare_database
 
-    engine = engine_for(_settings(ctx))
-
-    def add() -> str:
-        prepare_database(engine)
-        return add_staff(
+    token = _on_database(
+        ctx,
+        lambda engine: add_staff(
             engine,
             staff_id=staff_id,
             display_name=name,
@@ -218,33 +231,10 @@ def staff_add(
             teams=team or [],
             language=language,
             email=email,
-        )
-
-    try:
-        token = _admin_errors(add)
-    finally:
-        engine.dispose()
+        ),
+    )
     typer.echo(f"staff member {staff_id} added; bearer token (shown only now, keep it safe):")
     typer.echo(token)
-
-
-def _staff_admin(ctx: typer.Context, action: Callable[[Session], T]) -> T:
-    """Run `action` in a session on the configured database; refusals become one line on stderr."""
-    from sqlmodel import Session
-
-    from api.app import engine_for, prepare_database
-
-    engine = engine_for(_settings(ctx))
-
-    def run() -> T:
-        prepare_database(engine)
-        with Session(engine) as session:
-            return action(session)
-
-    try:
-        return _admin_errors(run)
-    finally:
-        engine.dispose()
 
 
 @staff_app.command("token")
@@ -256,9 +246,9 @@ def staff_token(
     ] = False,
 ) -> None:
     """Issue a new bearer token for an active staff member and print it once (only its hash is kept)."""
-    from api.services.staff import issue_token
+    from api.admin import issue_token
 
-    token = _staff_admin(ctx, lambda session: issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing))
+    token = _on_database(ctx, lambda engine: issue_token(engine, staff_id=staff_id, revoke_existing=revoke_existing))
     revoked = "; their other tokens are revoked" if revoke_existing else ""
     typer.echo(f"new bearer token for {staff_id}{revoked} (shown only now, keep it safe):")
     typer.echo(token)
@@ -267,9 +257,9 @@ def staff_token(
 @staff_app.command("deactivate")
 def staff_deactivate(ctx: typer.Context, staff_id: Annotated[str, typer.Option(help="the staff member's id")]) -> None:
     """Deactivate a staff member who leaves: their tokens are revoked, their history stays."""
-    from api.services.staff import deactivate_staff
+    from api.admin import deactivate_staff
 
-    revoked = _staff_admin(ctx, lambda session: deactivate_staff(session, staff_id=staff_id))
+    revoked = _on_database(ctx, lambda engine: deactivate_staff(engine, staff_id=staff_id))
     settings = _settings(ctx)
     typer.echo(
         f"staff member {staff_id} deactivated, {revoked} token(s) revoked; running API processes refuse them "
@@ -286,18 +276,8 @@ def team_add(
 ) -> None:
     """Add a work-ability team."""
     from api.admin import add_team
-    from api.app import engine_for, prepare_database
 
-    engine = engine_for(_settings(ctx))
-
-    def add() -> None:
-        prepare_database(engine)
-        add_team(engine, team_id=team_id, name=name)
-
-    try:
-        _admin_errors(add)
-    finally:
-        engine.dispose()
+    _on_database(ctx, lambda engine: add_team(engine, team_id=team_id, name=name))
     typer.echo(f"team {team_id} added")
 
 

@@ -124,7 +124,6 @@ def _revoke_tokens(session: Session, staff_id: str, at: datetime) -> int:
     ).all()
     for token in tokens:
         token.revoked_at = at
-        session.add(token)
     return len(tokens)
 
 
@@ -151,7 +150,6 @@ def deactivate_staff(session: Session, *, staff_id: str) -> int:
     """
     staff = _existing_staff(session, staff_id)
     staff.active = False
-    session.add(staff)
     revoked = _revoke_tokens(session, staff_id, datetime.now(UTC))
     session.commit()
     return revoked

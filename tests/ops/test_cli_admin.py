@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlmodel import Session, select
@@ -26,13 +28,19 @@ def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def staff_ids(database_url: str) -> list[str]:
+@contextmanager
+def database_session(database_url: str) -> Iterator[Session]:
     engine = build_engine(database_url)
     try:
         with Session(engine) as session:
-            return list(session.exec(select(Staff.staff_id)))
+            yield session
     finally:
         engine.dispose()
+
+
+def staff_ids(database_url: str) -> list[str]:
+    with database_session(database_url) as session:
+        return list(session.exec(select(Staff.staff_id)))
 
 
 def test_migrate_then_team_and_staff_add_issue_a_token_that_signs_in(tmp_path: Path) -> None:
@@ -48,12 +56,8 @@ def test_migrate_then_team_and_staff_add_issue_a_token_that_signs_in(tmp_path: P
     )  # fmt: skip
     assert added.returncode == 0, added.stderr
     token = added.stdout.strip().splitlines()[-1]
-    engine = build_engine(url)
-    try:
-        with Session(engine) as session:
-            member = authenticate(session, token=token)
-    finally:
-        engine.dispose()
+    with database_session(url) as session:
+        member = authenticate(session, token=token)
     assert (member.staff_id, member.role.value, member.teams) == (
         "nurse.aalto",
         "professional",
@@ -80,15 +84,12 @@ def test_staff_add_on_an_unmigrated_database_asks_for_the_migration(tmp_path: Pa
 
 
 def _signs_in(database_url: str, token: str) -> bool:
-    engine = build_engine(database_url)
-    try:
-        with Session(engine) as session:
+    with database_session(database_url) as session:
+        try:
             authenticate(session, token=token)
-            return True
-    except NotAuthenticatedError:
-        return False
-    finally:
-        engine.dispose()
+        except NotAuthenticatedError:
+            return False
+        return True
 
 
 def _with_nurse(tmp_path: Path) -> tuple[str, str]:
@@ -127,13 +128,9 @@ def test_staff_deactivate_revokes_every_token_and_keeps_the_member_on_record(tmp
     assert "nurse.aalto deactivated, 2 token(s) revoked" in result.stdout
     assert "within 30 s" in result.stdout
     assert not _signs_in(url, first) and not _signs_in(url, second)
-    engine = build_engine(url)
-    try:
-        with Session(engine) as session:
-            member = session.get(Staff, "nurse.aalto")
-            assert member is not None and member.active is False
-    finally:
-        engine.dispose()
+    with database_session(url) as session:
+        member = session.get(Staff, "nurse.aalto")
+        assert member is not None and member.active is False
 
     again = cli(url, "staff", "deactivate", "--staff-id", "nurse.aalto")
     assert again.returncode == 0 and "0 token(s) revoked" in again.stdout
