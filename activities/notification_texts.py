@@ -202,6 +202,16 @@ _TEMPLATES: dict[NotificationKind, dict[Language, _Template]] = {
     },
 }
 
+# Added when the notification was meant for a case manager whose account has been deactivated and goes to
+# the team's coordinators instead, who must name a new case manager.
+_HANDOVER_LINE = {
+    Language.FI: "Polun asiakasvastaavan käyttäjätunnus on poistettu käytöstä, joten ilmoitus tulee tiimin "
+    "koordinaattorille. Nimetkää polulle uusi asiakasvastaava.",
+    Language.SV: "Stigens klientansvariga har inaktiverats, därför går meddelandet till teamets koordinator. "
+    "Utse en ny klientansvarig för stigen.",
+    Language.EN: "The pathway's case manager has been deactivated, so this notice goes to the team's coordinators. "
+    "Name a new case manager for the pathway.",
+}
 _DUE_LINE = {Language.FI: "Määräaika: {due}", Language.SV: "Senast: {due}", Language.EN: "Due: {due}"}
 _FOOTER = {
     Language.FI: "Tämä on automaattinen ilmoitus työkyvyn tuen palvelupolkujärjestelmästä.",
@@ -211,12 +221,24 @@ _FOOTER = {
 
 
 def render_notification(
-    kind: NotificationKind, language: Language, *, pathway_id: str, team: str, due_at: datetime | None = None
+    kind: NotificationKind,
+    language: Language,
+    *,
+    pathway_id: str,
+    team: str,
+    due_at: datetime | None = None,
+    case_manager_deactivated: bool = False,
 ) -> NotificationText:
-    """Subject and body of a notification in the recipient's language."""
+    """Subject and body of a notification in the recipient's language.
+
+    `case_manager_deactivated`: the notice was meant for a case manager who has been deactivated and goes to
+    a coordinator instead; the body says so and asks for a new case manager.
+    """
     template = _TEMPLATES[kind][language]
     subject = template.subject.format(pathway=pathway_id, team=team)
     lines = [template.body.format(pathway=pathway_id, team=team)]
+    if case_manager_deactivated:
+        lines.append(_HANDOVER_LINE[language])
     if due_at is not None:
         due = due_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
         lines.append(_DUE_LINE[language].format(due=due))

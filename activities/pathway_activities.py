@@ -46,6 +46,11 @@ class PathwayActivities:
     @activity.defn
     async def notify_case_manager(self, notification: NotifyCaseManagerInput) -> NotificationResult:
         _hand_back_if_shutting_down()
+        if await self._store.is_deactivated(notification.recipient):
+            if notification.kind is NotificationKind.HANDOVER_FROM:
+                # The pathway has just been handed over from the member who left: nobody needs telling.
+                return NotificationResult(delivered=False)
+            return await self._hand_to_coordinators(notification)
         delivered = await self._store.add_notification(
             NotificationRecord(
                 idempotency_key=notification.idempotency_key,
@@ -62,6 +67,32 @@ class PathwayActivities:
             notification.kind.value,
             notification.pathway_id,
             "delivered" if delivered else "already delivered",
+        )
+        return NotificationResult(delivered=delivered)
+
+    async def _hand_to_coordinators(self, notification: NotifyCaseManagerInput) -> NotificationResult:
+        """A reminder for a case manager who has left goes to the team's coordinators, who name a new one.
+
+        Otherwise a deactivated member's inbox would collect the pathway's reminders unread, and the pathway
+        would stall until a deadline escalated it.
+        """
+        delivered = False
+        for coordinator in await self._store.team_coordinators(notification.team):
+            delivered |= await self._store.add_notification(
+                NotificationRecord(
+                    idempotency_key=f"{notification.idempotency_key}:handover:{coordinator}",
+                    pathway_id=notification.pathway_id,
+                    team=notification.team,
+                    recipient=coordinator,
+                    kind=notification.kind,
+                    due_at=notification.due_at,
+                    case_manager_deactivated=True,
+                )
+            )
+        activity.logger.warning(
+            "Case manager of %s is deactivated: notification %s handed to the team's coordinators",
+            notification.pathway_id,
+            notification.kind.value,
         )
         return NotificationResult(delivered=delivered)
 
@@ -97,7 +128,8 @@ class PathwayActivities:
             )
         )
         recipients = set(await self._store.team_coordinators(escalation.team))
-        if escalation.case_manager:
+        # A case manager who has left is not told; the coordinators are, whatever the cause.
+        if escalation.case_manager and not await self._store.is_deactivated(escalation.case_manager):
             recipients.add(escalation.case_manager)
         notified = 0
         unknown: list[ApplicationError] = []

@@ -165,9 +165,11 @@ class SqlEffectStore:
                 pathway_id=notification.pathway_id,
                 team=notification.team,
                 due_at=notification.due_at,
+                case_manager_deactivated=notification.case_manager_deactivated,
             )
             channels = [NotificationChannel.INBOX]
-            if staff.email and self._delivery.email is not None:
+            # No e-mail to someone whose account is deactivated: they may have left the organisation.
+            if staff.email and staff.active and self._delivery.email is not None:
                 channels.append(NotificationChannel.EMAIL)
             if team is not None and team.webhook_url:
                 channels.append(NotificationChannel.WEBHOOK)
@@ -300,6 +302,14 @@ class SqlEffectStore:
                 .order_by(Staff.staff_id)
             )
             return list(session.scalars(statement).all())
+
+    async def is_deactivated(self, staff_id: str) -> bool:
+        return await asyncio.to_thread(self._is_deactivated, staff_id)
+
+    def _is_deactivated(self, staff_id: str) -> bool:
+        with session_scope(self.engine) as session:
+            staff = session.get(Staff, staff_id)
+            return staff is not None and not staff.active
 
     # -- read model -----------------------------------------------------------------------------------
 

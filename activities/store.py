@@ -26,6 +26,8 @@ class NotificationRecord:
     recipient: str
     kind: NotificationKind
     due_at: datetime | None = None
+    # Meant for the pathway's case manager, whose account is deactivated; the recipient is a coordinator.
+    case_manager_deactivated: bool = False
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,10 @@ class EffectStore(Protocol):
         """
 
     async def team_coordinators(self, team: str) -> list[str]:
-        """Staff ids of the team's coordinators (who triage and run team reviews)."""
+        """Staff ids of the team's active coordinators (who triage and run team reviews)."""
+
+    async def is_deactivated(self, staff_id: str) -> bool:
+        """True for a known staff member whose account has been deactivated (someone who has left)."""
 
 
 @dataclass
@@ -70,6 +75,7 @@ class InMemoryEffectStore:
     notifications: dict[str, NotificationRecord] = field(default_factory=dict)
     team_reviews: dict[str, TeamReviewItem] = field(default_factory=dict)
     events: dict[tuple[str, int], PathwayEvent] = field(default_factory=dict)
+    deactivated: set[str] = field(default_factory=set)
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def add_notification(self, notification: NotificationRecord) -> bool:
@@ -102,7 +108,10 @@ class InMemoryEffectStore:
             return len(new)
 
     async def team_coordinators(self, team: str) -> list[str]:
-        return list(self.coordinators.get(team, []))
+        return [staff_id for staff_id in self.coordinators.get(team, []) if staff_id not in self.deactivated]
+
+    async def is_deactivated(self, staff_id: str) -> bool:
+        return staff_id in self.deactivated
 
     def notifications_for(self, pathway_id: str) -> list[NotificationRecord]:
         return [n for n in self.notifications.values() if n.pathway_id == pathway_id]

@@ -60,7 +60,7 @@ def add_staff(
 def issue_token(engine: Engine, *, staff_id: str, revoke_existing: bool) -> str:
     """Another bearer token for an active staff member (shown once, stored only hashed)."""
     with Session(engine) as session:
-        return staff_service.issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing)
+        return staff_service.issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing).token
 
 
 def deactivate_staff(engine: Engine, *, staff_id: str) -> int:

@@ -255,6 +255,32 @@ class StaffCreated(StaffPublic):
     token: str = Field(description="The bearer token of the new staff member. Shown only this once.")
 
 
+class TokenRequest(Body):
+    revoke_existing: bool = Field(
+        default=False, description="Revoke the member's other tokens: how a lost or leaked token is replaced."
+    )
+
+
+class TokenIssued(BaseModel):
+    staff_id: str
+    token: str = Field(description="The new bearer token. Shown only this once; only its hash is kept.")
+    tokens_revoked: int = Field(description="How many of the member's other tokens were revoked with it.")
+
+
+class StaffDeactivated(BaseModel):
+    staff_id: str
+    active: bool
+    tokens_revoked: int = Field(
+        description="Tokens revoked now (0 when repeated). Running API processes refuse them within the token "
+        "cache time."
+    )
+    open_pathways_as_case_manager: int | None = Field(
+        description="Open pathways that still name the member as case manager: each needs a new one "
+        "(GET /pathways?case_manager=ID lists them; POST /pathways/{id}/case-manager hands one over). Until "
+        "then their reminders go to the team's coordinators. null when Temporal could not be asked."
+    )
+
+
 # -- audit and notifications ---------------------------------------------------------------------------------
 
 

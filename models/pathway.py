@@ -205,7 +205,8 @@ class NotificationKind(StrEnum):
 _PERSONAL_IDENTITY_CODE = re.compile(r"(?i)(\d{2})(\d{2})(\d{2})[-+A-FU-Y](\d{3})([0-9A-Y])")
 _IDENTITY_CODE_CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
 _CLIENT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
-_STAFF_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,63}$")
+STAFF_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
+_STAFF_ID = re.compile(STAFF_ID_PATTERN)
 WORKFLOW_ID_PREFIX = "pathway-"
 
 StaffId = Annotated[

@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from typing import Annotated
+
+from fastapi import APIRouter, Path, status
 
 from api import schemas
-from api.deps import CurrentAdmin, CurrentStaff, SessionDep
+from api.deps import CurrentAdmin, CurrentStaff, SessionDep, TemporalClientDep
 from api.routes.responses import AUTHENTICATED
 from api.services import staff as staff_service
+from api.services import staff_admin
+from models.pathway import STAFF_ID_PATTERN
 
 router = APIRouter()
+
+StaffIdPath = Annotated[str, Path(pattern=STAFF_ID_PATTERN, description="The staff member's id, e.g. nurse.virtanen")]
+STAFF_MEMBER: dict[int | str, dict[str, object]] = {
+    **AUTHENTICATED,
+    404: {"model": schemas.ErrorBody, "description": "No such staff member."},
+}
 
 
 @router.get("", responses=AUTHENTICATED, summary="Every staff member")
@@ -52,3 +62,31 @@ def create_staff(body: schemas.StaffCreate, session: SessionDep, _: CurrentAdmin
         active=member.active,
         token=token,
     )
+
+
+@router.post(
+    "/{staff_id}/tokens",
+    status_code=status.HTTP_201_CREATED,
+    responses={
+        **STAFF_MEMBER,
+        409: {"model": schemas.ErrorBody, "description": "The member is deactivated and gets no tokens."},
+    },
+    summary="Issue another token for a staff member (administrators); the token is shown once",
+)
+async def issue_token(
+    staff_id: StaffIdPath, body: schemas.TokenRequest, session: SessionDep, admin: CurrentAdmin
+) -> schemas.TokenIssued:
+    return await staff_admin.issue_token(
+        session=session, admin=admin, staff_id=staff_id, revoke_existing=body.revoke_existing
+    )
+
+
+@router.post(
+    "/{staff_id}/deactivate",
+    responses=STAFF_MEMBER,
+    summary="Deactivate a staff member who leaves (administrators): their tokens stop working",
+)
+async def deactivate_staff(
+    staff_id: StaffIdPath, session: SessionDep, admin: CurrentAdmin, client: TemporalClientDep
+) -> schemas.StaffDeactivated:
+    return await staff_admin.deactivate(client=client, session=session, admin=admin, staff_id=staff_id)

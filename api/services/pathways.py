@@ -141,9 +141,10 @@ class _OnSuccess:
 
 
 @asynccontextmanager
-async def _audited(
+async def audited(
     session: Session, staff: StaffMember, pathway_id: str | None, action: str
 ) -> AsyncIterator[_OnSuccess]:
+    """One audit line for what the block does, with the outcome its error (if any) stands for."""
     # Database writes leave the event loop: a busy SQLite file must not stall other requests.
     on_success = _OnSuccess()
     try:
@@ -205,7 +206,7 @@ async def _authorize(
 
 async def authorize_audit_read(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> None:
     """Coordinators of the pathway's team may read its audit trail; reading it is audited too."""
-    async with _audited(session, staff, pathway_id, "read_audit") as on_success:
+    async with audited(session, staff, pathway_id, "read_audit") as on_success:
         await _authorize(client, session, staff, pathway_id, on_success, coordinator_only=True)
 
 
@@ -221,7 +222,7 @@ async def start(
     follows on its own, and GET /pathways/{id} shows the state.
     """
     pathway_id = pathway_id_for(body.client_reference)
-    async with _audited(session, staff, pathway_id, "start") as on_success:
+    async with audited(session, staff, pathway_id, "start") as on_success:
         _require_pathway_reader(staff)
         if body.team not in staff.teams:
             raise ForbiddenError(f"you can register referrals only to your own team(s), not to {body.team}")
@@ -245,7 +246,7 @@ async def start(
 
 async def get_state(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> PathwayState:
     """The pathway's full current state."""
-    async with _audited(session, staff, pathway_id, "read_state") as on_success:
+    async with audited(session, staff, pathway_id, "read_state") as on_success:
         await _authorize(client, session, staff, pathway_id, on_success)
         async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_state)
@@ -253,7 +254,7 @@ async def get_state(*, client: Client, session: Session, staff: StaffMember, pat
 
 async def get_timeline(*, client: Client, session: Session, staff: StaffMember, pathway_id: str) -> list[PathwayEvent]:
     """What happened on the pathway, in order, and who did it."""
-    async with _audited(session, staff, pathway_id, "read_timeline") as on_success:
+    async with audited(session, staff, pathway_id, "read_timeline") as on_success:
         await _authorize(client, session, staff, pathway_id, on_success)
         async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
             return await pathway_handle(client, pathway_id).query(PathwayWorkflow.get_timeline)
@@ -283,7 +284,7 @@ async def act(
     """
     spec = UPDATES[type(action)]
     assert action.actor == staff.staff_id, "the actor comes from the token"
-    async with _audited(session, staff, pathway_id, spec.audit_action) as on_success:
+    async with audited(session, staff, pathway_id, spec.audit_action) as on_success:
         team = await _authorize(client, session, staff, pathway_id, on_success, coordinator_only=spec.coordinator_only)
         named = _named_case_manager(action)
         if named is not None:
@@ -344,6 +345,18 @@ def visibility_query(filters: PathwayFilters, teams: list[str], *, running_only:
     return " AND ".join(clauses)
 
 
+async def count_open_pathways_managed_by(client: Client, staff_id: str) -> int:
+    """Open pathways, on any team, that name `staff_id` as their case manager."""
+    query = " AND ".join(
+        [
+            f"WorkflowType = {_literal(PathwayWorkflow.__name__)}",
+            "ExecutionStatus = 'Running'",
+            f"{sa.CASE_MANAGER.name} = {_literal(staff_id)}",
+        ]
+    )
+    return (await client.count_workflows(query)).count
+
+
 def _enum_or_none(enum: type[E], value: str | None) -> E | None:
     try:
         return enum(value) if value is not None else None
@@ -398,7 +411,7 @@ async def list_pathways(
     page_token: str | None,
 ) -> Page[PathwayListItem]:
     """One page of the staff member's teams' pathways matching the filters, from Temporal visibility."""
-    async with _audited(session, staff, None, "list_pathways") as on_success:
+    async with audited(session, staff, None, "list_pathways") as on_success:
         query = visibility_query(filters, _visible_teams(staff, filters.team))
         iterator = client.list_workflows(query, page_size=page_size, next_page_token=_decode_page_token(page_token))
         try:
@@ -422,7 +435,7 @@ async def _all_matching(client: Client, query: str) -> list[WorkflowExecution]:
 
 async def caseload(*, client: Client, session: Session, staff: StaffMember) -> list[PathwayListItem]:
     """The open pathways the staff member is case manager of, soonest deadline first."""
-    async with _audited(session, staff, None, "read_caseload") as on_success:
+    async with audited(session, staff, None, "read_caseload") as on_success:
         filters = PathwayFilters(case_manager=staff.staff_id)
         query = visibility_query(filters, _visible_teams(staff, None), running_only=True)
         items = [_list_item(execution) for execution in await _all_matching(client, query)]
@@ -436,7 +449,7 @@ async def pending_team_reviews(
     *, client: Client, session: Session, staff: StaffMember, team: str | None
 ) -> list[PendingTeamReview]:
     """The team's pending team-review items, oldest first."""
-    async with _audited(session, staff, None, "read_team_reviews") as on_success:
+    async with audited(session, staff, None, "read_team_reviews") as on_success:
         filters = PathwayFilters(team_review_pending=True)
         query = visibility_query(filters, _visible_teams(staff, team), running_only=True)
         executions = await _all_matching(client, query)

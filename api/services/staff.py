@@ -127,19 +127,24 @@ def _revoke_tokens(session: Session, staff_id: str, at: datetime) -> int:
     return len(tokens)
 
 
-def issue_token(session: Session, *, staff_id: str, revoke_existing: bool) -> str:
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str  # shown once; only its hash is kept
+    revoked: int  # the member's other tokens revoked with it
+
+
+def issue_token(session: Session, *, staff_id: str, revoke_existing: bool) -> IssuedToken:
     """A new bearer token for an active staff member (a lost or leaked one is replaced with
     `revoke_existing`); returned once and kept only hashed."""
     staff = _existing_staff(session, staff_id)
     if not staff.active:
         raise ConflictError(f"staff member {staff_id} is deactivated; a deactivated member gets no tokens")
     now = datetime.now(UTC)
-    if revoke_existing:
-        _revoke_tokens(session, staff_id, now)
+    revoked = _revoke_tokens(session, staff_id, now) if revoke_existing else 0
     token = new_token()
     session.add(ApiToken(token_hash=hash_token(token), staff_id=staff_id, label=f"issued {now:%Y-%m-%d %H:%M} UTC"))
     session.commit()
-    return token
+    return IssuedToken(token=token, revoked=revoked)
 
 
 def deactivate_staff(session: Session, *, staff_id: str) -> int:

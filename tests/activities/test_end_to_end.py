@@ -14,12 +14,16 @@ from temporalio.worker import Worker
 from activities.delivery import Delivery, SmtpSender, WebhookSender
 from activities.pathway_activities import PathwayActivities
 from activities.sql_store import SqlEffectStore
+from api.admin import deactivate_staff
 from core.temporal import workflow_runner
 from models.pathway import (
     AssignCaseManagerInput,
+    DecideTeamReviewInput,
     EventKind,
     PathwayState,
+    RequestTeamReviewInput,
     SetGoalInput,
+    TeamReviewDecision,
     TriageInput,
     TriageRoute,
 )
@@ -115,3 +119,44 @@ async def test_pathway_with_sql_store_records_each_event_once_and_emails_the_cas
     outgoing = [row.subject + row.body for row in rows] + [m["Subject"] + m.get_content() for m in smtp_inbox.messages]
     stored = [event.summary + str(event.details) for event in events]
     assert not any("Marker7731" in text for text in outgoing + stored)
+
+
+async def test_after_the_case_manager_leaves_their_pathways_notices_reach_the_coordinator_not_them(
+    client: Client, task_queue: str, migrated_engine: Engine, smtp_inbox: SmtpInbox
+) -> None:
+    add_team(migrated_engine, TEAM)
+    add_staff(migrated_engine, COORDINATOR, TEAM, role=StaffRole.COORDINATOR, email="aalto@example.org")
+    add_staff(migrated_engine, NURSE, TEAM, email="virtanen@example.org")
+
+    async with sql_worker(client, task_queue, migrated_engine, smtp_inbox):
+        handle = await start(client, task_queue)
+        await handle.execute_update(
+            PathwayWorkflow.triage, TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE)
+        )
+        await eventually(lambda: smtp_inbox.to("virtanen@example.org"), what="the assignment e-mail")
+        assert deactivate_staff(migrated_engine, staff_id=NURSE) == 0  # the fixture gave the nurse no token
+        await handle.execute_update(
+            PathwayWorkflow.request_team_review, RequestTeamReviewInput(actor=COORDINATOR, reason="no contact")
+        )
+        await handle.execute_update(
+            PathwayWorkflow.decide_team_review,
+            DecideTeamReviewInput(actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="keep going"),
+        )
+        decided = f"Tiimin käsittelyn päätös: {handle.id}"
+        await eventually(
+            lambda: decided in [m["Subject"] for m in smtp_inbox.to("aalto@example.org")],
+            what="the decision notice at the coordinator",
+        )
+        await eventually(lambda: _all_events_recorded(migrated_engine, handle), what="every event in the read model")
+
+    notice = next(m for m in smtp_inbox.to("aalto@example.org") if m["Subject"] == decided)
+    assert "Nimetkää polulle uusi asiakasvastaava" in notice.get_content()
+    # The nurse had only the assignment e-mail, sent while still active; the escalation went to the coordinator.
+    assert [m["Subject"] for m in smtp_inbox.to("virtanen@example.org")] == [
+        f"Sinut on nimetty asiakasvastaavaksi: {handle.id}"
+    ]
+    with Session(migrated_engine) as session:
+        nurse_rows = session.exec(
+            select(Notification.kind).where(Notification.pathway_id == handle.id, Notification.recipient == NURSE)
+        ).all()
+    assert sorted(nurse_rows) == ["assigned_case_manager", "assigned_case_manager"]  # inbox and e-mail

@@ -448,3 +448,74 @@ async def test_team_review_decided_event_records_the_decision_on_the_review_item
     assert item is not None
     assert (item.decided_by, item.decision) == (COORDINATOR, "revise_plan")
     assert item.decided_at is not None and item.decided_at.replace(tzinfo=UTC) == decided.at
+
+
+async def test_reminder_for_a_deactivated_case_manager_goes_to_the_coordinators_and_mails_no_one_who_left(
+    migrated_engine: Engine, smtp_inbox: SmtpInbox
+) -> None:
+    add_team(migrated_engine, TEAM)
+    add_staff(migrated_engine, COORDINATOR, TEAM, role=StaffRole.COORDINATOR, email="aalto@example.org")
+    add_staff(migrated_engine, "coordinator.berg", TEAM, role=StaffRole.COORDINATOR, language=Language.SV)
+    add_staff(migrated_engine, NURSE, TEAM, email=NURSE_EMAIL, active=False)
+    activities = _activities(migrated_engine, smtp_inbox.settings())
+    pathway_id = _pathway_id()
+    reminder = _notify(pathway_id, NotificationKind.FOLLOW_UP_DUE_SOON)
+
+    first = await ActivityEnvironment().run(activities.notify_case_manager, reminder)
+    second = await ActivityEnvironment().run(activities.notify_case_manager, reminder)
+
+    assert (first.delivered, second.delivered) == (True, False)
+    with Session(migrated_engine) as session:
+        rows = session.exec(select(Notification).where(Notification.pathway_id == pathway_id)).all()
+    assert sorted((row.recipient, row.channel.value, row.kind) for row in rows) == [
+        (COORDINATOR, "email", "follow_up_due_soon"),
+        (COORDINATOR, "inbox", "follow_up_due_soon"),
+        ("coordinator.berg", "inbox", "follow_up_due_soon"),
+    ]
+    berg = next(row for row in rows if row.recipient == "coordinator.berg")
+    assert "Utse en ny klientansvarig" in berg.body
+    # One e-mail, to the coordinator; none to the address of the member who left.
+    assert [message["To"] for message in smtp_inbox.messages] == ["aalto@example.org"]
+    assert "Nimetkää polulle uusi asiakasvastaava" in smtp_inbox.messages[0].get_content()
+
+
+async def test_escalation_does_not_notify_a_deactivated_case_manager(migrated_engine: Engine) -> None:
+    add_team(migrated_engine, TEAM)
+    add_staff(migrated_engine, COORDINATOR, TEAM, role=StaffRole.COORDINATOR)
+    add_staff(migrated_engine, NURSE, TEAM, active=False)
+    activities = _activities(migrated_engine, Settings())
+    pathway_id = _pathway_id()
+    review_id = str(uuid.uuid4())
+    escalation = EscalateToTeamReviewInput(
+        pathway_id=pathway_id,
+        team=TEAM,
+        idempotency_key=f"{pathway_id}:7:escalate:{review_id}",
+        review_id=review_id,
+        cause=TeamReviewCause.FOLLOW_UP_OVERDUE,
+        reason="the follow-up contact is overdue",
+        opened_by="system",
+        opened_at=datetime.now(UTC),
+        case_manager=NURSE,
+    )
+
+    result = await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
+
+    assert (result.created, result.notified) == (True, 1)
+    with Session(migrated_engine) as session:
+        recipients = session.exec(select(Notification.recipient).where(Notification.pathway_id == pathway_id)).all()
+    assert recipients == [COORDINATOR]
+
+
+async def test_handover_notice_to_a_case_manager_who_left_is_not_sent_to_anyone(migrated_engine: Engine) -> None:
+    add_team(migrated_engine, TEAM)
+    add_staff(migrated_engine, COORDINATOR, TEAM, role=StaffRole.COORDINATOR)
+    add_staff(migrated_engine, NURSE, TEAM, active=False)
+    activities = _activities(migrated_engine, Settings())
+    pathway_id = _pathway_id()
+
+    result = await ActivityEnvironment().run(
+        activities.notify_case_manager, _notify(pathway_id, NotificationKind.HANDOVER_FROM)
+    )
+
+    assert result.delivered is False
+    assert _rows(migrated_engine, pathway_id) == {}

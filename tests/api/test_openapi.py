@@ -34,6 +34,8 @@ EXPECTED_ROUTES = {
     ("get", "/team-reviews"),
     ("get", "/staff"),
     ("post", "/staff"),
+    ("post", "/staff/{staff_id}/tokens"),
+    ("post", "/staff/{staff_id}/deactivate"),
     ("get", "/teams"),
     ("post", "/teams"),
     ("get", "/audit"),
