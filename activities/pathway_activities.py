@@ -77,7 +77,8 @@ class PathwayActivities:
         would stall until a deadline escalated it.
         """
         delivered = False
-        for coordinator in await self._store.team_coordinators(notification.team):
+        coordinators = await self._store.team_coordinators(notification.team)
+        for coordinator in coordinators:
             delivered |= await self._store.add_notification(
                 NotificationRecord(
                     idempotency_key=f"{notification.idempotency_key}:handover:{coordinator}",
@@ -90,9 +91,11 @@ class PathwayActivities:
                 )
             )
         activity.logger.warning(
-            "Case manager of %s is deactivated: notification %s handed to the team's coordinators",
+            "Case manager of %s is deactivated: notification %s handed to %d coordinator(s) of %s",
             notification.pathway_id,
             notification.kind.value,
+            len(coordinators),
+            notification.team,
         )
         return NotificationResult(delivered=delivered)
 
@@ -100,7 +103,8 @@ class PathwayActivities:
     async def notify_team(self, notification: NotifyTeamInput) -> NotificationResult:
         _hand_back_if_shutting_down()
         delivered = False
-        for coordinator in await self._store.team_coordinators(notification.team):
+        coordinators = await self._store.team_coordinators(notification.team)
+        for coordinator in coordinators:
             delivered |= await self._store.add_notification(
                 NotificationRecord(
                     idempotency_key=f"{notification.idempotency_key}:{coordinator}",

@@ -83,7 +83,10 @@ async def issue_token(
 
 @router.post(
     "/{staff_id}/deactivate",
-    responses=STAFF_MEMBER,
+    responses={
+        **STAFF_MEMBER,
+        409: {"model": schemas.ErrorBody, "description": "An administrator cannot deactivate their own account."},
+    },
     summary="Deactivate a staff member who leaves (administrators): their tokens stop working",
 )
 async def deactivate_staff(

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from api.errors import ConflictError
 from api.schemas import StaffDeactivated, TokenIssued
 from api.services import staff as staff_service
 from api.services.pathways import audited, count_open_pathways_managed_by
@@ -36,6 +37,9 @@ async def issue_token(*, session: Session, admin: StaffMember, staff_id: str, re
 
 async def deactivate(*, client: Client, session: Session, admin: StaffMember, staff_id: str) -> StaffDeactivated:
     async with audited(session, admin, None, f"deactivate_staff:{staff_id}"):
+        if staff_id == admin.staff_id:
+            # The last administrator could otherwise lock everyone out of staff administration.
+            raise ConflictError("you cannot deactivate your own account; another administrator has to")
         revoked = await asyncio.to_thread(staff_service.deactivate_staff, session, staff_id=staff_id)
     log.info("%s deactivated %s (%d tokens revoked)", admin.staff_id, staff_id, revoked)
     open_pathways: int | None

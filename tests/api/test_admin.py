@@ -137,6 +137,8 @@ async def test_deactivating_a_case_manager_revokes_their_tokens_and_counts_the_p
     assert (await api.post(f"/staff/{org.nurse.staff_id}/deactivate", headers=org.nurse.auth)).status_code == 403
     missing = await api.post("/staff/nobody.here/deactivate", headers=org.admin.auth)
     assert missing.status_code == 404
+    own = await api.post(f"/staff/{org.admin.staff_id}/deactivate", headers=org.admin.auth)
+    assert own.status_code == 409 and "your own account" in own.json()["detail"]
 
     first = ok(await api.post(f"/staff/{org.nurse.staff_id}/deactivate", headers=org.admin.auth))
     again = ok(await api.post(f"/staff/{org.nurse.staff_id}/deactivate", headers=org.admin.auth))
@@ -152,6 +154,7 @@ async def test_deactivating_a_case_manager_revokes_their_tokens_and_counts_the_p
         audit = session.exec(select(AuditLogEntry).where(AuditLogEntry.staff_id == org.admin.staff_id)).all()
     assert [(line.action, line.outcome) for line in audit] == [
         ("deactivate_staff:nobody.here", "not_found"),
+        (f"deactivate_staff:{org.admin.staff_id}", "rejected"),
         (f"deactivate_staff:{org.nurse.staff_id}", "ok"),
         (f"deactivate_staff:{org.nurse.staff_id}", "ok"),
     ]
