@@ -7,6 +7,7 @@ Each is idempotent: the key derived from the pathway and its event makes a retry
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from temporalio import activity
@@ -76,45 +77,61 @@ class PathwayActivities:
         Otherwise a deactivated member's inbox would collect the pathway's reminders unread, and the pathway
         would stall until a deadline escalated it.
         """
-        delivered = False
-        coordinators = await self._store.team_coordinators(notification.team)
-        for coordinator in coordinators:
-            delivered |= await self._store.add_notification(
-                NotificationRecord(
-                    idempotency_key=f"{notification.idempotency_key}:handover:{coordinator}",
-                    pathway_id=notification.pathway_id,
-                    team=notification.team,
-                    recipient=coordinator,
-                    kind=notification.kind,
-                    due_at=notification.due_at,
-                    case_manager_deactivated=True,
-                )
-            )
+        delivered, coordinators = await self._notify_coordinators(
+            key_prefix=f"{notification.idempotency_key}:handover",
+            pathway_id=notification.pathway_id,
+            team=notification.team,
+            kind=notification.kind,
+            due_at=notification.due_at,
+            case_manager_deactivated=True,
+        )
         activity.logger.warning(
             "Case manager of %s is deactivated: notification %s handed to %d coordinator(s) of %s",
             notification.pathway_id,
             notification.kind.value,
-            len(coordinators),
+            coordinators,
             notification.team,
         )
         return NotificationResult(delivered=delivered)
 
-    @activity.defn
-    async def notify_team(self, notification: NotifyTeamInput) -> NotificationResult:
-        _hand_back_if_shutting_down()
+    async def _notify_coordinators(
+        self,
+        *,
+        key_prefix: str,
+        pathway_id: str,
+        team: str,
+        kind: NotificationKind,
+        due_at: datetime | None,
+        case_manager_deactivated: bool = False,
+    ) -> tuple[bool, int]:
+        """One notification to each active coordinator of the team, keyed `<key_prefix>:<coordinator>`:
+        whether any was new, and how many coordinators there are."""
+        coordinators = await self._store.team_coordinators(team)
         delivered = False
-        coordinators = await self._store.team_coordinators(notification.team)
         for coordinator in coordinators:
             delivered |= await self._store.add_notification(
                 NotificationRecord(
-                    idempotency_key=f"{notification.idempotency_key}:{coordinator}",
-                    pathway_id=notification.pathway_id,
-                    team=notification.team,
+                    idempotency_key=f"{key_prefix}:{coordinator}",
+                    pathway_id=pathway_id,
+                    team=team,
                     recipient=coordinator,
-                    kind=notification.kind,
-                    due_at=notification.due_at,
+                    kind=kind,
+                    due_at=due_at,
+                    case_manager_deactivated=case_manager_deactivated,
                 )
             )
+        return delivered, len(coordinators)
+
+    @activity.defn
+    async def notify_team(self, notification: NotifyTeamInput) -> NotificationResult:
+        _hand_back_if_shutting_down()
+        delivered, _ = await self._notify_coordinators(
+            key_prefix=notification.idempotency_key,
+            pathway_id=notification.pathway_id,
+            team=notification.team,
+            kind=notification.kind,
+            due_at=notification.due_at,
+        )
         return NotificationResult(delivered=delivered)
 
     @activity.defn

@@ -69,6 +69,21 @@ def _notify(pathway_id: str, kind: NotificationKind = NotificationKind.ASSIGNED_
     )
 
 
+def _follow_up_overdue(pathway_id: str) -> EscalateToTeamReviewInput:
+    review_id = str(uuid.uuid4())
+    return EscalateToTeamReviewInput(
+        pathway_id=pathway_id,
+        team=TEAM,
+        idempotency_key=f"{pathway_id}:7:escalate:{review_id}",
+        review_id=review_id,
+        cause=TeamReviewCause.FOLLOW_UP_OVERDUE,
+        reason="the follow-up contact is overdue",
+        opened_by="system",
+        opened_at=datetime.now(UTC),
+        case_manager=NURSE,
+    )
+
+
 def _pathway_id() -> str:
     return f"pathway-client-{uuid.uuid4().hex[:12]}"
 
@@ -307,18 +322,8 @@ async def test_escalation_opens_one_review_item_and_notifies_coordinators_and_ca
     add_staff(migrated_engine, NURSE, TEAM)
     activities = _activities(migrated_engine, Settings())
     pathway_id = _pathway_id()
-    review_id = str(uuid.uuid4())
-    escalation = EscalateToTeamReviewInput(
-        pathway_id=pathway_id,
-        team=TEAM,
-        idempotency_key=f"{pathway_id}:7:escalate:{review_id}",
-        review_id=review_id,
-        cause=TeamReviewCause.FOLLOW_UP_OVERDUE,
-        reason="the follow-up contact is overdue",
-        opened_by="system",
-        opened_at=datetime.now(UTC),
-        case_manager=NURSE,
-    )
+    escalation = _follow_up_overdue(pathway_id)
+    review_id = escalation.review_id
 
     first = await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
     second = await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
@@ -485,18 +490,7 @@ async def test_escalation_does_not_notify_a_deactivated_case_manager(migrated_en
     add_staff(migrated_engine, NURSE, TEAM, active=False)
     activities = _activities(migrated_engine, Settings())
     pathway_id = _pathway_id()
-    review_id = str(uuid.uuid4())
-    escalation = EscalateToTeamReviewInput(
-        pathway_id=pathway_id,
-        team=TEAM,
-        idempotency_key=f"{pathway_id}:7:escalate:{review_id}",
-        review_id=review_id,
-        cause=TeamReviewCause.FOLLOW_UP_OVERDUE,
-        reason="the follow-up contact is overdue",
-        opened_by="system",
-        opened_at=datetime.now(UTC),
-        case_manager=NURSE,
-    )
+    escalation = _follow_up_overdue(pathway_id)
 
     result = await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
 
