@@ -32,6 +32,7 @@ async def profile_api(stack: Stack, pathway_ids: list[str], output: Path) -> Non
     app = create_app(settings)
     staff_id = professional_id(0)
     headers = {"Authorization": f"Bearer {stack.tokens[staff_id]}"}
+    coordinator = {"Authorization": f"Bearer {stack.tokens['coordinator.bench']}"}
     sections: list[str] = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
@@ -53,10 +54,16 @@ async def profile_api(stack: Stack, pathway_ids: list[str], output: Path) -> Non
             async def caseload() -> httpx.Response:
                 return await http.get("/me/caseload")
 
+            async def filtered() -> httpx.Response:
+                # Figure 3's filtered list: as the coordinator, one case manager's pathways in services.
+                params = {"stage": "in_services", "case_manager": staff_id, "page_size": 50}
+                return await http.get("/pathways", params=params, headers=coordinator)
+
             calls: list[tuple[str, Callable[[], Awaitable[httpx.Response]]]] = [
                 ("POST /pathways (intake)", intake),
                 ("POST /pathways/{id}/follow-ups", follow_up),
                 ("GET /me/caseload", caseload),
+                ("GET /pathways?stage&case_manager (first page of 50)", filtered),
             ]
             for name, call in calls:
                 await call()  # warm-up: first-request imports and caches are not the steady state
