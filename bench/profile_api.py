@@ -56,7 +56,7 @@ async def profile_api(stack: Stack, pathway_ids: list[str], output: Path) -> Non
 
             async def filtered() -> httpx.Response:
                 # Figure 3's filtered list: as the coordinator, one case manager's pathways in services.
-                params = {"stage": "in_services", "case_manager": staff_id, "page_size": 50}
+                params: dict[str, str | int] = {"stage": "in_services", "case_manager": staff_id, "page_size": 50}
                 return await http.get("/pathways", params=params, headers=coordinator)
 
             calls: list[tuple[str, Callable[[], Awaitable[httpx.Response]]]] = [
