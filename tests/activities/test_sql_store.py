@@ -69,18 +69,24 @@ def _notify(pathway_id: str, kind: NotificationKind = NotificationKind.ASSIGNED_
     )
 
 
-def _follow_up_overdue(pathway_id: str) -> EscalateToTeamReviewInput:
+def _escalation(
+    pathway_id: str,
+    *,
+    cause: TeamReviewCause = TeamReviewCause.FOLLOW_UP_OVERDUE,
+    reason: str = "the follow-up contact is overdue",
+    case_manager: str = NURSE,
+) -> EscalateToTeamReviewInput:
     review_id = str(uuid.uuid4())
     return EscalateToTeamReviewInput(
         pathway_id=pathway_id,
         team=TEAM,
         idempotency_key=f"{pathway_id}:7:escalate:{review_id}",
         review_id=review_id,
-        cause=TeamReviewCause.FOLLOW_UP_OVERDUE,
-        reason="the follow-up contact is overdue",
+        cause=cause,
+        reason=reason,
         opened_by="system",
         opened_at=datetime.now(UTC),
-        case_manager=NURSE,
+        case_manager=case_manager,
     )
 
 
@@ -322,7 +328,7 @@ async def test_escalation_opens_one_review_item_and_notifies_coordinators_and_ca
     add_staff(migrated_engine, NURSE, TEAM)
     activities = _activities(migrated_engine, Settings())
     pathway_id = _pathway_id()
-    escalation = _follow_up_overdue(pathway_id)
+    escalation = _escalation(pathway_id)
     review_id = escalation.review_id
 
     first = await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
@@ -350,18 +356,13 @@ async def test_escalation_with_unknown_case_manager_still_notifies_coordinators_
     add_staff(migrated_engine, COORDINATOR, TEAM, role=StaffRole.COORDINATOR)
     activities = _activities(migrated_engine, Settings())
     pathway_id = _pathway_id()
-    review_id = str(uuid.uuid4())
-    escalation = EscalateToTeamReviewInput(
-        pathway_id=pathway_id,
-        team=TEAM,
-        idempotency_key=f"{pathway_id}:7:escalate:{review_id}",
-        review_id=review_id,
+    escalation = _escalation(
+        pathway_id,
         cause=TeamReviewCause.SERVICE_GAP,
         reason="the client has been without services too long",
-        opened_by="system",
-        opened_at=datetime.now(UTC),
         case_manager="aaa.unknown",  # sorts before the coordinator
     )
+    review_id = escalation.review_id
 
     with pytest.raises(ApplicationError, match=r"aaa\.unknown"):
         await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
@@ -490,7 +491,7 @@ async def test_escalation_does_not_notify_a_deactivated_case_manager(migrated_en
     add_staff(migrated_engine, NURSE, TEAM, active=False)
     activities = _activities(migrated_engine, Settings())
     pathway_id = _pathway_id()
-    escalation = _follow_up_overdue(pathway_id)
+    escalation = _escalation(pathway_id)
 
     result = await ActivityEnvironment().run(activities.escalate_to_team_review, escalation)
 
