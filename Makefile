@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 ## make run: Temporal (Web UI http://localhost:8233), migrate, the worker, the API (http://localhost:8000), demo data on first start.
 run: $(STAMP)
-	$(BIN)/python -m core.run
+	$(BIN)/python -m ops.run
 
 ## make test: lint, type-check and the whole suite against real Temporal servers.
 test: $(STAMP) lint

@@ -1,7 +1,9 @@
-"""The worker operations run: hosts the pathway workflow and its activities on one task queue.
+"""The worker operations run: hosts the pathway workflows and their activities on one task queue.
 
-Several workers on the same task queue share the load. SIGINT/SIGTERM shut it down gracefully:
-it stops polling, lets in-flight activities finish within the graceful timeout, then exits.
+Several workers on the same task queue share the load. At start-up a worker makes sure the upkeep
+schedules exist (record retention, outbox sweep) and asks running version-4 pathways to move their record
+into the database. SIGINT/SIGTERM shut it down gracefully: it stops polling, lets in-flight activities
+finish within the graceful timeout, then exits; outbox rows it had not delivered yet stay for the sweep.
 """
 
 from __future__ import annotations
@@ -12,36 +14,59 @@ import logging
 import signal
 from collections.abc import Sequence
 from datetime import timedelta
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-from temporalio.client import Client
+from sqlalchemy import Engine
+from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.service import RPCError
 from temporalio.runtime import Runtime
 from temporalio.worker import Worker
 
 from activities.delivery import Delivery
-from activities.pathway_activities import PathwayActivities
-from activities.sql_store import SqlEffectStore
-from activities.store import EffectStore
+from activities.legacy_v4 import LegacyActivities
+from activities.outbox import OutboxDispatcher
+from activities.records import RecordActivities, RecordRetention
+from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current
 from core.health import HealthChecks, HealthServer
 from core.settings import Settings
 from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect, workflow_runner
+from workflows.client import UpkeepIntervals, ensure_schedules, request_record_move, running_v4_pathways
+from workflows.legacy.pathway_v4 import PathwayWorkflowV4
 from workflows.pathway import PathwayWorkflow
+from workflows.upkeep import OutboxSweepWorkflow, RecordRetentionWorkflow
 
 log = logging.getLogger("pathways.worker")
 
-WORKFLOWS: Sequence[type] = (PathwayWorkflow,)
+WORKFLOWS: Sequence[type] = (PathwayWorkflow, PathwayWorkflowV4, RecordRetentionWorkflow, OutboxSweepWorkflow)
 
 
-def build_worker(client: Client, settings: Settings, store: EffectStore) -> Worker:
-    activities = PathwayActivities(store)
+@dataclass
+class Effects:
+    """Where the worker's activities write: the database, sealed with the key ring, delivered by the outbox."""
+
+    engine: Engine
+    sealer: RecordSealer
+    outbox: OutboxDispatcher
+    retention: RecordRetention
+
+    def activities(self) -> list[Callable[..., Any]]:
+        return [
+            *RecordActivities(self.engine, self.sealer, self.outbox, self.retention).all(),
+            *LegacyActivities(self.engine, self.sealer, self.outbox).all(),
+        ]
+
+
+def build_worker(client: Client, settings: Settings, effects: Effects) -> Worker:
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=list(WORKFLOWS),
         workflow_runner=workflow_runner(),
-        activities=activities.all(),
+        activities=effects.activities(),
         max_concurrent_activities=settings.max_concurrent_activities,
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
@@ -49,11 +74,47 @@ def build_worker(client: Client, settings: Settings, store: EffectStore) -> Work
     )
 
 
-def build_effect_store(settings: Settings) -> EffectStore:
-    """The database-backed store with real delivery; refuses an outdated schema (`OutdatedSchemaError`)."""
-    engine = build_engine(settings.effective_database_url)
+def build_effects(settings: Settings, engine: Engine | None = None) -> Effects:
+    """The database-backed effects with real delivery; refuses an outdated schema (`OutdatedSchemaError`)."""
+    engine = engine or build_engine(settings.effective_database_url)
     check_schema_current(engine)
-    return SqlEffectStore(engine, Delivery.from_settings(settings))
+    return Effects(
+        engine=engine,
+        sealer=RecordSealer.from_settings(settings),
+        outbox=OutboxDispatcher(engine, Delivery.from_settings(settings)),
+        retention=RecordRetention(
+            closed_records=settings.record_retention, demo_records=settings.demo_record_retention
+        ),
+    )
+
+
+async def prepare_namespace(client: Client, settings: Settings) -> None:
+    """The upkeep schedules, and version-4 pathways asked to move their record (best effort: a worker that
+    cannot do it now still serves; the next start, or `ops.cli pathways move-records`, does it)."""
+    try:
+        await ensure_schedules(
+            client,
+            settings.task_queue,
+            UpkeepIntervals(
+                record_retention=settings.record_retention_check, outbox_sweep=settings.outbox_sweep_interval
+            ),
+        )
+    except RPCError as err:
+        log.warning("Could not create or update the upkeep schedules: %s", err)
+    if not settings.move_v4_records_on_start:
+        return
+    moved = 0
+    try:
+        async for pathway_id in running_v4_pathways(client):
+            try:
+                await request_record_move(client, pathway_id)
+                moved += 1
+            except (RPCError, WorkflowUpdateFailedError) as err:
+                log.warning("Version-4 pathway %s could not be asked to move its record: %s", pathway_id, err)
+    except RPCError as err:
+        log.warning("Could not list version-4 pathways: %s", err)
+    if moved:
+        log.info("Asked %d version-4 pathway(s) to move their record into the database", moved)
 
 
 async def connect_with_retry(settings: Settings, runtime: Runtime, stop: asyncio.Event) -> Client | None:
@@ -92,7 +153,7 @@ def health_checks(client: Client, settings: Settings, worker: Worker, stopping: 
     )
 
 
-async def run_worker(settings: Settings, store: EffectStore | None = None, stop: asyncio.Event | None = None) -> None:
+async def run_worker(settings: Settings, effects: Effects | None = None, stop: asyncio.Event | None = None) -> None:
     if settings.worker_health_port is not None and port_in_use(settings.ops_bind_host, settings.worker_health_port):
         # Checked before connecting, so a wrong port fails at once rather than after the connect retries.
         raise SystemExit(
@@ -100,8 +161,8 @@ async def run_worker(settings: Settings, store: EffectStore | None = None, stop:
             "stop what runs there or set PATHWAYS_WORKER_HEALTH_PORT"
         )
     # The schema check comes before anything connects, so an outdated database stops the start at once.
-    if store is None:
-        store = build_effect_store(settings)
+    if effects is None:
+        effects = build_effects(settings)
     runtime = build_runtime(settings)
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -114,7 +175,8 @@ async def run_worker(settings: Settings, store: EffectStore | None = None, stop:
         if client is None:
             log.info("Stopped before Temporal answered; nothing to drain")
             return
-        worker = build_worker(client, settings, store)
+        worker = build_worker(client, settings, effects)
+        await effects.outbox.start()
         if settings.worker_health_port is not None:
             health = HealthServer(
                 health_checks(client, settings, worker, stop), settings.ops_bind_host, settings.worker_health_port
@@ -122,6 +184,7 @@ async def run_worker(settings: Settings, store: EffectStore | None = None, stop:
             await health.start()
         log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
         running = asyncio.create_task(worker.run())
+        preparing = asyncio.create_task(prepare_namespace(client, settings))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if running.done():
@@ -134,7 +197,9 @@ async def run_worker(settings: Settings, store: EffectStore | None = None, stop:
         )
         await worker.shutdown()
         await running
+        preparing.cancel()
     finally:
+        await effects.outbox.stop()
         for sig in signals:
             loop.remove_signal_handler(sig)
         if health is not None:
@@ -143,8 +208,8 @@ async def run_worker(settings: Settings, store: EffectStore | None = None, stop:
 
 
 def main(argv: Any = None) -> None:
-    # `python worker.py` behaves exactly like `python -m core.cli worker` (logging, exit codes, shutdown).
-    from core.cli import app
+    # `python worker.py` behaves exactly like `python -m ops.cli worker` (logging, exit codes, shutdown).
+    from ops.cli import app
 
     app(["worker"])
 

@@ -34,6 +34,7 @@ from api.errors import (
 from api.limits import BodySizeLimitMiddleware
 from api.routes import api_router
 from api.services.token_cache import TokenCache
+from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current, session_scope
 from core.settings import Settings, get_settings
 from core.temporal import connect, data_converter
@@ -65,6 +66,7 @@ def _lifespan(
         app.state.settings = settings
         app.state.engine = engine or engine_for(settings)
         app.state.token_cache = TokenCache(settings.token_cache_seconds)
+        app.state.sealer = RecordSealer.from_settings(settings)
         prepare_database(app.state.engine)
         app.state.temporal_client = temporal_client or await connect(settings, lazy=True)
         try:

@@ -20,6 +20,7 @@ from api.errors import ForbiddenError, NotAuthenticatedError
 from api.security import hash_token
 from api.services.staff import StaffMember, staff_for_token_hash
 from api.services.token_cache import TokenCache
+from core.crypto import RecordSealer
 from core.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="The staff member's API token.")
@@ -50,7 +51,13 @@ async def get_temporal_client(request: Request) -> Client:
     return client
 
 
+async def get_sealer(request: Request) -> RecordSealer:
+    sealer: RecordSealer = request.app.state.sealer
+    return sealer
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+SealerDep = Annotated[RecordSealer, Depends(get_sealer)]
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
 

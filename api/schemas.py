@@ -1,39 +1,29 @@
-"""Request bodies and responses of the HTTP API.
+"""Responses of the HTTP API, and the bodies of staff and team administration.
 
-Action bodies mirror the workflow's input models (`models.pathway`) without `actor`: the API fills the
-actor from the bearer token, so nobody can act in someone else's name. `tests/api/test_schemas.py`
-keeps the two in step.
+The bodies of intake and staff actions are the models of `models.actions` themselves: the API fills the
+acting staff member from the sign-in, so nobody can act in someone else's name.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-from typing import Generic, TypeVar
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.pathway import (
-    AssessmentLevel,
-    ClosureReason,
     ContactChannel,
     DeadlineKind,
     Language,
-    LongTermSolution,
-    NoteText,
-    PathwayPolicy,
-    PlannedServiceInput,
-    ReferralSource,
-    ReferringOrganisation,
-    ServiceStatusChange,
-    ShortText,
     StaffId,
     Stage,
     TeamId,
     TeamReviewCause,
-    TeamReviewDecision,
     TriageRoute,
-    validate_client_reference,
 )
+from models.process import Deadline
+from models.record import PathwayRecord
 from models.tables import StaffRole
 
 T = TypeVar("T")
@@ -51,134 +41,18 @@ class ErrorBody(BaseModel):
 
 
 # -- pathways -------------------------------------------------------------------------------------------
-
-
-class IntakeBody(Body):
-    """A referral; `registered_by` is the signed-in staff member."""
-
-    client_reference: str = Field(
-        description="Pseudonymous client reference; never a personal identity code.", examples=["client-4f2a9c"]
-    )
-    team: TeamId
-    referral_source: ReferralSource
-    referring_organisation: ReferringOrganisation | None = Field(
-        default=None, description="Required for a professional referral, absent for a self-referral."
-    )
-    client_language: Language = Language.FI
-    remote_services_needed: bool = False
-    reason: NoteText = Field(description="Why the client is referred (free text, no identity codes).")
-    referred_at: datetime | None = Field(default=None, description="When the referral arrived; defaults to now.")
-    demo: bool = Field(default=False, description="Demo data, not a real client.")
-    policy: PathwayPolicy | None = Field(
-        default=None,
-        description="Deadlines of this pathway; only for demo pathways (real ones follow the team's defaults).",
-    )
-
-    @field_validator("client_reference")
-    @classmethod
-    def _pseudonymous(cls, value: str) -> str:
-        return validate_client_reference(value)
-
-
-class TriageBody(Body):
-    route: TriageRoute
-    assessment_level: AssessmentLevel | None = Field(
-        default=None, description="Required for an extended assessment: basic or specialist level."
-    )
-    case_manager: StaffId | None = Field(
-        default=None, description="Required unless the route is no_need; a member of the pathway's team."
-    )
-    redirect_note: NoteText | None = Field(
-        default=None, description="Required for no_need: where the client was redirected."
-    )
-    note: NoteText | None = None
-
-
-class AssignCaseManagerBody(Body):
-    case_manager: StaffId = Field(description="The new case manager, a member of the pathway's team.")
-    reason: ShortText
-
-
-class SetGoalBody(Body):
-    goal_id: str | None = Field(default=None, description="Given to update an existing goal; absent adds one.")
-    text: NoteText = Field(description="The client's own goal, in the client's own words.")
-    target_date: datetime | None = None
-    achieved: bool = False
-
-
-class AddInvestigationBody(Body):
-    description: ShortText
-    provider: ShortText | None = None
-    due_at: datetime | None = None
-
-
-class CompleteInvestigationBody(Body):
-    result_summary: NoteText
-
-
-class CompleteAssessmentBody(Body):
-    summary: NoteText
-    recommendation: NoteText
-
-
-class SetPlanBody(Body):
-    services: list[PlannedServiceInput] = Field(min_length=1, max_length=30)
-    follow_up_interval: timedelta | None = Field(
-        default=None, gt=timedelta(0), description="How often the case manager contacts the client."
-    )
-    note: NoteText | None = None
-
-
-class UpdateServiceBody(Body):
-    change: ServiceStatusChange
-    note: NoteText | None = None
-
-
-class RecordFollowUpBody(Body):
-    contacted_at: datetime | None = Field(default=None, description="When the contact happened; defaults to now.")
-    channel: ContactChannel
-    note: NoteText
-
-
-class RequestTeamReviewBody(Body):
-    reason: NoteText
-
-
-class DecideTeamReviewBody(Body):
-    decision: TeamReviewDecision
-    note: NoteText
-    new_case_manager: StaffId | None = Field(default=None, description="Required for change_case_manager.")
-    closure_reason: ClosureReason | None = Field(default=None, description="Required for close.")
-
-
-class RecordOutcomeBody(Body):
-    solution: LongTermSolution
-    description: NoteText
-    started_at: datetime | None = None
-
-
-class ConfirmSustainmentBody(Body):
-    held: bool
-    note: NoteText
-
-
-class CloseBody(Body):
-    reason: ClosureReason
-    note: NoteText
-
-
-class RecordFeedbackBody(Body):
-    rating: int = Field(ge=1, le=5, description="The client's rating of the support, 1 (poor) to 5 (excellent).")
-    comment: str | None = Field(default=None, max_length=4000)
+# Action bodies are the fields models of `models.actions`, declared once (see `workflows.actions`).
 
 
 class PathwayReceipt(BaseModel):
-    """The answer to an intake: the pathway is started and durable; its state follows at `Location`.
+    """The answer to an intake: the pathway is started and durable; its record follows at `Location`.
 
     Intake does not wait for the worker to run the pathway's first step, so a burst of referrals is
     bounded by Temporal, not by the worker."""
 
     pathway_id: str
+    client_reference: str
+    ordinal: int = Field(description="The client's 1st, 2nd ... pathway.")
     team: str
     stage: Stage = Field(description="Always awaiting_triage: a new pathway waits for the team's triage.")
     registered_by: str
@@ -186,20 +60,46 @@ class PathwayReceipt(BaseModel):
     demo: bool
 
 
+class ProcessStateName(StrEnum):
+    RUNNING = "running"
+    CLOSED = "closed"
+    UNAVAILABLE = "unavailable"
+
+
+class PathwayRead(PathwayRecord):
+    """The pathway's record from the database, with its live process while it runs."""
+
+    team_review_pending: bool = False
+    overdue: bool = False
+    next_deadline: Deadline | None = Field(default=None, description="The earliest deadline that has not fired.")
+    overdue_deadlines: list[DeadlineKind] = Field(default=[], description="What is late now, and why it is overdue.")
+    process: ProcessStateName = Field(
+        description="running: live fields are current; closed: the pathway ended; unavailable: Temporal could "
+        "not be asked, so the live fields are the last recorded ones."
+    )
+
+
 class PathwayListItem(BaseModel):
-    """One pathway in a listing, from Temporal visibility (no client data beyond the pseudonymous id)."""
+    """One pathway in a listing (no client data beyond the pseudonymous reference)."""
 
     pathway_id: str
-    stage: Stage | None
-    team: str | None
+    client_reference: str
+    stage: Stage
+    team: str
     case_manager: str | None
     route: TriageRoute | None
     team_review_pending: bool
     overdue: bool
     next_deadline_at: datetime | None
     next_deadline_kind: DeadlineKind | None
-    started_at: datetime
+    opened_at: datetime = Field(description="When the referral arrived.")
+    closed_at: datetime | None
     demo: bool = Field(description="Demo data (make run's seeding or a demo intake), not a real client.")
+
+    @field_validator("next_deadline_at", "opened_at", "closed_at")
+    @classmethod
+    def _times_utc(cls, value: datetime | None) -> datetime | None:
+        return _utc(value)
 
 
 class Page(BaseModel, Generic[T]):
@@ -209,15 +109,42 @@ class Page(BaseModel, Generic[T]):
     )
 
 
+class TimelineEntry(BaseModel):
+    """One line of the timeline: what happened, when, who did it (coded facts only: notes are in the record)."""
+
+    sequence: int
+    at: datetime
+    actor: str
+    kind: str
+    stage: Stage
+    summary: str
+    details: dict[str, Any] = Field(description="The event's coded facts (route, cause, decision, rating ...).")
+    recorded: bool = Field(description="In the database already (false: decided, being written right now).")
+
+
+class FollowUpEntry(BaseModel):
+    sequence: int
+    contacted_at: datetime
+    channel: ContactChannel
+    note: str
+    recorded_by: str
+
+
 class PendingTeamReview(BaseModel):
     pathway_id: str
     team: str
     review_id: str
     cause: TeamReviewCause
+    reason: str
     opened_by: str
     opened_at: datetime
     case_manager: str | None
     stage: Stage
+
+    @field_validator("opened_at")
+    @classmethod
+    def _opened_utc(cls, value: datetime) -> datetime | None:
+        return _utc(value)
 
 
 # -- staff and teams -------------------------------------------------------------------------------------
@@ -294,6 +221,7 @@ class AuditEntryPublic(BaseModel):
     staff_id: str
     pathway_id: str | None
     action: str
+    purpose: str | None = None
     outcome: str
 
     @field_validator("at")

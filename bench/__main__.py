@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     code = main()
-    # The SDK's Rust threads can abort interpreter finalization (temporalio/sdk-python#300), as in core.cli.
+    # The SDK's Rust threads can abort interpreter finalization (temporalio/sdk-python#300), as in ops.cli.
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

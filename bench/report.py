@@ -156,7 +156,7 @@ def write_report(
         "",
         "The system under test runs as in production, only on one machine: a fresh Temporal dev server (SQLite, "
         "from the venv), the API as a uvicorn process on a SQLite file database (bearer-token auth, validation, "
-        "audit), the product's worker (`python -m core.cli worker`, database effect store, sticky cache of "
+        "audit), the product's worker (`python -m ops.cli worker`, database effect store, sticky cache of "
         f"{MAX_CACHED_WORKFLOWS}) "
         "and the raw reference worker as separate processes, and the load generator. Other engineers' jobs may "
         "share the two cores; the ratios are what to read.",

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
-from api.admin import add_staff, add_team
+from ops.admin import add_staff, add_team
 from core.db import build_engine, migrate_to_head
 from core.settings import Settings
 from core.temporal import connect, data_converter, temporal_cli_path

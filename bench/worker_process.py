@@ -1,6 +1,6 @@
 """A worker in its own process, as operations run it: `python -m bench.worker_process [pathway|raw]`.
 
-`pathway` is the product's worker exactly as `python -m core.cli worker` runs it (database effect store,
+`pathway` is the product's worker exactly as `python -m ops.cli worker` runs it (database effect store,
 graceful shutdown), configured by the PATHWAYS_* environment. `raw` hosts the raw references of
 `bench.raw` on the same settings, so both sides of every figure pay for a separate worker process.
 """
@@ -44,7 +44,7 @@ def main(argv: list[str]) -> None:
         return
     if mode != "pathway":
         raise SystemExit(f"unknown worker mode {mode!r}: pathway or raw")
-    from core.cli import app
+    from ops.cli import app
 
     app(["worker"])
 

@@ -6,6 +6,7 @@ their own.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -89,6 +90,17 @@ class Settings(BaseSettings):
         default="",
         description="Comma-separated origins of the Temporal Web UI allowed to call /codec (e.g. http://localhost:8233)",
     )
+
+    # The record's life after closure (db area). Social and health care client records are kept for years
+    # after the case closes (12 years is the default here); demo pathways (`make run`) for minutes, so the
+    # erasure can be seen. The erasure runs from a Temporal Schedule every `record_retention_check`.
+    record_retention: timedelta = Field(default=timedelta(days=12 * 365), gt=timedelta(0))
+    demo_record_retention: timedelta = Field(default=timedelta(days=12 * 365), gt=timedelta(0))
+    record_retention_check: timedelta = Field(default=timedelta(hours=6), gt=timedelta(0))
+    # The outbox sweep delivers e-mails and webhooks whose first attempt failed (or whose worker died).
+    outbox_sweep_interval: timedelta = Field(default=timedelta(minutes=1), gt=timedelta(0))
+    # At start-up a worker asks every running version-4 pathway to move its record into the database.
+    move_v4_records_on_start: bool = True
 
     @model_validator(mode="after")
     def _encryption_keys_well_formed(self) -> Settings:

@@ -1,6 +1,7 @@
 """A pathway as a FHIR R4B Bundle, so other health and social-care systems can read it.
 
-Pure functions of `PathwayState`: no clock, no I/O; the same state always gives the same bundle (resource
+Pure functions of the pathway's record (`FhirExportInput`: the record, its stage changes and every
+follow-up contact, read from the database): no clock, no I/O; the same state always gives the same bundle (resource
 ids are name-based UUIDs of the pathway and the item), so a re-export updates rather than duplicates.
 
 What goes in (the DOMAIN.md mapping):
@@ -30,18 +31,36 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
+from dataclasses import dataclass, field
+
 from models.pathway import (
     ClosureReason,
-    DeadlineKind,
-    EventKind,
     InvestigationStatus,
-    PathwayState,
     ReferralSource,
     ServiceStatus,
     Stage,
     looks_like_personal_identity_code,
 )
-from workflows import deadlines
+from models.record import FollowUpRecord, PathwayRecord
+
+
+@dataclass(frozen=True)
+class StageChange:
+    at: datetime
+    stage: Stage
+    closure_reason: ClosureReason | None = None
+
+
+@dataclass(frozen=True)
+class FhirExportInput:
+    """What the export reads: the record, the stage after each change, and every follow-up contact."""
+
+    record: PathwayRecord
+    stage_changes: list[StageChange] = field(default_factory=list)
+    follow_ups: list[FollowUpRecord] = field(default_factory=list)
+    plan_first_set_at: datetime | None = None
+    follow_up_overdue: bool = False
+
 
 # --------------------------------------------------------------------------------------------------
 # Identifier and code systems of this product. URNs: they name, they do not resolve.
@@ -108,7 +127,7 @@ def episode_status(stage: Stage, closure_reason: ClosureReason | None = None) ->
     return _OPEN_STAGE_STATUS[stage]
 
 
-def referral_status(state: PathwayState) -> str:
+def referral_status(state: PathwayRecord) -> str:
     """ServiceRequest.status: the referral is in force while the pathway is open, completed when the
     pathway finished, revoked when it ended otherwise (e.g. no need found in triage)."""
     if state.stage is not Stage.CLOSED:
@@ -116,7 +135,7 @@ def referral_status(state: PathwayState) -> str:
     return "completed" if episode_status(state.stage, _closure_reason(state)) == "finished" else "revoked"
 
 
-def _closure_reason(state: PathwayState) -> ClosureReason | None:
+def _closure_reason(state: PathwayRecord) -> ClosureReason | None:
     return state.closure.reason if state.closure else None
 
 
@@ -178,14 +197,15 @@ class _BundleBuilder:
 
 
 class _PathwayExport:
-    def __init__(self, state: PathwayState) -> None:
-        self.state = state
-        self.bundle = _BundleBuilder(state.pathway_id)
+    def __init__(self, export: FhirExportInput) -> None:
+        self.export = export
+        self.state = export.record
+        self.bundle = _BundleBuilder(export.record.pathway_id)
 
     # -- thin resources --------------------------------------------------------------------------
 
     def patient(self) -> dict[str, Any]:
-        identifier = {"system": CLIENT_REFERENCE_SYSTEM, "value": self.state.intake.client_reference}
+        identifier = {"system": CLIENT_REFERENCE_SYSTEM, "value": self.state.client_reference}
         reference = self.bundle.add("Patient", "client", {"identifier": [identifier]})
         # The identifier on the reference lets a receiver match the client without the Patient entry.
         return {**reference, "identifier": identifier}
@@ -195,7 +215,7 @@ class _PathwayExport:
         return self.bundle.add("Practitioner", f"staff:{staff_id}", {"identifier": [identifier]})
 
     def team(self) -> dict[str, Any]:
-        team = self.state.intake.team
+        team = self.state.team
         return self.bundle.add(
             "Organization",
             f"team:{team}",
@@ -210,7 +230,7 @@ class _PathwayExport:
         return self.bundle.add("Organization", f"provider:{name}", {"name": redact(name)})
 
     def referring_organisation(self) -> dict[str, Any] | None:
-        organisation = self.state.intake.referring_organisation
+        organisation = self.state.referral.referring_organisation
         if organisation is None:
             return None
         label = organisation.value.replace("_", " ").capitalize()
@@ -224,16 +244,16 @@ class _PathwayExport:
 
     def status_history(self) -> list[dict[str, Any]]:
         """One entry per FHIR status the pathway has had, from its stage-changing events."""
-        periods: list[tuple[str, datetime]] = [(episode_status(Stage.AWAITING_TRIAGE), self.state.referred_at)]
+        periods: list[tuple[str, datetime]] = [(episode_status(Stage.AWAITING_TRIAGE), self.state.referral.referred_at)]
         stage = Stage.AWAITING_TRIAGE
-        for event in sorted(self.state.events, key=lambda e: e.sequence):
-            if event.stage is stage:
+        for change in self.export.stage_changes:
+            if change.stage is stage:
                 continue
-            stage = event.stage
-            reason = event.details.get("closure_reason") if stage is Stage.CLOSED else None
-            status = episode_status(stage, ClosureReason(reason) if reason else _closure_reason(self.state))
+            stage = change.stage
+            reason = change.closure_reason if stage is Stage.CLOSED else None
+            status = episode_status(stage, reason or _closure_reason(self.state))
             if status != periods[-1][0]:
-                periods.append((status, event.at))
+                periods.append((status, change.at))
         history = []
         for index, (status, start) in enumerate(periods):
             end = periods[index + 1][1] if index + 1 < len(periods) else None
@@ -259,7 +279,7 @@ class _PathwayExport:
             "case-managers",
             {
                 "status": "inactive" if closed else "active",
-                "name": f"Case managers, work-ability team {self.state.intake.team}",
+                "name": f"Case managers, work-ability team {self.state.team}",
                 "subject": self.patient(),
                 "period": _period(history[0].assumed_at, self.state.closure.closed_at if self.state.closure else None),
                 "participant": participants,
@@ -268,7 +288,7 @@ class _PathwayExport:
         )
 
     def referral(self) -> dict[str, Any]:
-        intake = self.state.intake
+        intake = self.state.referral
         self_referral = intake.referral_source is ReferralSource.SELF_REFERRAL
         requester = self.patient() if self_referral else self.referring_organisation()
         source_label = "Self-referral" if self_referral else "Professional referral"
@@ -287,7 +307,7 @@ class _PathwayExport:
             ],
             "code": {"text": "Work-ability support"},
             "subject": self.patient(),
-            "authoredOn": self.state.referred_at,
+            "authoredOn": self.state.referral.referred_at,
             "requester": requester,
             "performer": [self.team()],
         }
@@ -330,7 +350,7 @@ class _PathwayExport:
         else:
             # The plan stays in force while a revision or reassessment is under way.
             status = "active"
-        first_set = next((e.at for e in self.state.events if e.kind is EventKind.PLAN_SET), plan.set_at)
+        first_set = self.export.plan_first_set_at or plan.set_at
         interval_days = plan.follow_up_interval.total_seconds() / 86400
         activities = []
         for service in self.state.services:
@@ -376,7 +396,7 @@ class _PathwayExport:
     def follow_up_tasks(self, care_plan: dict[str, Any] | None) -> None:
         based_on = {"basedOn": [care_plan]} if care_plan else {}
         code = _concept(TASK_CODE_SYSTEM, "follow_up_contact", "Follow-up contact")
-        for index, contact in enumerate(self.state.follow_ups):
+        for index, contact in enumerate(self.export.follow_ups):
             self._task(
                 f"follow-up:{index}",
                 {
@@ -402,7 +422,7 @@ class _PathwayExport:
             }
             if self.state.case_manager:
                 resource["owner"] = self.practitioner(self.state.case_manager)
-            if _follow_up_overdue(self.state):
+            if self.export.follow_up_overdue:
                 resource["businessStatus"] = {"text": "overdue"}
             self._task(f"follow-up-due:{due.isoformat()}", resource)
 
@@ -411,12 +431,8 @@ class _PathwayExport:
         for investigation in self.state.investigations:
             completed = investigation.status is InvestigationStatus.COMPLETED
             status = "completed" if completed else ("cancelled" if closed else "requested")
-            # Whoever saw it through, or whoever is (or last was) the case manager while it is open.
-            responsible = (
-                self.case_manager_at(investigation.completed_at)
-                if investigation.completed_at is not None
-                else self.state.case_manager
-            )
+            # Who ordered it asked for it; whoever saw it through (or is the case manager now) owns it.
+            owner = investigation.completed_by or self.state.case_manager
             description = redact(investigation.description)
             if investigation.provider:
                 description += f" ({redact(investigation.provider)})"
@@ -430,9 +446,9 @@ class _PathwayExport:
             }
             if investigation.due_at is not None:
                 resource["restriction"] = {"period": {"end": investigation.due_at}}
-            if responsible:
-                resource["owner"] = self.practitioner(responsible)
-                resource["requester"] = self.practitioner(responsible)
+            resource["requester"] = self.practitioner(investigation.ordered_by)
+            if owner:
+                resource["owner"] = self.practitioner(owner)
             self._task(f"investigation:{investigation.investigation_id}", resource)
 
     def team_review_tasks(self) -> None:
@@ -478,7 +494,7 @@ class _PathwayExport:
             "type": episode_type,
             "patient": self.patient(),
             "managingOrganization": self.team(),
-            "period": _period(state.referred_at, state.closure.closed_at if state.closure else None),
+            "period": _period(state.referral.referred_at, state.closure.closed_at if state.closure else None),
             "referralRequest": [referral],
         }
         if state.case_manager:
@@ -506,19 +522,11 @@ class _PathwayExport:
         }
 
 
-def _follow_up_overdue(state: PathwayState) -> bool:
-    fired = set(state.fired_deadline_keys)
-    return any(
-        deadline.kind is DeadlineKind.FOLLOW_UP_OVERDUE and deadline.key in fired
-        for deadline in deadlines.all_deadlines(state)
-    )
-
-
-def pathway_bundle(state: PathwayState) -> Bundle:
+def pathway_bundle(export: FhirExportInput) -> Bundle:
     """The pathway as a FHIR R4B collection Bundle whose references all resolve inside it."""
-    return Bundle.model_validate(_PathwayExport(state).build())
+    return Bundle.model_validate(_PathwayExport(export).build())
 
 
-def pathway_bundle_json(state: PathwayState) -> dict[str, Any]:
+def pathway_bundle_json(export: FhirExportInput) -> dict[str, Any]:
     """The bundle as FHIR JSON (a dict ready for a JSON response)."""
-    return pathway_bundle(state).model_dump(mode="json")
+    return pathway_bundle(export).model_dump(mode="json")

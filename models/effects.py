@@ -1,9 +1,8 @@
-"""Inputs of the pathway's activities: the side effects a workflow asks for.
+"""Inputs and results of the activities: what a workflow asks the database and the outbox to do.
 
-One input model per activity. Each carries an idempotency key derived from the pathway id and the
-pathway event that caused it, so a retried or replayed activity never notifies or writes twice.
-None of these carry the client's personal data: notification texts are rendered from the kind and the
-pathway reference only.
+One input model per activity. `RecordBatch` carries a workflow task's decisions (events, notices, the
+new status) to the one activity that writes them in one transaction; it is scheduled by a command, so
+it runs only for decisions that are durably in the history.
 """
 
 from __future__ import annotations
@@ -12,63 +11,47 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.pathway import (
-    Language,
-    NotificationKind,
-    PathwayEvent,
-    Stage,
-    TeamReviewCause,
-    TriageRoute,
-)
+from models.events import PathwayEvent
+from models.process import Notice, ProcessStatus
+
+# A batch stays well below Temporal's 512 KB payload warning: a note is at most 4,000 characters.
+MAX_EVENTS_PER_BATCH = 50
+MAX_NOTICES_PER_BATCH = 100
 
 
-class EffectInput(BaseModel):
+class EffectModel(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+
+class RecordBatch(EffectModel):
     pathway_id: str
     team: str
-    idempotency_key: str = Field(description="Unique per pathway event and recipient.")
+    events: list[PathwayEvent] = Field(default=[], max_length=MAX_EVENTS_PER_BATCH)
+    notices: list[Notice] = Field(default=[], max_length=MAX_NOTICES_PER_BATCH)
+    status: ProcessStatus | None = Field(default=None, description="The process status, when it changed.")
 
 
-class NotifyCaseManagerInput(EffectInput):
-    recipient: str = Field(description="Staff id of the case manager (current, or the previous one on handover).")
-    kind: NotificationKind
-    due_at: datetime | None = None
+class RecordResult(EffectModel):
+    recorded_events: int = Field(description="Events this call wrote (0 for a retry of a written batch).")
+    notifications: int = Field(description="Notification rows this call wrote.")
+    recorded_sequence: int
 
 
-class NotifyTeamInput(EffectInput):
-    """A notice to the team's coordinators (e.g. a new referral waiting for triage)."""
-
-    kind: NotificationKind
-    client_language: Language
-    due_at: datetime | None = None
+class EraseExpiredRecords(EffectModel):
+    now: datetime = Field(description="The scheduled time of the run (records closed before now - retention go).")
+    limit: int = Field(default=500, ge=1, le=10000)
 
 
-class EscalateToTeamReviewInput(EffectInput):
-    review_id: str
-    cause: TeamReviewCause
-    reason: str = Field(description="Kept with the review item for the team; never put into a notification.")
-    opened_by: str
-    opened_at: datetime
-    case_manager: str | None = None
+class ErasedRecords(EffectModel):
+    erased: list[str] = Field(description="The pathway ids whose records were erased.")
+    more: bool = Field(description="More records were due than this call erased.")
 
 
-class EscalationResult(BaseModel):
-    review_id: str
-    created: bool = Field(description="False when the review item already existed (a retry).")
-    notified: int = Field(description="How many team members were notified by this call.")
+class DeliverPendingNotifications(EffectModel):
+    limit: int = Field(default=200, ge=1, le=5000)
 
 
-class RecordPathwayEventsInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    pathway_id: str
-    team: str
-    stage: Stage
-    case_manager: str | None
-    route: TriageRoute | None
-    events: list[PathwayEvent] = Field(min_length=1)
-
-
-class NotificationResult(BaseModel):
-    delivered: bool = Field(description="False when this idempotency key had already been delivered.")
+class DeliveryRound(EffectModel):
+    delivered: int
+    failed: int
+    still_pending: int

@@ -1,8 +1,13 @@
-"""What the database keeps beside the workflows: staff, teams, tokens, notifications, team-review items,
-the pathway-event read model and the audit log.
+"""What the database keeps: the client records of the pathways, staff, teams, tokens, the notification
+outbox and inbox, team-review items and the audit log.
 
-The workflow holds the pathway's truth; these tables serve staff listings, delivery and the audit trail.
-Never send a `table=True` object through Temporal: activities map to and from `models.effects`.
+The database keeps the record; Temporal keeps the process. A pathway's record (`pathway` row and its
+`pathway_event` rows) is written by the activity that records what the workflow decided, and stays
+readable for as long as the record's retention says, whatever happens to the workflow execution.
+
+Client free text is never in a plain column: the record document, each event's free text and a team
+review's reason are sealed by `core.crypto` (AES-GCM with the payload codec's key ring when encryption is
+configured). Never send a `table=True` object through Temporal: activities map to and from `models.effects`.
 Schema changes go through Alembic migrations (`migrations/`).
 """
 
@@ -10,8 +15,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from models.pathway import Language
@@ -21,9 +27,13 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _timestamp(**kwargs: object) -> object:
+def _timestamp(**kwargs: object) -> Any:
     # Timezone-aware on PostgreSQL; SQLite stores the ISO text.
     return Field(default_factory=utc_now, sa_column=Column(DateTime(timezone=True), nullable=False, **kwargs))  # type: ignore[arg-type]
+
+
+def _optional_timestamp(**kwargs: object) -> Any:
+    return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True, **kwargs))  # type: ignore[arg-type]
 
 
 class StaffRole(StrEnum):
@@ -55,7 +65,7 @@ class TeamBase(SQLModel):
 
 class Team(TeamBase, table=True):
     webhook_secret: str | None = Field(default=None, max_length=200)
-    created_at: datetime = _timestamp()  # type: ignore[assignment]
+    created_at: datetime = _timestamp()
 
 
 class StaffBase(SQLModel):
@@ -68,7 +78,7 @@ class StaffBase(SQLModel):
 
 
 class Staff(StaffBase, table=True):
-    created_at: datetime = _timestamp()  # type: ignore[assignment]
+    created_at: datetime = _timestamp()
 
 
 class StaffTeam(SQLModel, table=True):
@@ -84,49 +94,70 @@ class ApiToken(SQLModel, table=True):
     token_hash: str = Field(primary_key=True, max_length=64)
     staff_id: str = Field(foreign_key="staff.staff_id", index=True, max_length=64)
     label: str = Field(default="", max_length=200)
-    created_at: datetime = _timestamp()  # type: ignore[assignment]
-    revoked_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    created_at: datetime = _timestamp()
+    revoked_at: datetime | None = _optional_timestamp()
 
 
-# -- effects of the pathways --------------------------------------------------------------------------
+# -- the client records ---------------------------------------------------------------------------------
 
 
-class Notification(SQLModel, table=True):
-    """Outbox and in-app inbox in one: a row per recipient and pathway event, delivered per channel."""
+class ProcessVersion(StrEnum):
+    """Which workflow runs (or ran) the pathway: the current `Pathway`, or the version-4 `PathwayWorkflow`
+    whose record is moved into the database when it next runs (`workflows.legacy`)."""
 
-    id: int | None = Field(default=None, primary_key=True)
-    idempotency_key: str = Field(unique=True, max_length=300)
-    recipient: str = Field(index=True, max_length=64)
-    kind: str = Field(max_length=64)
-    pathway_id: str = Field(index=True, max_length=100)
-    team: str = Field(max_length=64)
-    language: Language
-    subject: str = Field(max_length=300)
-    body: str = Field(max_length=4000)
-    channel: NotificationChannel
-    status: DeliveryStatus = DeliveryStatus.PENDING
-    attempts: int = 0
-    last_error: str | None = Field(default=None, max_length=1000)
-    created_at: datetime = _timestamp()  # type: ignore[assignment]
-    delivered_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    read_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    CURRENT = "5"
+    V4 = "4"
 
 
-class TeamReviewItem(SQLModel, table=True):
-    review_id: str = Field(primary_key=True, max_length=64)
-    pathway_id: str = Field(index=True, max_length=100)
+class PathwayRow(SQLModel, table=True):
+    """One pathway's record: coded columns for listings and authorization, the sealed record document.
+
+    Written by the API at intake (so a new referral lists at once and the client's one open pathway is
+    held), then by the activity that records events. At most one open pathway per client: a partial unique
+    index on the client reference where `closed_at` is null.
+    """
+
+    __tablename__ = "pathway"
+    __table_args__ = (
+        Index(
+            "uq_pathway_open_per_client",
+            "client_reference",
+            unique=True,
+            sqlite_where=text("closed_at IS NULL"),
+            postgresql_where=text("closed_at IS NULL"),
+        ),
+        UniqueConstraint("client_reference", "ordinal", name="uq_pathway_client_ordinal"),
+    )
+
+    pathway_id: str = Field(primary_key=True, max_length=100)
+    client_reference: str = Field(index=True, max_length=64)
+    ordinal: int = Field(description="The client's 1st, 2nd ... pathway.")
     team: str = Field(index=True, max_length=64)
-    cause: str = Field(max_length=64)
-    reason: str = Field(max_length=4000)
-    opened_by: str = Field(max_length=64)
-    opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
-    decided_at: datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
-    decided_by: str | None = Field(default=None, max_length=64)
-    decision: str | None = Field(default=None, max_length=64)
+    demo: bool = False
+    stage: str = Field(index=True, max_length=32)
+    case_manager: str | None = Field(default=None, index=True, max_length=64)
+    route: str | None = Field(default=None, max_length=32)
+    team_review_pending: bool = False
+    overdue: bool = False
+    next_deadline_at: datetime | None = _optional_timestamp(index=True)
+    next_deadline_kind: str | None = Field(default=None, max_length=64)
+    opened_at: datetime = _timestamp()
+    closed_at: datetime | None = _optional_timestamp(index=True)
+    closure_reason: str | None = Field(default=None, max_length=32)
+    registered_by: str = Field(max_length=64)
+    process_version: ProcessVersion = ProcessVersion.CURRENT
+    # The sealed `models.record.PathwayRecord` JSON; null until the first event is recorded.
+    record: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    recorded_sequence: int = 0
+    updated_at: datetime = _timestamp()
 
 
-class PathwayEventRecord(SQLModel, table=True):
-    """The read model: one row per pathway event; a retried activity writes nothing twice."""
+class PathwayEventRow(SQLModel, table=True):
+    """The timeline: one row per pathway event, unique on (pathway, sequence), so a retry writes nothing twice.
+
+    `details` holds the event's coded facts (JSON, no free text) for reports and the FHIR export; `texts` its
+    sealed free text. Rows of version-4 pathways (`schema_version` 4) keep the old string details.
+    """
 
     __tablename__ = "pathway_event"
     __table_args__ = (UniqueConstraint("pathway_id", "sequence", name="uq_pathway_event_sequence"),)
@@ -140,34 +171,73 @@ class PathwayEventRecord(SQLModel, table=True):
     kind: str = Field(index=True, max_length=64)
     summary: str = Field(max_length=500)
     stage: str = Field(max_length=32)
-    details: dict[str, str] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    # The pathway's situation after this event, for caseloads and reports.
+    details: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    texts: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    schema_version: int = 5
+    # The pathway's situation after this event (version-4 rows; reports of those pathways read them).
     case_manager: str | None = Field(default=None, index=True, max_length=64)
     route: str | None = Field(default=None, max_length=32)
 
 
-class PathwayDirectoryEntry(SQLModel, table=True):
-    """The team a pathway belongs to, so the API authorizes an action without asking Temporal first.
+class TeamReviewItem(SQLModel, table=True):
+    """A pending or decided team review: the coordinators' queue, oldest first."""
 
-    Written by the API at intake in the same commit as the audit line, or on the first access to a
-    pathway started some other way (then taken from the pathway's own search attributes). A pathway's
-    team never changes; a client's next pathway, under the same id after closure, overwrites the row.
+    review_id: str = Field(primary_key=True, max_length=64)
+    pathway_id: str = Field(index=True, max_length=100)
+    team: str = Field(index=True, max_length=64)
+    cause: str = Field(max_length=64)
+    # Sealed free text.
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    opened_by: str = Field(max_length=64)
+    opened_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    decided_at: datetime | None = _optional_timestamp()
+    decided_by: str | None = Field(default=None, max_length=64)
+    decision: str | None = Field(default=None, max_length=64)
+
+
+# -- notifications -------------------------------------------------------------------------------------
+
+
+class Notification(SQLModel, table=True):
+    """Outbox and in-app inbox in one: a row per recipient, decision and channel.
+
+    Written in the same transaction as the events of the decision that caused it, so a notice exists only
+    for a decision in the workflow's history. The inbox row is delivered when written; e-mail and webhook
+    rows are delivered by whoever claims them first (`claimed_until`): the recording worker at once, the
+    outbox sweep later if that attempt fails or the worker dies.
     """
 
-    __tablename__ = "pathway_directory"
+    id: int | None = Field(default=None, primary_key=True)
+    idempotency_key: str = Field(unique=True, max_length=400)
+    recipient: str = Field(index=True, max_length=64)
+    kind: str = Field(max_length=64)
+    pathway_id: str = Field(index=True, max_length=100)
+    team: str = Field(max_length=64)
+    language: Language
+    subject: str = Field(max_length=300)
+    body: str = Field(max_length=4000)
+    channel: NotificationChannel
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, index=True)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=1000)
+    due_at: datetime | None = _optional_timestamp()
+    created_at: datetime = _timestamp()
+    next_attempt_at: datetime | None = _optional_timestamp()
+    claimed_until: datetime | None = _optional_timestamp()
+    delivered_at: datetime | None = _optional_timestamp()
+    read_at: datetime | None = _optional_timestamp()
 
-    pathway_id: str = Field(primary_key=True, max_length=100)
-    team: str = Field(index=True, max_length=64)
-    recorded_at: datetime = _timestamp()  # type: ignore[assignment]
+
+# -- the audit log -------------------------------------------------------------------------------------
 
 
 class AuditLogEntry(SQLModel, table=True):
-    """Every read and action on a pathway: who, when, which pathway, what (the client's right to know)."""
+    """Every read and action on a pathway: who, when, which pathway, what and why (the client's right to know)."""
 
     __tablename__ = "audit_log"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = _timestamp()  # type: ignore[assignment]
+    at: datetime = _timestamp()
     staff_id: str = Field(index=True, max_length=64)
     pathway_id: str | None = Field(default=None, index=True, max_length=100)
     action: str = Field(max_length=100)

@@ -1,7 +1,7 @@
 """Programme outcome report: are clients' needs recognised, and do they reach a solution that lasts?
 
-Computed from the read model (`PathwayEventRecord` rows and the coded facts in their `details`), never
-from free text. The report covers a *referral cohort*: the pathways whose referral arrived in
+Computed from the timeline (`PathwayEventRow` rows and the coded facts in their `details`), never
+from free text; `records.store.cohort_events` loads the rows. The report covers a *referral cohort*: the pathways whose referral arrived in
 [period_from, period_to) (either end open), of one team or all teams given; every figure describes what
 has happened to those pathways so far. Pathways whose referral event is not among the rows are left out.
 
@@ -23,14 +23,14 @@ import io
 import math
 import statistics
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
-from sqlmodel import Session, col, select
 
-from models.pathway import EventKind, LongTermSolution, ReferralSource, Stage, TeamReviewCause
-from models.tables import PathwayEventRecord
+from models.events import EventKind
+from models.pathway import LongTermSolution, ReferralSource, Stage, TeamReviewCause
+from models.tables import PathwayEventRow
 
 _SECONDS_PER_DAY = 86400.0
 
@@ -107,7 +107,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _referred_at(referral: PathwayEventRecord) -> datetime:
+def _referred_at(referral: PathwayEventRow) -> datetime:
     stated = referral.details.get("referred_at")
     return _aware(datetime.fromisoformat(stated)) if stated else _aware(referral.at)
 
@@ -138,14 +138,14 @@ def _days_between(start: datetime, end: datetime) -> float:
 
 
 def outcome_report(
-    events: Iterable[PathwayEventRecord],
+    events: Iterable[PathwayEventRow],
     *,
     team: str | None = None,
     period_from: datetime | None = None,
     period_to: datetime | None = None,
 ) -> OutcomeReport:
     """The outcome report over the pathways referred in the period (see the module docstring)."""
-    by_pathway: dict[str, list[PathwayEventRecord]] = {}
+    by_pathway: dict[str, list[PathwayEventRow]] = {}
     for event in events:
         if team is None or event.team == team:
             by_pathway.setdefault(event.pathway_id, []).append(event)
@@ -251,39 +251,6 @@ def outcome_report(
 
 
 # --------------------------------------------------------------------------------------------------
-# Loading the rows
-# --------------------------------------------------------------------------------------------------
-
-
-def load_events(
-    session: Session,
-    team: str | Collection[str] | None,
-    period_from: datetime | None,
-    period_to: datetime | None,
-) -> list[PathwayEventRecord]:
-    """Every event of the pathways that may belong to the cohort, in pathway and sequence order.
-
-    A referral is registered no earlier than it arrived, so pathways registered before `period_from` are
-    left out in the database; `period_to` cannot bound the query (a referral of the period may be
-    registered later), so `outcome_report` makes the exact cut on the referral date.
-    """
-    del period_to  # the exact cut is outcome_report's; see above
-    cohort = select(PathwayEventRecord.pathway_id).where(PathwayEventRecord.kind == EventKind.REFERRAL_RECEIVED.value)
-    if isinstance(team, str):
-        cohort = cohort.where(PathwayEventRecord.team == team)
-    elif team is not None:
-        cohort = cohort.where(col(PathwayEventRecord.team).in_(list(team)))
-    if period_from is not None:
-        cohort = cohort.where(col(PathwayEventRecord.at) >= period_from)
-    statement = (
-        select(PathwayEventRecord)
-        .where(col(PathwayEventRecord.pathway_id).in_(cohort))
-        .order_by(col(PathwayEventRecord.pathway_id), col(PathwayEventRecord.sequence))
-    )
-    return list(session.exec(statement).all())
-
-
-# --------------------------------------------------------------------------------------------------
 # CSV and PNG
 # --------------------------------------------------------------------------------------------------
 
@@ -354,10 +321,3 @@ def report_csv(report: OutcomeReport) -> str:
     writer.writerow(CSV_HEADER)
     writer.writerows(report_rows(report))
     return buffer.getvalue()
-
-
-def report_png(report: OutcomeReport) -> bytes:
-    """One chart page a coordinator can paste into a report (matplotlib, Agg, no global pyplot state)."""
-    from reports.chart import render_png
-
-    return render_png(report)

@@ -1,4 +1,4 @@
-"""What is due next on a pathway: the one place that derives deadlines from the state.
+"""What is due next on a pathway: the one place that derives deadlines from the process state.
 
 Pure functions of the state, so the workflow never keeps a pile of independent sleeps: after every
 change it asks for the earliest deadline that has not fired yet and waits for it (or for the next
@@ -10,13 +10,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from models.pathway import (
-    Deadline,
-    DeadlineKind,
-    PathwayState,
-    ServiceStatus,
-    Stage,
-)
+from models.pathway import DeadlineKind, ServiceStatus, Stage
+from models.process import Deadline, ProcessState
 
 # Deadlines that mean something is late (the rest are reminders).
 OVERDUE_KINDS = frozenset(
@@ -34,15 +29,14 @@ def _deadline(kind: DeadlineKind, due_at: datetime, anchor: datetime) -> Deadlin
     return Deadline(kind=kind, due_at=due_at, key=f"{kind.value}@{anchor.isoformat()}")
 
 
-def service_gap_started_at(state: PathwayState) -> datetime | None:
+def service_gap_started_at(state: ProcessState) -> datetime | None:
     """When the client was left without any active service after one ended, if they are now."""
     if any(service.status is ServiceStatus.ACTIVE for service in state.services):
         return None
-    ended = [service.ended_at for service in state.services if service.ended_at is not None]
-    return max(ended) if ended else None
+    return state.last_service_ended_at
 
 
-def all_deadlines(state: PathwayState) -> list[Deadline]:
+def all_deadlines(state: ProcessState) -> list[Deadline]:
     """Every deadline the current state implies, fired or not."""
     policy = state.policy
     deadlines: list[Deadline] = []
@@ -86,7 +80,7 @@ def all_deadlines(state: PathwayState) -> list[Deadline]:
     return deadlines
 
 
-def pending_deadlines(state: PathwayState) -> list[Deadline]:
+def pending_deadlines(state: ProcessState) -> list[Deadline]:
     fired = set(state.fired_deadline_keys)
     return sorted(
         (deadline for deadline in all_deadlines(state) if deadline.key not in fired),
@@ -94,19 +88,19 @@ def pending_deadlines(state: PathwayState) -> list[Deadline]:
     )
 
 
-def next_deadline(state: PathwayState) -> Deadline | None:
+def next_deadline(state: ProcessState) -> Deadline | None:
     """The earliest deadline that has not fired yet."""
     pending = pending_deadlines(state)
     return pending[0] if pending else None
 
 
-def is_overdue(state: PathwayState) -> bool:
+def is_overdue(state: ProcessState) -> bool:
     """Something late has fired and is still outstanding (its anchor has not moved on)."""
     fired = set(state.fired_deadline_keys)
     return any(deadline.kind in OVERDUE_KINDS and deadline.key in fired for deadline in all_deadlines(state))
 
 
-def still_relevant_fired_keys(state: PathwayState) -> list[str]:
-    """Fired keys whose deadlines the state still implies; the rest can be forgotten."""
+def still_relevant_fired_keys(state: ProcessState) -> list[str]:
+    """Fired keys whose deadlines the state still implies; the rest can be forgotten (keeps the state bounded)."""
     current = {deadline.key for deadline in all_deadlines(state)}
     return [key for key in state.fired_deadline_keys if key in current]

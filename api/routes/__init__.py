@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import audit, fhir, health, me, notifications, pathways, reports, staff, team_reviews, teams
+from api.routes import actions, audit, fhir, health, me, notifications, pathways, reports, staff, team_reviews, teams
 
 api_router = APIRouter()
 api_router.include_router(pathways.router, prefix="/pathways", tags=["pathways"])
+api_router.include_router(actions.router, prefix="/pathways", tags=["staff actions"])
+api_router.include_router(pathways.clients_router, prefix="/clients", tags=["pathways"])
 api_router.include_router(me.router, prefix="/me", tags=["me"])
 api_router.include_router(team_reviews.router, prefix="/team-reviews", tags=["team reviews"])
 api_router.include_router(staff.router, prefix="/staff", tags=["staff"])
 api_router.include_router(teams.router, prefix="/teams", tags=["teams"])
-api_router.include_router(audit.router, prefix="/audit", tags=["audit"])
+api_router.include_router(audit.router, tags=["audit"])
 api_router.include_router(notifications.router, prefix="/notifications", tags=["notifications"])
 api_router.include_router(fhir.router)
 api_router.include_router(reports.router)

@@ -1,36 +1,27 @@
-"""GET /reports/outcomes: the programme outcome report for coordinators (logic in reports/)."""
+"""GET /reports/outcomes: the programme outcome report for coordinators (the transform is `reports`)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Response
-from fastapi.exceptions import RequestValidationError
+from fastapi import APIRouter, Query, Response
 
-from api.deps import CurrentStaff, IsoDateTime, SessionDep
+from api.access import TeamGrant, team_access
+from api.deps import IsoDateTime
 from api.routes.responses import AUTHENTICATED
-from reports.service import ReportForbidden, ReportFormat, ReportRequestError, coordinator_outcome_report, render
+from api.services.exports import ReportFormat, outcomes, render
 
 router = APIRouter(tags=["reports"])
 
 
-@router.get("/reports/outcomes", response_class=Response, responses=AUTHENTICATED)
-def outcomes_report(
-    session: SessionDep,
-    staff: CurrentStaff,
-    team: str | None = None,
+@router.get("/reports/outcomes", response_class=Response, responses=AUTHENTICATED, summary="The outcome report")
+async def outcomes_report(
+    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True)],
     period_from: Annotated[IsoDateTime | None, Query(alias="from", description="Referred at or after.")] = None,
     period_to: Annotated[IsoDateTime | None, Query(alias="to", description="Referred before.")] = None,
     report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,
 ) -> Response:
-    try:
-        report = coordinator_outcome_report(
-            session, staff_id=staff.staff_id, role=staff.role, team=team, period_from=period_from, period_to=period_to
-        )
-    except ReportForbidden as err:
-        raise HTTPException(403, str(err)) from err
-    except ReportRequestError as err:
-        # The shape of every other 422, so clients handle them alike (found by fuzzing).
-        raise RequestValidationError([{"loc": ("query",), "msg": str(err), "type": "value_error"}]) from err
+    """Aggregates over the pathways referred in the period, of one of your teams (`team`) or all of them."""
+    report = await outcomes(grant=grant, team=grant.team, period_from=period_from, period_to=period_to)
     body, media_type = render(report, report_format)
     return Response(content=body, media_type=media_type)

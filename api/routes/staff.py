@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from api import schemas
-from api.deps import CurrentAdmin, CurrentStaff, SessionDep, TemporalClientDep
+from api.deps import CurrentAdmin, CurrentStaff, SessionDep
 from api.routes.responses import AUTHENTICATED
 from api.services import staff as staff_service
 from api.services import staff_admin
@@ -89,7 +89,5 @@ async def issue_token(
     },
     summary="Deactivate a staff member who leaves (administrators): their tokens stop working",
 )
-async def deactivate_staff(
-    staff_id: StaffIdPath, session: SessionDep, admin: CurrentAdmin, client: TemporalClientDep
-) -> schemas.StaffDeactivated:
-    return await staff_admin.deactivate(client=client, session=session, admin=admin, staff_id=staff_id)
+async def deactivate_staff(staff_id: StaffIdPath, session: SessionDep, admin: CurrentAdmin) -> schemas.StaffDeactivated:
+    return await staff_admin.deactivate(session=session, admin=admin, staff_id=staff_id)

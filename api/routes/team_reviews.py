@@ -4,22 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 
 from api import schemas
-from api.deps import CurrentStaff, SessionDep, TemporalClientDep
-from api.routes.responses import AUTHENTICATED, TEMPORAL
+from api.access import TeamGrant, team_access
+from api.deps import SealerDep
+from api.routes.responses import AUTHENTICATED
 from api.services import pathways
 
 router = APIRouter()
 
 
-@router.get("", responses={**AUTHENTICATED, **TEMPORAL}, summary="Pending team reviews, oldest first")
+@router.get("", responses=AUTHENTICATED, summary="Pending team reviews, oldest first")
 async def pending_team_reviews(
-    staff: CurrentStaff,
-    session: SessionDep,
-    client: TemporalClientDep,
-    team: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$")] = None,
+    grant: Annotated[TeamGrant, team_access("read_team_reviews")], sealer: SealerDep
 ) -> list[schemas.PendingTeamReview]:
-    """Pending review items of your teams' pathways (or one team's), oldest first."""
-    return await pathways.pending_team_reviews(client=client, session=session, staff=staff, team=team)
+    """Pending review items of your teams' pathways (or one team's), oldest first, with their reason."""
+    return await pathways.pending_team_reviews(sealer=sealer, grant=grant)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from enum import StrEnum
 
 from sqlalchemy import insert
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
 from models.tables import AuditLogEntry, utc_now
 
@@ -28,24 +28,30 @@ def record(
     pathway_id: str | None,
     action: str,
     outcome: AuditOutcome,
+    purpose: str | None = None,
     listed: Sequence[str] = (),
-    upserts: Sequence[SQLModel] = (),
 ) -> None:
     """Write one audit line and commit it at once, so a failing request is still on record.
 
-    In the same commit: one "listed" line per pathway a listing showed (reads are audited per pathway), and
-    any rows the request's success writes (so they exist only if its audit line does).
+    In the same commit: one "listed" line per pathway a listing showed (reads are audited per pathway).
     """
-    for row in upserts:
-        session.merge(row)
-    session.add(AuditLogEntry(staff_id=staff_id, pathway_id=pathway_id, action=action, outcome=outcome.value))
+    session.add(
+        AuditLogEntry(staff_id=staff_id, pathway_id=pathway_id, action=action, purpose=purpose, outcome=outcome.value)
+    )
     if listed:
         at = utc_now()
         # One multi-row INSERT: a caseload lists hundreds of pathways, and ORM objects cost per row.
         session.execute(
             insert(AuditLogEntry),
             [
-                {"at": at, "staff_id": staff_id, "pathway_id": listed_id, "action": "listed", "outcome": "ok"}
+                {
+                    "at": at,
+                    "staff_id": staff_id,
+                    "pathway_id": listed_id,
+                    "action": "listed",
+                    "purpose": purpose,
+                    "outcome": "ok",
+                }
                 for listed_id in listed
             ],
         )

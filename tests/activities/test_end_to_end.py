@@ -14,7 +14,7 @@ from temporalio.worker import Worker
 from activities.delivery import Delivery, SmtpSender, WebhookSender
 from activities.pathway_activities import PathwayActivities
 from activities.sql_store import SqlEffectStore
-from api.admin import deactivate_staff
+from ops.admin import deactivate_staff
 from core.temporal import workflow_runner
 from models.pathway import (
     AssignCaseManagerInput,

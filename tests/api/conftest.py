@@ -20,7 +20,7 @@ from temporalio.client import Client
 
 from activities.delivery import Delivery
 from activities.sql_store import SqlEffectStore
-from api.admin import add_staff, add_team
+from ops.admin import add_staff, add_team
 from api.app import create_app, prepare_database
 from core.db import build_engine, migrate_to_head
 from core.settings import Settings

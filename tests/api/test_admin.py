@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
-from api.admin import main
+from ops.admin import main
 from api.security import hash_token
 from core.db import migrate_to_head
 from models.tables import ApiToken, AuditLogEntry
@@ -45,7 +45,7 @@ def test_cli_adds_a_team_and_the_first_admin_and_prints_the_token_once(
 def test_cli_runs_as_a_module(tmp_path: Path) -> None:
     env = {**os.environ, "PATHWAYS_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
     migrate_to_head(f"sqlite:///{tmp_path / 'cli.db'}")
-    command = [sys.executable, "-m", "api.admin", "add-staff", "--staff-id", "admin.first", "--name", "First"]
+    command = [sys.executable, "-m", "ops.admin", "add-staff", "--staff-id", "admin.first", "--name", "First"]
     result = subprocess.run([*command, "--role", "admin"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert len(result.stdout.splitlines()[-1]) >= 40

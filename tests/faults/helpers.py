@@ -20,7 +20,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session as DbSession
 from sqlmodel import select
 
-from api.admin import add_staff, add_team
+from ops.admin import add_staff, add_team
 from core.db import build_engine, migrate_to_head
 from models.pathway import Language
 from models.tables import Notification, NotificationChannel, PathwayEventRecord, StaffRole
@@ -66,7 +66,7 @@ def seed_staff_with_email(database_url: str) -> dict[str, str]:
 
 
 class TemporalServer:
-    """`python -m core.cli dev-server` persisting under `var_dir`, on a port kept across restarts."""
+    """`python -m ops.cli dev-server` persisting under `var_dir`, on a port kept across restarts."""
 
     def __init__(self, var_dir: Path, log_dir: Path) -> None:
         self.var_dir = var_dir
@@ -90,7 +90,7 @@ class TemporalServer:
         )
         with (self._log_dir / f"temporal-{self._starts}.log").open("wb") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "core.cli", "dev-server"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+                [sys.executable, "-m", "ops.cli", "dev-server"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
             )
         process = self.process
         wait_until(lambda: port_open(self.port), f"Temporal port {self.port} open", process=process)
@@ -117,7 +117,7 @@ class WorkerProcess:
 
 
 def start_worker(address: str, task_queue: str, database_url: str, log_path: Path, **env: str) -> WorkerProcess:
-    """`python -m core.cli worker` on this task queue and database; returns once its health port is open."""
+    """`python -m ops.cli worker` on this task queue and database; returns once its health port is open."""
     health_port = free_port()
     variables = clean_env(
         PATHWAYS_TEMPORAL_ADDRESS=address,
@@ -132,7 +132,7 @@ def start_worker(address: str, task_queue: str, database_url: str, log_path: Pat
     variables.update(env)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "worker"], cwd=REPO_ROOT, env=variables, stdout=log, stderr=log
+            [sys.executable, "-m", "ops.cli", "worker"], cwd=REPO_ROOT, env=variables, stdout=log, stderr=log
         )
     wait_until(lambda: port_open(health_port), f"worker health port {health_port} open", process=process)
     return WorkerProcess(process, log_path)

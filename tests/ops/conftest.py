@@ -1,4 +1,4 @@
-"""A dev server started the way operations start it (`python -m core.cli dev-server`), for this folder."""
+"""A dev server started the way operations start it (`python -m ops.cli dev-server`), for this folder."""
 
 from __future__ import annotations
 

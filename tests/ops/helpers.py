@@ -1,4 +1,4 @@
-"""Processes as operations run them: `python -m core.cli ...` subprocesses on free loopback ports."""
+"""Processes as operations run them: `python -m ops.cli ...` subprocesses on free loopback ports."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from api.admin import add_staff, add_team
+from ops.admin import add_staff, add_team
 from core.db import build_engine, migrate_to_head
 from core.temporal import temporal_cli_path
 from models.pathway import Language
@@ -114,7 +114,7 @@ class DevServer:
 
 @contextmanager
 def running_dev_server(var_dir: Path, log_path: Path) -> Iterator[DevServer]:
-    """`python -m core.cli dev-server` on free ports, persisting under `var_dir`."""
+    """`python -m ops.cli dev-server` on free ports, persisting under `var_dir`."""
     port, ui_port = free_port(), free_port()
     env = clean_env(
         PATHWAYS_VAR_DIR=str(var_dir),
@@ -124,7 +124,7 @@ def running_dev_server(var_dir: Path, log_path: Path) -> Iterator[DevServer]:
     )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "dev-server"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "ops.cli", "dev-server"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
         )
     try:
         address = f"127.0.0.1:{port}"
@@ -177,7 +177,7 @@ def seed_team_database(database_url: str) -> None:
 
 @contextmanager
 def running_worker(address: str, task_queue: str, log_path: Path, **env: str) -> Iterator[WorkerProcess]:
-    """`python -m core.cli worker` with its health and metrics ports on; stopped with SIGTERM at the end."""
+    """`python -m ops.cli worker` with its health and metrics ports on; stopped with SIGTERM at the end."""
     health_port, metrics_port = free_port(), free_port()
     # The worker refuses an outdated schema: give it a migrated database of its own.
     var_dir = log_path.parent / "var"
@@ -195,7 +195,7 @@ def running_worker(address: str, task_queue: str, log_path: Path, **env: str) ->
     variables.update(env)
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "worker"], cwd=REPO_ROOT, env=variables, stdout=log, stderr=log
+            [sys.executable, "-m", "ops.cli", "worker"], cwd=REPO_ROOT, env=variables, stdout=log, stderr=log
         )
     worker = WorkerProcess(process, health_port, metrics_port, task_queue, log_path)
     try:

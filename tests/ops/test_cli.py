@@ -1,4 +1,4 @@
-"""`python -m core.cli`: the commands the container image and operators run."""
+"""`python -m ops.cli`: the commands the container image and operators run."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_image_default_command_is_a_cli_command() -> None:
 
 
 def test_cli_without_a_command_lists_the_commands() -> None:
-    result = run([sys.executable, "-m", "core.cli"])
+    result = run([sys.executable, "-m", "ops.cli"])
     output = result.stdout + result.stderr
     assert "worker" in output
     assert "dev-server" in output
@@ -55,7 +55,7 @@ def test_cli_without_a_command_lists_the_commands() -> None:
 
 def test_invalid_setting_stops_with_the_variable_name_and_no_traceback(tmp_path: Path) -> None:
     result = run(
-        [sys.executable, "-m", "core.cli", "worker"],
+        [sys.executable, "-m", "ops.cli", "worker"],
         env=clean_env(PATHWAYS_WORKER_METRICS_PORT="not-a-port", PATHWAYS_VAR_DIR=str(tmp_path / "var")),
     )
     assert result.returncode == 2
@@ -69,7 +69,7 @@ def test_dev_server_with_busy_port_names_the_setting_and_creates_nothing(tmp_pat
         busy.listen()
         port = busy.getsockname()[1]
         result = run(
-            [sys.executable, "-m", "core.cli", "dev-server"],
+            [sys.executable, "-m", "ops.cli", "dev-server"],
             env=clean_env(
                 PATHWAYS_DEV_SERVER_PORT=str(port),
                 PATHWAYS_DEV_SERVER_UI_PORT=str(free_port()),

@@ -1,4 +1,4 @@
-"""`python -m core.cli` migrate, team add and the staff commands against a real SQLite file."""
+"""`python -m ops.cli` migrate, team add and the staff commands against a real SQLite file."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from tests.ops.helpers import REPO_ROOT, clean_env
 
 def cli(database_url: str, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "ops.cli", *args],
         cwd=REPO_ROOT,
         env=clean_env(PATHWAYS_DATABASE_URL=database_url),
         capture_output=True,

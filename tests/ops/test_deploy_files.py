@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import yaml
 
-from core.cli import app as cli_app
+from ops.cli import app as cli_app
 from core.settings import Settings
 from tests.ops.helpers import REPO_ROOT
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES

@@ -1,4 +1,4 @@
-"""`make run` (`python -m core.run`) from a fresh clone: up, demo seeded, clean Ctrl-C, restart keeps pathways.
+"""`make run` (`python -m ops.run`) from a fresh clone: up, demo seeded, clean Ctrl-C, restart keeps pathways.
 
 The program runs with this venv's interpreter but with the clone as working directory, so the clone's
 committed code is what runs (the package's own folders come first on the path). Every port is a free
@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from core.dev_server import dev_server_command
+from ops.dev_server import dev_server_command
 from core.settings import Settings
 from tests.ops.helpers import REPO_ROOT, children_of, clean_env, free_port, port_open
 
@@ -63,11 +63,11 @@ def run_environment(var_dir: Path, **ports: int) -> dict[str, str]:
 
 
 class MakeRun:
-    """`python -m core.run` as a subprocess, its merged output collected line by line."""
+    """`python -m ops.run` as a subprocess, its merged output collected line by line."""
 
     def __init__(self, clone: Path, env: dict[str, str]) -> None:
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "core.run"],
+            [sys.executable, "-m", "ops.run"],
             cwd=clone,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -274,7 +274,7 @@ def test_a_component_that_dies_stops_make_run_and_everything_else(
     run = MakeRun(clone, run_environment(tmp_path / "var", **ports))
     runs.append(run)
     run.wait_for_line("Ctrl-C stops everything.")
-    [worker] = [pid for pid in run.descendants() if b"core.cli\x00worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    [worker] = [pid for pid in run.descendants() if b"ops.cli\x00worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
     os.kill(worker, signal.SIGKILL)
     assert run.wait() == 1, run.output
     assert "worker exited with code -9; stopping everything" in run.output
@@ -305,7 +305,7 @@ def test_cli_api_with_a_busy_port_names_the_variable(tmp_path: Path) -> None:
         taken.listen()
         busy = taken.getsockname()[1]
         result = subprocess.run(
-            [sys.executable, "-m", "core.cli", "api"],
+            [sys.executable, "-m", "ops.cli", "api"],
             cwd=REPO_ROOT,
             env=clean_env(PATHWAYS_API_PORT=str(busy), PATHWAYS_API_HOST="127.0.0.1"),
             capture_output=True,

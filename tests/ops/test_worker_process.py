@@ -1,4 +1,4 @@
-"""The worker as operations run it: `python -m core.cli worker` against a real dev server."""
+"""The worker as operations run it: `python -m ops.cli worker` against a real dev server."""
 
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ async def test_worker_health_turns_503_when_temporal_goes_away_while_livez_stays
 
 def run_cli(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "core.cli", *args],
+        [sys.executable, "-m", "ops.cli", *args],
         cwd=REPO_ROOT,
         env=env,
         capture_output=True,
@@ -193,7 +193,7 @@ def test_worker_still_waiting_for_temporal_stops_at_once_on_sigterm(tmp_path: Pa
     )
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "core.cli", "worker"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
+            [sys.executable, "-m", "ops.cli", "worker"], cwd=REPO_ROOT, env=env, stdout=log, stderr=log
         )
     try:
         wait_until(lambda: "not reachable yet" in log_path.read_text(), "a connect retry", process=process)

@@ -1,7 +1,8 @@
 """Record full-scenario histories into tests/histories/ for the replay test.
 
-Run after a deliberate workflow change (`python -m tests.workflows.record_histories`) and commit the
+Run after a deliberate workflow change (`python -m tests.workflows.record_histories v5`) and commit the
 new files NEXT TO the old ones: the old histories stand for pathways already running in production.
+Scenarios run on a real dev server with the production worker on a temporary SQLite database.
 """
 
 from __future__ import annotations
@@ -9,193 +10,117 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from core.crypto import RecordSealer
+from core.settings import Settings
 from core.temporal import data_converter, temporal_cli_path
+from models import actions as a
 from models.pathway import (
-    AddInvestigationInput,
     AssessmentLevel,
-    AssignCaseManagerInput,
-    CompleteAssessmentInput,
-    CompleteInvestigationInput,
-    ConfirmSustainmentInput,
     ContactChannel,
-    DecideTeamReviewInput,
     LongTermSolution,
     PathwayPolicy,
-    PlannedServiceInput,
-    RecordFeedbackInput,
-    RecordFollowUpInput,
-    RecordOutcomeInput,
-    ReferralSource,
-    RequestTeamReviewInput,
     ServiceKind,
     ServiceStatusChange,
-    SetGoalInput,
-    SetPlanInput,
     TeamReviewDecision,
-    TriageInput,
     TriageRoute,
-    UpdateServiceInput,
 )
-from workflows.pathway import PathwayWorkflow
+from tests.support.fixtures import Org, make_org, migrated, running_worker
+from tests.support.helpers import eventually, intake
+from tests.support.pathways import DrivenPathway, start_driven
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
-from .helpers import COORDINATOR, NURSE, PHYSICIAN, SOCIAL_WORKER, eventually, intake, running_worker, start
-
 HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+TASK_QUEUE = "record-histories"
 
 
-async def health_check_to_employment(client: Client, task_queue: str) -> WorkflowHandle[PathwayWorkflow, object]:
+def _now_service(kind: ServiceKind, provider: str) -> a.PlannedServiceInput:
+    return a.PlannedServiceInput(kind=kind, provider=provider, planned_start=datetime.now(UTC))
+
+
+async def health_check_to_employment(client: Client, org: Org, start: Start) -> DrivenPathway:
     policy = PathwayPolicy(sustainment_period=timedelta(seconds=2), service_gap_allowed=timedelta(seconds=1))
-    handle = await start(client, task_queue, intake(), policy)
-    await handle.execute_update(
-        PathwayWorkflow.triage, TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE)
-    )
-    await handle.execute_update(PathwayWorkflow.set_goal, SetGoalInput(actor=NURSE, text="Work in retail"))
-    await handle.execute_update(
-        PathwayWorkflow.complete_assessment,
-        CompleteAssessmentInput(actor=NURSE, summary="Fair", recommendation="Try-out"),
-    )
-    now = datetime.now(UTC)
-    state = await handle.execute_update(
-        PathwayWorkflow.set_plan,
-        SetPlanInput(
-            actor=NURSE,
+    nurse = org.nurse.staff_id
+    pathway = await start(intake(org.team), policy)
+    await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
+    await pathway.do(nurse, a.SetGoal(text="Work in retail"))
+    await pathway.do(nurse, a.CompleteAssessment(summary="Fair", recommendation="Try-out"))
+    answer = await pathway.do(
+        nurse,
+        a.SetPlan(
             services=[
-                PlannedServiceInput(kind=ServiceKind.EMPLOYMENT_SERVICES, provider="TE", planned_start=now),
-                PlannedServiceInput(kind=ServiceKind.SOCIAL_WORK, provider="Social", planned_start=now),
-            ],
+                _now_service(ServiceKind.EMPLOYMENT_SERVICES, "TE"),
+                _now_service(ServiceKind.SOCIAL_WORK, "Social"),
+            ]
         ),
     )
-    first, second = (service.service_id for service in state.services)
-    for service_id, change in (
-        (first, ServiceStatusChange.STARTED),
-        (first, ServiceStatusChange.COMPLETED),
-    ):
-        await handle.execute_update(
-            PathwayWorkflow.update_service, UpdateServiceInput(actor=NURSE, service_id=service_id, change=change)
-        )
-    # Let the service-gap notice fire so the history has a timer and a notification activity.
+    first, second = answer.created_ids
+    await pathway.do(nurse, a.UpdateService(service_id=first, change=ServiceStatusChange.STARTED))
+    await pathway.do(nurse, a.UpdateService(service_id=first, change=ServiceStatusChange.COMPLETED))
+    # Let the service-gap notice fire so the history has a timer and its recording.
     await asyncio.sleep(1.5)
-    await handle.execute_update(
-        PathwayWorkflow.update_service,
-        UpdateServiceInput(actor=NURSE, service_id=second, change=ServiceStatusChange.STARTED),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.record_follow_up, RecordFollowUpInput(actor=NURSE, channel=ContactChannel.REMOTE, note="ok")
-    )
-    await handle.execute_update(
-        PathwayWorkflow.record_outcome,
-        RecordOutcomeInput(actor=NURSE, solution=LongTermSolution.EMPLOYMENT, description="Job"),
-    )
+    await pathway.do(nurse, a.UpdateService(service_id=second, change=ServiceStatusChange.STARTED))
+    await pathway.do(nurse, a.RecordFollowUp(channel=ContactChannel.REMOTE, note="ok"))
+    await pathway.do(nurse, a.RecordOutcome(solution=LongTermSolution.EMPLOYMENT, description="Job"))
     await asyncio.sleep(2.5)
-    await handle.execute_update(PathwayWorkflow.record_feedback, RecordFeedbackInput(actor=NURSE, rating=4))
-    await handle.execute_update(
-        PathwayWorkflow.confirm_sustainment, ConfirmSustainmentInput(actor=NURSE, held=True, note="Held")
-    )
-    await handle.result()
-    return handle
+    await pathway.do(nurse, a.RecordFeedback(rating=4))
+    await pathway.do(nurse, a.ConfirmSustainment(held=True, note="Held"))
+    await pathway.handle.result()
+    return pathway
 
 
-async def specialist_assessment_with_team_review(
-    client: Client, task_queue: str
-) -> WorkflowHandle[PathwayWorkflow, object]:
+async def specialist_assessment_with_team_review(client: Client, org: Org, start: Start) -> DrivenPathway:
     policy = PathwayPolicy(
         follow_up_interval=timedelta(seconds=2),
         follow_up_reminder_before=timedelta(seconds=1),
         follow_up_grace=timedelta(seconds=1),
         continue_as_new_after_events=60,
     )
-    handle = await start(client, task_queue, intake(source=ReferralSource.PROFESSIONAL_REFERRAL), policy)
-    await handle.execute_update(
-        PathwayWorkflow.triage,
-        TriageInput(
-            actor=COORDINATOR,
+    social_worker, physician, coordinator = org.social_worker.staff_id, org.nurse.staff_id, org.coordinator.staff_id
+    pathway = await start(intake(org.team, professional=True), policy)
+    await pathway.do(
+        coordinator,
+        a.Triage(
             route=TriageRoute.EXTENDED_ASSESSMENT,
             assessment_level=AssessmentLevel.SPECIALIST,
-            case_manager=SOCIAL_WORKER,
+            case_manager=social_worker,
         ),
     )
-    state = await handle.execute_update(
-        PathwayWorkflow.add_investigation, AddInvestigationInput(actor=SOCIAL_WORKER, description="Neuropsych")
+    answer = await pathway.do(social_worker, a.AddInvestigation(description="Neuropsych"))
+    await pathway.do(coordinator, a.AssignCaseManager(case_manager=physician, reason="Health needs"))
+    await pathway.do(
+        physician, a.CompleteInvestigation(investigation_id=answer.created_ids[0], result_summary="Limits")
     )
-    await handle.execute_update(
-        PathwayWorkflow.assign_case_manager,
-        AssignCaseManagerInput(actor=COORDINATOR, case_manager=PHYSICIAN, reason="Health needs"),
+    await pathway.do(physician, a.CompleteAssessment(summary="Reduced", recommendation="Rehab"))
+    await pathway.do(physician, a.SetPlan(services=[_now_service(ServiceKind.VOCATIONAL_REHABILITATION, "Kela")]))
+    await eventually(lambda: pathway.row() is not None and pathway.row().team_review_pending, what="follow-up overdue")  # type: ignore[union-attr]
+    await pathway.do(coordinator, a.DecideTeamReview(decision=TeamReviewDecision.REVISE_PLAN, note="Pension"))
+    await pathway.do(
+        physician,
+        a.SetPlan(services=[_now_service(ServiceKind.SOCIAL_WORK, "Social")], follow_up_interval=timedelta(days=30)),
     )
-    await handle.execute_update(
-        PathwayWorkflow.complete_investigation,
-        CompleteInvestigationInput(
-            actor=PHYSICIAN, investigation_id=state.investigations[0].investigation_id, result_summary="Limits"
-        ),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.complete_assessment,
-        CompleteAssessmentInput(actor=PHYSICIAN, summary="Reduced", recommendation="Rehab"),
-    )
-    now = datetime.now(UTC)
-    await handle.execute_update(
-        PathwayWorkflow.set_plan,
-        SetPlanInput(
-            actor=PHYSICIAN,
-            services=[
-                PlannedServiceInput(kind=ServiceKind.VOCATIONAL_REHABILITATION, provider="Kela", planned_start=now)
-            ],
-        ),
-    )
-
-    async def escalated() -> bool:
-        return bool((await handle.query(PathwayWorkflow.get_state)).team_review_pending)
-
-    await eventually(escalated, what="follow-up overdue escalation")
-    await handle.execute_update(
-        PathwayWorkflow.decide_team_review,
-        DecideTeamReviewInput(actor=COORDINATOR, decision=TeamReviewDecision.REVISE_PLAN, note="Pension"),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.set_plan,
-        SetPlanInput(
-            actor=PHYSICIAN,
-            services=[PlannedServiceInput(kind=ServiceKind.SOCIAL_WORK, provider="Social", planned_start=now)],
-            follow_up_interval=timedelta(days=30),
-        ),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.request_team_review, RequestTeamReviewInput(actor=PHYSICIAN, reason="Pension decision")
-    )
-    await handle.execute_update(
-        PathwayWorkflow.decide_team_review,
-        DecideTeamReviewInput(actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="Go on"),
-    )
+    await pathway.do(physician, a.RequestTeamReview(reason="Pension decision"))
+    await pathway.do(coordinator, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Go on"))
     # Enough follow-ups to continue as new at least once.
     for _ in range(12):
-        await handle.execute_update(
-            PathwayWorkflow.record_follow_up,
-            RecordFollowUpInput(actor=PHYSICIAN, channel=ContactChannel.PHONE, note="Call"),
-        )
-    await handle.execute_update(
-        PathwayWorkflow.record_outcome,
-        RecordOutcomeInput(actor=PHYSICIAN, solution=LongTermSolution.DISABILITY_PENSION, description="Granted"),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.confirm_sustainment, ConfirmSustainmentInput(actor=PHYSICIAN, held=False, note="Rejected")
-    )
-    return handle
+        await pathway.do(physician, a.RecordFollowUp(channel=ContactChannel.PHONE, note="Call"))
+    await pathway.do(physician, a.RecordOutcome(solution=LongTermSolution.DISABILITY_PENSION, description="Granted"))
+    await pathway.do(physician, a.ConfirmSustainment(held=False, note="Rejected"))
+    await pathway.settled()
+    return pathway
 
 
-async def no_need(client: Client, task_queue: str) -> WorkflowHandle[PathwayWorkflow, object]:
-    handle = await start(client, task_queue)
-    await handle.execute_update(
-        PathwayWorkflow.triage,
-        TriageInput(actor=COORDINATOR, route=TriageRoute.NO_NEED, redirect_note="Student health care"),
-    )
-    await handle.result()
-    return handle
+async def no_need(client: Client, org: Org, start: Start) -> DrivenPathway:
+    pathway = await start(intake(org.team), PathwayPolicy())
+    await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.NO_NEED, redirect_note="Student health care"))
+    await pathway.handle.result()
+    return pathway
 
 
 SCENARIOS = {
@@ -205,11 +130,27 @@ SCENARIOS = {
 }
 
 
-async def save_all_runs(client: Client, handle: WorkflowHandle[PathwayWorkflow, object], name: str, tag: str) -> int:
+class Start:
+    def __init__(self, client: Client, engine: object, sealer: RecordSealer, org: Org) -> None:
+        self._client, self._engine, self._sealer, self._org = client, engine, sealer, org
+
+    async def __call__(self, pathway_intake: a.Intake, policy: PathwayPolicy) -> DrivenPathway:
+        return await start_driven(
+            self._client,
+            TASK_QUEUE,
+            self._engine,  # type: ignore[arg-type]
+            self._sealer,
+            pathway_intake,
+            registered_by=self._org.coordinator.staff_id,
+            policy=policy,
+        )
+
+
+async def save_all_runs(client: Client, pathway_id: str, name: str, tag: str) -> int:
     """Save every run of the pathway (continue-as-new makes several)."""
     saved = 0
-    async for execution in client.list_workflows(f'WorkflowId = "{handle.id}"'):
-        history = await client.get_workflow_handle(handle.id, run_id=execution.run_id).fetch_history()
+    async for execution in client.list_workflows(f'WorkflowId = "{pathway_id}"'):
+        history = await client.get_workflow_handle(pathway_id, run_id=execution.run_id).fetch_history()
         started = history.events[0].event_time.ToDatetime().strftime("%Y%m%dT%H%M%S%f")
         path = HISTORIES / f"{tag}-{name}-{started}.json"
         path.write_text(json.dumps(json.loads(history.to_json()), indent=1) + "\n")
@@ -219,20 +160,27 @@ async def save_all_runs(client: Client, handle: WorkflowHandle[PathwayWorkflow, 
 
 async def main(tag: str) -> None:
     HISTORIES.mkdir(exist_ok=True)
-    async with (
-        await WorkflowEnvironment.start_local(
-            data_converter=data_converter(),
-            search_attributes=ALL_SEARCH_ATTRIBUTES,
-            dev_server_existing_path=str(temporal_cli_path()),
-        ) as env,
-        running_worker(env.client, "record-histories"),
-    ):
-        for name, scenario in SCENARIOS.items():
-            handle = await scenario(env.client, "record-histories")
-            await asyncio.sleep(1)  # the visibility store catches up
-            count = await save_all_runs(env.client, handle, name, tag)
-            print(f"{name}: {count} run(s) saved")
+    with tempfile.TemporaryDirectory() as folder:
+        url = f"sqlite:///{folder}/histories.db"
+        engine = migrated(url)
+        org = make_org(engine)
+        settings = Settings(task_queue=TASK_QUEUE, database_url=url, move_v4_records_on_start=False)
+        async with (
+            await WorkflowEnvironment.start_local(
+                data_converter=data_converter(),
+                search_attributes=ALL_SEARCH_ATTRIBUTES,
+                dev_server_existing_path=str(temporal_cli_path()),
+            ) as env,
+            running_worker(env.client, settings, engine) as effects,
+        ):
+            start = Start(env.client, engine, effects.sealer, org)
+            for name, scenario in SCENARIOS.items():
+                pathway = await scenario(env.client, org, start)
+                await asyncio.sleep(1)  # the visibility store catches up
+                count = await save_all_runs(env.client, pathway.pathway_id, name, tag)
+                print(f"{name}: {count} run(s) saved")
+        engine.dispose()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v1"))
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v5"))

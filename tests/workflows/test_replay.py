@@ -6,6 +6,9 @@ with `workflow.patched(...)` (see README, "Changing workflow code"); never edit 
 Each history replays twice: in the worker's runner, and in the SDK's strict sandbox, which reloads the
 workflow module and refuses non-deterministic calls (`datetime.now()`, `random`, ...) written in it.
 The worker's runner passes modules through for speed and would not notice such a call.
+
+`v1`-`v4` histories are of the version-4 workflow (type `PathwayWorkflow`, `workflows.legacy`), `v5` of the
+current one (type `Pathway`); the replayer picks the class by the history's workflow type, as a worker does.
 """
 
 from __future__ import annotations
@@ -18,14 +21,15 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from core.temporal import data_converter, strict_workflow_runner, workflow_runner
-from workflows.pathway import PathwayWorkflow
+from worker import WORKFLOWS
 
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
 
 
-def test_histories_cover_every_recorded_scenario() -> None:
-    names = {path.name.split("-")[1] for path in HISTORIES}
-    assert {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"} <= names
+def test_histories_cover_every_recorded_scenario_of_both_workflows() -> None:
+    for version in ("v4", "v5"):
+        names = {path.name.split("-")[1] for path in HISTORIES if path.name.startswith(f"{version}-")}
+        assert {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"} <= names, version
 
 
 RUNNERS = {"worker": workflow_runner, "strict": strict_workflow_runner}
@@ -36,6 +40,6 @@ RUNNERS = {"worker": workflow_runner, "strict": strict_workflow_runner}
 async def test_saved_history_replays_on_current_code(history_file: Path, runner: str) -> None:
     history_json = json.loads(history_file.read_text())  # noqa: ASYNC240 (a small local file)
     history = WorkflowHistory.from_json(f"replay-{history_file.stem}", history_json)
-    replayer = Replayer(workflows=[PathwayWorkflow], data_converter=data_converter(), workflow_runner=RUNNERS[runner]())
+    replayer = Replayer(workflows=list(WORKFLOWS), data_converter=data_converter(), workflow_runner=RUNNERS[runner]())
     # Raises on any nondeterminism.
     await replayer.replay_workflow(history)

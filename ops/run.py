@@ -1,6 +1,6 @@
 """`make run`: the whole product in one terminal, for a newcomer and for demos.
 
-A small supervisor. It starts, each as a `python -m core.cli ...` child process with its output
+A small supervisor. It starts, each as a `python -m ops.cli ...` child process with its output
 prefixed by its name: the Temporal dev server (persisting under PATHWAYS_VAR_DIR, Web UI, search
 attributes), the database migration, the worker and the API, then seeds the demo data on first start.
 Children get their own process group, so Ctrl-C in the terminal reaches only this supervisor, which
@@ -31,7 +31,7 @@ T = TypeVar("T")
 
 DEV_SERVER_START_SECONDS = 60.0
 API_READY_SECONDS = 90.0
-# The demo seed waits on the worker; its own timeout (core.demo) is shorter than this.
+# The demo seed waits on the worker; its own timeout (ops.demo) is shorter than this.
 DEMO_SECONDS = 180.0
 API_STOP_SECONDS = 15.0
 DEV_SERVER_STOP_SECONDS = 15.0
@@ -135,11 +135,11 @@ class Supervisor:
         relay: bool = True,
         essential: bool = True,
     ) -> Child:
-        """Start `python -m core.cli <command>`; an essential child that ends by itself stops everything."""
+        """Start `python -m ops.cli <command>`; an essential child that ends by itself stops everything."""
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "core.cli",
+            "ops.cli",
             command,
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,

@@ -1,4 +1,4 @@
-"""`python -m core.cli`: the product's pieces, one command each. The container image runs these too.
+"""`python -m ops.cli`: the product's pieces, one command each. The container image runs these too.
 
 Configuration comes from the environment (`PATHWAYS_*`, see `core/settings.py`), never from options,
 so a process started by hand, by compose or by Kubernetes reads it the same way. Each command is a
@@ -63,7 +63,7 @@ def dev_server(ctx: typer.Context) -> None:
 
     Ports: PATHWAYS_DEV_SERVER_PORT (gRPC), PATHWAYS_DEV_SERVER_UI_PORT (Web UI), on PATHWAYS_DEV_SERVER_IP.
     """
-    from core.dev_server import dev_server_command
+    from ops.dev_server import dev_server_command
     from core.telemetry import port_in_use
 
     settings = _settings(ctx)
@@ -219,7 +219,7 @@ def staff_add(
     email: Annotated[str | None, typer.Option(help="address for e-mail notifications")] = None,
 ) -> None:
     """Add a staff member and print their bearer token once (only its hash is kept)."""
-    from api.admin import add_staff
+    from ops.admin import add_staff
 
     token = _on_database(
         ctx,
@@ -246,7 +246,7 @@ def staff_token(
     ] = False,
 ) -> None:
     """Issue a new bearer token for an active staff member and print it once (only its hash is kept)."""
-    from api.admin import issue_token
+    from ops.admin import issue_token
 
     token = _on_database(ctx, lambda engine: issue_token(engine, staff_id=staff_id, revoke_existing=revoke_existing))
     revoked = "; their other tokens are revoked" if revoke_existing else ""
@@ -257,7 +257,7 @@ def staff_token(
 @staff_app.command("deactivate")
 def staff_deactivate(ctx: typer.Context, staff_id: Annotated[str, typer.Option(help="the staff member's id")]) -> None:
     """Deactivate a staff member who leaves: their tokens are revoked, their history stays."""
-    from api.admin import deactivate_staff
+    from ops.admin import deactivate_staff
 
     revoked = _on_database(ctx, lambda engine: deactivate_staff(engine, staff_id=staff_id))
     settings = _settings(ctx)
@@ -275,7 +275,7 @@ def team_add(
     name: Annotated[str, typer.Option(help="the team's name")],
 ) -> None:
     """Add a work-ability team."""
-    from api.admin import add_team
+    from ops.admin import add_team
 
     _on_database(ctx, lambda engine: add_team(engine, team_id=team_id, name=name))
     typer.echo(f"team {team_id} added")
@@ -288,7 +288,7 @@ def demo(ctx: typer.Context) -> None:
     Needs a running worker (`worker`) and a migrated database.
     """
     from api.app import engine_for, prepare_database
-    from core.demo import DEMO_TEAM, add_demo_staff, demo_team_exists, format_tokens, seed_demo_pathways
+    from ops.demo import DEMO_TEAM, add_demo_staff, demo_team_exists, format_tokens, seed_demo_pathways
     from core.temporal import connect
 
     settings = _settings(ctx)
@@ -313,7 +313,7 @@ def demo(ctx: typer.Context) -> None:
         code = stop.exit_code
     except TimeoutError:
         typer.echo(
-            "demo pathways not finished: no worker answered; start one with `python -m core.cli worker`", err=True
+            "demo pathways not finished: no worker answered; start one with `python -m ops.cli worker`", err=True
         )
         code = 1
     except RuntimeError as err:

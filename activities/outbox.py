@@ -1,0 +1,371 @@
+"""The notification outbox: rows written with the decision that caused them, delivered after.
+
+`write_notices` runs inside the transaction that records a workflow task's events, so a notice exists
+exactly when its decision is durably in the history. Each recipient gets an inbox row (delivered when
+written) and, per outside channel, a pending row keyed `<notice key>:<recipient>:<channel>`: the same
+decision, replayed or retried on another worker, writes nothing twice.
+
+`OutboxDispatcher` delivers the pending rows: at once, in the worker that recorded them, and later, for
+whatever that missed (a failure, a worker that died), from the outbox sweep (`workflows.outbox`). A row is
+sent only by whoever claims it (`claimed_until`), so two workers never send the same row at the same time.
+E-mail carries a Message-ID derived from the row's key: should a worker die between the SMTP server's 250
+and marking the row delivered, the copy sent again has the same id and mail systems drop it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, select, update
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from activities.delivery import Delivery, OutgoingEmail, PermanentDeliveryError, TransientDeliveryError
+from activities.notification_texts import render_notification
+from core.db import session_scope
+from models.pathway import Language, NotificationKind
+from models.process import Notice, Recipient
+from models.tables import (
+    DeliveryStatus,
+    Notification,
+    NotificationChannel,
+    Staff,
+    StaffRole,
+    StaffTeam,
+    Team,
+    utc_now,
+)
+from records.store import insert_ignoring_conflict
+
+log = logging.getLogger("pathways.notifications")
+
+CLAIM_SECONDS = 120
+MAX_BACKOFF = timedelta(hours=1)
+_MAX_ERROR_LENGTH = 1000
+
+
+def team_coordinators(session: Session, team: str) -> list[str]:
+    """Staff ids of the team's active coordinators (who triage and run team reviews)."""
+    statement = (
+        select(col(Staff.staff_id))
+        .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id))
+        .where(col(StaffTeam.team_id) == team, col(Staff.role) == StaffRole.COORDINATOR, col(Staff.active).is_(True))
+        .order_by(Staff.staff_id)
+    )
+    return list(session.scalars(statement).all())
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    recipient: str
+    key: str
+    deactivated_case_manager: bool = False
+
+
+def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
+    """Who gets the notice. A notice for a case manager who has left goes to the coordinators instead, who
+    name a new one; a "handed over from you" notice to someone who left needs no telling."""
+    if notice.to is Recipient.COORDINATORS:
+        return [
+            _Delivery(coordinator, f"{notice.key}:{coordinator}") for coordinator in team_coordinators(session, team)
+        ]
+    assert notice.recipient is not None
+    staff = session.get(Staff, notice.recipient)
+    if staff is None:
+        log.warning("Notice %s: staff id %r is unknown; nobody notified", notice.kind.value, notice.recipient)
+        return []
+    if staff.active:
+        return [_Delivery(staff.staff_id, notice.key)]
+    if notice.kind is NotificationKind.HANDOVER_FROM:
+        return []
+    if notice.kind is NotificationKind.ESCALATED_TO_TEAM_REVIEW:
+        return []  # the coordinators have their own copy of an escalation
+    return [
+        _Delivery(coordinator, f"{notice.key}:handover:{coordinator}", deactivated_case_manager=True)
+        for coordinator in team_coordinators(session, team)
+    ]
+
+
+def write_notices(
+    session: Session, notices: Iterable[Notice], *, pathway_id: str, team: str, email_enabled: bool
+) -> tuple[int, list[int]]:
+    """Outbox rows for the notices: how many rows were new, and the ids of pending outside deliveries."""
+    team_row = session.get(Team, team)
+    written = 0
+    pending: list[int] = []
+    now = utc_now()
+    for notice in notices:
+        for delivery in _recipients(session, notice, team):
+            staff = session.get(Staff, delivery.recipient)
+            if staff is None:
+                continue
+            language = Language(staff.language)
+            text = render_notification(
+                notice.kind,
+                language,
+                pathway_id=pathway_id,
+                team=team,
+                due_at=notice.due_at,
+                case_manager_deactivated=delivery.deactivated_case_manager,
+            )
+            channels = [NotificationChannel.INBOX]
+            # No e-mail to someone whose account is deactivated: they may have left the organisation.
+            if staff.email and staff.active and email_enabled:
+                channels.append(NotificationChannel.EMAIL)
+            if team_row is not None and team_row.webhook_url:
+                channels.append(NotificationChannel.WEBHOOK)
+            for channel in channels:
+                inbox = channel is NotificationChannel.INBOX
+                values = {
+                    "idempotency_key": f"{delivery.key}:{channel.value}"[:400],
+                    "recipient": staff.staff_id,
+                    "kind": notice.kind.value,
+                    "pathway_id": pathway_id,
+                    "team": team,
+                    "language": language,
+                    "subject": text.subject,
+                    "body": text.body,
+                    "channel": channel,
+                    # The inbox is this table: written is delivered.
+                    "status": DeliveryStatus.DELIVERED if inbox else DeliveryStatus.PENDING,
+                    "attempts": 0,
+                    "due_at": notice.due_at,
+                    "created_at": now,
+                    "next_attempt_at": None if inbox else now,
+                    "delivered_at": now if inbox else None,
+                }
+                if insert_ignoring_conflict(session, Notification.__table__, values, ["idempotency_key"]):  # type: ignore[attr-defined]
+                    written += 1
+                    if not inbox:
+                        row_id = session.scalar(
+                            select(col(Notification.id)).where(
+                                col(Notification.idempotency_key) == values["idempotency_key"]
+                            )
+                        )
+                        if row_id is not None:
+                            pending.append(row_id)
+    return written, pending
+
+
+def _backoff(attempts: int) -> timedelta:
+    return min(timedelta(seconds=10 * 2 ** max(attempts - 1, 0)), MAX_BACKOFF)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    row_id: int
+    key: str
+    channel: NotificationChannel
+    recipient: str
+    kind: str
+    pathway_id: str
+    team: str
+    language: Language
+    subject: str
+    body: str
+    due_at: datetime | None
+    attempts: int
+    email: str | None
+    webhook_url: str | None
+    webhook_secret: str | None
+
+
+class OutboxDispatcher:
+    """Delivers pending outbox rows by e-mail and webhook, each row by whoever claims it first."""
+
+    def __init__(self, engine: Engine, delivery: Delivery) -> None:
+        self._engine = engine
+        self._delivery = delivery
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def email_enabled(self) -> bool:
+        return self._delivery.email is not None
+
+    # -- the fast path: rows a recording in this process has just committed --------------------------------
+
+    def hand_over(self, row_ids: Sequence[int]) -> None:
+        for row_id in row_ids:
+            self._queue.put_nowait(row_id)
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._drain(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        # Whatever is still queued stays pending in the database: the outbox sweep delivers it.
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _drain(self) -> None:
+        while True:
+            row_id = await self._queue.get()
+            try:
+                await self.deliver(row_id)
+            except Exception:  # a bug or the database away: the sweep retries the row later
+                log.exception("Delivering outbox row %s failed; the outbox sweep will retry it", row_id)
+
+    # -- delivering -----------------------------------------------------------------------------------------
+
+    async def deliver_due(self, limit: int) -> tuple[int, int, int]:
+        """Deliver pending rows whose next attempt is due: (delivered, failed for good, still pending)."""
+        due = await asyncio.to_thread(self._due_rows, limit)
+        delivered = failed = 0
+        for row_id in due:
+            outcome = await self.deliver(row_id)
+            delivered += outcome == DeliveryStatus.DELIVERED
+            failed += outcome == DeliveryStatus.FAILED
+        still = await asyncio.to_thread(self._count_pending)
+        return delivered, failed, still
+
+    async def deliver(self, row_id: int) -> DeliveryStatus | None:
+        """Claim and deliver one row; None when someone else holds it or it is no longer pending."""
+        claimed = await asyncio.to_thread(self._claim, row_id)
+        if claimed is None:
+            return None
+        try:
+            await self._send(claimed)
+        except PermanentDeliveryError as err:
+            await asyncio.to_thread(self._finish, claimed, DeliveryStatus.FAILED, str(err))
+            log.warning(
+                "Notification %s for %s via %s failed for good: %s",
+                claimed.kind,
+                claimed.pathway_id,
+                claimed.channel.value,
+                err,
+            )
+            return DeliveryStatus.FAILED
+        except TransientDeliveryError as err:
+            await asyncio.to_thread(self._finish, claimed, DeliveryStatus.PENDING, str(err))
+            log.info(
+                "Notification %s for %s via %s deferred: %s",
+                claimed.kind,
+                claimed.pathway_id,
+                claimed.channel.value,
+                err,
+            )
+            return DeliveryStatus.PENDING
+        await asyncio.to_thread(self._finish, claimed, DeliveryStatus.DELIVERED, None)
+        return DeliveryStatus.DELIVERED
+
+    def _due_rows(self, limit: int) -> list[int]:
+        now = utc_now()
+        with session_scope(self._engine) as session:
+            statement = (
+                select(col(Notification.id))
+                .where(
+                    col(Notification.status) == DeliveryStatus.PENDING,
+                    col(Notification.channel) != NotificationChannel.INBOX,
+                    (col(Notification.next_attempt_at).is_(None)) | (col(Notification.next_attempt_at) <= now),
+                    (col(Notification.claimed_until).is_(None)) | (col(Notification.claimed_until) < now),
+                )
+                .order_by(col(Notification.id))
+                .limit(limit)
+            )
+            return [row_id for row_id in session.scalars(statement) if row_id is not None]
+
+    def _count_pending(self) -> int:
+        with session_scope(self._engine) as session:
+            return len(
+                session.scalars(
+                    select(col(Notification.id)).where(
+                        col(Notification.status) == DeliveryStatus.PENDING,
+                        col(Notification.channel) != NotificationChannel.INBOX,
+                    )
+                ).all()
+            )
+
+    def _claim(self, row_id: int) -> _Claimed | None:
+        now = utc_now()
+        with session_scope(self._engine) as session:
+            result: Any = session.execute(
+                update(Notification)
+                .where(
+                    col(Notification.id) == row_id,
+                    col(Notification.status) == DeliveryStatus.PENDING,
+                    (col(Notification.claimed_until).is_(None)) | (col(Notification.claimed_until) < now),
+                )
+                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+            )
+            if not result.rowcount:
+                return None
+            row = session.get(Notification, row_id)
+            assert row is not None
+            staff = session.get(Staff, row.recipient)
+            team = session.get(Team, row.team)
+            return _Claimed(
+                row_id=row_id,
+                key=row.idempotency_key,
+                channel=NotificationChannel(row.channel),
+                recipient=row.recipient,
+                kind=row.kind,
+                pathway_id=row.pathway_id,
+                team=row.team,
+                language=Language(row.language),
+                subject=row.subject,
+                body=row.body,
+                due_at=row.due_at,
+                attempts=row.attempts,
+                email=staff.email if staff is not None and staff.active else None,
+                webhook_url=team.webhook_url if team else None,
+                webhook_secret=team.webhook_secret if team else None,
+            )
+
+    def _finish(self, claimed: _Claimed, status: DeliveryStatus, error: str | None) -> None:
+        now = utc_now()
+        attempts = claimed.attempts + 1
+        with session_scope(self._engine) as session:
+            session.execute(
+                update(Notification)
+                .where(col(Notification.id) == claimed.row_id)
+                .values(
+                    status=status,
+                    attempts=attempts,
+                    last_error=error[:_MAX_ERROR_LENGTH] if error else None,
+                    delivered_at=now if status is DeliveryStatus.DELIVERED else None,
+                    next_attempt_at=now + _backoff(attempts) if status is DeliveryStatus.PENDING else None,
+                    claimed_until=None,
+                )
+            )
+
+    async def _send(self, item: _Claimed) -> None:
+        if item.channel is NotificationChannel.EMAIL:
+            if self._delivery.email is None:
+                raise PermanentDeliveryError("e-mail delivery (SMTP) is disabled")
+            if not item.email:
+                raise PermanentDeliveryError("the recipient has no e-mail address any more, or has left")
+            await self._delivery.email.send(
+                OutgoingEmail(
+                    to=item.email,
+                    subject=item.subject,
+                    body=item.body,
+                    language=item.language.value,
+                    delivery_id=item.key,
+                )
+            )
+        elif item.channel is NotificationChannel.WEBHOOK:
+            if not item.webhook_url:
+                raise PermanentDeliveryError("the team has no webhook URL any more")
+            if not item.webhook_secret:
+                raise PermanentDeliveryError("the team has a webhook URL but no webhook secret to sign with")
+            payload: dict[str, Any] = {
+                "id": item.key,
+                "kind": item.kind,
+                "pathway_id": item.pathway_id,
+                "team": item.team,
+                "recipient": item.recipient,
+                "language": item.language.value,
+                "subject": item.subject,
+                "body": item.body,
+                "due_at": item.due_at.isoformat() if item.due_at else None,
+            }
+            await self._delivery.webhook.post(item.webhook_url, item.webhook_secret, payload, delivery_id=item.key)

@@ -1,0 +1,224 @@
+"""The one access path to a pathway: who may read or act on it, and the audit line that says they did.
+
+`pathway_access(...)` is the dependency every pathway route takes (state, timeline, follow-ups, actions,
+FHIR, the audit trail); `team_access(...)` the one for listings and reports; the codec server calls
+`authorize_pathway` and `audit` directly for each pathway a decode shows. Every use writes one audit line
+per pathway with the outcome (allowed, denied, not found, refused ...) and, when the caller gave one, the
+purpose, in the request's own time: the line is committed before the response leaves (`scope="function"`),
+so there is no read without its line ("no audit, no data").
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Query
+from sqlmodel import Session
+
+from api.deps import CurrentStaff, SessionDep
+from api.errors import (
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    InvalidInputError,
+    NotFoundError,
+    TemporalUnavailableError,
+)
+from api.services import audit
+from api.services.audit import AuditOutcome
+from api.services.staff import StaffMember
+from models.pathway import PATHWAY_ID_PATTERN
+from models.tables import PathwayRow
+
+ADMIN_NO_PATHWAYS = "administrators manage staff and teams and do not read or act on client pathways"
+
+PathwayIdPath = Annotated[
+    str,
+    Path(
+        pattern=PATHWAY_ID_PATTERN, description="The pathway id, e.g. pathway-client-4f2a9c or pathway-client-4f2a9c.2"
+    ),
+]
+Purpose = Annotated[
+    str | None,
+    Query(max_length=300, description="Why you read this (kept in the audit log the client may ask to see)."),
+]
+
+_OUTCOMES: tuple[tuple[type[ApiError], AuditOutcome], ...] = (
+    (ForbiddenError, AuditOutcome.DENIED),
+    (NotFoundError, AuditOutcome.NOT_FOUND),
+    (ConflictError, AuditOutcome.REJECTED),
+    (InvalidInputError, AuditOutcome.INVALID),
+    (TemporalUnavailableError, AuditOutcome.UNAVAILABLE),
+)
+
+
+def outcome_of(error: BaseException | None) -> AuditOutcome:
+    if error is None:
+        return AuditOutcome.OK
+    return next((outcome for kind, outcome in _OUTCOMES if isinstance(error, kind)), AuditOutcome.ERROR)
+
+
+def require_pathway_reader(staff: StaffMember) -> None:
+    if staff.is_admin:
+        raise ForbiddenError(ADMIN_NO_PATHWAYS)
+
+
+def authorize_pathway(
+    staff: StaffMember, row: PathwayRow | None, pathway_id: str, *, coordinator_only: bool = False
+) -> PathwayRow:
+    """The pathway's row, if the staff member may read or act on it: their own team's, and a coordinator's
+    for what only coordinators do."""
+    require_pathway_reader(staff)
+    if row is None:
+        raise NotFoundError(f"no pathway {pathway_id}")
+    if row.team not in staff.teams:
+        raise ForbiddenError(f"pathway {pathway_id} is not on your team(s); you act only on your own teams' pathways")
+    if coordinator_only and not staff.is_coordinator:
+        raise ForbiddenError("only a coordinator of the pathway's team can do this")
+    return row
+
+
+@dataclass
+class PathwayGrant:
+    """What an authorized route works with; `listed` adds audit lines for further pathways it shows."""
+
+    staff: StaffMember
+    session: Session
+    pathway: PathwayRow
+    purpose: str | None
+
+    @property
+    def pathway_id(self) -> str:
+        return self.pathway.pathway_id
+
+
+def pathway_access(action: str, *, coordinator_only: bool = False) -> Any:
+    """A dependency: the authorized pathway of the path's `pathway_id`, audited as `action`."""
+
+    async def grant(
+        pathway_id: PathwayIdPath, staff: CurrentStaff, session: SessionDep, purpose: Purpose = None
+    ) -> AsyncIterator[PathwayGrant]:
+        error: BaseException | None = None
+        try:
+            row = await asyncio.to_thread(session.get, PathwayRow, pathway_id)
+            granted = PathwayGrant(
+                staff=staff,
+                session=session,
+                pathway=authorize_pathway(staff, row, pathway_id, coordinator_only=coordinator_only),
+                purpose=purpose,
+            )
+            yield granted
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose)
+
+    return Depends(grant, scope="function")
+
+
+def _audit(
+    session: Session,
+    staff: StaffMember,
+    pathway_id: str | None,
+    action: str,
+    error: BaseException | None,
+    purpose: str | None,
+    listed: Sequence[str] = (),
+) -> None:
+    if error is not None:
+        # Whatever the failed request left in the session is not part of its audit line.
+        session.rollback()
+    audit.record(
+        session,
+        staff_id=staff.staff_id,
+        pathway_id=pathway_id,
+        action=action,
+        outcome=outcome_of(error),
+        purpose=purpose,
+        listed=listed,
+    )
+
+
+@dataclass
+class AuditLine:
+    pathway_id: str | None = None
+
+
+@asynccontextmanager
+async def audited(
+    session: Session, staff: StaffMember, action: str, pathway_id: str | None = None
+) -> AsyncIterator[AuditLine]:
+    """The audit line of what the block does (an intake, whose pathway id is set once known; an
+    administrator's action on staff), with the outcome its error stands for."""
+    line = AuditLine(pathway_id=pathway_id)
+    error: BaseException | None = None
+    try:
+        yield line
+    except BaseException as err:
+        error = err
+        raise
+    finally:
+        await asyncio.to_thread(_audit, session, staff, line.pathway_id, action, error, None)
+
+
+@dataclass
+class TeamGrant:
+    """An authorized listing over some teams; every pathway it shows gets a `listed` audit line."""
+
+    staff: StaffMember
+    session: Session
+    teams: list[str]
+    team: str | None = None  # the one team asked for, if any
+    purpose: str | None = None
+    listed: list[str] = field(default_factory=list)
+
+    def show(self, pathway_ids: Sequence[str]) -> None:
+        self.listed.extend(pathway_ids)
+
+
+def visible_teams(staff: StaffMember, team: str | None, *, coordinator_only: bool = False) -> list[str]:
+    require_pathway_reader(staff)
+    if coordinator_only and not staff.is_coordinator:
+        raise ForbiddenError("only a coordinator of the team can see this")
+    if team is None:
+        if not staff.teams:
+            raise ForbiddenError("you belong to no team, so no pathways are visible to you")
+        return sorted(staff.teams)
+    if team not in staff.teams:
+        raise ForbiddenError(f"you see only your own teams' pathways, not team {team}'s")
+    return [team]
+
+
+TeamQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$", description="One of your teams.")]
+
+
+def team_access(action: str, *, coordinator_only: bool = False) -> Any:
+    """A dependency: the caller's teams (or the one asked for), audited as `action` with a line per pathway shown."""
+
+    async def grant(
+        staff: CurrentStaff, session: SessionDep, team: TeamQuery = None, purpose: Purpose = None
+    ) -> AsyncIterator[TeamGrant]:
+        error: BaseException | None = None
+        granted: TeamGrant | None = None
+        try:
+            granted = TeamGrant(
+                staff=staff,
+                session=session,
+                teams=visible_teams(staff, team, coordinator_only=coordinator_only),
+                team=team,
+                purpose=purpose,
+            )
+            yield granted
+        except BaseException as err:
+            error = err
+            raise
+        finally:
+            listed = granted.listed if granted is not None and error is None else ()
+            await asyncio.to_thread(_audit, session, staff, None, action, error, purpose, listed)
+
+    return Depends(grant, scope="function")

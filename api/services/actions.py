@@ -1,0 +1,57 @@
+"""Staff actions on a pathway: one workflow update each, as `workflows.actions` declares them."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from typing import Any
+
+from pydantic import BaseModel
+from temporalio.client import Client
+
+from api.access import PathwayGrant
+from api.services.pathways import WORKER_ANSWER_SECONDS, RecordMovingError
+from api.services.staff import check_case_manager
+from api.services.temporal_errors import translated
+from models.process import ActionAnswer
+from models.tables import ProcessVersion
+from workflows.actions import StaffAction
+from workflows.client import act as run_action
+from workflows.client import pathway_handle, request_record_move
+
+
+async def act(
+    *,
+    client: Client,
+    grant: PathwayGrant,
+    action: StaffAction[Any],
+    fields: BaseModel,
+    idempotency_key: str | None,
+) -> ActionAnswer:
+    """Run one staff action as a workflow update; a repeated idempotency key applies it once.
+
+    A closed pathway is not checked for here: Temporal refuses the update ("already completed"), which
+    `translated` answers as 409, so an open pathway costs no extra round trip.
+    """
+    row = grant.pathway
+    if row.process_version is ProcessVersion.V4:
+        async with translated(row.pathway_id):
+            await request_record_move(client, row.pathway_id)
+        raise RecordMovingError(
+            f"pathway {row.pathway_id} started on the previous version and is moving its record into the "
+            "database now: repeat the action (with the same Idempotency-Key) in a few seconds"
+        )
+    for name in action.names_case_manager:
+        named = getattr(fields, name, None)
+        if named is not None:
+            await asyncio.to_thread(check_case_manager, grant.session, staff_id=named, team=row.team, field=name)
+    # The update id makes Temporal apply a retried request once and answer it with the first result.
+    update_id = idempotency_key or str(uuid.uuid4())
+    async with translated(row.pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+        return await run_action(
+            pathway_handle(client, row.pathway_id),
+            action,
+            actor=grant.staff.staff_id,
+            fields=fields,
+            update_id=update_id,
+        )

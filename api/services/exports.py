@@ -1,0 +1,123 @@
+"""What leaves the product as a document: the FHIR export of a pathway and the outcome report.
+
+The transforms are pure (`interop.fhir`, `reports`); this module reads what they need from the record,
+for a caller the access path has let in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from temporalio.client import Client
+
+from api.access import PathwayGrant, TeamGrant
+from api.errors import InvalidInputError
+from api.services import pathways
+from core.crypto import RecordSealer
+from interop.fhir import FhirExportInput, StageChange, pathway_bundle_json
+from models.events import EventKind, FollowUpRecorded
+from models.pathway import ClosureReason, ContactChannel, DeadlineKind, Stage
+from models.record import FollowUpRecord
+from records import store
+from records.store import aware
+from reports.chart import render_png
+from reports.outcomes import OutcomeReport, outcome_report, report_csv
+
+FHIR_JSON = "application/fhir+json"
+# Every event of a pathway is read for its export; beyond this many, page by page.
+_EVENT_PAGE = 2000
+
+
+async def fhir_export(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> dict[str, Any]:
+    """The pathway as a FHIR R4B Bundle."""
+    view = await pathways.read(client=client, sealer=sealer, grant=grant)
+    rows = await asyncio.to_thread(_all_event_rows, grant)
+    changes: list[StageChange] = []
+    contacts: list[FollowUpRecord] = []
+    plan_first_set_at = None
+    for row in rows:
+        closure = row.details.get("closure_reason") if row.kind == EventKind.CLOSED else None
+        changes.append(
+            StageChange(
+                at=aware(row.at), stage=Stage(row.stage), closure_reason=ClosureReason(closure) if closure else None
+            )
+        )
+        if row.kind == EventKind.PLAN_SET and plan_first_set_at is None:
+            plan_first_set_at = aware(row.at)
+        if row.kind == EventKind.FOLLOW_UP_RECORDED:
+            event = store.event_of_row(sealer, row)
+            contacted = event.contacted_at if isinstance(event, FollowUpRecorded) else aware(row.at)
+            channel = (
+                event.channel
+                if isinstance(event, FollowUpRecorded)
+                else ContactChannel(row.details.get("channel") or "phone")
+            )
+            contacts.append(
+                FollowUpRecord(
+                    sequence=row.sequence, contacted_at=contacted, channel=channel, note="", recorded_by=row.actor
+                )
+            )
+    # What the live process has decided but the database has not got yet is in the view's latest items.
+    recorded = rows[-1].sequence if rows else 0
+    contacts += [item for item in view.follow_ups if item.sequence > recorded]
+    return pathway_bundle_json(
+        FhirExportInput(
+            record=view,
+            stage_changes=changes,
+            follow_ups=contacts,
+            plan_first_set_at=plan_first_set_at,
+            follow_up_overdue=DeadlineKind.FOLLOW_UP_OVERDUE in view.overdue_deadlines,
+        )
+    )
+
+
+def _all_event_rows(grant: PathwayGrant) -> list[Any]:
+    rows: list[Any] = []
+    after = 0
+    while True:
+        page = store.event_rows(grant.session, grant.pathway_id, after=after, limit=_EVENT_PAGE)
+        rows += page
+        if len(page) < _EVENT_PAGE:
+            return rows
+        after = page[-1].sequence
+
+
+class ReportFormat(StrEnum):
+    JSON = "json"
+    CSV = "csv"
+    PNG = "png"
+
+
+MEDIA_TYPES = {ReportFormat.JSON: "application/json", ReportFormat.CSV: "text/csv", ReportFormat.PNG: "image/png"}
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A query-string time without a zone is read as UTC, the zone everything is stored in."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+async def outcomes(
+    *, grant: TeamGrant, team: str | None, period_from: datetime | None, period_to: datetime | None
+) -> OutcomeReport:
+    """The outcome report of one of the caller's teams, or all of them (aggregates only)."""
+    period_from, period_to = as_utc(period_from), as_utc(period_to)
+    if period_from is not None and period_to is not None and period_from >= period_to:
+        raise InvalidInputError("'from' must be before 'to'", field="from")
+    rows = await asyncio.to_thread(store.cohort_events, grant.session, grant.teams, period_from)
+    return outcome_report(rows, team=team, period_from=period_from, period_to=period_to)
+
+
+def render(report: OutcomeReport, report_format: ReportFormat) -> tuple[bytes, str]:
+    """The report body in the asked format, and its media type."""
+    if report_format is ReportFormat.CSV:
+        body = report_csv(report).encode()
+    elif report_format is ReportFormat.PNG:
+        body = render_png(report)
+    else:
+        body = report.model_dump_json().encode()
+    return body, MEDIA_TYPES[report_format]

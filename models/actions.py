@@ -1,0 +1,233 @@
+"""What staff send: the referral that starts a pathway, and one model per staff action.
+
+Each model is the action's fields, declared once: the HTTP API takes it as the request body (less the ids
+that come from the URL), and the workflow receives it as the update's argument beside the acting staff
+member (`StaffActor`, filled by the API from the signed-in user, never from the body). The registry of
+actions (`workflows.actions`) names each model's route, role, audit name and rule.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import Field, field_validator, model_validator
+
+from models.pathway import (
+    AssessmentLevel,
+    ClosureReason,
+    ContactChannel,
+    ContractModel,
+    ItemId,
+    Language,
+    LongTermSolution,
+    NoteText,
+    PathwayPolicy,
+    ReferralSource,
+    ReferringOrganisation,
+    ServiceKind,
+    ServiceStatusChange,
+    ShortText,
+    StaffId,
+    TeamId,
+    TeamReviewDecision,
+    TriageRoute,
+    free_text,
+    validate_client_reference,
+)
+
+
+class StaffActor(ContractModel):
+    """Who acts: the signed-in staff member (the API fills it; a body cannot name someone else)."""
+
+    actor: StaffId
+
+
+# -- intake ----------------------------------------------------------------------------------------------
+
+
+class Intake(ContractModel):
+    """A referral to the work-ability team: what starts a pathway."""
+
+    client_reference: str = Field(
+        description="Pseudonymous client reference; never a personal identity code.", examples=["client-4f2a9c"]
+    )
+    team: TeamId
+    referral_source: ReferralSource
+    referring_organisation: ReferringOrganisation | None = Field(
+        default=None, description="Required for a professional referral, absent for a self-referral."
+    )
+    client_language: Language = Language.FI
+    remote_services_needed: bool = False
+    reason: NoteText = free_text(description="Why the client is referred (free text, no identity codes).")
+    referred_at: datetime | None = Field(default=None, description="When the referral arrived; defaults to now.")
+    demo: bool = Field(default=False, description="Demo data, not a real client (shown as such in the UI).")
+
+    @field_validator("client_reference")
+    @classmethod
+    def _pseudonymous(cls, value: str) -> str:
+        return validate_client_reference(value)
+
+    @model_validator(mode="after")
+    def _referral_source_consistent(self) -> Intake:
+        if self.referral_source is ReferralSource.PROFESSIONAL_REFERRAL and self.referring_organisation is None:
+            raise ValueError("a professional referral needs referring_organisation")
+        if self.referral_source is ReferralSource.SELF_REFERRAL and self.referring_organisation is not None:
+            raise ValueError("a self-referral has no referring_organisation")
+        return self
+
+
+class IntakeRequest(Intake):
+    """The intake as the API takes it: the referral, and a short policy for demo pathways only."""
+
+    policy: PathwayPolicy | None = Field(
+        default=None,
+        description="Deadlines of this pathway; only for demo pathways (real ones follow the team's defaults).",
+    )
+
+    def intake(self) -> Intake:
+        return Intake.model_validate(self.model_dump(exclude={"policy"}))
+
+
+# -- staff actions ----------------------------------------------------------------------------------------
+
+
+class Triage(ContractModel):
+    route: TriageRoute
+    assessment_level: AssessmentLevel | None = Field(
+        default=None, description="Required for an extended assessment: basic or specialist level."
+    )
+    case_manager: StaffId | None = Field(
+        default=None, description="Required unless the route is no_need; a member of the pathway's team."
+    )
+    redirect_note: NoteText | None = free_text(
+        default=None, description="Required for no_need: where the client was redirected."
+    )
+    note: NoteText | None = free_text(default=None, description="The team's triage note.")
+
+    @model_validator(mode="after")
+    def _route_consistent(self) -> Triage:
+        if self.route is TriageRoute.EXTENDED_ASSESSMENT and self.assessment_level is None:
+            raise ValueError("an extended assessment needs assessment_level (basic or specialist)")
+        if self.route is not TriageRoute.EXTENDED_ASSESSMENT and self.assessment_level is not None:
+            raise ValueError("assessment_level applies only to the extended_assessment route")
+        if self.route is TriageRoute.NO_NEED:
+            if self.redirect_note is None:
+                raise ValueError("the no_need route needs redirect_note: where the client was redirected")
+            if self.case_manager is not None:
+                raise ValueError("the no_need route closes the pathway and names no case manager")
+        elif self.case_manager is None:
+            raise ValueError("triage must name the case_manager unless the route is no_need")
+        return self
+
+
+class AssignCaseManager(ContractModel):
+    case_manager: StaffId = Field(description="The new case manager, a member of the pathway's team.")
+    reason: ShortText = free_text(description="Why the case manager changes.")
+
+
+class SetGoal(ContractModel):
+    goal_id: ItemId | None = Field(default=None, description="Given to update an existing goal; absent adds one.")
+    text: NoteText = free_text(description="The client's own goal, in the client's own words.")
+    target_date: datetime | None = None
+    achieved: bool = False
+
+
+class AddInvestigation(ContractModel):
+    description: ShortText = free_text(description="What is investigated or examined.")
+    provider: ShortText | None = Field(default=None, description="Who carries it out (an organisation or unit).")
+    due_at: datetime | None = None
+
+
+class CompleteInvestigation(ContractModel):
+    investigation_id: ItemId
+    result_summary: NoteText = free_text()
+
+
+class CompleteAssessment(ContractModel):
+    summary: NoteText = free_text()
+    recommendation: NoteText = free_text()
+
+
+class PlannedServiceInput(ContractModel):
+    service_id: ItemId | None = Field(default=None, description="Given to keep a service of the current plan.")
+    kind: ServiceKind
+    provider: ShortText = Field(description="The organisation providing the service.")
+    planned_start: datetime
+    planned_end: datetime | None = None
+    remote: bool = False
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> PlannedServiceInput:
+        if self.planned_end is not None and self.planned_end <= self.planned_start:
+            raise ValueError("planned_end must be after planned_start")
+        return self
+
+
+MAX_SERVICES_IN_PLAN = 30
+
+
+class SetPlan(ContractModel):
+    services: list[PlannedServiceInput] = Field(min_length=1, max_length=MAX_SERVICES_IN_PLAN)
+    follow_up_interval: timedelta | None = Field(
+        default=None, gt=timedelta(0), description="How often the case manager contacts the client."
+    )
+    note: NoteText | None = free_text(default=None)
+
+    @model_validator(mode="after")
+    def _unique_service_ids(self) -> SetPlan:
+        kept = [service.service_id for service in self.services if service.service_id]
+        if len(kept) != len(set(kept)):
+            raise ValueError("the same service_id appears twice in the plan")
+        return self
+
+
+class UpdateService(ContractModel):
+    service_id: ItemId
+    change: ServiceStatusChange
+    note: NoteText | None = free_text(default=None)
+
+
+class RecordFollowUp(ContractModel):
+    contacted_at: datetime | None = Field(default=None, description="When the contact happened; defaults to now.")
+    channel: ContactChannel
+    note: NoteText = free_text()
+
+
+class RequestTeamReview(ContractModel):
+    reason: NoteText = free_text()
+
+
+class DecideTeamReview(ContractModel):
+    decision: TeamReviewDecision
+    note: NoteText = free_text()
+    new_case_manager: StaffId | None = Field(default=None, description="Required for change_case_manager.")
+    closure_reason: ClosureReason | None = Field(default=None, description="Required for close.")
+
+    @model_validator(mode="after")
+    def _decision_consistent(self) -> DecideTeamReview:
+        if (self.decision is TeamReviewDecision.CHANGE_CASE_MANAGER) != (self.new_case_manager is not None):
+            raise ValueError("new_case_manager is given exactly when the decision is change_case_manager")
+        if (self.decision is TeamReviewDecision.CLOSE) != (self.closure_reason is not None):
+            raise ValueError("closure_reason is given exactly when the decision is close")
+        return self
+
+
+class RecordOutcome(ContractModel):
+    solution: LongTermSolution
+    description: NoteText = free_text()
+    started_at: datetime | None = Field(default=None, description="When the solution began (studies, work, pension).")
+
+
+class ConfirmSustainment(ContractModel):
+    held: bool
+    note: NoteText = free_text()
+
+
+class Close(ContractModel):
+    reason: ClosureReason
+    note: NoteText = free_text()
+
+
+class RecordFeedback(ContractModel):
+    rating: int = Field(ge=1, le=5, description="The client's rating of the support, 1 (poor) to 5 (excellent).")
+    comment: str | None = free_text(default=None, max_length=4000)

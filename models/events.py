@@ -1,0 +1,372 @@
+"""What happened on a pathway: one typed event per kind, the timeline and the record's source.
+
+The workflow's rules decide events; the activity that records them writes each to the database, where the
+record (`models.record`) is folded from them and reports and the FHIR export read their coded facts.
+An event carries everything the record needs about what happened, so the database never re-derives a rule.
+
+Free text (marked with `free_text`) is stored encrypted, apart from the coded facts; `coded_facts` and
+`free_texts` split an event into the two. `summary` is a short English line for operators' logs and the
+Web UI; the staff web app words events in the reader's language from the coded facts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, TypeAdapter
+
+from models.pathway import (
+    AssessmentLevel,
+    ClosureReason,
+    ContactChannel,
+    ContractModel,
+    Language,
+    LongTermSolution,
+    ReferralSource,
+    ReferringOrganisation,
+    ServiceKind,
+    ServiceStatus,
+    Stage,
+    TeamReviewCause,
+    TeamReviewDecision,
+    TriageRoute,
+    free_text,
+    free_text_fields,
+)
+
+SYSTEM_ACTOR = "system"
+
+
+class EventKind(StrEnum):
+    REFERRAL_RECEIVED = "referral_received"
+    TRIAGED = "triaged"
+    CASE_MANAGER_ASSIGNED = "case_manager_assigned"
+    CASE_MANAGER_CHANGED = "case_manager_changed"
+    GOAL_SET = "goal_set"
+    GOAL_UPDATED = "goal_updated"
+    INVESTIGATION_ADDED = "investigation_added"
+    INVESTIGATION_COMPLETED = "investigation_completed"
+    ASSESSMENT_COMPLETED = "assessment_completed"
+    REASSESSMENT_STARTED = "reassessment_started"
+    PLAN_SET = "plan_set"
+    PLAN_REVISED = "plan_revised"
+    SERVICE_STARTED = "service_started"
+    SERVICE_COMPLETED = "service_completed"
+    SERVICE_INTERRUPTED = "service_interrupted"
+    SERVICE_CANCELLED = "service_cancelled"
+    FOLLOW_UP_RECORDED = "follow_up_recorded"
+    FOLLOW_UP_REMINDER_SENT = "follow_up_reminder_sent"
+    SERVICE_GAP_NOTICED = "service_gap_noticed"
+    SUSTAINMENT_CHECK_REQUESTED = "sustainment_check_requested"
+    TEAM_REVIEW_OPENED = "team_review_opened"
+    TEAM_REVIEW_DECIDED = "team_review_decided"
+    OUTCOME_RECORDED = "outcome_recorded"
+    OUTCOME_SET_ASIDE = "outcome_set_aside"
+    SUSTAINMENT_CONFIRMED = "sustainment_confirmed"
+    SOLUTION_DID_NOT_HOLD = "solution_did_not_hold"
+    FEEDBACK_RECORDED = "feedback_recorded"
+    CLOSED = "closed"
+
+
+class EventBase(ContractModel):
+    sequence: int = Field(description="1, 2, 3 ... over the pathway's whole life (continue-as-new included).")
+    at: datetime
+    actor: str = Field(description="Staff id, or 'system' for what the pathway did by itself.")
+    stage: Stage = Field(description="The stage after this event.")
+
+
+class ReferralReceived(EventBase):
+    kind: Literal[EventKind.REFERRAL_RECEIVED] = EventKind.REFERRAL_RECEIVED
+    client_reference: str
+    team: str
+    referral_source: ReferralSource
+    referring_organisation: ReferringOrganisation | None = None
+    client_language: Language
+    remote_services_needed: bool
+    referred_at: datetime
+    registered_by: str
+    demo: bool = False
+    reason: str = free_text()
+
+
+class Triaged(EventBase):
+    kind: Literal[EventKind.TRIAGED] = EventKind.TRIAGED
+    route: TriageRoute
+    assessment_level: AssessmentLevel | None = None
+    note: str | None = free_text(default=None)
+    redirect_note: str | None = free_text(default=None)
+
+
+class CaseManagerAssigned(EventBase):
+    kind: Literal[EventKind.CASE_MANAGER_ASSIGNED] = EventKind.CASE_MANAGER_ASSIGNED
+    case_manager: str
+    reason: str = free_text()
+
+
+class CaseManagerChanged(EventBase):
+    kind: Literal[EventKind.CASE_MANAGER_CHANGED] = EventKind.CASE_MANAGER_CHANGED
+    previous_case_manager: str
+    case_manager: str
+    reason: str = free_text()
+
+
+class GoalSet(EventBase):
+    kind: Literal[EventKind.GOAL_SET] = EventKind.GOAL_SET
+    goal_id: str
+    target_date: datetime | None = None
+    achieved: bool = False
+    text: str = free_text()
+
+
+class GoalUpdated(EventBase):
+    kind: Literal[EventKind.GOAL_UPDATED] = EventKind.GOAL_UPDATED
+    goal_id: str
+    target_date: datetime | None = None
+    achieved: bool = False
+    text: str = free_text()
+
+
+class InvestigationAdded(EventBase):
+    kind: Literal[EventKind.INVESTIGATION_ADDED] = EventKind.INVESTIGATION_ADDED
+    investigation_id: str
+    provider: str | None = None
+    due_at: datetime | None = None
+    description: str = free_text()
+
+
+class InvestigationCompleted(EventBase):
+    kind: Literal[EventKind.INVESTIGATION_COMPLETED] = EventKind.INVESTIGATION_COMPLETED
+    investigation_id: str
+    ordered_by: str = Field(description="Who ordered the investigation (its requester).")
+    result_summary: str = free_text()
+
+
+class AssessmentCompleted(EventBase):
+    kind: Literal[EventKind.ASSESSMENT_COMPLETED] = EventKind.ASSESSMENT_COMPLETED
+    route: TriageRoute
+    assessment_level: AssessmentLevel | None = None
+    summary: str = free_text()
+    recommendation: str = free_text()
+
+
+class ReassessmentStarted(EventBase):
+    kind: Literal[EventKind.REASSESSMENT_STARTED] = EventKind.REASSESSMENT_STARTED
+    route: TriageRoute
+    assessment_level: AssessmentLevel | None = None
+
+
+class PlannedServiceFacts(ContractModel):
+    """A service of the plan as the plan set it (its status changes are events of their own)."""
+
+    service_id: str
+    kind: ServiceKind
+    provider: str
+    planned_start: datetime
+    planned_end: datetime | None = None
+    remote: bool = False
+    status: ServiceStatus
+    new: bool = Field(description="Added by this plan (false: kept from the previous one).")
+
+
+class PlanSet(EventBase):
+    kind: Literal[EventKind.PLAN_SET, EventKind.PLAN_REVISED] = EventKind.PLAN_SET
+    version: int
+    follow_up_interval: timedelta
+    next_follow_up_due: datetime
+    services: list[PlannedServiceFacts]
+    note: str | None = free_text(default=None)
+
+
+class ServiceStatusChanged(EventBase):
+    kind: Literal[
+        EventKind.SERVICE_STARTED,
+        EventKind.SERVICE_COMPLETED,
+        EventKind.SERVICE_INTERRUPTED,
+        EventKind.SERVICE_CANCELLED,
+    ]
+    service_id: str
+    service_kind: ServiceKind
+    status: ServiceStatus = Field(description="The service's status after the change.")
+    because: Literal["staff", "left_out_of_plan", "pathway_closed"] = "staff"
+    note: str | None = free_text(default=None)
+
+
+class FollowUpRecorded(EventBase):
+    kind: Literal[EventKind.FOLLOW_UP_RECORDED] = EventKind.FOLLOW_UP_RECORDED
+    contacted_at: datetime
+    channel: ContactChannel
+    next_follow_up_due: datetime | None = None
+    note: str = free_text()
+
+
+class FollowUpReminderSent(EventBase):
+    kind: Literal[EventKind.FOLLOW_UP_REMINDER_SENT] = EventKind.FOLLOW_UP_REMINDER_SENT
+    due_at: datetime
+    case_manager: str
+
+
+class ServiceGapNoticed(EventBase):
+    kind: Literal[EventKind.SERVICE_GAP_NOTICED] = EventKind.SERVICE_GAP_NOTICED
+    gap_started_at: datetime
+
+
+class SustainmentCheckRequested(EventBase):
+    kind: Literal[EventKind.SUSTAINMENT_CHECK_REQUESTED] = EventKind.SUSTAINMENT_CHECK_REQUESTED
+    sustainment_until: datetime
+
+
+class TeamReviewOpened(EventBase):
+    kind: Literal[EventKind.TEAM_REVIEW_OPENED] = EventKind.TEAM_REVIEW_OPENED
+    review_id: str
+    cause: TeamReviewCause
+    reason: str = free_text()
+
+
+class TeamReviewDecided(EventBase):
+    kind: Literal[EventKind.TEAM_REVIEW_DECIDED] = EventKind.TEAM_REVIEW_DECIDED
+    review_id: str
+    cause: TeamReviewCause
+    decision: TeamReviewDecision
+    new_case_manager: str | None = None
+    closure_reason: ClosureReason | None = None
+    note: str = free_text()
+
+
+class OutcomeRecorded(EventBase):
+    kind: Literal[EventKind.OUTCOME_RECORDED] = EventKind.OUTCOME_RECORDED
+    solution: LongTermSolution
+    started_at: datetime | None = None
+    sustainment_until: datetime
+    description: str = free_text()
+
+
+class OutcomeSetAside(EventBase):
+    """The solution in sustainment is no longer the pathway's: it did not hold, or the team changed course."""
+
+    kind: Literal[EventKind.OUTCOME_SET_ASIDE] = EventKind.OUTCOME_SET_ASIDE
+    solution: LongTermSolution
+
+
+class SustainmentConfirmed(EventBase):
+    kind: Literal[EventKind.SUSTAINMENT_CONFIRMED, EventKind.SOLUTION_DID_NOT_HOLD] = EventKind.SUSTAINMENT_CONFIRMED
+    solution: LongTermSolution
+    held: bool
+    note: str = free_text()
+
+
+class FeedbackRecorded(EventBase):
+    kind: Literal[EventKind.FEEDBACK_RECORDED] = EventKind.FEEDBACK_RECORDED
+    rating: int = Field(ge=1, le=5)
+    comment: str | None = free_text(default=None)
+
+
+class Closed(EventBase):
+    kind: Literal[EventKind.CLOSED] = EventKind.CLOSED
+    closure_reason: ClosureReason
+    solution: LongTermSolution | None = Field(default=None, description="The solution in place at closure.")
+    note: str = free_text()
+
+
+PathwayEvent = Annotated[
+    ReferralReceived
+    | Triaged
+    | CaseManagerAssigned
+    | CaseManagerChanged
+    | GoalSet
+    | GoalUpdated
+    | InvestigationAdded
+    | InvestigationCompleted
+    | AssessmentCompleted
+    | ReassessmentStarted
+    | PlanSet
+    | ServiceStatusChanged
+    | FollowUpRecorded
+    | FollowUpReminderSent
+    | ServiceGapNoticed
+    | SustainmentCheckRequested
+    | TeamReviewOpened
+    | TeamReviewDecided
+    | OutcomeRecorded
+    | OutcomeSetAside
+    | SustainmentConfirmed
+    | FeedbackRecorded
+    | Closed,
+    Field(discriminator="kind"),
+]
+PATHWAY_EVENT: TypeAdapter[PathwayEvent] = TypeAdapter(PathwayEvent)
+_BASE_FIELDS = frozenset(EventBase.model_fields)
+
+
+def coded_facts(event: BaseModel) -> dict[str, Any]:
+    """The event's coded facts (no base fields, no free text), as JSON-ready values."""
+    return event.model_dump(mode="json", exclude=set(_BASE_FIELDS | free_text_fields(type(event))))
+
+
+def free_texts(event: BaseModel) -> dict[str, str]:
+    """The event's free text by field name (empty fields left out)."""
+    return {name: value for name in free_text_fields(type(event)) if (value := getattr(event, name))}
+
+
+def event_from_parts(
+    *, sequence: int, at: datetime, actor: str, stage: str, kind: str, facts: dict[str, Any], texts: dict[str, str]
+) -> PathwayEvent:
+    """An event rebuilt from what the database keeps of it (coded facts and decrypted free text)."""
+    return PATHWAY_EVENT.validate_python(
+        {"sequence": sequence, "at": at, "actor": actor, "stage": stage, "kind": kind, **facts, **texts}
+    )
+
+
+def summarize(event: PathwayEvent) -> str:
+    """A short English line naming what happened by its coded facts (never free text): for logs, the
+    Temporal Web UI and the database's summary column."""
+    match event:
+        case ReferralReceived():
+            organisation = f", {event.referring_organisation.value}" if event.referring_organisation else ""
+            return f"Referral ({event.referral_source.value}{organisation}) to team {event.team}"
+        case Triaged():
+            level = f" ({event.assessment_level.value})" if event.assessment_level else ""
+            return f"Triage: {event.route.value}{level}"
+        case CaseManagerAssigned():
+            return f"Case manager: {event.case_manager}"
+        case CaseManagerChanged():
+            return f"Case manager: {event.previous_case_manager} -> {event.case_manager}"
+        case GoalSet():
+            return f"Client's goal set ({event.goal_id[:8]})"
+        case GoalUpdated():
+            return f"Client's goal {'achieved' if event.achieved else 'updated'} ({event.goal_id[:8]})"
+        case InvestigationAdded():
+            return f"Investigation ordered ({event.investigation_id[:8]})"
+        case InvestigationCompleted():
+            return f"Investigation completed ({event.investigation_id[:8]})"
+        case AssessmentCompleted():
+            return "Assessment completed; planning begins"
+        case ReassessmentStarted():
+            return f"Reassessment started ({event.route.value})"
+        case PlanSet():
+            return f"Follow-up plan v{event.version}: {len(event.services)} service(s)"
+        case ServiceStatusChanged():
+            return f"Service {event.service_kind.value} {event.status.value} ({event.service_id[:8]})"
+        case FollowUpRecorded():
+            return f"Follow-up contact ({event.channel.value})"
+        case FollowUpReminderSent():
+            return "Follow-up due soon: case manager reminded"
+        case ServiceGapNoticed():
+            return "Service gap: no active service"
+        case SustainmentCheckRequested():
+            return "Sustainment period ended: confirm"
+        case TeamReviewOpened():
+            return f"Team review requested: {event.cause.value}"
+        case TeamReviewDecided():
+            return f"Team review ({event.cause.value}): {event.decision.value}"
+        case OutcomeRecorded():
+            return f"Long-term solution: {event.solution.value}"
+        case OutcomeSetAside():
+            return f"Solution set aside: {event.solution.value}"
+        case SustainmentConfirmed():
+            return "The long-term solution held" if event.held else "The long-term solution did not hold"
+        case FeedbackRecorded():
+            return f"Client feedback recorded (rating {event.rating})"
+        case Closed():
+            return f"Pathway closed: {event.closure_reason.value}"

@@ -1,0 +1,466 @@
+"""The client record of one pathway, as the database keeps it and staff read it.
+
+Folded from the pathway's events by `apply_event`, one event at a time, in sequence order: the activity
+that records events folds them into the stored record, and a read of a running pathway folds the events
+the database has not got yet onto it. The fold only files what the events say; every rule (what a plan
+revision cancels, what a closure settles) was applied by the workflow's rules, which emitted an event for it.
+
+The unbounded parts (every follow-up contact, every feedback) live in the event table; the record keeps
+the latest few of each and their counts.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from pydantic import Field
+
+from models.events import (
+    AssessmentCompleted,
+    CaseManagerAssigned,
+    CaseManagerChanged,
+    Closed,
+    FeedbackRecorded,
+    FollowUpRecorded,
+    FollowUpReminderSent,
+    GoalSet,
+    GoalUpdated,
+    InvestigationAdded,
+    InvestigationCompleted,
+    OutcomeRecorded,
+    OutcomeSetAside,
+    PathwayEvent,
+    PlanSet,
+    ReassessmentStarted,
+    ReferralReceived,
+    ServiceGapNoticed,
+    ServiceStatusChanged,
+    SustainmentCheckRequested,
+    SustainmentConfirmed,
+    TeamReviewDecided,
+    TeamReviewOpened,
+    Triaged,
+)
+from models.pathway import (
+    AssessmentLevel,
+    ClosureReason,
+    ContactChannel,
+    ContractModel,
+    InvestigationStatus,
+    Language,
+    LongTermSolution,
+    ReferralSource,
+    ReferringOrganisation,
+    ServiceKind,
+    ServiceStatus,
+    Stage,
+    TeamReviewCause,
+    TeamReviewDecision,
+    TriageRoute,
+)
+
+# The record keeps this many of the latest follow-ups and feedback; the rest are read page by page.
+RECENT_ITEMS = 20
+
+
+class Referral(ContractModel):
+    referral_source: ReferralSource
+    referring_organisation: ReferringOrganisation | None = None
+    client_language: Language
+    remote_services_needed: bool
+    referred_at: datetime
+    registered_by: str
+    reason: str
+
+
+class CaseManagerPeriod(ContractModel):
+    staff_id: str
+    assumed_at: datetime
+    renounced_at: datetime | None = None
+    reason: str
+    assigned_by: str
+
+
+class AssessmentRecord(ContractModel):
+    route: TriageRoute
+    level: AssessmentLevel | None = None
+    started_at: datetime
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    summary: str | None = None
+    recommendation: str | None = None
+    triage_note: str | None = None
+
+
+class GoalRecord(ContractModel):
+    goal_id: str
+    text: str
+    target_date: datetime | None = None
+    achieved: bool = False
+    set_at: datetime
+    set_by: str
+    updated_at: datetime
+
+
+class InvestigationRecord(ContractModel):
+    investigation_id: str
+    description: str
+    provider: str | None = None
+    due_at: datetime | None = None
+    status: InvestigationStatus = InvestigationStatus.ORDERED
+    ordered_at: datetime
+    ordered_by: str
+    completed_at: datetime | None = None
+    completed_by: str | None = None
+    result_summary: str | None = None
+
+
+class PlanRecord(ContractModel):
+    version: int
+    set_at: datetime
+    set_by: str
+    follow_up_interval: timedelta
+    note: str | None = None
+
+
+class ServiceRecord(ContractModel):
+    service_id: str
+    kind: ServiceKind
+    provider: str
+    planned_start: datetime
+    planned_end: datetime | None = None
+    remote: bool = False
+    status: ServiceStatus = ServiceStatus.PLANNED
+    started_at: datetime | None = None
+    ended_at: datetime | None = None
+    planned_in_version: int
+    last_note: str | None = None
+
+
+class FollowUpRecord(ContractModel):
+    sequence: int
+    contacted_at: datetime
+    channel: ContactChannel
+    note: str
+    recorded_by: str
+
+
+class TeamReviewRecord(ContractModel):
+    review_id: str
+    cause: TeamReviewCause
+    reason: str
+    opened_by: str
+    opened_at: datetime
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    decision: TeamReviewDecision | None = None
+    decision_note: str | None = None
+
+
+class OutcomeRecord(ContractModel):
+    solution: LongTermSolution
+    description: str
+    started_at: datetime | None = None
+    recorded_at: datetime
+    recorded_by: str
+    sustainment_until: datetime
+    confirmed_at: datetime | None = None
+    held: bool | None = None
+    confirmation_note: str | None = None
+
+
+class FeedbackRecord(ContractModel):
+    sequence: int
+    rating: int
+    comment: str | None = None
+    recorded_at: datetime
+    recorded_by: str
+
+
+class ClosureRecord(ContractModel):
+    reason: ClosureReason
+    note: str
+    closed_at: datetime
+    closed_by: str
+
+
+class PathwayRecord(ContractModel):
+    """Everything recorded about one pathway (its live process adds the next deadline while it runs)."""
+
+    pathway_id: str
+    client_reference: str
+    team: str
+    demo: bool = False
+    referral: Referral
+    stage: Stage = Stage.AWAITING_TRIAGE
+    case_manager: str | None = None
+    case_manager_history: list[CaseManagerPeriod] = []
+    assessments: list[AssessmentRecord] = Field(default=[], description="The first, then any reassessments.")
+    goals: list[GoalRecord] = []
+    investigations: list[InvestigationRecord] = []
+    plan: PlanRecord | None = None
+    services: list[ServiceRecord] = []
+    follow_ups: list[FollowUpRecord] = Field(default=[], description=f"The latest {RECENT_ITEMS}, newest last.")
+    follow_up_count: int = 0
+    next_follow_up_due: datetime | None = None
+    last_contact_at: datetime | None = None
+    reminders_sent: int = 0
+    service_gaps_noticed: int = 0
+    team_reviews: list[TeamReviewRecord] = []
+    outcome: OutcomeRecord | None = None
+    past_outcomes: list[OutcomeRecord] = Field(default=[], description="Solutions that did not hold or were set aside.")
+    feedback: list[FeedbackRecord] = Field(default=[], description=f"The latest {RECENT_ITEMS}, newest last.")
+    feedback_count: int = 0
+    closure: ClosureRecord | None = None
+    opened_at: datetime
+    updated_at: datetime
+    recorded_sequence: int = Field(default=0, description="The last event folded into this record.")
+
+    @property
+    def assessment(self) -> AssessmentRecord | None:
+        return self.assessments[-1] if self.assessments else None
+
+    def pending_team_reviews(self) -> list[TeamReviewRecord]:
+        return [review for review in self.team_reviews if review.decided_at is None]
+
+
+class RecordOutOfOrder(ValueError):
+    """An event that does not follow the record's last one; the record is never folded with a gap."""
+
+
+def new_record(event: ReferralReceived) -> PathwayRecord:
+    return PathwayRecord(
+        pathway_id="",  # set by `apply_events`, which knows the pathway
+        client_reference=event.client_reference,
+        team=event.team,
+        demo=event.demo,
+        referral=Referral(
+            referral_source=event.referral_source,
+            referring_organisation=event.referring_organisation,
+            client_language=event.client_language,
+            remote_services_needed=event.remote_services_needed,
+            referred_at=event.referred_at,
+            registered_by=event.registered_by,
+            reason=event.reason,
+        ),
+        opened_at=event.at,
+        updated_at=event.at,
+        recorded_sequence=event.sequence,
+    )
+
+
+def apply_events(pathway_id: str, record: PathwayRecord | None, events: list[PathwayEvent]) -> PathwayRecord | None:
+    """The record after `events`; events already folded in are skipped, a gap raises `RecordOutOfOrder`."""
+    for event in sorted(events, key=lambda e: e.sequence):
+        if record is not None and event.sequence <= record.recorded_sequence:
+            continue
+        if record is None:
+            if not isinstance(event, ReferralReceived):
+                raise RecordOutOfOrder(f"{pathway_id}: event {event.sequence} ({event.kind}) before the referral")
+            record = new_record(event)
+            record.pathway_id = pathway_id
+            continue
+        if event.sequence != record.recorded_sequence + 1:
+            raise RecordOutOfOrder(
+                f"{pathway_id}: event {event.sequence} does not follow the recorded {record.recorded_sequence}"
+            )
+        _apply(record, event)
+        record.stage = event.stage
+        record.recorded_sequence = event.sequence
+        record.updated_at = event.at
+    return record
+
+
+def _keep_recent(items: list, item: object) -> None:  # type: ignore[type-arg]
+    items.append(item)
+    del items[:-RECENT_ITEMS]
+
+
+def _renounce_current(record: PathwayRecord, at: datetime) -> None:
+    for period in record.case_manager_history:
+        if period.renounced_at is None:
+            period.renounced_at = at
+
+
+def _apply(record: PathwayRecord, event: PathwayEvent) -> None:  # noqa: C901 (one case per kind, nothing more)
+    match event:
+        case Triaged():
+            if event.assessment_level is not None or event.route is not TriageRoute.NO_NEED:
+                record.assessments.append(
+                    AssessmentRecord(
+                        route=event.route, level=event.assessment_level, started_at=event.at, triage_note=event.note
+                    )
+                )
+        case CaseManagerAssigned():
+            record.case_manager = event.case_manager
+            record.case_manager_history.append(
+                CaseManagerPeriod(
+                    staff_id=event.case_manager, assumed_at=event.at, reason=event.reason, assigned_by=event.actor
+                )
+            )
+        case CaseManagerChanged():
+            _renounce_current(record, event.at)
+            record.case_manager = event.case_manager
+            record.case_manager_history.append(
+                CaseManagerPeriod(
+                    staff_id=event.case_manager, assumed_at=event.at, reason=event.reason, assigned_by=event.actor
+                )
+            )
+        case GoalSet():
+            record.goals.append(
+                GoalRecord(
+                    goal_id=event.goal_id,
+                    text=event.text,
+                    target_date=event.target_date,
+                    achieved=event.achieved,
+                    set_at=event.at,
+                    set_by=event.actor,
+                    updated_at=event.at,
+                )
+            )
+        case GoalUpdated():
+            for goal in record.goals:
+                if goal.goal_id == event.goal_id:
+                    goal.text, goal.target_date, goal.achieved = event.text, event.target_date, event.achieved
+                    goal.updated_at = event.at
+        case InvestigationAdded():
+            record.investigations.append(
+                InvestigationRecord(
+                    investigation_id=event.investigation_id,
+                    description=event.description,
+                    provider=event.provider,
+                    due_at=event.due_at,
+                    ordered_at=event.at,
+                    ordered_by=event.actor,
+                )
+            )
+        case InvestigationCompleted():
+            for investigation in record.investigations:
+                if investigation.investigation_id == event.investigation_id:
+                    investigation.status = InvestigationStatus.COMPLETED
+                    investigation.completed_at = event.at
+                    investigation.completed_by = event.actor
+                    investigation.result_summary = event.result_summary
+        case AssessmentCompleted():
+            if record.assessment is not None:
+                record.assessment.completed_at = event.at
+                record.assessment.completed_by = event.actor
+                record.assessment.summary = event.summary
+                record.assessment.recommendation = event.recommendation
+        case ReassessmentStarted():
+            record.assessments.append(
+                AssessmentRecord(route=event.route, level=event.assessment_level, started_at=event.at)
+            )
+        case PlanSet():
+            record.plan = PlanRecord(
+                version=event.version,
+                set_at=event.at,
+                set_by=event.actor,
+                follow_up_interval=event.follow_up_interval,
+                note=event.note,
+            )
+            record.next_follow_up_due = event.next_follow_up_due
+            existing = {service.service_id: service for service in record.services}
+            for planned in event.services:
+                service = existing.get(planned.service_id)
+                if service is None:
+                    record.services.append(
+                        ServiceRecord(
+                            service_id=planned.service_id,
+                            kind=planned.kind,
+                            provider=planned.provider,
+                            planned_start=planned.planned_start,
+                            planned_end=planned.planned_end,
+                            remote=planned.remote,
+                            status=planned.status,
+                            planned_in_version=event.version,
+                        )
+                    )
+                else:
+                    service.kind, service.provider, service.remote = planned.kind, planned.provider, planned.remote
+                    service.planned_start, service.planned_end = planned.planned_start, planned.planned_end
+        case ServiceStatusChanged():
+            for service in record.services:
+                if service.service_id == event.service_id:
+                    service.status = event.status
+                    if event.status is ServiceStatus.ACTIVE:
+                        service.started_at = event.at
+                    else:
+                        service.ended_at = event.at
+                    if event.note:
+                        service.last_note = event.note
+        case FollowUpRecorded():
+            _keep_recent(
+                record.follow_ups,
+                FollowUpRecord(
+                    sequence=event.sequence,
+                    contacted_at=event.contacted_at,
+                    channel=event.channel,
+                    note=event.note,
+                    recorded_by=event.actor,
+                ),
+            )
+            record.follow_up_count += 1
+            record.last_contact_at = max(record.last_contact_at or event.contacted_at, event.contacted_at)
+            if event.next_follow_up_due is not None:
+                record.next_follow_up_due = event.next_follow_up_due
+        case FollowUpReminderSent():
+            record.reminders_sent += 1
+        case ServiceGapNoticed():
+            record.service_gaps_noticed += 1
+        case SustainmentCheckRequested():
+            pass
+        case TeamReviewOpened():
+            record.team_reviews.append(
+                TeamReviewRecord(
+                    review_id=event.review_id,
+                    cause=event.cause,
+                    reason=event.reason,
+                    opened_by=event.actor,
+                    opened_at=event.at,
+                )
+            )
+        case TeamReviewDecided():
+            for review in record.team_reviews:
+                if review.review_id == event.review_id:
+                    review.decided_at = event.at
+                    review.decided_by = event.actor
+                    review.decision = event.decision
+                    review.decision_note = event.note
+        case OutcomeRecorded():
+            record.outcome = OutcomeRecord(
+                solution=event.solution,
+                description=event.description,
+                started_at=event.started_at,
+                recorded_at=event.at,
+                recorded_by=event.actor,
+                sustainment_until=event.sustainment_until,
+            )
+        case SustainmentConfirmed():
+            if record.outcome is not None:
+                record.outcome.confirmed_at = event.at
+                record.outcome.held = event.held
+                record.outcome.confirmation_note = event.note
+        case OutcomeSetAside():
+            if record.outcome is not None:
+                record.past_outcomes.append(record.outcome)
+                record.outcome = None
+        case FeedbackRecorded():
+            _keep_recent(
+                record.feedback,
+                FeedbackRecord(
+                    sequence=event.sequence,
+                    rating=event.rating,
+                    comment=event.comment,
+                    recorded_at=event.at,
+                    recorded_by=event.actor,
+                ),
+            )
+            record.feedback_count += 1
+        case Closed():
+            _renounce_current(record, event.at)
+            record.closure = ClosureRecord(
+                reason=event.closure_reason, note=event.note, closed_at=event.at, closed_by=event.actor
+            )
+        case ReferralReceived():
+            raise RecordOutOfOrder(f"{record.pathway_id}: a second referral event ({event.sequence})")

@@ -1,0 +1,403 @@
+"""The client record in the database: how a batch of events is filed, and how the record is read back.
+
+Functions take the caller's `Session`, so the activity that records a workflow task's decisions writes
+events, the record document, the status columns, team-review items and the outbox rows in one
+transaction (`activities.records`). Every write is idempotent: events are unique on (pathway, sequence)
+and the document is folded only with events after its `recorded_sequence`.
+
+Sealed places (`core.crypto`): `pathway:<id>:record`, `event:<id>:<sequence>`, `review:<review id>`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from core.crypto import RecordSealer
+from models.events import (
+    EventKind,
+    PathwayEvent,
+    ReferralReceived,
+    TeamReviewDecided,
+    TeamReviewOpened,
+    coded_facts,
+    event_from_parts,
+    free_texts,
+    summarize,
+)
+from models.pathway import Stage
+from models.process import ProcessStatus
+from models.record import PathwayRecord, apply_events
+from models.tables import (
+    AuditLogEntry,
+    Notification,
+    PathwayEventRow,
+    PathwayRow,
+    ProcessVersion,
+    TeamReviewItem,
+    utc_now,
+)
+
+log = logging.getLogger("pathways.records")
+
+SYSTEM_STAFF_ID = "system"
+
+
+def record_place(pathway_id: str) -> str:
+    return f"pathway:{pathway_id}:record"
+
+
+def event_place(pathway_id: str, sequence: int) -> str:
+    return f"event:{pathway_id}:{sequence}"
+
+
+def review_place(review_id: str) -> str:
+    return f"review:{review_id}"
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without their zone; everything the product writes is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+class RecordBatchRefused(ValueError):
+    """A batch the database can never take as it is (its events do not follow the record's)."""
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+
+
+def insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
+    """Insert unless a row with the same unique key exists; True if this call inserted it."""
+    dialect = session.get_bind().dialect.name
+    marker = table.c[conflict[0]]
+    if dialect == "postgresql":
+        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+    elif dialect == "sqlite":
+        statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
+    else:  # pragma: no cover (the product runs on SQLite and PostgreSQL)
+        raise RuntimeError(f"unsupported database {dialect}")
+    # RETURNING, not rowcount: drivers do not all report a row count for ON CONFLICT DO NOTHING.
+    return session.execute(statement.returning(marker)).first() is not None
+
+
+def lock_pathway(session: Session, pathway_id: str) -> PathwayRow | None:
+    """The pathway's row, locked for this transaction (an UPDATE first: SQLite takes its write lock at once,
+    so a read-then-write transaction cannot fail on a writer that came in between)."""
+    session.execute(update(PathwayRow).where(col(PathwayRow.pathway_id) == pathway_id).values(updated_at=utc_now()))
+    return session.get(PathwayRow, pathway_id, with_for_update=True)
+
+
+def row_for_referral(event: ReferralReceived, pathway_id: str, ordinal: int) -> PathwayRow:
+    return PathwayRow(
+        pathway_id=pathway_id,
+        client_reference=event.client_reference,
+        ordinal=ordinal,
+        team=event.team,
+        demo=event.demo,
+        stage=Stage.AWAITING_TRIAGE.value,
+        opened_at=event.referred_at,
+        registered_by=event.registered_by,
+    )
+
+
+def ordinal_of(pathway_id: str) -> int:
+    _, dot, ordinal = pathway_id.rpartition(".")
+    return int(ordinal) if dot and ordinal.isdigit() else 1
+
+
+def file_events(
+    session: Session,
+    sealer: RecordSealer,
+    *,
+    pathway_id: str,
+    team: str,
+    events: Sequence[PathwayEvent],
+    status: ProcessStatus | None,
+) -> tuple[PathwayRow, int]:
+    """File a batch: event rows, the folded record, status columns and team-review items. Returns the row
+    and how many events were new."""
+    row = lock_pathway(session, pathway_id)
+    if row is None:
+        referral = next((event for event in events if isinstance(event, ReferralReceived)), None)
+        if referral is None:
+            raise RecordBatchRefused(f"{pathway_id} has no record yet and the batch does not start with its referral")
+        # Opened outside the API (or the API's own write was lost): the referral makes the row.
+        row = row_for_referral(referral, pathway_id, ordinal_of(pathway_id))
+        session.add(row)
+        session.flush()
+    new_events = [event for event in events if event.sequence > row.recorded_sequence]
+    for event in new_events:
+        texts = free_texts(event)
+        values = {
+            "pathway_id": pathway_id,
+            "sequence": event.sequence,
+            "team": team,
+            "at": event.at,
+            "actor": event.actor,
+            "kind": event.kind.value,
+            "summary": summarize(event)[:500],
+            "stage": event.stage.value,
+            "details": coded_facts(event),
+            "texts": sealer.seal(texts, place=event_place(pathway_id, event.sequence)) if texts else None,
+            "schema_version": 5,
+        }
+        insert_ignoring_conflict(session, PathwayEventRow.__table__, values, ["pathway_id", "sequence"])  # type: ignore[attr-defined]
+        _file_team_review(session, sealer, pathway_id, team, event)
+    if new_events:
+        document = open_record(sealer, row)
+        try:
+            folded = apply_events(pathway_id, document, list(new_events))
+        except ValueError as err:
+            raise RecordBatchRefused(str(err)) from err
+        assert folded is not None
+        row.record = sealer.seal(folded.model_dump(mode="json"), place=record_place(pathway_id))
+        row.recorded_sequence = folded.recorded_sequence
+        row.stage = folded.stage.value
+        row.case_manager = folded.case_manager
+        row.route = folded.assessment.route.value if folded.assessment else None
+        if folded.closure is not None:
+            row.closed_at = folded.closure.closed_at
+            row.closure_reason = folded.closure.reason.value
+    if status is not None:
+        apply_status(row, status)
+    row.updated_at = utc_now()
+    session.add(row)
+    return row, len(new_events)
+
+
+def apply_status(row: PathwayRow, status: ProcessStatus) -> None:
+    row.stage = status.stage.value
+    row.case_manager = status.case_manager
+    row.route = status.route.value if status.route else row.route
+    row.team_review_pending = status.team_review_pending
+    row.overdue = status.overdue
+    row.next_deadline_at = status.next_deadline.due_at if status.next_deadline else None
+    row.next_deadline_kind = status.next_deadline.kind.value if status.next_deadline else None
+
+
+def _file_team_review(session: Session, sealer: RecordSealer, pathway_id: str, team: str, event: PathwayEvent) -> None:
+    if isinstance(event, TeamReviewOpened):
+        insert_ignoring_conflict(
+            session,
+            TeamReviewItem.__table__,  # type: ignore[attr-defined]
+            {
+                "review_id": event.review_id,
+                "pathway_id": pathway_id,
+                "team": team,
+                "cause": event.cause.value,
+                "reason": sealer.seal(event.reason, place=review_place(event.review_id)),
+                "opened_by": event.actor,
+                "opened_at": event.at,
+            },
+            ["review_id"],
+        )
+    elif isinstance(event, TeamReviewDecided):
+        session.execute(
+            update(TeamReviewItem)
+            .where(col(TeamReviewItem.review_id) == event.review_id, col(TeamReviewItem.decided_at).is_(None))
+            .values(decided_at=event.at, decided_by=event.actor, decision=event.decision.value)
+        )
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------------
+
+
+def open_record(sealer: RecordSealer, row: PathwayRow) -> PathwayRecord | None:
+    if row.record is None:
+        return None
+    return PathwayRecord.model_validate(sealer.open(row.record, place=record_place(row.pathway_id)))
+
+
+def event_of_row(sealer: RecordSealer, row: PathwayEventRow) -> PathwayEvent | None:
+    """The typed event of a current row; None for a version-4 row (those keep their string details)."""
+    if row.schema_version < 5:
+        return None
+    texts = sealer.open(row.texts, place=event_place(row.pathway_id, row.sequence)) if row.texts else {}
+    return event_from_parts(
+        sequence=row.sequence,
+        at=aware(row.at),
+        actor=row.actor,
+        stage=row.stage,
+        kind=row.kind,
+        facts=row.details,
+        texts=texts,
+    )
+
+
+def event_rows(
+    session: Session, pathway_id: str, *, after: int = 0, limit: int = 100, kinds: Sequence[EventKind] = ()
+) -> list[PathwayEventRow]:
+    statement = (
+        select(PathwayEventRow)
+        .where(col(PathwayEventRow.pathway_id) == pathway_id, col(PathwayEventRow.sequence) > after)
+        .order_by(col(PathwayEventRow.sequence))
+        .limit(limit)
+    )
+    if kinds:
+        statement = statement.where(col(PathwayEventRow.kind).in_([kind.value for kind in kinds]))
+    return list(session.scalars(statement))
+
+
+@dataclass(frozen=True)
+class PathwayQuery:
+    teams: Sequence[str]
+    stage: Stage | None = None
+    case_manager: str | None = None
+    team_review_pending: bool | None = None
+    overdue: bool | None = None
+    open: bool | None = None
+    client_reference: str | None = None
+
+
+def find_pathways(
+    session: Session, query: PathwayQuery, *, limit: int, after: tuple[datetime, str] | None
+) -> list[PathwayRow]:
+    """Pathways of the given teams matching the query, newest referral first (keyset pages)."""
+    statement = select(PathwayRow).where(col(PathwayRow.team).in_(list(query.teams)))
+    if query.stage is not None:
+        statement = statement.where(col(PathwayRow.stage) == query.stage.value)
+    if query.case_manager is not None:
+        statement = statement.where(col(PathwayRow.case_manager) == query.case_manager)
+    if query.team_review_pending is not None:
+        statement = statement.where(col(PathwayRow.team_review_pending).is_(query.team_review_pending))
+    if query.overdue is not None:
+        statement = statement.where(col(PathwayRow.overdue).is_(query.overdue))
+    if query.open is True:
+        statement = statement.where(col(PathwayRow.closed_at).is_(None))
+    elif query.open is False:
+        statement = statement.where(col(PathwayRow.closed_at).is_not(None))
+    if query.client_reference is not None:
+        statement = statement.where(col(PathwayRow.client_reference) == query.client_reference)
+    if after is not None:
+        opened_at, pathway_id = after
+        statement = statement.where(
+            or_(
+                col(PathwayRow.opened_at) < opened_at,
+                and_(col(PathwayRow.opened_at) == opened_at, col(PathwayRow.pathway_id) < pathway_id),
+            )
+        )
+    statement = statement.order_by(col(PathwayRow.opened_at).desc(), col(PathwayRow.pathway_id).desc()).limit(limit)
+    return list(session.scalars(statement))
+
+
+def caseload_rows(session: Session, *, case_manager: str, teams: Sequence[str], limit: int) -> list[PathwayRow]:
+    """The open pathways a staff member is case manager of, soonest deadline first (none last)."""
+    statement = (
+        select(PathwayRow)
+        .where(
+            col(PathwayRow.case_manager) == case_manager,
+            col(PathwayRow.team).in_(list(teams)),
+            col(PathwayRow.closed_at).is_(None),
+        )
+        .order_by(
+            col(PathwayRow.next_deadline_at).is_(None), col(PathwayRow.next_deadline_at), col(PathwayRow.opened_at)
+        )
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def pending_review_rows(
+    session: Session, *, teams: Sequence[str], limit: int
+) -> list[tuple[TeamReviewItem, PathwayRow]]:
+    """Pending team reviews of the teams, oldest first, each with its pathway."""
+    statement = (
+        select(TeamReviewItem, PathwayRow)
+        .join(PathwayRow, col(PathwayRow.pathway_id) == col(TeamReviewItem.pathway_id))
+        .where(col(TeamReviewItem.team).in_(list(teams)), col(TeamReviewItem.decided_at).is_(None))
+        .order_by(col(TeamReviewItem.opened_at), col(TeamReviewItem.review_id))
+        .limit(limit)
+    )
+    return [(item, pathway) for item, pathway in session.execute(statement).all()]
+
+
+def open_pathway_of_client(session: Session, client_reference: str) -> PathwayRow | None:
+    return session.scalars(
+        select(PathwayRow).where(
+            col(PathwayRow.client_reference) == client_reference, col(PathwayRow.closed_at).is_(None)
+        )
+    ).first()
+
+
+def pathway_count_of_client(session: Session, client_reference: str) -> int:
+    count = session.scalar(
+        select(func.max(PathwayRow.ordinal)).where(col(PathwayRow.client_reference) == client_reference)
+    )
+    return int(count or 0)
+
+
+def cohort_events(session: Session, teams: Sequence[str], period_from: datetime | None) -> list[PathwayEventRow]:
+    """Every event of the teams' pathways that may belong to a referral cohort starting at `period_from`,
+    in pathway and sequence order (reports make the exact cut on the referral date).
+
+    A referral is registered no earlier than it arrived, so pathways registered before `period_from` are
+    left out here; the end of the period cannot bound the query (a referral of the period may be
+    registered later).
+    """
+    cohort = select(PathwayEventRow.pathway_id).where(
+        col(PathwayEventRow.kind) == EventKind.REFERRAL_RECEIVED.value, col(PathwayEventRow.team).in_(list(teams))
+    )
+    if period_from is not None:
+        cohort = cohort.where(col(PathwayEventRow.at) >= period_from)
+    statement = (
+        select(PathwayEventRow)
+        .where(col(PathwayEventRow.pathway_id).in_(cohort))
+        .order_by(col(PathwayEventRow.pathway_id), col(PathwayEventRow.sequence))
+    )
+    return list(session.scalars(statement))
+
+
+# --------------------------------------------------------------------------------------------------
+# Record lifecycle: erasure after the retention period
+# --------------------------------------------------------------------------------------------------
+
+
+def expired_pathways(
+    session: Session, *, now: datetime, retention: timedelta, demo_retention: timedelta, limit: int
+) -> list[str]:
+    statement = (
+        select(col(PathwayRow.pathway_id))
+        .where(
+            col(PathwayRow.closed_at).is_not(None),
+            or_(
+                and_(col(PathwayRow.demo).is_(False), col(PathwayRow.closed_at) < now - retention),
+                and_(col(PathwayRow.demo).is_(True), col(PathwayRow.closed_at) < now - demo_retention),
+            ),
+        )
+        .order_by(col(PathwayRow.closed_at))
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
+
+def erase_record(session: Session, pathway_id: str, *, purpose: str) -> None:
+    """Erase a pathway's record (row, events, team reviews, notifications) and audit the erasure.
+
+    The audit log keeps its lines: they name only the pathway id, and they are the processing's own record.
+    """
+    for table in (PathwayEventRow, TeamReviewItem, Notification):
+        session.execute(delete(table).where(col(table.pathway_id) == pathway_id))  # type: ignore[attr-defined]
+    session.execute(delete(PathwayRow).where(col(PathwayRow.pathway_id) == pathway_id))
+    session.execute(
+        insert(AuditLogEntry).values(
+            at=utc_now(),
+            staff_id=SYSTEM_STAFF_ID,
+            pathway_id=pathway_id,
+            action="erase_record",
+            purpose=purpose[:300],
+            outcome="ok",
+        )
+    )

@@ -1,0 +1,110 @@
+"""A pathway driven on a real worker: act as staff, then read what the database recorded."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel
+from sqlalchemy import Engine
+from sqlmodel import Session, col, select
+from temporalio.client import Client, WorkflowHandle
+
+from core.crypto import RecordSealer
+from models.actions import Intake
+from models.events import PathwayEvent
+from models.pathway import PathwayPolicy
+from models.process import ActionAnswer, ProcessState
+from models.record import PathwayRecord
+from models.tables import Notification, NotificationChannel, PathwayEventRow, PathwayRow
+from records import store
+from tests.support.helpers import eventually
+from workflows.actions import BY_FIELDS
+from workflows.client import act, get_process, pathway_handle, start_pathway
+
+
+@dataclass
+class DrivenPathway:
+    client: Client
+    engine: Engine
+    sealer: RecordSealer
+    pathway_id: str
+    last_answer: ActionAnswer | None = None
+
+    @property
+    def handle(self) -> WorkflowHandle[Any, Any]:
+        return pathway_handle(self.client, self.pathway_id)
+
+    async def do(self, actor: str, fields: BaseModel, *, update_id: str | None = None) -> ActionAnswer:
+        """One staff action (the registry's update for this fields model)."""
+        self.last_answer = await act(
+            self.handle, BY_FIELDS[type(fields)], actor=actor, fields=fields, update_id=update_id
+        )
+        return self.last_answer
+
+    async def process(self) -> ProcessState:
+        return await get_process(self.handle)
+
+    def row(self) -> PathwayRow | None:
+        with Session(self.engine) as session:
+            return session.get(PathwayRow, self.pathway_id)
+
+    async def record(self, *, upto: int | None = None) -> PathwayRecord:
+        """The record once the database holds every event decided so far (or up to `upto`)."""
+        if upto is None:
+            upto = (await self.process()).last_event_sequence
+
+        def written() -> PathwayRecord | None:
+            row = self.row()
+            if row is None or row.recorded_sequence < upto:
+                return None
+            return store.open_record(self.sealer, row)
+
+        record: PathwayRecord = await eventually(written, what=f"record of {self.pathway_id} up to event {upto}")
+        return record
+
+    async def settled(self) -> ProcessState:
+        """The process once everything it decided (events, notices, status) is in the database."""
+
+        async def done() -> ProcessState | None:
+            process = await self.process()
+            return process if not process.unrecorded_events and not process.pending_notices else None
+
+        process: ProcessState = await eventually(done, what=f"{self.pathway_id} settled")
+        return process
+
+    def events(self) -> list[PathwayEvent]:
+        with Session(self.engine) as session:
+            rows = session.scalars(
+                select(PathwayEventRow)
+                .where(col(PathwayEventRow.pathway_id) == self.pathway_id)
+                .order_by(col(PathwayEventRow.sequence))
+            ).all()
+            return [event for row in rows if (event := store.event_of_row(self.sealer, row)) is not None]
+
+    def inbox(self, recipient: str | None = None) -> list[Notification]:
+        with Session(self.engine) as session:
+            statement = select(Notification).where(
+                col(Notification.pathway_id) == self.pathway_id, col(Notification.channel) == NotificationChannel.INBOX
+            )
+            if recipient is not None:
+                statement = statement.where(col(Notification.recipient) == recipient)
+            return list(session.scalars(statement.order_by(col(Notification.id))).all())
+
+
+async def start_driven(
+    client: Client,
+    task_queue: str,
+    engine: Engine,
+    sealer: RecordSealer,
+    intake: Intake,
+    *,
+    registered_by: str,
+    policy: PathwayPolicy | None = None,
+    pathway_id: str | None = None,
+) -> DrivenPathway:
+    pathway_id = pathway_id or f"pathway-{intake.client_reference}"
+    await start_pathway(
+        client, task_queue, pathway_id=pathway_id, intake=intake, registered_by=registered_by, policy=policy
+    )
+    return DrivenPathway(client=client, engine=engine, sealer=sealer, pathway_id=pathway_id)

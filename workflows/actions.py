@@ -1,0 +1,178 @@
+"""Every staff action, declared once: its fields, its route, who may do it, its audit name and its rule.
+
+The workflow handles each as an update of the same name (validator and transition from `workflows.rules`);
+the API registers one route per action from here (`api.routes.actions`), with the fields model as the
+request body less the ids in the path. Adding an action is one entry here, one fields model in
+`models.actions` and one rule pair in `workflows.rules`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from models import actions as fields
+from models.process import ProcessState
+from workflows import rules
+
+F = TypeVar("F", bound=BaseModel)
+
+
+@dataclass(frozen=True, kw_only=True)
+class StaffAction(Generic[F]):
+    name: str  # the update's name and the audit line's action
+    fields: type[F]
+    path: str  # under /pathways/{pathway_id}/; {names} in it are fields taken from the URL
+    summary: str
+    validate: Callable[[ProcessState, F, datetime], None]
+    apply: Callable[[rules.Change, F], None]
+    coordinator_only: bool = False
+    # Fields naming a staff member the API must check is an active case-manager-capable member of the team.
+    names_case_manager: tuple[str, ...] = ()
+
+    @property
+    def path_fields(self) -> tuple[str, ...]:
+        return tuple(re.findall(r"{(\w+)}", self.path))
+
+
+ACTIONS: tuple[StaffAction[Any], ...] = (
+    StaffAction(
+        name="triage",
+        fields=fields.Triage,
+        path="triage",
+        summary="Team triage: route the client and name the case manager",
+        validate=rules.validate_triage,
+        apply=rules.triage,
+        names_case_manager=("case_manager",),
+    ),
+    StaffAction(
+        name="assign_case_manager",
+        fields=fields.AssignCaseManager,
+        path="case-manager",
+        summary="Hand the pathway over to a new case manager",
+        validate=rules.validate_assign_case_manager,
+        apply=rules.assign_case_manager,
+        coordinator_only=True,
+        names_case_manager=("case_manager",),
+    ),
+    StaffAction(
+        name="set_goal",
+        fields=fields.SetGoal,
+        path="goals",
+        summary="Add or update the client's own goal",
+        validate=rules.validate_set_goal,
+        apply=rules.set_goal,
+    ),
+    StaffAction(
+        name="add_investigation",
+        fields=fields.AddInvestigation,
+        path="investigations",
+        summary="Order an investigation or further examination",
+        validate=rules.validate_add_investigation,
+        apply=rules.add_investigation,
+    ),
+    StaffAction(
+        name="complete_investigation",
+        fields=fields.CompleteInvestigation,
+        path="investigations/{investigation_id}/complete",
+        summary="Record an investigation's result",
+        validate=rules.validate_complete_investigation,
+        apply=rules.complete_investigation,
+    ),
+    StaffAction(
+        name="complete_assessment",
+        fields=fields.CompleteAssessment,
+        path="assessment",
+        summary="Complete the assessment: summary and recommendation, then planning",
+        validate=rules.validate_complete_assessment,
+        apply=rules.complete_assessment,
+    ),
+    StaffAction(
+        name="set_plan",
+        fields=fields.SetPlan,
+        path="plan",
+        summary="Set or revise the follow-up plan and its services",
+        validate=rules.validate_set_plan,
+        apply=rules.set_plan,
+    ),
+    StaffAction(
+        name="update_service",
+        fields=fields.UpdateService,
+        path="services/{service_id}",
+        summary="Report a service started, completed, interrupted or cancelled",
+        validate=rules.validate_update_service,
+        apply=rules.update_service,
+    ),
+    StaffAction(
+        name="record_follow_up",
+        fields=fields.RecordFollowUp,
+        path="follow-ups",
+        summary="Record a follow-up contact with the client",
+        validate=rules.validate_record_follow_up,
+        apply=rules.record_follow_up,
+    ),
+    StaffAction(
+        name="request_team_review",
+        fields=fields.RequestTeamReview,
+        path="team-review",
+        summary="Bring the case back to the team",
+        validate=rules.validate_request_team_review,
+        apply=rules.request_team_review,
+    ),
+    StaffAction(
+        name="decide_team_review",
+        fields=fields.DecideTeamReview,
+        path="team-review/decision",
+        summary="Decide the pending team review",
+        validate=rules.validate_decide_team_review,
+        apply=rules.decide_team_review,
+        coordinator_only=True,
+        names_case_manager=("new_case_manager",),
+    ),
+    StaffAction(
+        name="record_outcome",
+        fields=fields.RecordOutcome,
+        path="outcome",
+        summary="Record the long-term solution; sustainment follows",
+        validate=rules.validate_record_outcome,
+        apply=rules.record_outcome,
+    ),
+    StaffAction(
+        name="confirm_sustainment",
+        fields=fields.ConfirmSustainment,
+        path="sustainment/confirm",
+        summary="Confirm whether the solution held",
+        validate=rules.validate_confirm_sustainment,
+        apply=rules.confirm_sustainment,
+    ),
+    StaffAction(
+        name="close",
+        fields=fields.Close,
+        path="close",
+        summary="Close the pathway",
+        validate=rules.validate_close,
+        apply=rules.close,
+    ),
+    StaffAction(
+        name="record_feedback",
+        fields=fields.RecordFeedback,
+        path="feedback",
+        summary="Record the client's feedback",
+        validate=rules.validate_record_feedback,
+        apply=rules.record_feedback,
+    ),
+)
+
+# Read-only views: workflow modules keep no mutable module-level state (README, "Changing workflow code").
+BY_NAME: Mapping[str, StaffAction[Any]] = MappingProxyType({action.name: action for action in ACTIONS})
+BY_FIELDS: Mapping[type[BaseModel], StaffAction[Any]] = MappingProxyType({action.fields: action for action in ACTIONS})
+
+
+def action_for(fields_model: type[F]) -> StaffAction[F]:
+    return BY_FIELDS[fields_model]

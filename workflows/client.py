@@ -1,0 +1,162 @@
+"""The workflows' client half: starting a pathway, acting on it, reading its process, and the schedules.
+
+The API, the demo, the operations commands and the tests go through here, so the id policies, the
+search attributes a pathway starts with and the shape of an action's arguments are the same everywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from temporalio.client import (
+    Client,
+    Schedule,
+    ScheduleActionStartWorkflow,
+    ScheduleAlreadyRunningError,
+    ScheduleIntervalSpec,
+    ScheduleOverlapPolicy,
+    SchedulePolicy,
+    ScheduleSpec,
+    ScheduleUpdate,
+    ScheduleUpdateInput,
+    WorkflowHandle,
+    WorkflowUpdateStage,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from models.actions import Intake, StaffActor
+from models.pathway import PathwayPolicy, Stage
+from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState, ProcessStatus
+from workflows import deadlines, search_attributes
+from workflows.actions import StaffAction
+from workflows.legacy.pathway_v4 import PathwayWorkflowV4
+from workflows.pathway import PathwayWorkflow
+from workflows.upkeep import OutboxSweepWorkflow, RecordRetentionWorkflow
+
+F = TypeVar("F", bound=BaseModel)
+
+RETENTION_SCHEDULE_ID = "pathways-record-retention"
+OUTBOX_SCHEDULE_ID = "pathways-outbox-sweep"
+LEGACY_WORKFLOW_NAME = "PathwayWorkflow"
+MOVE_RECORD_UPDATE_ID = "move-record-to-database"
+
+
+async def start_pathway(
+    client: Client,
+    task_queue: str,
+    *,
+    pathway_id: str,
+    intake: Intake,
+    registered_by: str,
+    policy: PathwayPolicy | None = None,
+) -> WorkflowHandle[PathwayWorkflow, PathwayClosing]:
+    """Start a pathway. Raises WorkflowAlreadyStartedError if the id is taken (a pathway id is never reused)."""
+    policy = policy or PathwayPolicy()
+    referred_at = intake.referred_at
+    assert referred_at is not None, "the caller fixes referred_at, so the start's search attributes are exact"
+    status = ProcessStatus(
+        stage=Stage.AWAITING_TRIAGE,
+        next_deadline=deadlines.next_deadline(_new_process(pathway_id, intake, policy)),
+    )
+    return await client.start_workflow(
+        PathwayWorkflow.run,
+        PathwayStart(intake=intake, registered_by=registered_by, policy=policy),
+        id=pathway_id,
+        task_queue=task_queue,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+        # Every search attribute at start: the pathway lists in the Web UI before its first workflow task,
+        # and that task has nothing to upsert.
+        search_attributes=search_attributes.at_start(status, team=intake.team, demo=intake.demo),
+        static_summary=f"Work-ability pathway, team {intake.team}",
+    )
+
+
+def _new_process(pathway_id: str, intake: Intake, policy: PathwayPolicy) -> ProcessState:
+    assert intake.referred_at is not None
+    return ProcessState(
+        pathway_id=pathway_id,
+        client_reference=intake.client_reference,
+        team=intake.team,
+        client_language=intake.client_language,
+        demo=intake.demo,
+        policy=policy,
+        referred_at=intake.referred_at,
+    )
+
+
+def pathway_handle(client: Client, pathway_id: str) -> WorkflowHandle[PathwayWorkflow, PathwayClosing]:
+    """The latest run of a pathway (continue-as-new keeps the id)."""
+    return client.get_workflow_handle_for(PathwayWorkflow.run, pathway_id)
+
+
+async def act(
+    handle: WorkflowHandle[Any, Any], action: StaffAction[F], *, actor: str, fields: F, update_id: str | None = None
+) -> ActionAnswer:
+    """Run one staff action as the pathway's update of that name; the same `update_id` applies once."""
+    return await handle.execute_update(
+        action.name, args=[StaffActor(actor=actor), fields], id=update_id, result_type=ActionAnswer
+    )
+
+
+async def get_process(handle: WorkflowHandle[Any, Any]) -> ProcessState:
+    return await handle.query(PathwayWorkflow.get_process)
+
+
+# -- version-4 pathways --------------------------------------------------------------------------------------
+
+
+async def running_v4_pathways(client: Client) -> AsyncIterator[str]:
+    query = f"WorkflowType = '{LEGACY_WORKFLOW_NAME}' AND ExecutionStatus = 'Running'"
+    async for execution in client.list_workflows(query):
+        yield execution.id
+
+
+async def request_record_move(client: Client, pathway_id: str) -> None:
+    """Ask a version-4 pathway to move its record into the database and continue as the current workflow.
+
+    The fixed update id makes repeated requests (several workers starting, the API and an operator) one."""
+    handle = client.get_workflow_handle_for(PathwayWorkflowV4.run, pathway_id)
+    await handle.start_update(
+        PathwayWorkflowV4.move_record_to_database, id=MOVE_RECORD_UPDATE_ID, wait_for_stage=WorkflowUpdateStage.ACCEPTED
+    )
+
+
+# -- schedules -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UpkeepIntervals:
+    record_retention: timedelta
+    outbox_sweep: timedelta
+
+
+async def ensure_schedules(client: Client, task_queue: str, intervals: UpkeepIntervals) -> None:
+    """Create the upkeep schedules, or bring an existing one's interval up to date (several workers may race:
+    whoever comes second finds the schedule there)."""
+    wanted = {
+        RETENTION_SCHEDULE_ID: (
+            RecordRetentionWorkflow.run,
+            intervals.record_retention,
+            "Erase records past retention",
+        ),
+        OUTBOX_SCHEDULE_ID: (OutboxSweepWorkflow.run, intervals.outbox_sweep, "Deliver pending notifications"),
+    }
+    for schedule_id, (run, every, note) in wanted.items():
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(run, id=f"{schedule_id}-run", task_queue=task_queue),
+            spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
+            policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+        )
+        try:
+            await client.create_schedule(schedule_id, schedule, memo={"purpose": note})
+        except ScheduleAlreadyRunningError:
+
+            def replaced(previous: ScheduleUpdateInput, schedule: Schedule = schedule) -> ScheduleUpdate:
+                return ScheduleUpdate(schedule=schedule)
+
+            await client.get_schedule_handle(schedule_id).update(replaced)
