@@ -105,7 +105,11 @@ async def _validation_error(request: Request, err: Exception) -> JSONResponse:
     assert isinstance(err, RequestValidationError)
     # Location and reason only: the rejected input is not echoed back, as it may be exactly the client
     # data (e.g. an identity code) that must not travel further or end up in a proxy's logs.
-    errors = [{"loc": list(error["loc"]), "msg": error["msg"], "type": error["type"]} for error in err.errors()]
+    # A model's own check says "Value error, <reason>": the reason is what staff need.
+    errors = [
+        {"loc": list(error["loc"]), "msg": str(error["msg"]).removeprefix("Value error, "), "type": error["type"]}
+        for error in err.errors()
+    ]
     return JSONResponse({"detail": errors}, status_code=422)
 
 

@@ -1,58 +1,22 @@
-"""Staff and team administration: the CLI for the first admin, POST /staff, and tokens kept only hashed."""
+"""Staff and team administration over HTTP: POST /staff, tokens kept only hashed, deactivation (the CLI for
+the first admin is tests/ops/test_cli_admin.py)."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import httpx
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
-from ops.admin import main
 from api.security import hash_token
-from core.db import migrate_to_head
 from models.tables import ApiToken, AuditLogEntry
-from tests.workflows.helpers import eventually
-
-from .conftest import Org
-from .helpers import ok, start
-
-
-def test_cli_adds_a_team_and_the_first_admin_and_prints_the_token_once(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("PATHWAYS_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
-    migrate_to_head(f"sqlite:///{tmp_path / 'cli.db'}")
-    assert main(["add-team", "--team-id", "eura-team", "--name", "Eura work-ability team"]) == 0
-    assert main(["add-staff", "--staff-id", "admin.aalto", "--name", "Aino Aalto", "--role", "admin"]) == 0
-    output = capsys.readouterr().out.splitlines()
-    token = output[-1]
-    assert output[-2].startswith("staff member admin.aalto added")
-    assert len(token) >= 40
-
-    assert main(["add-staff", "--staff-id", "admin.aalto", "--name", "Again", "--role", "admin"]) == 1
-    assert "already exists" in capsys.readouterr().err
-    args = ["add-staff", "--staff-id", "nurse.virtanen", "--name", "N", "--role", "professional", "--team", "nope"]
-    assert main(args) == 1
-    assert "unknown team(s): nope" in capsys.readouterr().err
-
-
-def test_cli_runs_as_a_module(tmp_path: Path) -> None:
-    env = {**os.environ, "PATHWAYS_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
-    migrate_to_head(f"sqlite:///{tmp_path / 'cli.db'}")
-    command = [sys.executable, "-m", "ops.admin", "add-staff", "--staff-id", "admin.first", "--name", "First"]
-    result = subprocess.run([*command, "--role", "admin"], env=env, capture_output=True, text=True, timeout=60)
-    assert result.returncode == 0, result.stderr
-    assert len(result.stdout.splitlines()[-1]) >= 40
+from tests.support.fixtures import Org
+from tests.support.helpers import eventually, ok
+from tests.support.helpers import start_via_api as start
 
 
 async def test_staff_added_through_the_api_signs_in_with_the_token_shown_once(
-    api: httpx.AsyncClient, org: Org, engine: Engine
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
     body = {
         "staff_id": f"physio.{org.team}",
@@ -68,7 +32,7 @@ async def test_staff_added_through_the_api_signs_in_with_the_token_shown_once(
     listed = ok(await api.get("/staff", headers={"Authorization": f"Bearer {token}"}))
     assert body["staff_id"] in {member["staff_id"] for member in listed}
     assert all("token" not in member for member in listed)
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         stored = session.exec(select(ApiToken.token_hash).where(ApiToken.staff_id == body["staff_id"])).all()
     assert stored == [hash_token(token)] and token not in stored
 
@@ -90,14 +54,14 @@ async def test_teams_are_added_by_admins_and_listed(api: httpx.AsyncClient, org:
 
 
 async def test_admin_replaces_a_lost_token_and_the_old_one_is_revoked(
-    api: httpx.AsyncClient, org: Org, engine: Engine
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
     path = f"/staff/{org.nurse.staff_id}/tokens"
     assert (await api.post(path, json={}, headers=org.coordinator.auth)).status_code == 403
     unknown = await api.post("/staff/nobody.here/tokens", json={}, headers=org.admin.auth)
     assert unknown.status_code == 404 and "no staff member nobody.here" in unknown.json()["detail"]
     assert (await api.post("/staff/NOT A STAFF ID/tokens", json={}, headers=org.admin.auth)).status_code == 422
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         before = session.exec(select(ApiToken.token_hash).where(ApiToken.staff_id == org.nurse.staff_id)).all()
     assert before == [hash_token(org.nurse.token)]
 
@@ -108,13 +72,13 @@ async def test_admin_replaces_a_lost_token_and_the_old_one_is_revoked(
     # The nurse's old token was never used through this API process, so no cache can still accept it.
     refused = await api.get("/staff", headers=org.nurse.auth)
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         tokens = session.exec(select(ApiToken).where(ApiToken.staff_id == org.nurse.staff_id)).all()
     assert sorted((token.token_hash, token.revoked_at is None) for token in tokens) == sorted(
         [(hash_token(org.nurse.token), False), (hash_token(issued["token"]), True)]
     )
     assert issued["token"] not in {token.token_hash for token in tokens}
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         audit = session.exec(select(AuditLogEntry).where(AuditLogEntry.staff_id == org.admin.staff_id)).all()
     assert [(line.action, line.outcome) for line in audit] == [
         ("issue_token:nobody.here", "not_found"),
@@ -123,7 +87,7 @@ async def test_admin_replaces_a_lost_token_and_the_old_one_is_revoked(
 
 
 async def test_deactivating_a_case_manager_revokes_their_tokens_and_counts_the_pathways_to_hand_over(
-    api: httpx.AsyncClient, org: Org, client: Client, engine: Engine
+    api: httpx.AsyncClient, org: Org, client: Client, sqlite_engine: Engine
 ) -> None:
     pathway = await start(api, org.coordinator.auth, org.team)
     triage = {"route": "health_check", "case_manager": org.nurse.staff_id}
@@ -150,7 +114,7 @@ async def test_deactivating_a_case_manager_revokes_their_tokens_and_counts_the_p
         "open_pathways_as_case_manager": 1,
     }
     assert (again["tokens_revoked"], again["open_pathways_as_case_manager"]) == (0, 1)
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         audit = session.exec(select(AuditLogEntry).where(AuditLogEntry.staff_id == org.admin.staff_id)).all()
     assert [(line.action, line.outcome) for line in audit] == [
         ("deactivate_staff:nobody.here", "not_found"),

@@ -11,8 +11,8 @@ from sqlmodel import Session, col, select
 
 from models.tables import AuditLogEntry
 
-from .conftest import Org, Staff
-from .helpers import intake_body, ok, start
+from tests.support.fixtures import Org, Member as Staff
+from tests.support.helpers import intake_body, ok, start_via_api as start
 
 ROLES = ("admin", "coordinator", "professional", "outsider", "other_coordinator")
 
@@ -90,7 +90,7 @@ async def _request(api: httpx.AsyncClient, org: Org, kind: str, role: str) -> ht
         request = ("POST", f"/pathways/{pathway}/team-review/decision", {"decision": "continue", "note": "ok"}, None)
     elif kind == "read_audit":
         pathway = await _triaged_pathway(api, org)
-        request = ("GET", "/audit", None, {"pathway_id": pathway})
+        request = ("GET", f"/pathways/{pathway}/audit", None, None)
     elif kind == "caseload":
         request = ("GET", "/me/caseload", None, None)
     elif kind == "team_reviews":
@@ -131,22 +131,22 @@ async def test_outsider_cannot_list_another_team(api: httpx.AsyncClient, org: Or
     assert f"not team {org.team}" in response.json()["detail"]
 
 
-async def test_reads_actions_and_denied_attempts_are_audited(api: httpx.AsyncClient, org: Org, engine: Engine) -> None:
+async def test_reads_actions_and_denied_attempts_are_audited(api: httpx.AsyncClient, org: Org, sqlite_engine: Engine) -> None:
     pathway = await _triaged_pathway(api, org)
     ok(await api.get(f"/pathways/{pathway}", headers=org.coordinator.auth))
     assert (await api.get(f"/pathways/{pathway}", headers=org.outsider.auth)).status_code == 403
     assert (await api.get(f"/pathways/{pathway}/timeline", headers=org.admin.auth)).status_code == 403
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         entries = session.exec(
             select(AuditLogEntry).where(AuditLogEntry.pathway_id == pathway).order_by(col(AuditLogEntry.id))
         ).all()
     lines = [(entry.staff_id, entry.action, entry.outcome) for entry in entries]
     assert lines == [
         (org.nurse.staff_id, "start", "ok"),
-        (org.nurse.staff_id, "read_state", "ok"),  # helpers.start reads the new pathway's state
+        (org.nurse.staff_id, "read_record", "ok"),  # helpers.start reads the new pathway's state
         (org.nurse.staff_id, "triage", "ok"),
-        (org.coordinator.staff_id, "read_state", "ok"),
-        (org.outsider.staff_id, "read_state", "denied"),
+        (org.coordinator.staff_id, "read_record", "ok"),
+        (org.outsider.staff_id, "read_record", "denied"),
         (org.admin.staff_id, "read_timeline", "denied"),
     ]
     assert all(entry.at is not None for entry in entries)

@@ -14,10 +14,10 @@ from sqlmodel import Session, select
 from temporalio.client import Client
 
 from api.limits import MAX_BODY_BYTES
-from models.tables import AuditLogEntry, Notification, PathwayEventRecord, TeamReviewItem
+from models.tables import AuditLogEntry, Notification, PathwayEventRow, PathwayRow, TeamReviewItem
 
-from .conftest import Org
-from .helpers import eventually, intake_body, new_client_reference, ok, start
+from tests.support.fixtures import Org
+from tests.support.helpers import eventually, intake_body, client_reference as new_client_reference, ok, start_via_api as start
 
 IDENTITY_CODES = ["131052-308T", "010190A123M", "client-131052-308T"]
 INJECTIONS = [
@@ -30,11 +30,11 @@ INJECTIONS = [
 ]
 
 
-def _row_counts(engine: Engine) -> dict[str, int]:
-    with Session(engine) as session:
+def _row_counts(sqlite_engine: Engine) -> dict[str, int]:
+    with Session(sqlite_engine) as session:
         return {
             table.__name__: session.exec(select(func.count()).select_from(table)).one()
-            for table in (AuditLogEntry, Notification, PathwayEventRecord, TeamReviewItem)
+            for table in (AuditLogEntry, Notification, PathwayEventRow, PathwayRow, TeamReviewItem)
         }
 
 
@@ -43,7 +43,7 @@ async def _pathway_ids(client: Client, team: str) -> set[str]:
 
 
 @pytest.fixture
-async def settled(api: httpx.AsyncClient, org: Org, engine: Engine) -> AsyncIterator[dict[str, Any]]:
+async def settled(api: httpx.AsyncClient, org: Org, sqlite_engine: Engine) -> AsyncIterator[dict[str, Any]]:
     """A pathway in planning whose effects have all landed, so row counts are stable."""
     state = await start(api, org.nurse.auth, org.team)
     pathway = f"/pathways/{state['pathway_id']}"
@@ -54,29 +54,25 @@ async def settled(api: httpx.AsyncClient, org: Org, engine: Engine) -> AsyncIter
             headers=org.coordinator.auth,
         )
     )
-    state = ok(
+    answer = ok(
         await api.post(
             f"{pathway}/assessment", json={"summary": "Done", "recommendation": "Work"}, headers=org.nurse.auth
         )
     )
-    assert state["stage"] == "planning"
+    assert answer["stage"] == "planning"
 
     def caught_up() -> bool:
-        with Session(engine) as session:
-            recorded = session.exec(
-                select(func.count())
-                .select_from(PathwayEventRecord)
-                .where(PathwayEventRecord.pathway_id == state["pathway_id"])
-            ).one()
-        return bool(recorded == state["last_event_sequence"])
+        with Session(sqlite_engine) as session:
+            row = session.get(PathwayRow, state["pathway_id"])
+            return row is not None and row.recorded_sequence == answer["last_event_sequence"]
 
-    await eventually(caught_up, what="read model caught up")
+    await eventually(caught_up, what="the record caught up")
     yield state
 
 
 async def _assert_refused_and_nothing_changed(
     api: httpx.AsyncClient,
-    engine: Engine,
+    sqlite_engine: Engine,
     org: Org,
     pathway: dict[str, Any],
     method: str,
@@ -86,19 +82,19 @@ async def _assert_refused_and_nothing_changed(
     says: str,
     **request: Any,
 ) -> None:
-    before_rows = _row_counts(engine)
+    before_rows = _row_counts(sqlite_engine)
     before_state = ok(await api.get(f"/pathways/{pathway['pathway_id']}", headers=org.nurse.auth))
-    after_read = _row_counts(engine)  # the read above is audited; count from here
+    after_read = _row_counts(sqlite_engine)  # the read above is audited; count from here
     response = await api.request(method, path, **request)
     assert response.status_code == status, response.text
     assert says in response.text, response.text
-    assert _row_counts(engine)["PathwayEventRecord"] == before_rows["PathwayEventRecord"]
-    assert _row_counts(engine)["Notification"] == before_rows["Notification"]
-    new_audit = _row_counts(engine)["AuditLogEntry"] - after_read["AuditLogEntry"]
+    assert _row_counts(sqlite_engine)["PathwayEventRow"] == before_rows["PathwayEventRow"]
+    assert _row_counts(sqlite_engine)["Notification"] == before_rows["Notification"]
+    new_audit = _row_counts(sqlite_engine)["AuditLogEntry"] - after_read["AuditLogEntry"]
     # At most the line that records the refusal itself (for refusals the workflow made).
     assert new_audit in (0, 1)
     if new_audit:
-        with Session(engine) as session:
+        with Session(sqlite_engine) as session:
             last = session.exec(select(AuditLogEntry).order_by(AuditLogEntry.id.desc())).first()  # type: ignore[union-attr]
         assert last is not None and last.outcome != "ok"
     after_state = ok(await api.get(f"/pathways/{pathway['pathway_id']}", headers=org.nurse.auth))
@@ -109,9 +105,9 @@ async def _assert_refused_and_nothing_changed(
 
 
 async def test_oversized_body_is_413_with_the_limit_and_starts_nothing(
-    api: httpx.AsyncClient, org: Org, client: Client, engine: Engine
+    api: httpx.AsyncClient, org: Org, client: Client, sqlite_engine: Engine
 ) -> None:
-    before = _row_counts(engine)
+    before = _row_counts(sqlite_engine)
     body = intake_body(org.team, reason="x" * (MAX_BODY_BYTES + 1))
     response = await api.post("/pathways", json=body, headers=org.nurse.auth)
     assert response.status_code == 413
@@ -126,7 +122,7 @@ async def test_oversized_body_is_413_with_the_limit_and_starts_nothing(
         "/pathways", content=chunks(), headers={**org.nurse.auth, "Content-Type": "application/json"}
     )
     assert response.status_code == 413
-    assert _row_counts(engine) == before
+    assert _row_counts(sqlite_engine) == before
     assert await _pathway_ids(client, org.team) == set()
 
 
@@ -156,22 +152,22 @@ async def test_long_text_within_the_body_limit_is_422_naming_the_field(
     ],
 )
 async def test_intake_with_wrong_types_or_unknown_values_is_422_naming_the_field_and_starts_nothing(
-    api: httpx.AsyncClient, org: Org, client: Client, engine: Engine, overrides: dict[str, Any], field: str, says: str
+    api: httpx.AsyncClient, org: Org, client: Client, sqlite_engine: Engine, overrides: dict[str, Any], field: str, says: str
 ) -> None:
-    before = _row_counts(engine)
+    before = _row_counts(sqlite_engine)
     response = await api.post("/pathways", json={**intake_body(org.team), **overrides}, headers=org.nurse.auth)
     assert response.status_code == 422
     errors = response.json()["detail"]
     assert any(e["loc"] == ["body", field] and says in e["msg"] for e in errors), errors
-    assert _row_counts(engine) == before
+    assert _row_counts(sqlite_engine) == before
     assert await _pathway_ids(client, org.team) == set()
 
 
 @pytest.mark.parametrize("reference", IDENTITY_CODES + INJECTIONS)
 async def test_client_reference_that_is_an_identity_code_or_injection_is_422_not_echoed_and_starts_nothing(
-    api: httpx.AsyncClient, org: Org, client: Client, engine: Engine, reference: str
+    api: httpx.AsyncClient, org: Org, client: Client, sqlite_engine: Engine, reference: str
 ) -> None:
-    before = _row_counts(engine)
+    before = _row_counts(sqlite_engine)
     response = await api.post(
         "/pathways", json=intake_body(org.team, client_reference=reference), headers=org.nurse.auth
     )
@@ -180,12 +176,12 @@ async def test_client_reference_that_is_an_identity_code_or_injection_is_422_not
     assert error["loc"] == ["body", "client_reference"]
     assert "client_reference" in error["msg"]
     assert reference not in response.text
-    assert _row_counts(engine) == before
+    assert _row_counts(sqlite_engine) == before
     assert await _pathway_ids(client, org.team) == set()
 
 
 @pytest.mark.parametrize("value", INJECTIONS)
-async def test_injection_looking_filter_values_are_422_and_never_reach_the_visibility_query(
+async def test_injection_looking_filter_values_are_422_and_never_reach_the_query(
     api: httpx.AsyncClient, org: Org, value: str
 ) -> None:
     for parameter in ("team", "case_manager"):
@@ -197,22 +193,22 @@ async def test_injection_looking_filter_values_are_422_and_never_reach_the_visib
 
 
 async def test_injection_looking_free_text_is_kept_verbatim_as_text_and_harms_nothing(
-    api: httpx.AsyncClient, org: Org, engine: Engine
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
     # Free text may legitimately contain any characters: it is stored and returned as is, never run.
     text = " | ".join(INJECTIONS)
     state = await start(api, org.nurse.auth, org.team, reason=text)
-    assert state["intake"]["reason"] == text
+    assert state["referral"]["reason"] == text
     read = ok(await api.get(f"/pathways/{state['pathway_id']}", headers=org.nurse.auth))
-    assert read["intake"]["reason"] == text
-    assert _row_counts(engine)["AuditLogEntry"] > 0  # the audit table is still there
+    assert read["referral"]["reason"] == text
+    assert _row_counts(sqlite_engine)["AuditLogEntry"] > 0  # the audit table is still there
 
 
 # -- actions: dates in the wrong order, future dates, unknown values -----------------------------------------
 
 
 async def test_plan_with_a_service_ending_before_it_starts_is_422_and_changes_nothing(
-    api: httpx.AsyncClient, org: Org, engine: Engine, settled: dict[str, Any]
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, settled: dict[str, Any]
 ) -> None:
     start_at = datetime.now(UTC) + timedelta(days=10)
     service = {
@@ -222,7 +218,7 @@ async def test_plan_with_a_service_ending_before_it_starts_is_422_and_changes_no
         "planned_end": (start_at - timedelta(days=1)).isoformat(),
     }
     await _assert_refused_and_nothing_changed(
-        api, engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/plan",
+        api, sqlite_engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/plan",
         status=422, says="planned_end must be after planned_start",
         json={"services": [service]}, headers=org.nurse.auth,
     )  # fmt: skip
@@ -238,7 +234,7 @@ async def test_plan_with_a_service_ending_before_it_starts_is_422_and_changes_no
 async def test_future_dates_where_they_make_no_sense_are_refused_with_the_reason_and_change_nothing(
     api: httpx.AsyncClient,
     org: Org,
-    engine: Engine,
+    sqlite_engine: Engine,
     settled: dict[str, Any],
     path: str,
     body: dict[str, Any],
@@ -248,7 +244,7 @@ async def test_future_dates_where_they_make_no_sense_are_refused_with_the_reason
     body = {key: future if value == "FUTURE" else value for key, value in body.items()}
     # The pathway's own rules refuse it (409, the action cannot apply): the reason names the field.
     await _assert_refused_and_nothing_changed(
-        api, engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/{path}",
+        api, sqlite_engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/{path}",
         status=409, says=says, json=body, headers=org.nurse.auth,
     )  # fmt: skip
 
@@ -267,23 +263,23 @@ async def test_future_dates_where_they_make_no_sense_are_refused_with_the_reason
 async def test_action_with_a_wrong_type_or_unknown_value_is_422_naming_the_field_and_changes_nothing(
     api: httpx.AsyncClient,
     org: Org,
-    engine: Engine,
+    sqlite_engine: Engine,
     settled: dict[str, Any],
     path: str,
     body: dict[str, Any],
     field: str,
 ) -> None:
     await _assert_refused_and_nothing_changed(
-        api, engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/{path}",
+        api, sqlite_engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/{path}",
         status=422, says=f'"{field}"', json=body, headers=org.nurse.auth,
     )  # fmt: skip
 
 
 async def test_body_that_is_not_json_is_422_and_changes_nothing(
-    api: httpx.AsyncClient, org: Org, engine: Engine, settled: dict[str, Any]
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, settled: dict[str, Any]
 ) -> None:
     await _assert_refused_and_nothing_changed(
-        api, engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/feedback",
+        api, sqlite_engine, org, settled, "POST", f"/pathways/{settled['pathway_id']}/feedback",
         status=422, says="JSON decode error",
         content=b"{'rating': 5", headers={**org.nurse.auth, "Content-Type": "application/json"},
     )  # fmt: skip

@@ -15,15 +15,12 @@ from sqlmodel import Session, select
 from temporalio.api.common.v1 import Payloads
 from temporalio.testing import WorkflowEnvironment
 
-from activities.delivery import Delivery
-from activities.sql_store import SqlEffectStore
 from api.app import create_app
 from core.settings import Settings
 from core.temporal import data_converter
 from models.tables import AuditLogEntry
-from tests.api.conftest import Org, serving
-from tests.api.helpers import intake_body, ok
-from worker import build_worker
+from tests.support.fixtures import Org, running_worker, serving
+from tests.support.helpers import eventually, intake_body, ok
 
 UI_ORIGIN = "http://localhost:8233"
 REASON = "Codec-server test reason 7f3a: only a coordinator may read this"
@@ -44,24 +41,27 @@ def encrypted_settings(tmp_path: Path, task_queue: str) -> Settings:
 
 @pytest.fixture
 async def encrypted_api(
-    env: WorkflowEnvironment, encrypted_settings: Settings, engine: Engine
+    env: WorkflowEnvironment, encrypted_settings: Settings, sqlite_engine: Engine
 ) -> AsyncIterator[httpx.AsyncClient]:
     client = await env.connect_client(data_converter=data_converter(encrypted_settings))
-    app = create_app(encrypted_settings, temporal_client=client, engine=engine)
-    store = SqlEffectStore(engine, Delivery.from_settings(encrypted_settings))
-    async with build_worker(client, encrypted_settings, store), serving(app) as http:
+    app = create_app(encrypted_settings, temporal_client=client, engine=sqlite_engine)
+    async with running_worker(client, encrypted_settings, sqlite_engine), serving(app) as http:
         yield http
 
 
 async def test_coordinator_decodes_the_encrypted_history_and_the_read_is_audited(
-    encrypted_api: httpx.AsyncClient, env: WorkflowEnvironment, org: Org, engine: Engine
+    encrypted_api: httpx.AsyncClient, env: WorkflowEnvironment, org: Org, sqlite_engine: Engine
 ) -> None:
     state = ok(
         await encrypted_api.post("/pathways", json=intake_body(org.team, reason=REASON), headers=org.nurse.auth), 201
     )
     pathway_id = state["pathway_id"]
     # Through the API the pathway reads as usual ...
-    assert ok(await encrypted_api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth))["intake"]["reason"] == REASON
+    async def record() -> dict[str, object] | None:
+        response = await encrypted_api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth)
+        return response.json() if response.status_code == 200 else None
+
+    assert (await eventually(record, what="the record"))["referral"]["reason"] == REASON  # type: ignore[index]
 
     # ... while Temporal holds only ciphertext (a client without the key sees encrypted payloads).
     raw_history = await env.client.get_workflow_handle(pathway_id).fetch_history()
@@ -81,7 +81,7 @@ async def test_coordinator_decodes_the_encrypted_history_and_the_read_is_audited
     ).status_code == 403
     assert (await encrypted_api.post("/codec/decode", content=body, headers=headers)).status_code == 401
 
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         decodes = session.exec(
             select(AuditLogEntry).where(AuditLogEntry.action == "codec.decode", AuditLogEntry.pathway_id == pathway_id)
         ).all()

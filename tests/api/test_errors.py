@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -15,10 +16,15 @@ from api.app import create_app
 from core.settings import Settings
 from core.temporal import data_converter
 from models.pathway import pathway_id_for
+from core.crypto import RecordSealer
+from core.db import session_scope
+from models.events import ReferralReceived
+from models.pathway import Language, ReferralSource, Stage
 from models.tables import AuditLogEntry
+from records import store
 
-from .conftest import Org, serving
-from .helpers import intake_body, new_client_reference, ok, start
+from tests.support.fixtures import Org, serving
+from tests.support.helpers import intake_body, client_reference as new_client_reference, ok, start_via_api as start
 
 
 async def _not_started(client: Client, pathway_id: str) -> bool:
@@ -91,8 +97,8 @@ async def test_action_the_pathway_cannot_take_now_is_409_with_the_reason(api: ht
     assert response.json()["detail"] == (
         "completing the assessment is not possible at stage awaiting_triage (possible at: assessment)"
     )
-    unchanged = ok(await api.get(f"/pathways/{state['pathway_id']}", headers=org.nurse.auth))
-    assert unchanged["stage"] == "awaiting_triage" and len(unchanged["events"]) == 1
+    unchanged = ok(await api.get(f"/pathways/{state['pathway_id']}/timeline", headers=org.nurse.auth))
+    assert [event["kind"] for event in unchanged["items"]] == ["referral_received"]
 
 
 async def test_action_on_a_closed_pathway_is_409(api: httpx.AsyncClient, org: Org) -> None:
@@ -144,8 +150,8 @@ def _unused_port() -> int:
         return int(sock.getsockname()[1])
 
 
-async def test_temporal_unreachable_is_503_with_retry_after(
-    tmp_path: Path, engine: Engine, org: Org, task_queue: str
+async def test_temporal_unreachable_is_503_for_what_needs_it_while_the_record_stays_readable(
+    tmp_path: Path, sqlite_engine: Engine, org: Org, task_queue: str
 ) -> None:
     unreachable = await Client.connect(
         f"127.0.0.1:{_unused_port()}",
@@ -153,35 +159,67 @@ async def test_temporal_unreachable_is_503_with_retry_after(
         data_converter=data_converter(),
         retry_config=RetryConfig(max_retries=0),
     )
+    pathway_id = _recorded_pathway(sqlite_engine, org)
     settings = Settings(task_queue=task_queue, var_dir=tmp_path)
-    async with serving(create_app(settings, temporal_client=unreachable, engine=engine)) as api:
+    async with serving(create_app(settings, temporal_client=unreachable, engine=sqlite_engine)) as api:
         nurse = org.nurse.auth
+        reference = new_client_reference()
         for method, path, body in (
-            ("POST", "/pathways", intake_body(org.team)),
-            ("GET", "/pathways", None),
-            ("GET", "/pathways/pathway-client-somebody", None),
-            ("POST", "/pathways/pathway-client-somebody/feedback", {"rating": 4}),
-            ("GET", "/me/caseload", None),
+            ("POST", "/pathways", intake_body(org.team, reference)),
+            ("POST", f"/pathways/{pathway_id}/feedback", {"rating": 4}),
         ):
             response = await api.request(method, path, json=body, headers=nurse)
             assert response.status_code == 503, path
             assert response.headers["Retry-After"] == "5"
             assert "Temporal cannot be reached" in response.json()["detail"]
+        # The intake that could not start holds nothing: the client can be referred again at once.
+        assert [item["pathway_id"] for item in ok(await api.get("/pathways", headers=nurse))["items"]] == [pathway_id]
+        # The record is the database's: readable, with its live fields marked as the last recorded ones.
+        record = ok(await api.get(f"/pathways/{pathway_id}", headers=nurse))
+        assert record["process"] == "unavailable" and record["referral"]["reason"] == "Recorded before the outage"
+        assert ok(await api.get("/me/caseload", headers=nurse)) == []
         ready = await api.get("/readyz")
         assert ready.status_code == 503
         assert ready.json() == {"temporal": "unreachable", "database": "ok"}
         assert (await api.get("/healthz")).status_code == 200
-    with Session(engine) as session:
-        outcomes = session.exec(select(AuditLogEntry.outcome).where(AuditLogEntry.staff_id == org.nurse.staff_id))
-        assert set(outcomes) == {"unavailable"}
+    with Session(sqlite_engine) as session:
+        outcomes = list(
+            session.exec(select(AuditLogEntry.action, AuditLogEntry.outcome).where(AuditLogEntry.staff_id == org.nurse.staff_id))
+        )
+    assert ("start", "unavailable") in outcomes and ("record_feedback", "unavailable") in outcomes
+    assert ("read_record", "ok") in outcomes
+
+
+def _recorded_pathway(engine: Engine, org: Org) -> str:
+    """A pathway whose referral is in the database, as the worker writes it."""
+    reference = new_client_reference()
+    pathway_id = f"pathway-{reference}"
+    now = datetime.now(UTC)
+    referral = ReferralReceived(
+        sequence=1,
+        at=now,
+        actor=org.nurse.staff_id,
+        stage=Stage.AWAITING_TRIAGE,
+        client_reference=reference,
+        team=org.team,
+        referral_source=ReferralSource.SELF_REFERRAL,
+        client_language=Language.FI,
+        remote_services_needed=False,
+        referred_at=now,
+        registered_by=org.nurse.staff_id,
+        reason="Recorded before the outage",
+    )
+    with session_scope(engine) as session:
+        store.file_events(session, RecordSealer(None), pathway_id=pathway_id, team=org.team, events=[referral], status=None)
+    return pathway_id
 
 
 async def test_the_api_starts_while_temporal_is_down_and_answers_503_until_it_is_back(
-    tmp_path: Path, engine: Engine, org: Org, task_queue: str
+    tmp_path: Path, sqlite_engine: Engine, org: Org, task_queue: str
 ) -> None:
     # No injected client: the app's own lifespan connects, lazily, to an address where nothing listens.
     settings = Settings(task_queue=task_queue, var_dir=tmp_path, temporal_address=f"127.0.0.1:{_unused_port()}")
-    async with serving(create_app(settings, engine=engine)) as api:
+    async with serving(create_app(settings, engine=sqlite_engine)) as api:
         assert (await api.get("/healthz")).status_code == 200
         ready = await api.get("/readyz")
         assert ready.status_code == 503

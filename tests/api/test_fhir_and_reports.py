@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 from fhir.resources.R4B.bundle import Bundle
 
-from tests.api.conftest import Org
-from tests.api.helpers import eventually, ok, service_body, start
+from tests.support.fixtures import Org
+from tests.support.helpers import eventually, ok, service_body
+from tests.support.helpers import start_via_api as start
 
 
 async def _pathway_in_services(api: httpx.AsyncClient, org: Org) -> str:
@@ -48,12 +49,12 @@ async def test_fhir_export_answers_a_bundle_to_the_team_and_is_audited(api: http
     assert (await api.get(f"{pathway}/fhir", headers=org.admin.auth)).status_code == 403
 
     pathway_id = pathway.removeprefix("/pathways/")
-    audit = ok(await api.get("/audit", params={"pathway_id": pathway_id}, headers=org.coordinator.auth))
+    audit = ok(await api.get(f"/pathways/{pathway_id}/audit", headers=org.coordinator.auth))
     entries = audit if isinstance(audit, list) else audit["items"]
     assert any("fhir" in entry["action"] and entry["staff_id"] == org.nurse.staff_id for entry in entries)
 
 
-async def test_outcome_report_counts_the_teams_pathways_from_the_read_model(api: httpx.AsyncClient, org: Org) -> None:
+async def test_outcome_report_counts_the_teams_pathways_from_the_record(api: httpx.AsyncClient, org: Org) -> None:
     await _pathway_in_services(api, org)
     no_need = await start(api, org.coordinator.auth, org.team)
     triage = {"route": "no_need", "redirect_note": "Student health care"}

@@ -9,8 +9,8 @@ from sqlmodel import Session
 from models.pathway import Language
 from models.tables import Notification, NotificationChannel
 
-from .conftest import Org
-from .helpers import ok
+from tests.support.fixtures import Org
+from tests.support.helpers import ok
 
 
 def _notification(recipient: str, key: str, channel: NotificationChannel = NotificationChannel.INBOX) -> Notification:
@@ -28,9 +28,9 @@ def _notification(recipient: str, key: str, channel: NotificationChannel = Notif
 
 
 async def test_inbox_shows_own_inbox_notifications_and_marks_them_read(
-    api: httpx.AsyncClient, org: Org, engine: Engine
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
-    with Session(engine) as session:
+    with Session(sqlite_engine) as session:
         mine = _notification(org.nurse.staff_id, "k1")
         theirs = _notification(org.social_worker.staff_id, "k2")
         emailed = _notification(org.nurse.staff_id, "k3", NotificationChannel.EMAIL)

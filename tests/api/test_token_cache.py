@@ -19,11 +19,11 @@ from api.services.token_cache import TokenCache
 from core.settings import Settings
 from models.tables import ApiToken, StaffRole
 
-from .conftest import Org, serving
+from tests.support.fixtures import Org, serving
 
 
-def _revoke(engine: Engine, token: str) -> None:
-    with Session(engine) as session:
+def _revoke(sqlite_engine: Engine, token: str) -> None:
+    with Session(sqlite_engine) as session:
         row = session.exec(select(ApiToken).where(ApiToken.token_hash == hash_token(token))).one()
         row.revoked_at = datetime.now(UTC)
         session.add(row)
@@ -36,12 +36,12 @@ async def _status(http: httpx.AsyncClient, token: str) -> int:
 
 @pytest.mark.parametrize("ttl", [0.0, 1.0])
 async def test_a_token_revoked_in_the_database_stops_working_within_the_cache_time(
-    client: Client, settings: Settings, engine: Engine, org: Org, ttl: float
+    client: Client, settings: Settings, sqlite_engine: Engine, org: Org, ttl: float
 ) -> None:
-    app = create_app(settings.model_copy(update={"token_cache_seconds": ttl}), temporal_client=client, engine=engine)
+    app = create_app(settings.model_copy(update={"token_cache_seconds": ttl}), temporal_client=client, engine=sqlite_engine)
     async with serving(app) as http:
         assert await _status(http, org.nurse.token) == 200
-        _revoke(engine, org.nurse.token)
+        _revoke(sqlite_engine, org.nurse.token)
         revoked_at = asyncio.get_running_loop().time()
 
         status = await _status(http, org.nurse.token)
@@ -56,9 +56,9 @@ async def test_a_token_revoked_in_the_database_stops_working_within_the_cache_ti
 
 
 async def test_a_wrong_token_is_never_cached_and_always_refused(
-    client: Client, settings: Settings, engine: Engine, org: Org
+    client: Client, settings: Settings, sqlite_engine: Engine, org: Org
 ) -> None:
-    app = create_app(settings, temporal_client=client, engine=engine)
+    app = create_app(settings, temporal_client=client, engine=sqlite_engine)
     async with serving(app) as http:
         for _ in range(3):
             response = await http.get("/me/caseload", headers={"Authorization": "Bearer not-a-token"})
