@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -41,7 +41,7 @@ from models.tables import (
     Team,
     utc_now,
 )
-from records.store import insert_ignoring_conflict
+from records.store import aware, insert_ignoring_conflict
 
 log = logging.getLogger("pathways.notifications")
 
@@ -275,14 +275,11 @@ class OutboxDispatcher:
 
     def _count_pending(self) -> int:
         with session_scope(self._engine) as session:
-            return len(
-                session.scalars(
-                    select(col(Notification.id)).where(
-                        col(Notification.status) == DeliveryStatus.PENDING,
-                        col(Notification.channel) != NotificationChannel.INBOX,
-                    )
-                ).all()
+            statement = select(func.count()).where(
+                col(Notification.status) == DeliveryStatus.PENDING,
+                col(Notification.channel) != NotificationChannel.INBOX,
             )
+            return int(session.scalar(statement) or 0)
 
     def _claim(self, row_id: int) -> _Claimed | None:
         now = utc_now()
@@ -313,7 +310,7 @@ class OutboxDispatcher:
                 language=Language(row.language),
                 subject=row.subject,
                 body=row.body,
-                due_at=row.due_at,
+                due_at=aware(row.due_at) if row.due_at else None,
                 attempts=row.attempts,
                 email=staff.email if staff is not None and staff.active else None,
                 webhook_url=team.webhook_url if team else None,

@@ -168,6 +168,34 @@ def migrate(ctx: typer.Context) -> None:
     typer.echo(f"database {where} is at revision {', '.join(expected_revisions())}")
 
 
+records_app = typer.Typer(help="The client records in the database.", no_args_is_help=True)
+app.add_typer(records_app, name="records")
+
+
+@records_app.command("reseal")
+def records_reseal(ctx: typer.Context) -> None:
+    """Seal every record value again with the active key (PATHWAYS_ENCRYPTION_ACTIVE_KEY).
+
+    Run after making a new key active; afterwards the old key can be dropped from PATHWAYS_ENCRYPTION_KEYS
+    (once no open pathway's Temporal history needs it either: see deploy/README.md, key rotation).
+    """
+    from core.crypto import RecordSealer
+    from core.db import session_scope
+    from records.store import reseal
+
+    sealer = RecordSealer.from_settings(_settings(ctx))
+    if not sealer.encrypting:
+        typer.echo("encryption is off (no PATHWAYS_ENCRYPTION_KEYS): nothing to seal", err=True)
+        raise typer.Exit(code=2)
+
+    def run(engine: Engine) -> int:
+        with session_scope(engine) as session:
+            return reseal(session, sealer)
+
+    count = _on_database(ctx, run)
+    typer.echo(f"{count} value(s) sealed again with key {sealer.active_key_id}")
+
+
 staff_app = typer.Typer(help="Staff members and their bearer tokens.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 team_app = typer.Typer(help="Work-ability teams.", no_args_is_help=True)

@@ -361,6 +361,39 @@ def cohort_events(session: Session, teams: Sequence[str], period_from: datetime 
 
 
 # --------------------------------------------------------------------------------------------------
+# Key rotation
+# --------------------------------------------------------------------------------------------------
+
+
+def reseal(session: Session, sealer: RecordSealer, *, batch: int = 500) -> int:
+    """Seal again with the active key every value sealed with another one (or stored plain while encryption
+    is on); how many were rewritten. After it, keys other than the active one can be dropped."""
+    rewritten = 0
+
+    def rewrite(stored: str, place: str) -> str | None:
+        nonlocal rewritten
+        if not sealer.needs_reseal(stored):
+            return None
+        rewritten += 1
+        return sealer.seal(sealer.open(stored, place=place), place=place)
+
+    for row in session.scalars(select(PathwayRow).where(col(PathwayRow.record).is_not(None)).execution_options(yield_per=batch)):
+        assert row.record is not None
+        if (value := rewrite(row.record, record_place(row.pathway_id))) is not None:
+            row.record = value
+    for event in session.scalars(
+        select(PathwayEventRow).where(col(PathwayEventRow.texts).is_not(None)).execution_options(yield_per=batch)
+    ):
+        assert event.texts is not None
+        if (value := rewrite(event.texts, event_place(event.pathway_id, event.sequence))) is not None:
+            event.texts = value
+    for item in session.scalars(select(TeamReviewItem).execution_options(yield_per=batch)):
+        if (value := rewrite(item.reason, review_place(item.review_id))) is not None:
+            item.reason = value
+    return rewritten
+
+
+# --------------------------------------------------------------------------------------------------
 # Record lifecycle: erasure after the retention period
 # --------------------------------------------------------------------------------------------------
 

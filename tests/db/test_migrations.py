@@ -3,7 +3,10 @@ check that keeps the worker from starting on an outdated database."""
 
 from __future__ import annotations
 
+import base64
+import json
 import os
+from datetime import UTC, datetime
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
-from sqlmodel import SQLModel
+from sqlmodel import Session, SQLModel, select
 
 import models.tables  # noqa: F401  (the tables the migrations must create)
 from core.db import (
@@ -23,8 +26,10 @@ from core.db import (
     expected_revisions,
     migrate_to_head,
 )
+from core.crypto import RecordSealer
 from core.settings import Settings
-from worker import build_effect_store
+from models.tables import PathwayEventRow, PathwayRow, ProcessVersion, TeamReviewItem
+from worker import build_effects
 
 
 def test_upgrade_from_empty_to_head_creates_every_table(database_url: str) -> None:
@@ -82,12 +87,67 @@ def test_schema_check_refuses_a_database_at_another_revision(database_url: str) 
         engine.dispose()
 
 
-def test_worker_store_refuses_to_start_on_an_outdated_schema(database_url: str) -> None:
+def test_worker_refuses_to_start_on_an_outdated_schema(database_url: str) -> None:
     with pytest.raises(OutdatedSchemaError, match="make migrate"):
-        build_effect_store(Settings(database_url=database_url))
+        build_effects(Settings(database_url=database_url))
 
     migrate_to_head(database_url)
-    assert build_effect_store(Settings(database_url=database_url)) is not None
+    assert build_effects(Settings(database_url=database_url)) is not None
+
+
+def test_a_version_4_database_moves_to_the_record_schema_with_every_pathway_kept(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Revision 0003 on a database the version-4 product wrote: the directory's pathways get their record
+    row (to be filled when each moves), team-review reasons are sealed with the configured key."""
+    key = base64.b64encode(os.urandom(32)).decode()
+    monkeypatch.setenv("PATHWAYS_ENCRYPTION_KEYS", f"k1:{key}")
+    monkeypatch.setenv("PATHWAYS_ENCRYPTION_ACTIVE_KEY", "k1")
+    command.upgrade(alembic_config(database_url), "0002")
+    engine = build_engine(database_url)
+    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                text("INSERT INTO pathway_directory (pathway_id, team, recorded_at) VALUES ('pathway-client-old1', 'eura', :at)"),
+                {"at": at},
+            )
+            for sequence, kind, stage, details in (
+                (1, "referral_received", "awaiting_triage", {"referral_source": "self_referral"}),
+                (2, "triaged", "assessment", {"route": "health_check"}),
+                (3, "closed", "closed", {"closure_reason": "moved_away"}),
+            ):
+                connection.execute(
+                    text(
+                        "INSERT INTO pathway_event (pathway_id, sequence, team, at, actor, kind, summary, stage, details, "
+                        "case_manager, route) VALUES ('pathway-client-old1', :sequence, 'eura', :at, 'nurse.a', :kind, "
+                        "'s', :stage, :details, 'nurse.a', 'health_check')"
+                    ),
+                    {"sequence": sequence, "at": at, "kind": kind, "stage": stage, "details": json.dumps(details)},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO teamreviewitem (review_id, pathway_id, team, cause, reason, opened_by, opened_at) "
+                    "VALUES ('r1', 'pathway-client-old1', 'eura', 'requested_by_staff', 'A plain v4 reason', 'nurse.a', :at)"
+                ),
+                {"at": at},
+            )
+        migrate_to_head(database_url)
+        check_schema_current(engine)
+        with Session(engine) as session:
+            row = session.get(PathwayRow, "pathway-client-old1")
+            assert row is not None and row.process_version is ProcessVersion.V4 and row.record is None
+            assert (row.team, row.client_reference, row.stage, row.closure_reason) == ("eura", "client-old1", "closed", "moved_away")
+            assert row.closed_at is not None and row.registered_by == "nurse.a"
+            review = session.get(TeamReviewItem, "r1")
+            assert review is not None and review.reason.startswith("sealed:v1:k1:")
+            assert "plain v4" not in review.reason
+            sealer = RecordSealer.from_settings(Settings())
+            assert sealer.open(review.reason, place="review:r1") == "A plain v4 reason"
+            [event] = session.exec(select(PathwayEventRow).where(PathwayEventRow.sequence == 2)).all()
+            assert event.schema_version == 4
+    finally:
+        engine.dispose()
 
 
 def test_migrate_command_upgrades_the_database_from_the_settings(tmp_path: Path) -> None:

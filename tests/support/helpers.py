@@ -35,15 +35,15 @@ def client_reference() -> str:
 
 
 def intake(team: str, reference: str | None = None, *, professional: bool = False, **overrides: Any) -> Intake:
-    return Intake(
-        client_reference=reference or client_reference(),
-        team=team,
-        referral_source=ReferralSource.PROFESSIONAL_REFERRAL if professional else ReferralSource.SELF_REFERRAL,
-        referring_organisation=ReferringOrganisation.EMPLOYMENT_SERVICES if professional else None,
-        reason="Long unemployment, reduced work ability suspected",
-        referred_at=overrides.pop("referred_at", datetime.now(UTC)),
-        **overrides,
-    )
+    fields: dict[str, Any] = {
+        "client_reference": reference or client_reference(),
+        "team": team,
+        "referral_source": ReferralSource.PROFESSIONAL_REFERRAL if professional else ReferralSource.SELF_REFERRAL,
+        "referring_organisation": ReferringOrganisation.EMPLOYMENT_SERVICES if professional else None,
+        "reason": "Long unemployment, reduced work ability suspected",
+        "referred_at": datetime.now(UTC),
+    }
+    return Intake(**{**fields, **overrides})
 
 
 def service(

@@ -6,9 +6,7 @@ Keys are generated here, at run time: no key is ever written into the repository
 from __future__ import annotations
 
 import base64
-import secrets
 import socket
-import string
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,15 +31,6 @@ def encryption_settings(keys: dict[str, str], active: str) -> Settings:
         encryption_keys=",".join(f"{key_id}:{key}" for key_id, key in keys.items()),
         encryption_active_key=active,
     )
-
-
-def client_reference() -> str:
-    """A random pseudonymous reference of letters only.
-
-    `tests.workflows.helpers.new_client_reference` uses hex, which now and then contains something the
-    identity-code check takes for a henkilötunnus (e.g. "888114f43401"), and the intake is refused.
-    """
-    return "client-" + "".join(secrets.choice(string.ascii_lowercase) for _ in range(16))
 
 
 def free_port() -> int:

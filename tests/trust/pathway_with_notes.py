@@ -6,26 +6,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from temporalio.client import Client, WorkflowHandle
+from sqlalchemy import Engine
+from temporalio.client import Client
 
-from models.pathway import (
-    AssignCaseManagerInput,
-    CompleteAssessmentInput,
-    ContactChannel,
-    PathwayState,
-    PlannedServiceInput,
-    RecordFeedbackInput,
-    RecordFollowUpInput,
-    ServiceKind,
-    SetGoalInput,
-    SetPlanInput,
-    TriageInput,
-    TriageRoute,
-)
-from tests.workflows.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, intake, start
-from workflows.pathway import PathwayWorkflow
-
-from .conftest import client_reference
+from core.crypto import RecordSealer
+from models import actions as a
+from models.pathway import ContactChannel, ServiceKind, TriageRoute
+from models.record import PathwayRecord
+from tests.support.fixtures import Org
+from tests.support.helpers import intake
+from tests.support.pathways import DrivenPathway, start_driven
 
 
 def distinctive_marker(word: str) -> str:
@@ -35,55 +25,38 @@ def distinctive_marker(word: str) -> str:
 
 @dataclass
 class NotedPathway:
-    handle: WorkflowHandle[PathwayWorkflow, PathwayState]
+    pathway: DrivenPathway
     client_reference: str
     marker: str
-    state: PathwayState
+    record: PathwayRecord
 
 
-async def run_pathway_with_notes(client: Client, task_queue: str, marker: str) -> NotedPathway:
-    """Referral reason, triage note, handover reason, goal, plan note, follow-up note and feedback all carry
-    the marker. A worker must be polling `task_queue`."""
-    reference = client_reference()
-    referral = intake(reference).model_copy(update={"reason": f"Referral reason {marker}"})
-    handle = await start(client, task_queue, referral)
-    await handle.execute_update(
-        PathwayWorkflow.triage,
-        TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE, note=f"Triage {marker}"),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.assign_case_manager,
-        AssignCaseManagerInput(actor=COORDINATOR, case_manager=SOCIAL_WORKER, reason=f"Handover {marker}"),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.set_goal, SetGoalInput(actor=SOCIAL_WORKER, text=f"Client's own goal {marker}")
-    )
-    await handle.execute_update(
-        PathwayWorkflow.complete_assessment,
-        CompleteAssessmentInput(actor=SOCIAL_WORKER, summary=f"Summary {marker}", recommendation=f"Rec {marker}"),
-    )
+async def run_pathway_with_notes(
+    client: Client, task_queue: str, engine: Engine, sealer: RecordSealer, org: Org, marker: str
+) -> NotedPathway:
+    """Referral reason, triage note, handover reason, goal, assessment, plan note, follow-up note, team
+    review reason and feedback all carry the marker. A worker must be polling `task_queue`."""
+    referral = intake(org.team, reason=f"Referral reason {marker}")
+    coordinator, nurse, social_worker = org.coordinator.staff_id, org.nurse.staff_id, org.social_worker.staff_id
+    pathway = await start_driven(client, task_queue, engine, sealer, referral, registered_by=coordinator)
+    await pathway.do(coordinator, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse, note=f"Triage {marker}"))
+    await pathway.do(coordinator, a.AssignCaseManager(case_manager=social_worker, reason=f"Handover {marker}"))
+    await pathway.do(social_worker, a.SetGoal(text=f"Client's own goal {marker}"))
+    await pathway.do(social_worker, a.CompleteAssessment(summary=f"Summary {marker}", recommendation=f"Rec {marker}"))
     now = datetime.now(UTC)
-    await handle.execute_update(
-        PathwayWorkflow.set_plan,
-        SetPlanInput(
-            actor=SOCIAL_WORKER,
+    await pathway.do(
+        social_worker,
+        a.SetPlan(
             services=[
-                PlannedServiceInput(
-                    kind=ServiceKind.MENTAL_HEALTH_SERVICES,
-                    provider=f"Provider {marker}",
-                    planned_start=now,
-                    planned_end=now + timedelta(days=60),
+                a.PlannedServiceInput(
+                    kind=ServiceKind.MENTAL_HEALTH_SERVICES, provider="Mental health unit", planned_start=now, planned_end=now + timedelta(days=60)
                 )
             ],
             note=f"Plan {marker}",
         ),
     )
-    await handle.execute_update(
-        PathwayWorkflow.record_follow_up,
-        RecordFollowUpInput(actor=SOCIAL_WORKER, channel=ContactChannel.PHONE, note=f"Follow-up {marker}"),
-    )
-    await handle.execute_update(
-        PathwayWorkflow.record_feedback, RecordFeedbackInput(actor=SOCIAL_WORKER, rating=4, comment=f"Said {marker}")
-    )
-    state = await handle.query(PathwayWorkflow.get_state)
-    return NotedPathway(handle=handle, client_reference=reference, marker=marker, state=state)
+    await pathway.do(social_worker, a.RecordFollowUp(channel=ContactChannel.PHONE, note=f"Follow-up {marker}"))
+    await pathway.do(social_worker, a.RequestTeamReview(reason=f"Review {marker}"))
+    await pathway.do(social_worker, a.RecordFeedback(rating=4, comment=f"Said {marker}"))
+    record = await pathway.record()
+    return NotedPathway(pathway=pathway, client_reference=referral.client_reference, marker=marker, record=record)

@@ -21,7 +21,7 @@ from core.codec import (
 )
 from core.settings import Settings
 from core.temporal import data_converter
-from models.pathway import SetGoalInput
+from models.actions import SetGoal as SetGoalInput
 
 from .conftest import encryption_settings, new_key
 
@@ -137,7 +137,7 @@ async def test_the_converter_with_keys_encrypts_pydantic_models_and_failure_mess
     converter = data_converter(encryption_settings({"k1": new_key()}, active="k1"))
     assert isinstance(converter.payload_codec, EncryptionCodec)
     assert converter.failure_converter._encode_common_attributes  # type: ignore[attr-defined]
-    goal = SetGoalInput(actor="nurse.virtanen", text="Find part-time work near home")
+    goal = SetGoalInput(text="Find part-time work near home")
     [encoded] = await converter.encode([goal])
     assert b"part-time" not in encoded.SerializeToString()
     assert await converter.decode([encoded], [SetGoalInput]) == [goal]

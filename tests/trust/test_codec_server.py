@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from pathlib import Path
 from collections.abc import AsyncIterator
 from typing import Annotated
 
@@ -21,7 +22,8 @@ from api.codec import (
     decode_audit_entries,
 )
 from core.codec import KEY_ID_METADATA, EncryptionCodec, parse_key_ring
-from tests.workflows.helpers import running_worker
+from core.settings import Settings
+from tests.support.fixtures import make_org, migrated, running_worker
 
 from .conftest import FileServer, KeyMaterial, new_key
 from .pathway_with_notes import distinctive_marker, run_pathway_with_notes
@@ -98,12 +100,18 @@ def _coordinator(**headers: str) -> dict[str, str]:
 
 
 async def test_coordinator_reads_a_real_encrypted_pathway_history_and_the_read_is_audited(
-    file_server: FileServer, keys: KeyMaterial, http: httpx.AsyncClient, audit_log: AuditLog
+    file_server: FileServer, keys: KeyMaterial, http: httpx.AsyncClient, audit_log: AuditLog, tmp_path: Path
 ) -> None:
     client = await file_server.connect(keys.only_a)
     marker = distinctive_marker("ui-note")
-    async with running_worker(client, queue := f"tq-{uuid.uuid4()}"):
-        pathway = await run_pathway_with_notes(client, queue, marker)
+    url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    engine = migrated(url)
+    org = make_org(engine)
+    queue = f"tq-{uuid.uuid4()}"
+    settings = keys.only_a.model_copy(update={"task_queue": queue, "database_url": url, "move_v4_records_on_start": False})
+    async with running_worker(client, settings, engine) as effects:
+        noted = await run_pathway_with_notes(client, queue, engine, effects.sealer, org, marker)
+    pathway = noted.pathway
     history = await pathway.handle.fetch_history()
     # What the Web UI sends for the first event: the pathway's start input, encrypted.
     encrypted = list(history.events[0].workflow_execution_started_event_attributes.input.payloads)
@@ -120,7 +128,7 @@ async def test_coordinator_reads_a_real_encrypted_pathway_history_and_the_read_i
     assert record.principal == "coordinator.aalto"
     assert record.namespace == "default"
     assert record.payload_count == 1
-    assert record.pathway_ids == (pathway.handle.id,)
+    assert record.pathway_ids == (pathway.pathway_id,)
 
 
 async def test_encode_then_decode_round_trips_and_encode_uses_the_active_key(

@@ -6,13 +6,16 @@ Run without encryption on purpose: these fields are never encrypted, so they mus
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 from temporalio.api.sdk.v1 import WorkflowMetadata
 
+from core.settings import Settings
 from models.pathway import Stage, TriageRoute, pathway_id_for
-from tests.workflows.helpers import SOCIAL_WORKER, TEAM, intake, running_worker
+from tests.support.fixtures import make_org, migrated, running_worker
+from tests.support.helpers import intake
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 from .conftest import FileServer
@@ -23,13 +26,18 @@ TEMPORAL_OWN_ATTRIBUTES = {"BuildIds", "TemporalChangeVersion"}
 
 
 async def test_workflow_id_search_attributes_memo_and_summaries_carry_no_notes_goals_or_reasons(
-    file_server: FileServer,
+    file_server: FileServer, tmp_path: Path
 ) -> None:
     client = await file_server.connect(None)
     marker = distinctive_marker("visible-metadata")
-    async with running_worker(client, queue := f"tq-{uuid.uuid4()}"):
-        pathway = await run_pathway_with_notes(client, queue, marker)
-        handle = pathway.handle
+    url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    engine = migrated(url)
+    org = make_org(engine)
+    queue = f"tq-{uuid.uuid4()}"
+    settings = Settings(task_queue=queue, database_url=url, move_v4_records_on_start=False)
+    async with running_worker(client, settings, engine) as effects:
+        pathway = await run_pathway_with_notes(client, queue, engine, effects.sealer, org, marker)
+        handle = pathway.pathway.handle
         description = await handle.describe()
         ui_metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
         [listed] = [execution async for execution in client.list_workflows(f"WorkflowId = '{handle.id}'")]
@@ -42,8 +50,8 @@ async def test_workflow_id_search_attributes_memo_and_summaries_carry_no_notes_g
     attributes = {pair.key.name: pair.value for pair in description.typed_search_attributes}
     assert set(attributes) <= {key.name for key in ALL_SEARCH_ATTRIBUTES} | TEMPORAL_OWN_ATTRIBUTES
     assert attributes["PathwayStage"] == Stage.IN_SERVICES.value
-    assert attributes["PathwayTeam"] == TEAM
-    assert attributes["CaseManager"] == SOCIAL_WORKER
+    assert attributes["PathwayTeam"] == org.team
+    assert attributes["CaseManager"] == org.social_worker.staff_id
     assert attributes["TriageRoute"] == TriageRoute.HEALTH_CHECK.value
     assert {pair.key.name: pair.value for pair in listed.typed_search_attributes} == attributes
 
@@ -69,4 +77,4 @@ def test_a_personal_identity_code_never_becomes_a_workflow_id(reference: str) ->
     with pytest.raises(ValueError, match="looks like a Finnish personal identity code"):
         pathway_id_for(reference)
     with pytest.raises(ValidationError, match="looks like a Finnish personal identity code"):
-        intake(reference)
+        intake("eura-team", reference)
