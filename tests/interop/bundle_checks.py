@@ -13,7 +13,8 @@ from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
 
-from models.pathway import PathwayState, looks_like_personal_identity_code
+from interop.fhir import FhirExportInput
+from models.pathway import looks_like_personal_identity_code
 
 EPISODE_OF_CARE_STATUS = {"planned", "waitlist", "active", "onhold", "finished", "cancelled", "entered-in-error"}
 REQUEST_STATUS = {"draft", "active", "on-hold", "revoked", "completed", "entered-in-error", "unknown"}
@@ -119,7 +120,7 @@ def _references(node: Any) -> list[str]:
     return found
 
 
-def check_bundle(state: PathwayState, bundle: Bundle, bundle_json: dict[str, Any]) -> None:
+def check_bundle(export: FhirExportInput, bundle: Bundle, bundle_json: dict[str, Any]) -> None:
     """Parses back, every reference resolves inside, codes in their value sets, no personal data."""
     assert bundle_json["resourceType"] == "Bundle"
     assert bundle_json["type"] == "collection"
@@ -142,7 +143,7 @@ def check_bundle(state: PathwayState, bundle: Bundle, bundle_json: dict[str, Any
             assert target is not entry["resource"], "a resource refers to itself"
 
     _check_codes(bundle_json)
-    _check_privacy(state, bundle_json)
+    _check_privacy(export, bundle_json)
 
 
 def _check_codes(bundle_json: dict[str, Any]) -> None:
@@ -170,19 +171,20 @@ def _check_codes(bundle_json: dict[str, Any]) -> None:
         assert task["intent"] in TASK_INTENT
 
 
-def _check_privacy(state: PathwayState, bundle_json: dict[str, Any]) -> None:
+def _check_privacy(export: FhirExportInput, bundle_json: dict[str, Any]) -> None:
+    state = export.record
     text = json.dumps(bundle_json, ensure_ascii=False)
     # Random UUIDs (resource ids) can contain an identity-code-like run of characters; they are not one.
     assert not looks_like_personal_identity_code(_UUID.sub("<uuid>", text)), "something like an identity code"
     patient = one(bundle_json, "Patient")
     assert set(patient) == {"resourceType", "id", "identifier"}
     assert patient["identifier"] == [
-        {"system": "urn:workability-pathways:client-reference", "value": state.intake.client_reference}
+        {"system": "urn:workability-pathways:client-reference", "value": state.client_reference}
     ]
     for practitioner in resources(bundle_json, "Practitioner"):
         assert set(practitioner) == {"resourceType", "id", "identifier"}
     # Staff's and the client's free texts stay home; the client's own goals are the exception.
-    private_texts = [state.intake.reason]
+    private_texts = [state.referral.reason]
     private_texts += [f.note for f in state.follow_ups]
     private_texts += [r.reason for r in state.team_reviews] + [r.decision_note or "" for r in state.team_reviews]
     private_texts += [i.result_summary or "" for i in state.investigations]

@@ -1,39 +1,32 @@
-"""Pathway states built by hand, for shapes that take the workflow months to reach.
+"""Pathways driven by the pure rules with a clock of their own, for shapes that take months to reach.
 
-Each builder step records the event the workflow would record, with the stage after it, so the
-export sees the same timeline a running pathway would have.
+The builder runs the same transitions the workflow runs (`workflows.rules`) and folds the events into the
+record as the database does (`models.record.apply_events`), so the export sees exactly what a real pathway
+of that shape would give it, without waiting for it.
 """
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
+from interop.fhir import FhirExportInput, StageChange
+from models import actions as a
+from models.events import Closed, FollowUpRecorded, PathwayEvent, PlanSet
 from models.pathway import (
-    Assessment,
-    CaseManagerPeriod,
-    Closure,
     ClosureReason,
     ContactChannel,
-    EventKind,
-    Feedback,
-    FollowUp,
-    FollowUpPlan,
-    Goal,
-    IntakeInput,
     LongTermSolution,
-    Outcome,
-    PathwayEvent,
     PathwayPolicy,
-    PathwayState,
-    PlannedService,
-    ReferralSource,
     ServiceKind,
-    ServiceStatus,
-    Stage,
-    TeamReview,
-    TeamReviewCause,
+    ServiceStatusChange,
     TriageRoute,
 )
+from models.process import ProcessState
+from models.record import FollowUpRecord, apply_events
+from workflows import deadlines, rules
+from workflows.actions import BY_FIELDS
 
 NURSE = "nurse.virtanen"
 COORDINATOR = "coordinator.aalto"
@@ -43,141 +36,122 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 class StateBuilder:
     def __init__(self, client_reference: str = "client-built-0001") -> None:
         self.now = T0
-        self.state = PathwayState(
-            pathway_id=f"pathway-{client_reference}",
-            intake=IntakeInput(
+        self._ids = itertools.count(1)
+        self._process, decision = rules.start(
+            a.Intake(
                 client_reference=client_reference,
                 team="pori-team",
-                referral_source=ReferralSource.SELF_REFERRAL,
+                referral_source="self_referral",
                 reason="Wants support after a long sick leave",
-                registered_by=COORDINATOR,
                 referred_at=T0,
             ),
+            pathway_id=f"pathway-{client_reference}",
+            registered_by=COORDINATOR,
             policy=PathwayPolicy(),
-            referred_at=T0,
+            now=T0,
         )
-        self.event(EventKind.REFERRAL_RECEIVED, COORDINATOR, referral_source="self_referral")
+        self.events: list[PathwayEvent] = list(decision.events)
+        self.created: list[str] = []
 
     def later(self, days: float) -> StateBuilder:
         self.now += timedelta(days=days)
         return self
 
-    def event(self, kind: EventKind, actor: str = NURSE, **details: str) -> None:
-        self.state.last_event_sequence += 1
-        self.state.events.append(
-            PathwayEvent(
-                sequence=self.state.last_event_sequence,
-                at=self.now,
-                actor=actor,
-                kind=kind,
-                summary=kind.value,
-                stage=self.state.stage,
-                details=details,
-            )
+    def act(self, actor: str, fields: Any) -> StateBuilder:
+        action = BY_FIELDS[type(fields)]
+        action.validate(self._process, fields, self.now)
+        self._process, decision = rules.decide(
+            self._process,
+            action.apply,
+            fields,
+            now=self.now,
+            new_id=lambda: f"item-{next(self._ids):04d}",
+            cause=f"update:{next(self._ids)}",
+            actor=actor,
         )
+        self.events += decision.events
+        self.created += decision.created_ids
+        return self
+
+    def fire_next(self) -> StateBuilder:
+        upcoming = deadlines.next_deadline(self._process)
+        assert upcoming is not None
+        self.now = max(self.now, upcoming.due_at)
+        self._process, decision = rules.fire(self._process, upcoming, now=self.now, new_id=lambda: f"item-{next(self._ids):04d}")
+        self.events += decision.events
+        return self
+
+    # -- the shapes the tests need ----------------------------------------------------------------------
 
     def triaged(self) -> StateBuilder:
-        self.state.stage = Stage.ASSESSMENT
-        self.state.assessment = Assessment(route=TriageRoute.HEALTH_CHECK, started_at=self.now)
-        self.event(EventKind.TRIAGED, COORDINATOR, route="health_check")
-        self.state.case_manager = NURSE
-        self.state.case_manager_history.append(CaseManagerPeriod(staff_id=NURSE, assumed_at=self.now, reason="triage"))
-        self.event(EventKind.CASE_MANAGER_ASSIGNED, COORDINATOR, case_manager=NURSE)
-        return self
+        return self.act(COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE))
 
     def goal(self, text: str, achieved: bool = False) -> StateBuilder:
-        self.state.goals.append(
-            Goal(
-                goal_id=f"goal-{len(self.state.goals)}",
-                text=text,
-                achieved=achieved,
-                set_at=self.now,
-                updated_at=self.now,
-            )
-        )
-        self.event(EventKind.GOAL_SET)
-        return self
+        return self.act(NURSE, a.SetGoal(text=text, achieved=achieved))
 
     def in_services(self) -> StateBuilder:
-        assert self.state.assessment is not None
-        self.state.assessment.completed_at = self.now
-        self.state.assessment.summary = "Assessment summary text"
-        self.state.stage = Stage.PLANNING
-        self.event(EventKind.ASSESSMENT_COMPLETED)
+        self.act(NURSE, a.CompleteAssessment(summary="Assessment summary text", recommendation="Recommendation text"))
         self.later(2)
-        self.state.services.append(
-            PlannedService(
-                service_id="service-0",
-                kind=ServiceKind.VOCATIONAL_REHABILITATION,
-                provider="Kela",
-                planned_start=self.now,
-                planned_end=self.now + timedelta(days=120),
-                status=ServiceStatus.ACTIVE,
-                started_at=self.now,
-            )
+        self.act(
+            NURSE,
+            a.SetPlan(
+                services=[
+                    a.PlannedServiceInput(
+                        kind=ServiceKind.VOCATIONAL_REHABILITATION, provider="Kela", planned_start=self.now, planned_end=self.now + timedelta(days=120)
+                    )
+                ],
+                follow_up_interval=timedelta(days=30),
+            ),
         )
-        self.state.plan = FollowUpPlan(version=1, set_at=self.now, follow_up_interval=timedelta(days=30))
-        self.state.next_follow_up_due = self.now + timedelta(days=30)
-        self.state.stage = Stage.IN_SERVICES
-        self.event(EventKind.PLAN_SET)
+        self.act(NURSE, a.UpdateService(service_id=self.created[-1], change=ServiceStatusChange.STARTED))
         self.later(20)
-        self.state.follow_ups.append(
-            FollowUp(contacted_at=self.now, channel=ContactChannel.REMOTE, note="Video call note", recorded_by=NURSE)
-        )
-        self.state.next_follow_up_due = self.now + timedelta(days=30)
-        self.event(EventKind.FOLLOW_UP_RECORDED)
-        return self
+        return self.act(NURSE, a.RecordFollowUp(channel=ContactChannel.REMOTE, note="Video call note"))
 
     def outcome(self, solution: LongTermSolution = LongTermSolution.EMPLOYMENT) -> StateBuilder:
-        self.state.services[0].status = ServiceStatus.COMPLETED
-        self.state.services[0].ended_at = self.now
-        self.state.outcome = Outcome(
-            solution=solution,
-            description="Permanent job at the sawmill",
-            recorded_at=self.now,
-            sustainment_until=self.now + self.state.policy.sustainment_period,
-        )
-        self.state.stage = Stage.SUSTAINMENT
-        self.event(EventKind.OUTCOME_RECORDED, solution=solution.value)
-        return self
+        service_id = next(service.service_id for service in self._process.services)
+        self.act(NURSE, a.UpdateService(service_id=service_id, change=ServiceStatusChange.COMPLETED))
+        return self.act(NURSE, a.RecordOutcome(solution=solution, description="Permanent job at the sawmill"))
 
     def held(self) -> StateBuilder:
-        assert self.state.outcome is not None
         self.later(181)
-        self.state.outcome.confirmed_at, self.state.outcome.held = self.now, True
-        self.event(EventKind.SUSTAINMENT_CONFIRMED, solution=self.state.outcome.solution.value)
-        self.state.feedback.append(
-            Feedback(rating=5, comment="Thank you nurse", recorded_at=self.now, recorded_by=NURSE)
-        )
-        return self.closed(ClosureReason.COMPLETED)
+        self.act(NURSE, a.RecordFeedback(rating=5, comment="Thank you nurse"))
+        return self.act(NURSE, a.ConfirmSustainment(held=True, note="Still working"))
 
     def did_not_hold(self) -> StateBuilder:
-        assert self.state.outcome is not None
         self.later(60)
-        self.state.outcome.confirmed_at, self.state.outcome.held = self.now, False
-        self.event(EventKind.SOLUTION_DID_NOT_HOLD, solution=self.state.outcome.solution.value)
-        self.state.past_outcomes.append(self.state.outcome)
-        self.state.outcome = None
-        self.state.stage = Stage.IN_SERVICES
-        review = TeamReview(
-            review_id="review-0",
-            cause=TeamReviewCause.SOLUTION_DID_NOT_HOLD,
-            reason="Lost the job after two months",
-            opened_by=NURSE,
-            opened_at=self.now,
-        )
-        self.state.team_reviews.append(review)
-        self.event(EventKind.TEAM_REVIEW_OPENED, cause=review.cause.value, review_id=review.review_id)
-        return self
+        return self.act(NURSE, a.ConfirmSustainment(held=False, note="Lost the job after two months"))
+
+    def review_requested(self, reason: str = "The situation changed") -> StateBuilder:
+        return self.act(NURSE, a.RequestTeamReview(reason=reason))
 
     def closed(self, reason: ClosureReason) -> StateBuilder:
-        self.state.closure = Closure(reason=reason, note="Closing note text", closed_at=self.now, closed_by=NURSE)
-        for period in self.state.case_manager_history:
-            period.renounced_at = period.renounced_at or self.now
-        for service in self.state.services:
-            if service.status is ServiceStatus.PLANNED:
-                service.status, service.ended_at = ServiceStatus.CANCELLED, self.now
-        solution = self.state.outcome.solution.value if self.state.outcome else ""
-        self.state.stage = Stage.CLOSED
-        self.event(EventKind.CLOSED, closure_reason=reason.value, solution=solution)
-        return self
+        return self.act(NURSE, a.Close(reason=reason, note="Closing note text"))
+
+    # -- what the export reads -------------------------------------------------------------------------------
+
+    @property
+    def process(self) -> ProcessState:
+        return self._process
+
+    @property
+    def state(self) -> FhirExportInput:
+        record = apply_events(self._process.pathway_id, None, self.events)
+        assert record is not None
+        fired = set(self._process.fired_deadline_keys)
+        overdue = any(
+            deadline.kind.value == "follow_up_overdue" and deadline.key in fired for deadline in deadlines.all_deadlines(self._process)
+        )
+        return FhirExportInput(
+            record=record,
+            stage_changes=[
+                StageChange(at=event.at, stage=event.stage, closure_reason=event.closure_reason if isinstance(event, Closed) else None)
+                for event in self.events
+            ],
+            follow_ups=[
+                FollowUpRecord(sequence=e.sequence, contacted_at=e.contacted_at, channel=e.channel, note="", recorded_by=e.actor)
+                for e in self.events
+                if isinstance(e, FollowUpRecorded)
+            ],
+            plan_first_set_at=next((e.at for e in self.events if isinstance(e, PlanSet)), None),
+            follow_up_overdue=overdue,
+        )

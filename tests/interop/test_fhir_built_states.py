@@ -7,13 +7,14 @@ from typing import Any
 import pytest
 
 from interop.fhir import episode_status, pathway_bundle, pathway_bundle_json
-from models.pathway import ClosureReason, LongTermSolution, PathwayState, Stage, TeamReview, TeamReviewCause
+from interop.fhir import FhirExportInput
+from models.pathway import ClosureReason, LongTermSolution, Stage
 
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
 from .states import NURSE, StateBuilder
 
 
-def _export(state: PathwayState) -> dict[str, Any]:
+def _export(state: FhirExportInput) -> dict[str, Any]:
     bundle_json = pathway_bundle_json(state)
     check_bundle(state, pathway_bundle(state), bundle_json)
     return bundle_json
@@ -66,7 +67,7 @@ def test_closed_after_the_solution_held_is_a_finished_episode_with_everything_co
     episode = one(bundle, "EpisodeOfCare")
     assert episode["status"] == "finished"
     assert status_history(bundle) == ["waitlist", "active", "finished"]
-    assert episode["period"]["end"] == state.closure.closed_at.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+    assert episode["period"]["end"] == state.record.closure.closed_at.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
     assert resolve(bundle, episode["referralRequest"][0])["status"] == "completed"
     assert one(bundle, "CarePlan")["status"] == "completed"
     care_team = one(bundle, "CareTeam")
@@ -99,24 +100,15 @@ def test_solution_that_did_not_hold_is_back_in_services_with_a_team_review_reque
     "reason", [ClosureReason.CLIENT_DECLINED, ClosureReason.MOVED_AWAY, ClosureReason.NO_NEED, ClosureReason.OTHER]
 )
 def test_closed_for_any_other_reason_is_a_cancelled_episode_with_a_revoked_plan(reason: ClosureReason) -> None:
-    builder = StateBuilder().later(3).triaged().later(30).in_services()
-    builder.state.team_reviews.append(
-        TeamReview(
-            review_id="review-x",
-            cause=TeamReviewCause.FOLLOW_UP_OVERDUE,
-            reason="The follow-up contact is overdue",
-            opened_by="system",
-            opened_at=builder.now,
-        )
-    )
+    builder = StateBuilder().later(3).triaged().later(30).in_services().review_requested("Not reachable")
     state = builder.later(5).closed(reason).state
     bundle = _export(state)
     assert one(bundle, "EpisodeOfCare")["status"] == "cancelled"
     assert status_history(bundle) == ["waitlist", "active", "cancelled"]
     assert one(bundle, "CarePlan")["status"] == "revoked"
     assert resolve(bundle, one(bundle, "EpisodeOfCare")["referralRequest"][0])["status"] == "revoked"
-    # A review nobody decided before the close is cancelled, not left waiting.
-    assert [t["status"] for t in tasks_by_code(bundle, "team_review")] == ["cancelled"]
+    # A review nobody decided before the close is settled by the closure (decided "close").
+    assert [t["status"] for t in tasks_by_code(bundle, "team_review")] == ["completed"]
 
 
 def test_stage_to_status_mapping_covers_every_stage_and_closure_reason() -> None:

@@ -1,81 +1,53 @@
-"""FHIR export of pathways that ran on the real Temporal dev server with a real worker."""
+"""FHIR export of pathways that ran on the real Temporal dev server with the real worker, through the API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from temporalio.client import Client
+import httpx
+from fhir.resources.R4B.bundle import Bundle
 
-from interop.fhir import pathway_bundle, pathway_bundle_json
-from models.pathway import (
-    AddInvestigationInput,
-    AssessmentLevel,
-    AssignCaseManagerInput,
-    CompleteAssessmentInput,
-    CompleteInvestigationInput,
-    ContactChannel,
-    DecideTeamReviewInput,
-    PathwayState,
-    PlannedServiceInput,
-    RecordFollowUpInput,
-    ReferralSource,
-    RequestTeamReviewInput,
-    ServiceKind,
-    ServiceStatusChange,
-    SetGoalInput,
-    SetPlanInput,
-    TeamReviewDecision,
-    TriageInput,
-    TriageRoute,
-    UpdateServiceInput,
-    looks_like_personal_identity_code,
-)
-from tests.workflows.helpers import (
-    COORDINATOR,
-    NURSE,
-    PHYSICIAN,
-    SOCIAL_WORKER,
-    intake,
-    new_client_reference,
-    running_worker,
-    start,
-)
-from workflows.pathway import PathwayWorkflow
+from interop.fhir import FhirExportInput
+from models.record import PathwayRecord
+from tests.support.fixtures import Org
+from tests.support.helpers import eventually, intake_body, ok
 
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
 
 
-def _client_reference() -> str:
-    # Random hex can look like an identity code (six digits, A-F, three digits): the intake rejects those.
-    while looks_like_personal_identity_code(reference := new_client_reference()):
-        pass
-    return reference
+async def _record(api: httpx.AsyncClient, auth: dict[str, str], pathway_id: str, *, closed: bool = False) -> dict[str, Any]:
+    async def read() -> Any:
+        response = await api.get(f"/pathways/{pathway_id}", headers=auth)
+        if response.status_code != 200 or (closed and response.json()["process"] != "closed"):
+            return None
+        return response.json()
+
+    return await eventually(read, what=f"record of {pathway_id}")  # type: ignore[no-any-return]
 
 
-def _export(state: PathwayState) -> dict[str, Any]:
-    bundle = pathway_bundle(state)
-    bundle_json = pathway_bundle_json(state)
-    check_bundle(state, bundle, bundle_json)
-    return bundle_json
+async def _export(api: httpx.AsyncClient, auth: dict[str, str], pathway_id: str, *, closed: bool = False) -> dict[str, Any]:
+    record = await _record(api, auth, pathway_id, closed=closed)
+    bundle_json = ok(await api.get(f"/pathways/{pathway_id}/fhir", headers=auth))
+    fields = {name: value for name, value in record.items() if name in PathwayRecord.model_fields}
+    check_bundle(FhirExportInput(record=PathwayRecord.model_validate(fields)), Bundle.model_validate(bundle_json), bundle_json)
+    return bundle_json  # type: ignore[no-any-return]
 
 
-async def test_no_need_pathway_exports_a_cancelled_episode_with_a_revoked_referral(
-    client: Client, task_queue: str
-) -> None:
-    async with running_worker(client, task_queue):
-        handle = await start(client, task_queue, intake(_client_reference()))
-        await handle.execute_update(
-            PathwayWorkflow.triage,
-            TriageInput(actor=COORDINATOR, route=TriageRoute.NO_NEED, redirect_note="Sent to student health care"),
-        )
-        state = await handle.result()
+async def _start(api: httpx.AsyncClient, org: Org, **overrides: Any) -> str:
+    return str(ok(await api.post("/pathways", json=intake_body(org.team, **overrides), headers=org.nurse.auth), 201)["pathway_id"])
 
-    bundle = _export(state)
+
+async def test_no_need_pathway_exports_a_cancelled_episode_with_a_revoked_referral(api: httpx.AsyncClient, org: Org) -> None:
+    pathway_id = await _start(api, org, referral_source="self_referral", referring_organisation=None)
+    triage = {"route": "no_need", "redirect_note": "Sent to student health care"}
+    ok(await api.post(f"/pathways/{pathway_id}/triage", json=triage, headers=org.coordinator.auth))
+    bundle = await _export(api, org.nurse.auth, pathway_id, closed=True)
+    record = await _record(api, org.nurse.auth, pathway_id)
     episode = one(bundle, "EpisodeOfCare")
     assert episode["status"] == "cancelled"
     assert status_history(bundle) == ["waitlist", "cancelled"]
-    assert episode["period"]["end"] == state.closure.closed_at.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
+    assert episode["period"]["end"] == record["closure"]["closed_at"].replace("+00:00", "Z")
     assert "careManager" not in episode and "team" not in episode
     referral = resolve(bundle, episode["referralRequest"][0])
     assert referral["status"] == "revoked"
@@ -84,88 +56,43 @@ async def test_no_need_pathway_exports_a_cancelled_episode_with_a_revoked_referr
 
 
 async def test_health_check_in_services_exports_goals_every_service_status_follow_ups_and_reviews(
-    client: Client, task_queue: str
+    api: httpx.AsyncClient, org: Org
 ) -> None:
-    async with running_worker(client, task_queue):
-        handle = await start(client, task_queue, intake(_client_reference()))
-        await handle.execute_update(
-            PathwayWorkflow.triage,
-            TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE),
-        )
-        state = await handle.execute_update(
-            PathwayWorkflow.set_goal, SetGoalInput(actor=NURSE, text="Haluan päästä töihin kaupan alalle")
-        )
-        await handle.execute_update(
-            PathwayWorkflow.set_goal,
-            SetGoalInput(actor=NURSE, goal_id=state.goals[0].goal_id, text=state.goals[0].text, achieved=True),
-        )
-        await handle.execute_update(
-            PathwayWorkflow.set_goal,
-            SetGoalInput(actor=NURSE, text="Jaksaa arjessa", target_date=datetime(2027, 6, 1, tzinfo=UTC)),
-        )
-        await handle.execute_update(
-            PathwayWorkflow.complete_assessment,
-            CompleteAssessmentInput(actor=NURSE, summary="Fair work ability", recommendation="Work try-out first"),
-        )
-        kinds = [
-            ServiceKind.EMPLOYMENT_SERVICES,
-            ServiceKind.REHABILITATIVE_WORK_ACTIVITY,
-            ServiceKind.MENTAL_HEALTH_SERVICES,
-            ServiceKind.SOCIAL_WORK,
-            ServiceKind.STUDY_GUIDANCE,
-        ]
-        begin = datetime.now(UTC)
-        state = await handle.execute_update(
-            PathwayWorkflow.set_plan,
-            SetPlanInput(
-                actor=NURSE,
-                services=[
-                    PlannedServiceInput(
-                        kind=kind,
-                        provider=f"Provider {i}",
-                        planned_start=begin,
-                        planned_end=begin + timedelta(days=60),
-                        remote=i == 0,
-                    )
-                    for i, kind in enumerate(kinds)
-                ],
-            ),
-        )
-        ids = [service.service_id for service in state.services]
-        for service_id, change in [
-            (ids[0], ServiceStatusChange.STARTED),
-            (ids[1], ServiceStatusChange.STARTED),
-            (ids[1], ServiceStatusChange.COMPLETED),
-            (ids[2], ServiceStatusChange.STARTED),
-            (ids[2], ServiceStatusChange.INTERRUPTED),
-            (ids[3], ServiceStatusChange.CANCELLED),
-        ]:
-            await handle.execute_update(
-                PathwayWorkflow.update_service, UpdateServiceInput(actor=NURSE, service_id=service_id, change=change)
-            )
-        for note in ("Phoned: the try-out started well", "Met at the health station: tired but going"):
-            await handle.execute_update(
-                PathwayWorkflow.record_follow_up,
-                RecordFollowUpInput(actor=NURSE, channel=ContactChannel.PHONE, note=note),
-            )
-        await handle.execute_update(
-            PathwayWorkflow.request_team_review, RequestTeamReviewInput(actor=NURSE, reason="Needs a psychiatrist?")
-        )
-        await handle.execute_update(
-            PathwayWorkflow.decide_team_review,
-            DecideTeamReviewInput(actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="Keep the plan"),
-        )
-        await handle.execute_update(
-            PathwayWorkflow.request_team_review, RequestTeamReviewInput(actor=NURSE, reason="Housing is at risk")
-        )
-        full_state = await handle.query(PathwayWorkflow.get_state)
-        await handle.terminate("test done")
+    nurse, coordinator = org.nurse.auth, org.coordinator.auth
+    pathway_id = await _start(api, org)
+    pathway = f"/pathways/{pathway_id}"
+    ok(await api.post(f"{pathway}/triage", json={"route": "health_check", "case_manager": org.nurse.staff_id}, headers=coordinator))
+    [goal_id] = ok(await api.post(f"{pathway}/goals", json={"text": "Haluan päästä töihin kaupan alalle"}, headers=nurse))["created_ids"]
+    ok(await api.post(f"{pathway}/goals", json={"goal_id": goal_id, "text": "Haluan päästä töihin kaupan alalle", "achieved": True}, headers=nurse))
+    ok(await api.post(f"{pathway}/goals", json={"text": "Jaksaa arjessa", "target_date": "2027-06-01T00:00:00Z"}, headers=nurse))
+    ok(await api.post(f"{pathway}/assessment", json={"summary": "Fair work ability", "recommendation": "Work try-out first"}, headers=nurse))
+    kinds = ["employment_services", "rehabilitative_work_activity", "mental_health_services", "social_work", "study_guidance"]
+    begin = datetime.now(UTC)
+    services = [
+        {
+            "kind": kind,
+            "provider": f"Provider {i}",
+            "planned_start": begin.isoformat(),
+            "planned_end": (begin + timedelta(days=60)).isoformat(),
+            "remote": i == 0,
+        }
+        for i, kind in enumerate(kinds)
+    ]
+    ids = ok(await api.post(f"{pathway}/plan", json={"services": services}, headers=nurse))["created_ids"]
+    for index, change in [(0, "started"), (1, "started"), (1, "completed"), (2, "started"), (2, "interrupted"), (3, "cancelled")]:
+        ok(await api.post(f"{pathway}/services/{ids[index]}", json={"change": change}, headers=nurse))
+    for note in ("Phoned: the try-out started well", "Met at the health station: tired but going"):
+        ok(await api.post(f"{pathway}/follow-ups", json={"channel": "phone", "note": note}, headers=nurse))
+    ok(await api.post(f"{pathway}/team-review", json={"reason": "Needs a psychiatrist?"}, headers=nurse))
+    ok(await api.post(f"{pathway}/team-review/decision", json={"decision": "continue", "note": "Keep the plan"}, headers=coordinator))
+    ok(await api.post(f"{pathway}/team-review", json={"reason": "Housing is at risk"}, headers=nurse))
 
-    bundle = _export(full_state)
+    bundle = await _export(api, nurse, pathway_id)
+    record = await _record(api, nurse, pathway_id)
     episode = one(bundle, "EpisodeOfCare")
     assert episode["status"] == "active"
     assert status_history(bundle) == ["waitlist", "active"]
-    assert resolve(bundle, episode["careManager"])["identifier"][0]["value"] == NURSE
+    assert resolve(bundle, episode["careManager"])["identifier"][0]["value"] == org.nurse.staff_id
     assert [t["coding"][0]["code"] for t in episode["type"]][1:] == ["health_check"]
 
     goals = resources(bundle, "Goal")
@@ -187,8 +114,8 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
     follow_ups = tasks_by_code(bundle, "follow_up_contact")
     assert sorted(t["status"] for t in follow_ups) == ["completed", "completed", "ready"]
     due = next(t for t in follow_ups if t["status"] == "ready")
-    assert due["restriction"]["period"]["end"] == full_state.next_follow_up_due.isoformat().replace("+00:00", "Z")  # type: ignore[union-attr]
-    assert resolve(bundle, due["owner"])["identifier"][0]["value"] == NURSE
+    assert due["restriction"]["period"]["end"] == record["next_follow_up_due"].replace("+00:00", "Z")
+    assert resolve(bundle, due["owner"])["identifier"][0]["value"] == org.nurse.staff_id
     assert all(resolve(bundle, t["basedOn"][0])["resourceType"] == "CarePlan" for t in follow_ups)
 
     reviews = tasks_by_code(bundle, "team_review")
@@ -199,59 +126,30 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
 
 
 async def test_specialist_assessment_exports_investigations_and_the_handover_in_the_care_team(
-    client: Client, task_queue: str
+    api: httpx.AsyncClient, org: Org
 ) -> None:
-    async with running_worker(client, task_queue):
-        handle = await start(
-            client, task_queue, intake(_client_reference(), source=ReferralSource.PROFESSIONAL_REFERRAL)
-        )
-        await handle.execute_update(
-            PathwayWorkflow.triage,
-            TriageInput(
-                actor=COORDINATOR,
-                route=TriageRoute.EXTENDED_ASSESSMENT,
-                assessment_level=AssessmentLevel.SPECIALIST,
-                case_manager=SOCIAL_WORKER,
-            ),
-        )
-        await handle.execute_update(
-            PathwayWorkflow.add_investigation,
-            AddInvestigationInput(actor=SOCIAL_WORKER, description="Neuropsychological examination"),
-        )
-        planned = await handle.execute_update(
-            PathwayWorkflow.add_investigation,
-            AddInvestigationInput(
-                actor=SOCIAL_WORKER,
-                description="Occupational physiotherapy assessment",
-                provider="Satakunta hospital",
-                due_at=datetime.now(UTC) + timedelta(days=30),
-            ),
-        )
-        await handle.execute_update(
-            PathwayWorkflow.assign_case_manager,
-            AssignCaseManagerInput(actor=COORDINATOR, case_manager=PHYSICIAN, reason="Health needs dominate"),
-        )
-        await handle.execute_update(
-            PathwayWorkflow.complete_investigation,
-            CompleteInvestigationInput(
-                actor=PHYSICIAN,
-                investigation_id=planned.investigations[0].investigation_id,
-                result_summary="Significant memory limitations",
-            ),
-        )
-        state = await handle.query(PathwayWorkflow.get_state)
-        await handle.terminate("test done")
+    social, nurse, coordinator = org.social_worker, org.nurse, org.coordinator.auth
+    pathway_id = await _start(api, org)
+    pathway = f"/pathways/{pathway_id}"
+    triage = {"route": "extended_assessment", "assessment_level": "specialist", "case_manager": social.staff_id}
+    ok(await api.post(f"{pathway}/triage", json=triage, headers=coordinator))
+    ok(await api.post(f"{pathway}/investigations", json={"description": "Neuropsychological examination"}, headers=social.auth))
+    later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    body = {"description": "Occupational physiotherapy assessment", "provider": "Satakunta hospital", "due_at": later}
+    [planned] = ok(await api.post(f"{pathway}/investigations", json=body, headers=social.auth))["created_ids"]
+    ok(await api.post(f"{pathway}/case-manager", json={"case_manager": nurse.staff_id, "reason": "Health needs dominate"}, headers=coordinator))
+    ok(await api.post(f"{pathway}/investigations/{planned}/complete", json={"result_summary": "Significant memory limitations"}, headers=nurse.auth))
 
-    bundle = _export(state)
+    bundle = await _export(api, nurse.auth, pathway_id)
     episode = one(bundle, "EpisodeOfCare")
     assert episode["status"] == "active"
     assert [t["coding"][0]["code"] for t in episode["type"]][1:] == ["extended_assessment", "specialist"]
-    assert resolve(bundle, episode["careManager"])["identifier"][0]["value"] == PHYSICIAN
+    assert resolve(bundle, episode["careManager"])["identifier"][0]["value"] == nurse.staff_id
 
     care_team = resolve(bundle, episode["team"][0])
     assert care_team["status"] == "active"
     members = [resolve(bundle, p["member"])["identifier"][0]["value"] for p in care_team["participant"]]
-    assert members == [SOCIAL_WORKER, PHYSICIAN]
+    assert members == [social.staff_id, nurse.staff_id]
     first, second = (p["period"] for p in care_team["participant"])
     assert first["end"] == second["start"]  # the handover: one hands over as the other takes over
     assert "end" not in second
@@ -266,9 +164,11 @@ async def test_specialist_assessment_exports_investigations_and_the_handover_in_
     investigations = tasks_by_code(bundle, "investigation")
     by_status = {t["status"]: t for t in investigations}
     assert set(by_status) == {"completed", "requested"}
-    # Completed after the handover, so the physician saw it through; the open one is the physician's now.
-    assert resolve(bundle, by_status["completed"]["owner"])["identifier"][0]["value"] == PHYSICIAN
-    assert resolve(bundle, by_status["requested"]["owner"])["identifier"][0]["value"] == PHYSICIAN
-    assert by_status["requested"]["description"] == "Occupational physiotherapy assessment (Satakunta hospital)"
-    assert "end" in by_status["requested"]["restriction"]["period"]
+    # Whoever ordered an investigation asked for it (its requester), whoever completed it owns it.
+    assert resolve(bundle, by_status["completed"]["requester"])["identifier"][0]["value"] == social.staff_id
+    assert resolve(bundle, by_status["completed"]["owner"])["identifier"][0]["value"] == nurse.staff_id
+    assert resolve(bundle, by_status["requested"]["owner"])["identifier"][0]["value"] == nurse.staff_id
+    assert by_status["requested"]["description"] == "Neuropsychological examination"
+    assert by_status["completed"]["description"] == "Occupational physiotherapy assessment (Satakunta hospital)"
+    assert "end" in by_status["completed"]["restriction"]["period"]
     assert resources(bundle, "CarePlan") == []

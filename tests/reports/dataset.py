@@ -14,7 +14,6 @@ from datetime import UTC, datetime, timedelta
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
-    EventKind,
     LongTermSolution,
     ReferralSource,
     ReferringOrganisation,
@@ -22,7 +21,8 @@ from models.pathway import (
     TeamReviewCause,
     TriageRoute,
 )
-from models.tables import PathwayEventRecord
+from models.events import EventKind
+from models.tables import PathwayEventRow
 
 TEAMS = ("eura-team", "pori-team")
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -56,7 +56,7 @@ class _Writer:
         self.truth = truth
         self.now = registered_at
         self.stage = Stage.AWAITING_TRIAGE
-        self.rows: list[PathwayEventRecord] = []
+        self.rows: list[PathwayEventRow] = []
         self.case_manager: str | None = None
 
     def at(self, moment: datetime) -> None:
@@ -67,7 +67,7 @@ class _Writer:
 
     def event(self, kind: EventKind, **details: str) -> None:
         self.rows.append(
-            PathwayEventRecord(
+            PathwayEventRow(
                 pathway_id=self.truth.pathway_id,
                 sequence=len(self.rows) + 1,
                 team=self.truth.team,
@@ -82,9 +82,9 @@ class _Writer:
         )
 
 
-def generate(seed: int, count: int) -> tuple[list[PathwayEventRecord], list[Truth]]:
+def generate(seed: int, count: int) -> tuple[list[PathwayEventRow], list[Truth]]:
     rng = random.Random(seed)
-    rows: list[PathwayEventRecord] = []
+    rows: list[PathwayEventRow] = []
     truths: list[Truth] = []
     for index in range(count):
         truth, pathway_rows = _pathway(rng, index)
@@ -95,7 +95,7 @@ def generate(seed: int, count: int) -> tuple[list[PathwayEventRecord], list[Trut
     return rows, truths
 
 
-def _pathway(rng: random.Random, index: int) -> tuple[Truth, list[PathwayEventRecord]]:
+def _pathway(rng: random.Random, index: int) -> tuple[Truth, list[PathwayEventRow]]:
     referred_at = START + timedelta(days=rng.uniform(0, 150))
     source = rng.choice(list(ReferralSource))
     organisation = (

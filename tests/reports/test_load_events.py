@@ -13,9 +13,10 @@ from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from core.db import build_engine
-from models.pathway import EventKind
-from models.tables import PathwayEventRecord
-from reports.outcomes import load_events, outcome_report
+from models.events import EventKind
+from models.tables import PathwayEventRow
+from records.store import cohort_events
+from reports.outcomes import outcome_report
 
 from .dataset import Truth, generate
 from .expected import cohort, expected_figures
@@ -24,11 +25,11 @@ from .test_outcome_report import PERIOD_FROM, PERIOD_TO, SEED, assert_matches, r
 COUNT = 150
 
 
-def _late_registered_referral() -> tuple[PathwayEventRecord, Truth]:
+def _late_registered_referral() -> tuple[PathwayEventRow, Truth]:
     """Referred an hour before the period ends, registered a day after it."""
     referred_at = PERIOD_TO - timedelta(hours=1)
     truth = Truth("pathway-client-late0001", "eura-team", referred_at, "self_referral", None)
-    row = PathwayEventRecord(
+    row = PathwayEventRow(
         pathway_id=truth.pathway_id,
         sequence=1,
         team=truth.team,
@@ -47,7 +48,7 @@ def _late_registered_referral() -> tuple[PathwayEventRecord, Truth]:
 
 
 def _fill(engine: Engine) -> list[Truth]:
-    SQLModel.metadata.create_all(engine, tables=[PathwayEventRecord.__table__])  # type: ignore[attr-defined]
+    SQLModel.metadata.create_all(engine, tables=[PathwayEventRow.__table__])  # type: ignore[attr-defined]
     rows, truths = generate(SEED, COUNT)
     late_row, late_truth = _late_registered_referral()
     with Session(engine) as session:
@@ -60,21 +61,21 @@ def _check_round_trip(engine: Engine) -> None:
     truths = _fill(engine)
     expected = expected_figures(cohort(truths, "eura-team", PERIOD_FROM, PERIOD_TO))
     with Session(engine) as session:
-        loaded = load_events(session, "eura-team", PERIOD_FROM, PERIOD_TO)
+        loaded = cohort_events(session, ["eura-team"], PERIOD_FROM)
         report = outcome_report(loaded, team="eura-team", period_from=PERIOD_FROM, period_to=PERIOD_TO)
         assert {row.team for row in loaded} == {"eura-team"}
         assert "pathway-client-late0001" in {row.pathway_id for row in loaded}
         assert_matches(report, expected)
 
-        both = load_events(session, ["eura-team", "pori-team"], None, None)
+        both = cohort_events(session, ["eura-team", "pori-team"], None)
         assert_matches(outcome_report(both), expected_figures(truths))
         assert [(r.pathway_id, r.sequence) for r in both] == sorted((r.pathway_id, r.sequence) for r in both)
 
-        nobody = load_events(session, "no-such-team", None, None)
+        nobody = cohort_events(session, ["no-such-team"], None)
         assert nobody == []
 
 
-def test_load_events_from_a_sqlite_file_gives_the_expected_report(tmp_path: Path) -> None:
+def test_cohort_events_from_a_sqlite_file_gives_the_expected_report(tmp_path: Path) -> None:
     engine = build_engine(f"sqlite:///{tmp_path / 'reports.db'}")
     try:
         _check_round_trip(engine)
@@ -102,5 +103,5 @@ def postgres_engine() -> Iterator[Engine]:
         admin.dispose()
 
 
-def test_load_events_from_postgresql_gives_the_expected_report(postgres_engine: Engine) -> None:
+def test_cohort_events_from_postgresql_gives_the_expected_report(postgres_engine: Engine) -> None:
     _check_round_trip(postgres_engine)

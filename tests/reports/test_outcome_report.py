@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from models.tables import PathwayEventRecord
-from reports.outcomes import CSV_HEADER, OutcomeReport, outcome_report, report_csv, report_png
+from models.tables import PathwayEventRow
+from reports.chart import render_png
+from reports.outcomes import CSV_HEADER, OutcomeReport, outcome_report, report_csv
 
 from .dataset import START, generate
 from .expected import cohort, expected_figures
@@ -98,7 +99,7 @@ def test_an_empty_cohort_reports_zeros_and_no_medians_rather_than_failing() -> N
     assert report.outcomes.held.share is None and report.feedback.mean_rating is None
     assert report.referrals_by_source == {"self_referral": 0, "professional_referral": 0}
     assert report_csv(report).startswith(",".join(CSV_HEADER))
-    _check_png(report_png(report))
+    _check_png(render_png(report))
 
 
 def test_pathways_without_their_referral_row_are_left_out() -> None:
@@ -163,7 +164,7 @@ def test_png_chart_is_a_valid_readable_image_of_sensible_size() -> None:
 
     rows, _ = generate(SEED, COUNT)
     report = outcome_report(rows, team="eura-team", period_from=PERIOD_FROM, period_to=PERIOD_TO)
-    png = report_png(report)
+    png = render_png(report)
     width, height = _check_png(png)
     # Wide enough to read when pasted on a page, small enough to paste.
     assert (width, height) == (1400, 900)
@@ -174,6 +175,6 @@ def test_png_chart_is_a_valid_readable_image_of_sensible_size() -> None:
     assert (pixels[:, :, :3].mean(axis=2) < 0.9).mean() > 0.02
 
 
-def records_copy(rows: list[PathwayEventRecord]) -> list[PathwayEventRecord]:
+def records_copy(rows: list[PathwayEventRow]) -> list[PathwayEventRow]:
     """Fresh, unattached rows for inserting into a database."""
-    return [PathwayEventRecord.model_validate(row.model_dump(exclude={"id"})) for row in rows]
+    return [PathwayEventRow.model_validate(row.model_dump(exclude={"id"})) for row in rows]
