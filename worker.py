@@ -81,7 +81,7 @@ def build_effects(settings: Settings, engine: Engine | None = None) -> Effects:
     return Effects(
         engine=engine,
         sealer=RecordSealer.from_settings(settings),
-        outbox=OutboxDispatcher(engine, Delivery.from_settings(settings)),
+        outbox=OutboxDispatcher(engine, Delivery.from_settings(settings), settings.outbox_claim_seconds),
         retention=RecordRetention(
             closed_records=settings.record_retention, demo_records=settings.demo_record_retention
         ),

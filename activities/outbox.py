@@ -45,7 +45,6 @@ from records.store import aware, insert_ignoring_conflict
 
 log = logging.getLogger("pathways.notifications")
 
-CLAIM_SECONDS = 120
 MAX_BACKOFF = timedelta(hours=1)
 _MAX_ERROR_LENGTH = 1000
 
@@ -179,9 +178,10 @@ class _Claimed:
 class OutboxDispatcher:
     """Delivers pending outbox rows by e-mail and webhook, each row by whoever claims it first."""
 
-    def __init__(self, engine: Engine, delivery: Delivery) -> None:
+    def __init__(self, engine: Engine, delivery: Delivery, claim_seconds: float = 60.0) -> None:
         self._engine = engine
         self._delivery = delivery
+        self._claim = timedelta(seconds=claim_seconds)
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -229,7 +229,7 @@ class OutboxDispatcher:
 
     async def deliver(self, row_id: int) -> DeliveryStatus | None:
         """Claim and deliver one row; None when someone else holds it or it is no longer pending."""
-        claimed = await asyncio.to_thread(self._claim, row_id)
+        claimed = await asyncio.to_thread(self._claim_row, row_id)
         if claimed is None:
             return None
         try:
@@ -281,7 +281,7 @@ class OutboxDispatcher:
             )
             return int(session.scalar(statement) or 0)
 
-    def _claim(self, row_id: int) -> _Claimed | None:
+    def _claim_row(self, row_id: int) -> _Claimed | None:
         now = utc_now()
         with session_scope(self._engine) as session:
             result: Any = session.execute(
@@ -291,7 +291,7 @@ class OutboxDispatcher:
                     col(Notification.status) == DeliveryStatus.PENDING,
                     (col(Notification.claimed_until).is_(None)) | (col(Notification.claimed_until) < now),
                 )
-                .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+                .values(claimed_until=now + self._claim)
             )
             if not result.rowcount:
                 return None

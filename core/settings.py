@@ -99,6 +99,9 @@ class Settings(BaseSettings):
     record_retention_check: timedelta = Field(default=timedelta(hours=6), gt=timedelta(0))
     # The outbox sweep delivers e-mails and webhooks whose first attempt failed (or whose worker died).
     outbox_sweep_interval: timedelta = Field(default=timedelta(minutes=1), gt=timedelta(0))
+    # A delivery attempt holds its outbox row this long: no other worker sends the row meanwhile, and a row
+    # whose worker died is sent by the sweep once the hold has passed. Longer than an SMTP or webhook timeout.
+    outbox_claim_seconds: float = Field(default=60.0, gt=0)
     # At start-up a worker asks every running version-4 pathway to move its record into the database.
     move_v4_records_on_start: bool = True
 

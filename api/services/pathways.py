@@ -180,10 +180,13 @@ def _release(session: Session, pathway_id: str) -> None:
 async def read(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> PathwayRead:
     """The pathway's record, with its live process while it runs."""
     row = grant.pathway
-    record = await _recorded(client, sealer, row)
     if row.closed_at is not None:
-        return _read_model(record, row, ProcessStateName.CLOSED)
+        return _read_model(await _recorded(client, sealer, row), row, ProcessStateName.CLOSED)
+    # The process first, then the record: whatever the process had not yet recorded when asked is in the
+    # database by the time it is read, or still among the process's unrecorded events; nothing falls between.
     process = await _live_process(client, row.pathway_id)
+    await asyncio.to_thread(grant.session.refresh, row)
+    record = await _recorded(client, sealer, row)
     if process is None:
         return _read_model(record, row, ProcessStateName.UNAVAILABLE)
     record = _overlay(record, process)
@@ -302,15 +305,15 @@ async def timeline(
     """What happened, in order, and who did it: a page of the recorded events (and, on the last page of a
     running pathway, what is decided but still being written)."""
     after = _int_from_token(_decode_token(page_token), "after")
+    # As for the record: the process first, then the rows, so no event falls between the two.
+    process = await _live_process(client, grant.pathway_id) if grant.pathway.closed_at is None else None
     rows = await asyncio.to_thread(store.event_rows, grant.session, grant.pathway_id, after=after, limit=page_size + 1)
     items = [_entry_of_row(row) for row in rows[:page_size]]
     if len(rows) > page_size:
         return Page(items=items, next_page_token=_encode_token({"after": items[-1].sequence}))
-    if grant.pathway.closed_at is None:
-        process = await _live_process(client, grant.pathway_id)
-        if process is not None:
-            last = items[-1].sequence if items else after
-            items += [_entry_of_event(event) for event in process.unrecorded_events if event.sequence > last]
+    if process is not None:
+        last = items[-1].sequence if items else after
+        items += [_entry_of_event(event) for event in process.unrecorded_events if event.sequence > last]
     return Page(items=items, next_page_token=None)
 
 

@@ -29,7 +29,7 @@ from api.app import create_app
 from core.settings import Settings
 from tests.faults.helpers import TemporalServer, seed_staff_with_email, start_worker
 from tests.ops.helpers import REPO_ROOT, clean_env, free_port, stop_process, wait_until
-from tests.workflows.helpers import COORDINATOR, NURSE, TEAM
+from tests.support.helpers import COORDINATOR, NURSE, TEAM
 
 EXAMPLES = int(os.environ.get("TRUST_FUZZ_EXAMPLES", "10"))
 # Run encrypted, as production does: the API then also serves the codec server, which is fuzzed too.

@@ -20,46 +20,14 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session as DbSession
 from sqlmodel import select
 
-from ops.admin import add_staff, add_team
-from core.db import build_engine, migrate_to_head
-from models.pathway import Language
-from models.tables import Notification, NotificationChannel, PathwayEventRecord, StaffRole
+from models.tables import Notification, NotificationChannel, PathwayEventRow
 from tests.ops.helpers import REPO_ROOT, clean_env, free_port, port_open, stop_process, wait_for_temporal, wait_until
-from tests.workflows.helpers import COORDINATOR, NURSE, PHYSICIAN, SOCIAL_WORKER, TEAM
-
-STAFF_ROLES = {
-    COORDINATOR: StaffRole.COORDINATOR,
-    NURSE: StaffRole.PROFESSIONAL,
-    SOCIAL_WORKER: StaffRole.PROFESSIONAL,
-    PHYSICIAN: StaffRole.PROFESSIONAL,
-}
-
-
-def email_of(staff_id: str) -> str:
-    return f"{staff_id}@hyvinvointialue.example"
-
+from tests.support.helpers import email_of, seed_fixed_team
 
 def seed_staff_with_email(database_url: str) -> dict[str, str]:
     """A migrated database where the test team's staff get their notifications by e-mail too; returns
     each staff member's API token."""
-    migrate_to_head(database_url)
-    engine = build_engine(database_url)
-    tokens: dict[str, str] = {}
-    try:
-        add_team(engine, team_id=TEAM, name="Eura work-ability team")
-        for staff_id, role in STAFF_ROLES.items():
-            tokens[staff_id] = add_staff(
-                engine,
-                staff_id=staff_id,
-                display_name=staff_id,
-                role=role,
-                teams=[TEAM],
-                language=Language.FI,
-                email=email_of(staff_id),
-            )
-    finally:
-        engine.dispose()
-    return tokens
+    return seed_fixed_team(database_url, emails=True)
 
 
 # -- the Temporal dev server, stopped and started again on the same file and port --------------------------
@@ -214,12 +182,12 @@ class HoldingSmtpServer:
 
 
 def recorded_sequences(engine: Engine, pathway_id: str) -> list[int]:
-    """The read model's event sequences of a pathway, in order, duplicates included."""
+    """The recorded event sequences of a pathway, in order, duplicates included."""
     with DbSession(engine) as session:
         rows = session.exec(
-            select(PathwayEventRecord.sequence)
-            .where(PathwayEventRecord.pathway_id == pathway_id)
-            .order_by(PathwayEventRecord.sequence)  # type: ignore[arg-type]
+            select(PathwayEventRow.sequence)
+            .where(PathwayEventRow.pathway_id == pathway_id)
+            .order_by(PathwayEventRow.sequence)  # type: ignore[arg-type]
         )
         return list(rows)
 

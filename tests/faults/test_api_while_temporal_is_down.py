@@ -17,11 +17,11 @@ from api.app import create_app
 from core.db import build_engine
 from core.settings import Settings
 from models.pathway import pathway_id_for
-from models.tables import AuditLogEntry, Notification, PathwayEventRecord, TeamReviewItem
-from tests.api.conftest import serving
-from tests.api.helpers import intake_body, new_client_reference, ok
+from models.tables import AuditLogEntry, Notification, PathwayEventRow, PathwayRow, TeamReviewItem
 from tests.ops.helpers import stop_process
-from tests.workflows.helpers import NURSE, TEAM, eventually
+from tests.support.fixtures import serving
+from tests.support.helpers import NURSE, TEAM, eventually, intake_body, ok
+from tests.support.helpers import client_reference as new_client_reference
 
 from .helpers import TemporalServer, seed_staff_with_email, start_worker
 
@@ -37,7 +37,7 @@ def _rows_about(engine: Engine, pathway_id: str, since: datetime) -> dict[str, l
             ],
             "events": [
                 r.kind
-                for r in session.exec(select(PathwayEventRecord).where(PathwayEventRecord.pathway_id == pathway_id))
+                for r in session.exec(select(PathwayEventRow).where(PathwayEventRow.pathway_id == pathway_id))
             ],
             "notifications": [
                 r.idempotency_key
@@ -46,6 +46,7 @@ def _rows_about(engine: Engine, pathway_id: str, since: datetime) -> dict[str, l
             "team_reviews": [
                 r.review_id for r in session.exec(select(TeamReviewItem).where(TeamReviewItem.pathway_id == pathway_id))
             ],
+            "pathway": [r.stage for r in session.exec(select(PathwayRow).where(PathwayRow.pathway_id == pathway_id))],
         }
 
 
@@ -71,7 +72,7 @@ async def test_api_answers_503_with_retry_after_while_temporal_is_down_and_write
             existing_id = existing["pathway_id"]
             await eventually(
                 lambda: _rows_about(engine, existing_id, datetime.min.replace(tzinfo=UTC))["events"],
-                what="the first pathway's intake in the read model",
+                what="the first pathway's intake in the record",
             )
             before = _rows_about(engine, existing_id, datetime.min.replace(tzinfo=UTC))
 
@@ -80,7 +81,7 @@ async def test_api_answers_503_with_retry_after_while_temporal_is_down_and_write
             new_reference = new_client_reference()
             new_id = pathway_id_for(new_reference)
             started, acted = await asyncio.gather(
-                api.post("/pathways", json=intake_body(TEAM, client_reference=new_reference), headers=nurse),
+                api.post("/pathways", json=intake_body(TEAM, reference=new_reference), headers=nurse),
                 api.post(f"/pathways/{existing_id}/feedback", json={"rating": 5}, headers=nurse),
             )
             for response in (started, acted):
@@ -89,12 +90,14 @@ async def test_api_answers_503_with_retry_after_while_temporal_is_down_and_write
                 assert "Temporal cannot be reached" in response.json()["detail"]
                 assert "nothing was changed" in response.json()["detail"]
 
-            # Nothing half-written: the refused start left only its audit line, saying it was unavailable.
+            # Nothing half-written: the refused start left only its audit line, saying it was unavailable (its
+            # reservation of the client's pathway went with it).
             assert _rows_about(engine, new_id, down_since) == {
                 "audit": ["unavailable"],
                 "events": [],
                 "notifications": [],
                 "team_reviews": [],
+                "pathway": [],
             }
             after = _rows_about(engine, existing_id, down_since)
             assert after["audit"] == ["unavailable"]
@@ -114,14 +117,19 @@ async def test_api_answers_503_with_retry_after_while_temporal_is_down_and_write
             assert state["feedback"] == []
             # ...and the client's retry applies, once.
             retried = ok(
-                await api.post("/pathways", json=intake_body(TEAM, client_reference=new_reference), headers=nurse),
+                await api.post("/pathways", json=intake_body(TEAM, reference=new_reference), headers=nurse),
                 201,
             )
             assert retried["pathway_id"] == new_id
-            acted = ok(await api.post(f"/pathways/{existing_id}/feedback", json={"rating": 5}, headers=nurse))
-            assert [f["rating"] for f in acted["feedback"]] == [5]
+            ok(await api.post(f"/pathways/{existing_id}/feedback", json={"rating": 5}, headers=nurse))
+
+            async def feedback() -> list[int] | None:
+                ratings = [f["rating"] for f in ok(await api.get(f"/pathways/{existing_id}", headers=nurse))["feedback"]]
+                return ratings or None
+
+            assert await eventually(feedback, what="the retried feedback in the record") == [5]
             assert (
-                await api.post("/pathways", json=intake_body(TEAM, client_reference=new_reference), headers=nurse)
+                await api.post("/pathways", json=intake_body(TEAM, reference=new_reference), headers=nurse)
             ).status_code == 409
     finally:
         await asyncio.to_thread(stop_process, worker.process)

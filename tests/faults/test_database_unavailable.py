@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, make_url, text
@@ -15,11 +16,12 @@ from temporalio.client import Client, WorkflowHandle
 
 from core.db import build_engine
 from core.temporal import data_converter
-from models.pathway import PathwayState, TriageInput, TriageRoute
-from tests.db_fixtures import postgres_base_url
+from models import actions as a
+from models.pathway import TriageRoute
 from tests.ops.helpers import stop_process
-from tests.workflows.helpers import COORDINATOR, NURSE, eventually, intake, start
-from workflows.pathway import PathwayWorkflow
+from tests.support.fixtures import postgres_base_url
+from tests.support.helpers import COORDINATOR, NURSE, do, eventually, start_fixed
+from workflows.client import get_process
 
 from .helpers import (
     TemporalServer,
@@ -86,7 +88,7 @@ def restricted_database() -> Iterator[RestrictedDatabase]:
         admin.dispose()
 
 
-async def _failed_attempts(handle: WorkflowHandle[PathwayWorkflow, PathwayState]) -> list[str]:
+async def _failed_attempts(handle: WorkflowHandle[Any, Any]) -> list[str]:
     """Failure messages of the pathway's pending activities that have been attempted more than once."""
     description = await handle.describe()
     return [
@@ -96,7 +98,7 @@ async def _failed_attempts(handle: WorkflowHandle[PathwayWorkflow, PathwayState]
     ]
 
 
-async def _settled(handle: WorkflowHandle[PathwayWorkflow, PathwayState]) -> bool:
+async def _settled(handle: WorkflowHandle[Any, Any]) -> bool:
     return not (await handle.describe()).raw_description.pending_activities
 
 
@@ -110,28 +112,27 @@ async def test_activities_retry_while_the_database_refuses_the_worker_and_land_o
     worker = start_worker(server.address, queue, restricted_database.worker_url, tmp_path / "worker.log")
     try:
         client = await Client.connect(server.address, data_converter=data_converter())
-        handle = await start(client, queue, intake())
-        await eventually(lambda: recorded_sequences(engine, handle.id), timeout=60, what="intake in the read model")
+        handle = await start_fixed(client, queue)
+        await eventually(lambda: recorded_sequences(engine, handle.id), timeout=60, what="intake in the record")
 
         restricted_database.revoke()
-        await handle.execute_update(
-            PathwayWorkflow.triage, TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE)
-        )
+        # The action is durable in Temporal at once; only its recording waits for the database.
+        answer = await do(handle, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE))
+        assert answer.case_manager == NURSE
         await eventually(lambda: _failed_attempts(handle), timeout=60, what="an activity attempted more than once")
         assert "permission denied" in worker.log()
         assert worker.process.poll() is None
 
+        # While the database is away, the process holds what it decided.
+        assert [event.kind.value for event in (await get_process(handle)).unrecorded_events] == ["triaged", "case_manager_assigned"]
         restricted_database.grant()
-        timeline = await handle.query(PathwayWorkflow.get_timeline)
-        expected = [event.sequence for event in timeline]
-        # Backoff is 1 s doubling: the next attempt after the grant succeeds within a few seconds.
-        await eventually(
-            lambda: recorded_sequences(engine, handle.id) == expected, timeout=60, what="read model complete"
-        )
+        expected = list(range(1, answer.last_event_sequence + 1))
+        # Backoff is 1 s doubling, at most a minute: the next attempt after the grant succeeds.
+        await eventually(lambda: recorded_sequences(engine, handle.id) == expected, timeout=90, what="record complete")
         await eventually(lambda: _settled(handle), timeout=30, what="no activity left pending")
         assert duplicated_notification_keys(engine) == []
-        state = await handle.query(PathwayWorkflow.get_state)
-        assert state.case_manager == NURSE
+        state = await get_process(handle)
+        assert state.case_manager == NURSE and not state.unrecorded_events
     finally:
         await asyncio.to_thread(stop_process, worker.process)
         engine.dispose()

@@ -8,26 +8,18 @@ import functools
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
 from core.db import build_engine
 from core.temporal import data_converter
-from models.pathway import (
-    CompleteAssessmentInput,
-    DecideTeamReviewInput,
-    PathwayPolicy,
-    PathwayState,
-    SetGoalInput,
-    Stage,
-    TeamReviewCause,
-    TeamReviewDecision,
-    TriageInput,
-    TriageRoute,
-)
+from models import actions as a
+from models.pathway import PathwayPolicy, Stage, TeamReviewCause, TeamReviewDecision, TriageRoute
+from models.process import ProcessState
 from tests.ops.helpers import stop_process
-from tests.workflows.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, eventually, intake, start
-from workflows.pathway import PathwayWorkflow
+from tests.support.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, do, eventually, start_fixed
+from workflows.client import get_process
 
 from .helpers import (
     HoldingSmtpServer,
@@ -43,7 +35,7 @@ from .helpers import (
 # Long enough that the timers cannot fire before the server is stopped; they fire after the restart.
 ASSESSMENT_DUE_AFTER = timedelta(seconds=15)
 
-Handle = WorkflowHandle[PathwayWorkflow, PathwayState]
+Handle = WorkflowHandle[Any, Any]
 
 
 async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_server_process_restarts(
@@ -61,16 +53,13 @@ async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_ser
             try:
                 client = await Client.connect(server.address, data_converter=data_converter())
                 policy = PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER)
-                timed = [await start(client, queue, intake(), policy) for _ in range(3)]
+                timed = [await start_fixed(client, queue, policy) for _ in range(3)]
                 for handle, case_manager in zip(timed, (NURSE, SOCIAL_WORKER, NURSE), strict=True):
-                    await handle.execute_update(
-                        PathwayWorkflow.triage,
-                        TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=case_manager),
-                    )
-                awaiting_triage = await start(client, queue, intake())
+                    await do(handle, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=case_manager))
+                awaiting_triage = await start_fixed(client, queue)
                 for handle in timed:
-                    state = await handle.query(PathwayWorkflow.get_state)
-                    assert state.stage is Stage.ASSESSMENT and state.team_reviews == []
+                    state = await get_process(handle)
+                    assert state.stage is Stage.ASSESSMENT and state.pending_reviews == []
 
                 await asyncio.to_thread(server.stop)
                 assert worker.process.poll() is None, "the worker must ride out the outage"
@@ -82,38 +71,24 @@ async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_ser
                     for h in timed
                 ]
                 for state in reviewed:
-                    assert [r.cause for r in state.pending_team_reviews()] == [TeamReviewCause.ASSESSMENT_OVERDUE]
+                    assert [r.cause for r in state.pending_reviews] == [TeamReviewCause.ASSESSMENT_OVERDUE]
 
                 # Staff actions work on every pathway after the restart.
                 for handle in timed:
-                    await handle.execute_update(
-                        PathwayWorkflow.decide_team_review,
-                        DecideTeamReviewInput(
-                            actor=COORDINATOR, decision=TeamReviewDecision.CONTINUE, note="Results due next week"
-                        ),
-                    )
-                    view = await handle.execute_update(
-                        PathwayWorkflow.complete_assessment,
-                        CompleteAssessmentInput(actor=NURSE, summary="Done", recommendation="Employment services"),
-                    )
+                    await do(handle, COORDINATOR, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Results due"))
+                    view = await do(handle, NURSE, a.CompleteAssessment(summary="Done", recommendation="Employment"))
                     assert view.stage is Stage.PLANNING
-                await awaiting_triage.execute_update(
-                    PathwayWorkflow.triage,
-                    TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=SOCIAL_WORKER),
-                )
-                view = await awaiting_triage.execute_update(
-                    PathwayWorkflow.set_goal, SetGoalInput(actor=SOCIAL_WORKER, text="Start vocational studies")
-                )
-                assert view.stage is Stage.ASSESSMENT and len(view.goals) == 1
+                await do(awaiting_triage, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=SOCIAL_WORKER))
+                view = await do(awaiting_triage, SOCIAL_WORKER, a.SetGoal(text="Start vocational studies"))
+                assert view.stage is Stage.ASSESSMENT and len(view.created_ids) == 1
 
-                # The read model catches up with every timeline, each event once.
+                # The record catches up with every pathway, each event once.
                 for handle in [*timed, awaiting_triage]:
-                    timeline = await handle.query(PathwayWorkflow.get_timeline)
-                    expected = [event.sequence for event in timeline]
+                    expected = list(range(1, (await get_process(handle)).last_event_sequence + 1))
                     await eventually(
                         lambda h=handle, e=expected: recorded_sequences(engine, h.id) == e,  # type: ignore[misc]
                         timeout=60,
-                        what=f"read model of {handle.id}",
+                        what=f"record of {handle.id}",
                     )
                     emails = email_notifications(engine, handle.id)
                     await eventually(
@@ -131,6 +106,6 @@ async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_ser
         server.stop()
 
 
-async def _pending_review(handle: Handle) -> PathwayState | None:
-    state = await handle.query(PathwayWorkflow.get_state)
-    return state if state.pending_team_reviews() else None
+async def _pending_review(handle: Handle) -> ProcessState | None:
+    state = await get_process(handle)
+    return state if state.pending_reviews else None

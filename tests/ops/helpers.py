@@ -17,12 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ops.admin import add_staff, add_team
-from core.db import build_engine, migrate_to_head
+from core.db import migrate_to_head
 from core.temporal import temporal_cli_path
-from models.pathway import Language
-from models.tables import StaffRole
-from tests.workflows.helpers import COORDINATOR, NURSE, PHYSICIAN, SOCIAL_WORKER, TEAM
+from tests.support.helpers import seed_fixed_team
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -152,27 +149,7 @@ class WorkerProcess:
 
 def seed_team_database(database_url: str) -> None:
     """A migrated database that knows the test team's staff, so notifications reach real recipients."""
-    migrate_to_head(database_url)
-    engine = build_engine(database_url)
-    try:
-        add_team(engine, team_id=TEAM, name="Eura work-ability team")
-        for staff_id, role in (
-            (COORDINATOR, StaffRole.COORDINATOR),
-            (NURSE, StaffRole.PROFESSIONAL),
-            (SOCIAL_WORKER, StaffRole.PROFESSIONAL),
-            (PHYSICIAN, StaffRole.PROFESSIONAL),
-        ):
-            add_staff(
-                engine,
-                staff_id=staff_id,
-                display_name=staff_id,
-                role=role,
-                teams=[TEAM],
-                language=Language.FI,
-                email=None,
-            )
-    finally:
-        engine.dispose()
+    seed_fixed_team(database_url)
 
 
 @contextmanager

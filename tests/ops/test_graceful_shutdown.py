@@ -7,39 +7,61 @@ import json
 import logging
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 from temporalio.api.enums.v1 import EventType
+from sqlmodel import Session, col, select
+from temporalio import activity
 from temporalio.client import Client, WorkflowHandle
 
-from activities.store import InMemoryEffectStore, NotificationRecord
-from core.settings import Settings
-from models.pathway import PathwayState, TriageInput, TriageRoute
-from tests.ops.helpers import DevServer
-from tests.workflows.helpers import COORDINATOR, NURSE, eventually, intake, start
-from worker import run_worker
-from workflows.pathway import PathwayWorkflow
+from models.tables import Notification
 
-LOCAL_ACTIVITY_MARKER = "core_local_activity"
+from activities.records import RecordActivities
+from core.db import build_engine
+from core.settings import Settings
+from models import actions as a
+from models.effects import RecordBatch, RecordResult
+from models.pathway import TriageRoute
+from tests.ops.helpers import DevServer
+from tests.support.helpers import COORDINATOR, NURSE, do, eventually, seed_fixed_team, start_fixed
+from worker import Effects, build_effects, run_worker
 
 
 @dataclass
-class GatedEffectStore(InMemoryEffectStore):
-    """Holds every notification until the test releases it, so one is in flight at shutdown."""
+class Gate:
+    """Holds the recording of the triage until the test releases it, so it is in flight at shutdown."""
 
     in_flight: asyncio.Event = field(default_factory=asyncio.Event)
     release: asyncio.Event = field(default_factory=asyncio.Event)
     cancelled: asyncio.Event = field(default_factory=asyncio.Event)
 
-    async def add_notification(self, notification: NotificationRecord) -> bool:
-        self.in_flight.set()
-        try:
-            await self.release.wait()
-        except asyncio.CancelledError:
-            self.cancelled.set()
-            raise
-        return await super().add_notification(notification)
+
+class GatedRecordActivities(RecordActivities):
+    gate: Gate
+
+    @activity.defn(name="record_pathway_changes")
+    async def record_pathway_changes(self, batch: RecordBatch) -> RecordResult:
+        if any(event.kind.value == "triaged" for event in batch.events):
+            self.gate.in_flight.set()
+            try:
+                await self.gate.release.wait()
+            except asyncio.CancelledError:
+                self.gate.cancelled.set()
+                raise
+        return await super().record_pathway_changes(batch)
+
+
+@dataclass
+class GatedEffects(Effects):
+    gate: Gate = field(default_factory=Gate)
+
+    def activities(self) -> list[Any]:
+        activities = GatedRecordActivities(self.engine, self.sealer, self.outbox, self.retention)
+        activities.gate = self.gate
+        return [activities.record_pathway_changes, *super().activities()[1:]]
 
 
 @contextmanager
@@ -63,84 +85,90 @@ def shutdown_began() -> Iterator[asyncio.Event]:
         sdk_logger.setLevel(level)
 
 
-async def completed_activity_types(handle: WorkflowHandle[PathwayWorkflow, PathwayState]) -> list[str]:
-    """The activities whose completion reached the history: as local activity markers or activity events."""
+async def completed_activity_types(handle: WorkflowHandle[Any, Any]) -> list[str]:
+    """The activities whose completion reached the history."""
     scheduled: dict[int, str] = {}
     completed = []
     async for event in handle.fetch_history_events():
-        if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED:
-            marker = event.marker_recorded_event_attributes
-            if marker.marker_name == LOCAL_ACTIVITY_MARKER and not marker.HasField("failure"):
-                completed.append(json.loads(marker.details["data"].payloads[0].data)["activity_type"])
-        elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             scheduled[event.event_id] = event.activity_task_scheduled_event_attributes.activity_type.name
         elif event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
             completed.append(scheduled[event.activity_task_completed_event_attributes.scheduled_event_id])
     return completed
 
 
-async def start_worker_with_notification_in_flight(
-    ops_dev_server: DevServer, ops_client: Client, graceful_seconds: float
-) -> tuple[asyncio.Task[None], asyncio.Event, GatedEffectStore, WorkflowHandle[PathwayWorkflow, PathwayState]]:
+def _effects(settings: Settings) -> GatedEffects:
+    seed_fixed_team(settings.effective_database_url)
+    plain = build_effects(settings, build_engine(settings.effective_database_url))
+    return GatedEffects(engine=plain.engine, sealer=plain.sealer, outbox=plain.outbox, retention=plain.retention)
+
+
+async def start_worker_with_a_recording_in_flight(
+    ops_dev_server: DevServer, ops_client: Client, tmp_path: Path, graceful_seconds: float
+) -> tuple[asyncio.Task[None], asyncio.Event, GatedEffects, WorkflowHandle[Any, Any]]:
     queue = f"ops-{uuid.uuid4().hex[:8]}"
     settings = Settings(
-        temporal_address=ops_dev_server.address, task_queue=queue, graceful_shutdown_seconds=graceful_seconds
+        temporal_address=ops_dev_server.address,
+        task_queue=queue,
+        graceful_shutdown_seconds=graceful_seconds,
+        database_url=f"sqlite:///{tmp_path / 'pathways.db'}",
+        move_v4_records_on_start=False,
     )
-    store, stop = GatedEffectStore(), asyncio.Event()
-    worker = asyncio.create_task(run_worker(settings, store=store, stop=stop))
-    handle = await start(ops_client, queue, intake())
-    await handle.execute_update(
-        PathwayWorkflow.triage, TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE)
-    )
-    await asyncio.wait_for(store.in_flight.wait(), timeout=30)
-    return worker, stop, store, handle
+    effects, stop = _effects(settings), asyncio.Event()
+    worker = asyncio.create_task(run_worker(settings, effects=effects, stop=stop))
+    handle = await start_fixed(ops_client, queue)
+    await do(handle, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE))
+    await asyncio.wait_for(effects.gate.in_flight.wait(), timeout=30)
+    return worker, stop, effects, handle
+
+
+def _inbox_of(effects: Effects, pathway_id: str) -> list[str]:
+    with Session(effects.engine) as session:
+        rows = session.scalars(select(Notification).where(col(Notification.pathway_id) == pathway_id)).all()
+        return [row.recipient for row in rows if row.kind == "assigned_case_manager"]
 
 
 async def test_shutdown_lets_the_in_flight_activity_finish_and_report_before_the_worker_exits(
-    ops_dev_server: DevServer, ops_client: Client
+    ops_dev_server: DevServer, ops_client: Client, tmp_path: Path
 ) -> None:
     with shutdown_began() as began:
-        worker, stop, store, handle = await start_worker_with_notification_in_flight(
-            ops_dev_server, ops_client, graceful_seconds=120
+        worker, stop, effects, handle = await start_worker_with_a_recording_in_flight(
+            ops_dev_server, ops_client, tmp_path, graceful_seconds=120
         )
         stop.set()
         await asyncio.wait_for(began.wait(), timeout=30)
         assert not worker.done()
 
-        store.release.set()
+        effects.gate.release.set()
         await asyncio.wait_for(worker, timeout=60)
 
-    assert not store.cancelled.is_set()
-    assert [n.recipient for n in store.notifications_for(handle.id)] == [NURSE]
-    assert "notify_case_manager" in await completed_activity_types(handle)
+    assert not effects.gate.cancelled.is_set()
+    assert _inbox_of(effects, handle.id) == [NURSE]
+    assert "record_pathway_changes" in await completed_activity_types(handle)
 
 
-async def test_shutdown_cancels_an_activity_still_running_after_the_graceful_time_and_exits(
-    ops_dev_server: DevServer, ops_client: Client
+async def test_shutdown_cancels_an_activity_still_running_after_the_graceful_time_and_the_next_worker_does_it(
+    ops_dev_server: DevServer, ops_client: Client, tmp_path: Path
 ) -> None:
-    worker, stop, store, handle = await start_worker_with_notification_in_flight(
-        ops_dev_server, ops_client, graceful_seconds=0.5
+    worker, stop, effects, handle = await start_worker_with_a_recording_in_flight(
+        ops_dev_server, ops_client, tmp_path, graceful_seconds=0.5
     )
     stop.set()
     await asyncio.wait_for(worker, timeout=60)
+    assert effects.gate.cancelled.is_set()
+    assert _inbox_of(effects, handle.id) == []
 
-    # Handed back: not completed here. The notification runs as a local activity inside the workflow task,
-    # so Temporal gives that task, and with it the notification, to the next worker on the task queue.
-    assert store.cancelled.is_set()
-    assert store.notifications_for(handle.id) == []
-    assert "notify_case_manager" not in await completed_activity_types(handle)
-
-    # The next worker on the task queue delivers it.
-    settings = Settings(temporal_address=ops_dev_server.address, task_queue=(await handle.describe()).task_queue)
-    next_store, next_stop = InMemoryEffectStore(), asyncio.Event()
-    next_worker = asyncio.create_task(run_worker(settings, store=next_store, stop=next_stop))
+    # The next worker on the task queue records it (the same database): nothing lost, nothing twice.
+    settings = Settings(
+        temporal_address=ops_dev_server.address,
+        task_queue=(await handle.describe()).task_queue,
+        database_url=f"sqlite:///{tmp_path / 'pathways.db'}",
+        move_v4_records_on_start=False,
+    )
+    next_stop = asyncio.Event()
+    next_worker = asyncio.create_task(run_worker(settings, effects=build_effects(settings), stop=next_stop))
     try:
-
-        async def delivered() -> bool:
-            return "notify_case_manager" in await completed_activity_types(handle)
-
-        await eventually(delivered, timeout=60, what="the handed-over notification's completion")
+        await eventually(lambda: _inbox_of(effects, handle.id) == [NURSE], timeout=90, what="the assignment notice")
     finally:
         next_stop.set()
         await asyncio.wait_for(next_worker, timeout=60)
-    assert [n.recipient for n in next_store.notifications_for(handle.id)] == [NURSE]

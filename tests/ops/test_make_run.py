@@ -31,7 +31,7 @@ from tests.ops.helpers import REPO_ROOT, children_of, clean_env, free_port, port
 
 START_SECONDS = 240.0
 STOP_SECONDS = 120.0
-DEMO_PATHWAYS = {f"pathway-demo-000{n}" for n in range(1, 6)}
+DEMO_PATHWAYS = {f"pathway-demo-000{n}" for n in range(1, 7)}
 TOKEN_LINE = re.compile(r"^run\s+\|\s+(demo\.[a-z.-]+)\s+(admin|coordinator|professional)\s+(\S+)\s+\(")
 
 
@@ -220,11 +220,11 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     items = listed_pathways(api, coordinator_token)
     assert {item["pathway_id"] for item in items} == DEMO_PATHWAYS
     stages = {item["pathway_id"]: item["stage"] for item in items}
-    assert {"awaiting_triage", "assessment", "in_services", "sustainment"} <= set(stages.values())
+    assert {"awaiting_triage", "assessment", "in_services", "sustainment", "closed"} <= set(stages.values())
     assert [item["pathway_id"] for item in items if item["team_review_pending"]] == ["pathway-demo-0005"]
     status, in_services = get(f"{api}/pathways/pathway-demo-0003", coordinator_token)
     assert status == 200
-    assert in_services["intake"]["demo"] is True
+    assert in_services["demo"] is True
     assert {service["status"] for service in in_services["services"]} == {"active", "planned"}
 
     processes = first.descendants()

@@ -13,7 +13,8 @@ from pathlib import Path
 import httpx
 from temporalio.client import Client
 
-from models.pathway import TriageInput, TriageRoute
+from models import actions as a
+from models.pathway import TriageRoute
 from tests.ops.helpers import (
     REPO_ROOT,
     DevServer,
@@ -26,8 +27,7 @@ from tests.ops.helpers import (
     stop_process,
     wait_until,
 )
-from tests.workflows.helpers import COORDINATOR, NURSE, eventually, intake, start
-from workflows.pathway import PathwayWorkflow
+from tests.support.helpers import COORDINATOR, NURSE, do, eventually, start_fixed
 
 
 def task_queue() -> str:
@@ -88,30 +88,31 @@ async def test_worker_json_logs_carry_activity_and_workflow_ids_but_no_client_te
     ops_dev_server: DevServer, ops_client: Client, tmp_path: Path
 ) -> None:
     queue = task_queue()
-    referral = intake().model_copy(update={"reason": "Private referral reason that must never reach a log"})
+    reason = "Private referral reason that must never reach a log"
     with running_worker(ops_dev_server.address, queue, tmp_path / "worker.log") as worker:
-        handle = await start(ops_client, queue, referral)
-        await handle.execute_update(
-            PathwayWorkflow.triage,
-            TriageInput(actor=COORDINATOR, route=TriageRoute.HEALTH_CHECK, case_manager=NURSE),
-        )
+        handle = await start_fixed(ops_client, queue, reason=reason)
+        await do(handle, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE, note="Private note"))
 
         def notification_logged() -> list[dict[str, object]]:
-            return [e for e in worker.json_logs() if e.get("activity_type") == "notify_case_manager"]
+            return [
+                e
+                for e in worker.json_logs()
+                if e.get("activity_type") == "record_pathway_changes" and "notification" in str(e.get("message"))
+            ]
 
-        entries = await eventually(notification_logged, what="the case manager notification's log line")
+        entries = await eventually(notification_logged, what="the record activity's log line")
         stop_process(worker.process)
 
     entry = entries[0]
     assert entry["workflow_id"] == handle.id
     assert entry["run_id"] == handle.result_run_id
-    assert entry["workflow_type"] == "PathwayWorkflow"
+    assert entry["workflow_type"] == "Pathway"
     assert entry["task_queue"] == queue
     assert entry["level"] == "INFO"
     # The context is in fields, not repeated as a dict inside the message.
     assert "{" not in str(entry["message"])
     log_text = worker.log_path.read_text()
-    assert referral.reason not in log_text
+    assert reason not in log_text and "Private note" not in log_text
     assert all(line.startswith("{") for line in worker.log_lines())
 
 

@@ -113,3 +113,67 @@ async def start_via_api(api: httpx.AsyncClient, auth: dict[str, str], team: str,
         return response.json() if response.status_code == 200 else None
 
     return await eventually(recorded, what=f"record of {receipt['pathway_id']}")  # type: ignore[no-any-return]
+
+
+# -- one fixed team, for the tests of processes started as operations start them ----------------------------------
+
+TEAM = "eura-team"
+COORDINATOR = "coordinator.aalto"
+NURSE = "nurse.virtanen"
+SOCIAL_WORKER = "socialworker.nieminen"
+PHYSICIAN = "physician.korhonen"
+FIXED_STAFF_ROLES = {COORDINATOR: "coordinator", NURSE: "professional", SOCIAL_WORKER: "professional", PHYSICIAN: "professional"}
+
+
+def email_of(staff_id: str) -> str:
+    return f"{staff_id}@hyvinvointialue.example"
+
+
+def seed_fixed_team(database_url: str, *, emails: bool = False) -> dict[str, str]:
+    """A migrated database with the fixed team and its staff (e-mail addresses if asked); their tokens."""
+    from core.db import build_engine, migrate_to_head
+    from models.pathway import Language
+    from models.tables import StaffRole
+    from ops.admin import add_staff, add_team
+
+    migrate_to_head(database_url)
+    engine = build_engine(database_url)
+    tokens: dict[str, str] = {}
+    try:
+        add_team(engine, team_id=TEAM, name="Eura work-ability team")
+        for staff_id, role in FIXED_STAFF_ROLES.items():
+            tokens[staff_id] = add_staff(
+                engine,
+                staff_id=staff_id,
+                display_name=staff_id,
+                role=StaffRole(role),
+                teams=[TEAM],
+                language=Language.FI,
+                email=email_of(staff_id) if emails else None,
+            )
+    finally:
+        engine.dispose()
+    return tokens
+
+
+async def start_fixed(client: Any, task_queue: str, policy: Any = None, **overrides: Any) -> Any:
+    """A pathway of the fixed team started on `task_queue` (its worker may be a separate process)."""
+    from workflows.client import start_pathway
+
+    referral = intake(TEAM, **overrides)
+    return await start_pathway(
+        client,
+        task_queue,
+        pathway_id=f"pathway-{referral.client_reference}",
+        intake=referral,
+        registered_by=COORDINATOR,
+        policy=policy,
+    )
+
+
+async def do(handle: Any, actor: str, fields: Any, update_id: str | None = None) -> Any:
+    """One staff action on a workflow handle (the registry's update for the fields model)."""
+    from workflows.actions import BY_FIELDS
+    from workflows.client import act
+
+    return await act(handle, BY_FIELDS[type(fields)], actor=actor, fields=fields, update_id=update_id)
