@@ -12,16 +12,15 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Sequence
-from datetime import timedelta
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowUpdateFailedError
-from temporalio.service import RPCError
 from temporalio.runtime import Runtime
+from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.delivery import Delivery

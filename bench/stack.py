@@ -23,12 +23,12 @@ from sqlalchemy.orm import Session
 from temporalio.client import Client
 from temporalio.testing import TimeSkippingConfig, WorkflowEnvironment
 
-from ops.admin import add_staff, add_team
 from core.db import build_engine, migrate_to_head
 from core.settings import Settings
 from core.temporal import connect, data_converter, temporal_cli_path
 from models.pathway import Language
 from models.tables import StaffRole
+from ops.admin import add_staff, add_team
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
 TEAM = "bench-team"

@@ -26,12 +26,11 @@ from __future__ import annotations
 
 import re
 import uuid
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from fhir.resources.R4B.bundle import Bundle
-
-from dataclasses import dataclass, field
 
 from models.pathway import (
     ClosureReason,

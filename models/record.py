@@ -282,7 +282,7 @@ def _renounce_current(record: PathwayRecord, at: datetime) -> None:
             period.renounced_at = at
 
 
-def _apply(record: PathwayRecord, event: PathwayEvent) -> None:  # noqa: C901 (one case per kind, nothing more)
+def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
     match event:
         case Triaged():
             if event.assessment_level is not None or event.route is not TriageRoute.NO_NEED:

@@ -63,8 +63,8 @@ def dev_server(ctx: typer.Context) -> None:
 
     Ports: PATHWAYS_DEV_SERVER_PORT (gRPC), PATHWAYS_DEV_SERVER_UI_PORT (Web UI), on PATHWAYS_DEV_SERVER_IP.
     """
-    from ops.dev_server import dev_server_command
     from core.telemetry import port_in_use
+    from ops.dev_server import dev_server_command
 
     settings = _settings(ctx)
     for port, variable in (
@@ -316,8 +316,8 @@ def demo(ctx: typer.Context) -> None:
     Needs a running worker (`worker`) and a migrated database.
     """
     from api.app import engine_for, prepare_database
-    from ops.demo import DEMO_TEAM, add_demo_staff, demo_team_exists, format_tokens, seed_demo_pathways
     from core.temporal import connect
+    from ops.demo import DEMO_TEAM, add_demo_staff, demo_team_exists, format_tokens, seed_demo_pathways
 
     settings = _settings(ctx)
     engine = engine_for(settings)

@@ -318,11 +318,11 @@ def move_v4_state(session: Session, sealer: RecordSealer, state: v4.PathwayState
             },
             ["review_id"],
         )
-        item = session.get(TeamReviewItem, review.review_id)
-        if item is not None:
+        review_row = session.get(TeamReviewItem, review.review_id)
+        if review_row is not None:
             # A version-4 escalation stored its reason in the clear: seal it now.
-            item.reason = sealer.seal(review.reason, place=review_place(review.review_id))
-            session.add(item)
+            review_row.reason = sealer.seal(review.reason, place=review_place(review.review_id))
+            session.add(review_row)
     record = record_from_v4(state)
     row.record = sealer.seal(record.model_dump(mode="json"), place=record_place(pathway_id))
     row.recorded_sequence = record.recorded_sequence

@@ -41,7 +41,6 @@ from models.tables import (
     Notification,
     PathwayEventRow,
     PathwayRow,
-    ProcessVersion,
     TeamReviewItem,
     utc_now,
 )
@@ -347,7 +346,7 @@ def cohort_events(session: Session, teams: Sequence[str], period_from: datetime 
     left out here; the end of the period cannot bound the query (a referral of the period may be
     registered later).
     """
-    cohort = select(PathwayEventRow.pathway_id).where(
+    cohort = select(col(PathwayEventRow.pathway_id)).where(
         col(PathwayEventRow.kind) == EventKind.REFERRAL_RECEIVED.value, col(PathwayEventRow.team).in_(list(teams))
     )
     if period_from is not None:
@@ -377,7 +376,9 @@ def reseal(session: Session, sealer: RecordSealer, *, batch: int = 500) -> int:
         rewritten += 1
         return sealer.seal(sealer.open(stored, place=place), place=place)
 
-    for row in session.scalars(select(PathwayRow).where(col(PathwayRow.record).is_not(None)).execution_options(yield_per=batch)):
+    for row in session.scalars(
+        select(PathwayRow).where(col(PathwayRow.record).is_not(None)).execution_options(yield_per=batch)
+    ):
         assert row.record is not None
         if (value := rewrite(row.record, record_place(row.pathway_id))) is not None:
             row.record = value
@@ -421,8 +422,9 @@ def erase_record(session: Session, pathway_id: str, *, purpose: str) -> None:
 
     The audit log keeps its lines: they name only the pathway id, and they are the processing's own record.
     """
-    for table in (PathwayEventRow, TeamReviewItem, Notification):
-        session.execute(delete(table).where(col(table.pathway_id) == pathway_id))  # type: ignore[attr-defined]
+    session.execute(delete(PathwayEventRow).where(col(PathwayEventRow.pathway_id) == pathway_id))
+    session.execute(delete(TeamReviewItem).where(col(TeamReviewItem.pathway_id) == pathway_id))
+    session.execute(delete(Notification).where(col(Notification.pathway_id) == pathway_id))
     session.execute(delete(PathwayRow).where(col(PathwayRow.pathway_id) == pathway_id))
     session.execute(
         insert(AuditLogEntry).values(

@@ -1,8 +1,9 @@
 """Programme outcome report: are clients' needs recognised, and do they reach a solution that lasts?
 
 Computed from the timeline (`PathwayEventRow` rows and the coded facts in their `details`), never
-from free text; `records.store.cohort_events` loads the rows. The report covers a *referral cohort*: the pathways whose referral arrived in
-[period_from, period_to) (either end open), of one team or all teams given; every figure describes what
+from free text; `records.store.cohort_events` loads the rows. The report covers a *referral cohort*: the
+pathways whose referral arrived in [period_from, period_to) (either end open), of one team or all teams
+given; every figure describes what
 has happened to those pathways so far. Pathways whose referral event is not among the rows are left out.
 
 Definitions:

@@ -98,9 +98,10 @@ async def act(
     handle: WorkflowHandle[Any, Any], action: StaffAction[F], *, actor: str, fields: F, update_id: str | None = None
 ) -> ActionAnswer:
     """Run one staff action as the pathway's update of that name; the same `update_id` applies once."""
-    return await handle.execute_update(
+    answer: ActionAnswer = await handle.execute_update(
         action.name, args=[StaffActor(actor=actor), fields], id=update_id, result_type=ActionAnswer
     )
+    return answer
 
 
 async def get_process(handle: WorkflowHandle[Any, Any]) -> ProcessState:
@@ -120,7 +121,7 @@ async def request_record_move(client: Client, pathway_id: str) -> None:
     """Ask a version-4 pathway to move its record into the database and continue as the current workflow.
 
     The fixed update id makes repeated requests (several workers starting, the API and an operator) one."""
-    handle = client.get_workflow_handle_for(PathwayWorkflowV4.run, pathway_id)
+    handle: WorkflowHandle[PathwayWorkflowV4, Any] = client.get_workflow_handle(pathway_id)
     await handle.start_update(
         PathwayWorkflowV4.move_record_to_database, id=MOVE_RECORD_UPDATE_ID, wait_for_stage=WorkflowUpdateStage.ACCEPTED
     )
@@ -138,7 +139,7 @@ class UpkeepIntervals:
 async def ensure_schedules(client: Client, task_queue: str, intervals: UpkeepIntervals) -> None:
     """Create the upkeep schedules, or bring an existing one's interval up to date (several workers may race:
     whoever comes second finds the schedule there)."""
-    wanted = {
+    wanted: dict[str, tuple[Any, timedelta, str]] = {
         RETENTION_SCHEDULE_ID: (
             RecordRetentionWorkflow.run,
             intervals.record_retention,

@@ -172,8 +172,7 @@ class PathwayWorkflow:
                 # Only a batch the database can never take fails for good (a defect, not an outage). Failing the
                 # pathway would lose it; keep the decisions, say so, and try again after a pause or a change.
                 workflow.logger.error("Recording %s failed for good, retrying in an hour: %s", batch.pathway_id, err)
-                seen = self._changes
-                await workflow.wait_condition(lambda: self._changes != seen, timeout=timedelta(hours=1))
+                await self._pause_after_refused_batch()
                 continue
             recorded_keys = {notice.key for notice in notices}
             state.unrecorded_events = [event for event in state.unrecorded_events if event.sequence > upto]
@@ -181,6 +180,13 @@ class PathwayWorkflow:
             state.recorded_event_sequence = max(state.recorded_event_sequence, upto)
             # The status may have moved on while the activity ran; the loop records it again if so.
             state.recorded_status = status
+
+    async def _pause_after_refused_batch(self) -> None:
+        seen = self._changes
+        try:
+            await workflow.wait_condition(lambda: self._changes != seen, timeout=timedelta(hours=1))
+        except TimeoutError:
+            pass
 
     def _closing(self) -> PathwayClosing:
         closure = self.state.closure

@@ -40,7 +40,8 @@ def request_body(action: StaffAction[Any]) -> type[BaseModel]:
 def build_fields(action: StaffAction[Any], values: dict[str, Any]) -> BaseModel:
     """The workflow's fields model from the body and the path (the model's own checks run here)."""
     try:
-        return action.fields.model_validate(values)
+        fields: BaseModel = action.fields.model_validate(values)
+        return fields
     except ValidationError as err:
         reasons = "; ".join(error["msg"].removeprefix("Value error, ") for error in err.errors())
         raise InvalidInputError(reasons, field="body") from err

@@ -22,7 +22,7 @@ from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import PathwayGrant, TeamGrant, require_pathway_reader
-from api.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError, TemporalUnavailableError
+from api.errors import ConflictError, ForbiddenError, InvalidInputError, TemporalUnavailableError
 from api.schemas import (
     FollowUpEntry,
     Page,

@@ -11,7 +11,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine, update
-from sqlmodel import Session, col, select
+from sqlmodel import Session, select
 from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import Delivery
@@ -63,8 +63,12 @@ def _batch(pathway_id: str, *notices: Notice) -> RecordBatch:
     return RecordBatch(pathway_id=pathway_id, team=TEAM, events=[_referral(pathway_id)], notices=list(notices))
 
 
-def _to_nurse(pathway_id: str, kind: NotificationKind = NotificationKind.ASSIGNED_CASE_MANAGER, due: datetime | None = None) -> Notice:
-    return Notice(key=f"{pathway_id}:update:u1:{kind.value}:{NURSE}", kind=kind, to=Recipient.STAFF, recipient=NURSE, due_at=due)
+def _to_nurse(
+    pathway_id: str, kind: NotificationKind = NotificationKind.ASSIGNED_CASE_MANAGER, due: datetime | None = None
+) -> Notice:
+    return Notice(
+        key=f"{pathway_id}:update:u1:{kind.value}:{NURSE}", kind=kind, to=Recipient.STAFF, recipient=NURSE, due_at=due
+    )
 
 
 def _pathway_id() -> str:
@@ -88,8 +92,8 @@ async def _record(engine: Engine, outbox: OutboxDispatcher, batch: RecordBatch) 
 
 async def _drain(outbox: OutboxDispatcher) -> None:
     """What the worker's dispatcher does with what a recording handed it."""
-    while not outbox._queue.empty():  # noqa: SLF001 (the test plays the dispatcher's loop)
-        await outbox.deliver(outbox._queue.get_nowait())  # noqa: SLF001
+    while not outbox._queue.empty():
+        await outbox.deliver(outbox._queue.get_nowait())
 
 
 async def test_a_notice_recorded_twice_writes_one_row_per_channel_and_mails_once(
@@ -181,13 +185,15 @@ async def test_an_smtp_outage_leaves_the_mail_pending_and_the_outbox_sweep_deliv
     assert (email.status, email.attempts, email.last_error) == (DeliveryStatus.DELIVERED, 2, None)
 
 
-async def test_two_dispatchers_delivering_the_same_row_at_once_send_it_once(engine: Engine, smtp_inbox: SmtpInbox) -> None:
+async def test_two_dispatchers_delivering_the_same_row_at_once_send_it_once(
+    engine: Engine, smtp_inbox: SmtpInbox
+) -> None:
     add_plain_team(engine, TEAM)
     add_staff(engine, NURSE, [TEAM], email=NURSE_EMAIL)
     first, second = _dispatcher(engine, smtp_inbox.settings()), _dispatcher(engine, smtp_inbox.settings())
     pathway_id = _pathway_id()
     await _record(engine, first, _batch(pathway_id, _to_nurse(pathway_id)))
-    [row_id] = [first._queue.get_nowait()]  # noqa: SLF001
+    [row_id] = [first._queue.get_nowait()]
     outcomes = await asyncio.gather(first.deliver(row_id), second.deliver(row_id), second.deliver_due(10))
     assert outcomes[0] == DeliveryStatus.DELIVERED or outcomes[1] == DeliveryStatus.DELIVERED
     assert len(smtp_inbox.to(NURSE_EMAIL)) == 1
@@ -206,7 +212,12 @@ async def test_an_unknown_recipient_is_skipped_without_holding_up_the_record(eng
     add_plain_team(engine, TEAM)
     outbox = _dispatcher(engine, Settings())
     pathway_id = _pathway_id()
-    notice = Notice(key=f"{pathway_id}:start:x", kind=NotificationKind.ASSIGNED_CASE_MANAGER, to=Recipient.STAFF, recipient="nobody.here")
+    notice = Notice(
+        key=f"{pathway_id}:start:x",
+        kind=NotificationKind.ASSIGNED_CASE_MANAGER,
+        to=Recipient.STAFF,
+        recipient="nobody.here",
+    )
     await _record(engine, outbox, _batch(pathway_id, notice))
     assert _rows(engine, pathway_id) == {}
 
@@ -220,11 +231,18 @@ async def test_a_team_notice_goes_to_each_active_coordinator_once(engine: Engine
     add_staff(engine, NURSE, [TEAM])
     outbox = _dispatcher(engine, smtp_inbox.settings())
     pathway_id = _pathway_id()
-    notice = Notice(key=f"{pathway_id}:start:new_referral:coordinators", kind=NotificationKind.NEW_REFERRAL, to=Recipient.COORDINATORS)
+    notice = Notice(
+        key=f"{pathway_id}:start:new_referral:coordinators",
+        kind=NotificationKind.NEW_REFERRAL,
+        to=Recipient.COORDINATORS,
+    )
     await _record(engine, outbox, _batch(pathway_id, notice))
     await _record(engine, outbox, _batch(pathway_id, notice))
     await _drain(outbox)
-    assert set(_rows(engine, pathway_id)) == {(COORDINATOR, NotificationChannel.INBOX), (COORDINATOR, NotificationChannel.EMAIL)}
+    assert set(_rows(engine, pathway_id)) == {
+        (COORDINATOR, NotificationChannel.INBOX),
+        (COORDINATOR, NotificationChannel.EMAIL),
+    }
     assert len(smtp_inbox.to(COORDINATOR_EMAIL)) == 1
 
 
@@ -237,7 +255,9 @@ async def test_a_reminder_for_a_case_manager_who_left_goes_to_the_coordinators_a
     outbox = _dispatcher(engine, smtp_inbox.settings())
     pathway_id = _pathway_id()
     reminder = _to_nurse(pathway_id, NotificationKind.FOLLOW_UP_DUE_SOON)
-    handover = _to_nurse(pathway_id, NotificationKind.HANDOVER_FROM).model_copy(update={"key": f"{pathway_id}:update:u2:handover_from"})
+    handover = _to_nurse(pathway_id, NotificationKind.HANDOVER_FROM).model_copy(
+        update={"key": f"{pathway_id}:update:u2:handover_from"}
+    )
     await _record(engine, outbox, _batch(pathway_id, reminder, handover))
     await _drain(outbox)
     rows = _rows(engine, pathway_id)

@@ -10,9 +10,10 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from models.tables import AuditLogEntry
-
-from tests.support.fixtures import Org, Member as Staff
-from tests.support.helpers import intake_body, ok, start_via_api as start
+from tests.support.fixtures import Member as Staff
+from tests.support.fixtures import Org
+from tests.support.helpers import intake_body, ok
+from tests.support.helpers import start_via_api as start
 
 ROLES = ("admin", "coordinator", "professional", "outsider", "other_coordinator")
 
@@ -131,7 +132,9 @@ async def test_outsider_cannot_list_another_team(api: httpx.AsyncClient, org: Or
     assert f"not team {org.team}" in response.json()["detail"]
 
 
-async def test_reads_actions_and_denied_attempts_are_audited(api: httpx.AsyncClient, org: Org, sqlite_engine: Engine) -> None:
+async def test_reads_actions_and_denied_attempts_are_audited(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
     pathway = await _triaged_pathway(api, org)
     ok(await api.get(f"/pathways/{pathway}", headers=org.coordinator.auth))
     assert (await api.get(f"/pathways/{pathway}", headers=org.outsider.auth)).status_code == 403

@@ -15,9 +15,18 @@ from temporalio.client import Client
 
 from api.limits import MAX_BODY_BYTES
 from models.tables import AuditLogEntry, Notification, PathwayEventRow, PathwayRow, TeamReviewItem
-
 from tests.support.fixtures import Org
-from tests.support.helpers import eventually, intake_body, client_reference as new_client_reference, ok, start_via_api as start
+from tests.support.helpers import (
+    client_reference as new_client_reference,
+)
+from tests.support.helpers import (
+    eventually,
+    intake_body,
+    ok,
+)
+from tests.support.helpers import (
+    start_via_api as start,
+)
 
 IDENTITY_CODES = ["131052-308T", "010190A123M", "client-131052-308T"]
 INJECTIONS = [
@@ -152,7 +161,13 @@ async def test_long_text_within_the_body_limit_is_422_naming_the_field(
     ],
 )
 async def test_intake_with_wrong_types_or_unknown_values_is_422_naming_the_field_and_starts_nothing(
-    api: httpx.AsyncClient, org: Org, client: Client, sqlite_engine: Engine, overrides: dict[str, Any], field: str, says: str
+    api: httpx.AsyncClient,
+    org: Org,
+    client: Client,
+    sqlite_engine: Engine,
+    overrides: dict[str, Any],
+    field: str,
+    says: str,
 ) -> None:
     before = _row_counts(sqlite_engine)
     response = await api.post("/pathways", json={**intake_body(org.team), **overrides}, headers=org.nurse.auth)

@@ -56,12 +56,13 @@ async def test_coordinator_decodes_the_encrypted_history_and_the_read_is_audited
         await encrypted_api.post("/pathways", json=intake_body(org.team, reason=REASON), headers=org.nurse.auth), 201
     )
     pathway_id = state["pathway_id"]
+
     # Through the API the pathway reads as usual ...
     async def record() -> dict[str, object] | None:
         response = await encrypted_api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth)
         return response.json() if response.status_code == 200 else None
 
-    assert (await eventually(record, what="the record"))["referral"]["reason"] == REASON  # type: ignore[index]
+    assert (await eventually(record, what="the record"))["referral"]["reason"] == REASON
 
     # ... while Temporal holds only ciphertext (a client without the key sees encrypted payloads).
     raw_history = await env.client.get_workflow_handle(pathway_id).fetch_history()

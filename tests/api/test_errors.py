@@ -13,18 +13,18 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 
 from api.app import create_app
-from core.settings import Settings
-from core.temporal import data_converter
-from models.pathway import pathway_id_for
 from core.crypto import RecordSealer
 from core.db import session_scope
+from core.settings import Settings
+from core.temporal import data_converter
 from models.events import ReferralReceived
-from models.pathway import Language, ReferralSource, Stage
+from models.pathway import Language, ReferralSource, Stage, pathway_id_for
 from models.tables import AuditLogEntry
 from records import store
-
 from tests.support.fixtures import Org, serving
-from tests.support.helpers import intake_body, client_reference as new_client_reference, ok, start_via_api as start
+from tests.support.helpers import client_reference as new_client_reference
+from tests.support.helpers import intake_body, ok
+from tests.support.helpers import start_via_api as start
 
 
 async def _not_started(client: Client, pathway_id: str) -> bool:
@@ -184,7 +184,9 @@ async def test_temporal_unreachable_is_503_for_what_needs_it_while_the_record_st
         assert (await api.get("/healthz")).status_code == 200
     with Session(sqlite_engine) as session:
         outcomes = list(
-            session.exec(select(AuditLogEntry.action, AuditLogEntry.outcome).where(AuditLogEntry.staff_id == org.nurse.staff_id))
+            session.exec(
+                select(AuditLogEntry.action, AuditLogEntry.outcome).where(AuditLogEntry.staff_id == org.nurse.staff_id)
+            )
         )
     assert ("start", "unavailable") in outcomes and ("record_feedback", "unavailable") in outcomes
     assert ("read_record", "ok") in outcomes
@@ -210,7 +212,9 @@ def _recorded_pathway(engine: Engine, org: Org) -> str:
         reason="Recorded before the outage",
     )
     with session_scope(engine) as session:
-        store.file_events(session, RecordSealer(None), pathway_id=pathway_id, team=org.team, events=[referral], status=None)
+        store.file_events(
+            session, RecordSealer(None), pathway_id=pathway_id, team=org.team, events=[referral], status=None
+        )
     return pathway_id
 
 

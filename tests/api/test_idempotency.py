@@ -12,9 +12,9 @@ from temporalio.client import Client
 from api.app import create_app
 from api.services import pathways
 from core.settings import Settings
-
 from tests.support.fixtures import Org, running_worker, serving
-from tests.support.helpers import eventually, intake_body, ok, start_via_api as start
+from tests.support.helpers import eventually, intake_body, ok
+from tests.support.helpers import start_via_api as start
 
 
 async def test_retried_action_with_the_same_idempotency_key_applies_once(api: httpx.AsyncClient, org: Org) -> None:
@@ -54,7 +54,12 @@ async def test_malformed_idempotency_key_is_422(api: httpx.AsyncClient, org: Org
 
 
 async def test_action_unanswered_for_lack_of_a_worker_is_503_and_a_retry_applies_it_once(
-    client: Client, task_queue: str, settings: Settings, sqlite_engine: Engine, org: Org, monkeypatch: pytest.MonkeyPatch
+    client: Client,
+    task_queue: str,
+    settings: Settings,
+    sqlite_engine: Engine,
+    org: Org,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(pathways, "WORKER_ANSWER_SECONDS", 1.0)
     nurse = org.nurse.auth
@@ -74,9 +79,7 @@ async def test_action_unanswered_for_lack_of_a_worker_is_503_and_a_retry_applies
 
         async with running_worker(client, settings, sqlite_engine):
             ok(await api.post(f"/pathways/{pathway_id}/feedback", json=body, headers=retry))
-            state = await eventually(
-                lambda: _with_feedback(api, pathway_id, nurse), what="the feedback in the record"
-            )
+            state = await eventually(lambda: _with_feedback(api, pathway_id, nurse), what="the feedback in the record")
     assert [feedback["rating"] for feedback in state["feedback"]] == [4]
 
 

@@ -8,7 +8,6 @@ from sqlmodel import Session
 
 from models.pathway import Language
 from models.tables import Notification, NotificationChannel
-
 from tests.support.fixtures import Org
 from tests.support.helpers import ok
 

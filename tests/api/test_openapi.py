@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import httpx
-import pytest
 from openapi_spec_validator import validate
 
 from workflows.actions import ACTIONS

@@ -108,7 +108,11 @@ async def test_complete_pathway_from_intake_to_closure_through_http(api: httpx.A
     assert answer["case_manager"] == org.social_worker.staff_id and not answer["team_review_pending"]
 
     social_worker = org.social_worker.auth
-    ok(await api.post(f"{pathway}/outcome", json={"solution": "studies", "description": "Admitted"}, headers=social_worker))
+    ok(
+        await api.post(
+            f"{pathway}/outcome", json={"solution": "studies", "description": "Admitted"}, headers=social_worker
+        )
+    )
     ok(await api.post(f"{pathway}/feedback", json={"rating": 5, "comment": "Helpful"}, headers=social_worker))
 
     # The solution can be confirmed only after the (demo) sustainment period of two seconds.
@@ -156,7 +160,7 @@ async def test_complete_pathway_from_intake_to_closure_through_http(api: httpx.A
 
 async def _closed_record(api: httpx.AsyncClient, pathway: str, auth: dict[str, str]) -> dict[str, Any] | None:
     state = ok(await api.get(pathway, headers=auth))
-    return state if state["process"] == "closed" and state["closure"] else None  # type: ignore[no-any-return]
+    return state if state["process"] == "closed" and state["closure"] else None
 
 
 async def _equals(listing: Awaitable[list[str]], expected: list[str]) -> bool:
@@ -255,9 +259,7 @@ async def test_team_reviews_list_pending_items_oldest_first_with_their_reason(ap
     async def pending() -> list[dict[str, Any]]:
         return ok(await api.get("/team-reviews", headers=org.coordinator.auth))  # type: ignore[no-any-return]
 
-    await eventually(
-        lambda: _equals(_ids(pending()), [older["pathway_id"], newer["pathway_id"]]), what="oldest first"
-    )
+    await eventually(lambda: _equals(_ids(pending()), [older["pathway_id"], newer["pathway_id"]]), what="oldest first")
     reviews = await pending()
     assert {review["reason"] for review in reviews} == {"Stuck"}
     assert quiet["pathway_id"] not in [review["pathway_id"] for review in reviews]

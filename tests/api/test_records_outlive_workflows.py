@@ -21,7 +21,11 @@ async def _closed_pathway(api: httpx.AsyncClient, org: Org, reference: str) -> s
     nurse, coordinator = org.nurse.auth, org.coordinator.auth
     receipt = ok(await api.post("/pathways", json=intake_body(org.team, reference), headers=nurse), 201)
     pathway = f"/pathways/{receipt['pathway_id']}"
-    ok(await api.post(f"{pathway}/triage", json={"route": "health_check", "case_manager": org.nurse.staff_id}, headers=coordinator))
+    ok(
+        await api.post(
+            f"{pathway}/triage", json={"route": "health_check", "case_manager": org.nurse.staff_id}, headers=coordinator
+        )
+    )
     ok(await api.post(f"{pathway}/goals", json={"text": f"Goal of {receipt['pathway_id']}"}, headers=nurse))
     ok(await api.post(f"{pathway}/assessment", json={"summary": "Fair", "recommendation": "Services"}, headers=nurse))
     ok(await api.post(f"{pathway}/plan", json={"services": [service_body()]}, headers=nurse))
@@ -40,7 +44,7 @@ async def _closed_pathway(api: httpx.AsyncClient, org: Org, reference: str) -> s
 
 def _delete_workflow(client: Client, pathway_id: str) -> None:
     """The real `temporal workflow delete`, as an operator or the namespace's retention would."""
-    subprocess.run(  # noqa: S603 (our own CLI binary)
+    subprocess.run(
         [
             str(temporal_cli_path()),
             "workflow",
@@ -104,7 +108,10 @@ async def test_a_re_referred_client_gets_a_new_pathway_and_the_earlier_record_st
     first = await _closed_pathway(api, org, reference)
     assert first == f"pathway-{reference}"
     nurse = org.nurse.auth
-    second = ok(await api.post("/pathways", json=intake_body(org.team, reference, reason="Back after a year"), headers=nurse), 201)
+    second = ok(
+        await api.post("/pathways", json=intake_body(org.team, reference, reason="Back after a year"), headers=nurse),
+        201,
+    )
     assert second["pathway_id"] == f"pathway-{reference}.2" and second["ordinal"] == 2
 
     async def second_record() -> Any:
@@ -119,8 +126,12 @@ async def test_a_re_referred_client_gets_a_new_pathway_and_the_earlier_record_st
     assert [item["pathway_id"] for item in listed] == [second["pathway_id"], first]
     old_fhir = ok(await api.get(f"/pathways/{first}/fhir", headers=nurse))
     new_fhir = ok(await api.get(f"/pathways/{second['pathway_id']}/fhir", headers=nurse))
-    old_ids = {entry["resource"]["id"] for entry in old_fhir["entry"] if entry["resource"]["resourceType"] == "EpisodeOfCare"}
-    new_ids = {entry["resource"]["id"] for entry in new_fhir["entry"] if entry["resource"]["resourceType"] == "EpisodeOfCare"}
+    old_ids = {
+        entry["resource"]["id"] for entry in old_fhir["entry"] if entry["resource"]["resourceType"] == "EpisodeOfCare"
+    }
+    new_ids = {
+        entry["resource"]["id"] for entry in new_fhir["entry"] if entry["resource"]["resourceType"] == "EpisodeOfCare"
+    }
     assert old_ids.isdisjoint(new_ids), "the new episode never takes the earlier one's resource ids"
 
 

@@ -18,7 +18,6 @@ from api.services.staff import StaffMember
 from api.services.token_cache import TokenCache
 from core.settings import Settings
 from models.tables import ApiToken, StaffRole
-
 from tests.support.fixtures import Org, serving
 
 
@@ -38,7 +37,9 @@ async def _status(http: httpx.AsyncClient, token: str) -> int:
 async def test_a_token_revoked_in_the_database_stops_working_within_the_cache_time(
     client: Client, settings: Settings, sqlite_engine: Engine, org: Org, ttl: float
 ) -> None:
-    app = create_app(settings.model_copy(update={"token_cache_seconds": ttl}), temporal_client=client, engine=sqlite_engine)
+    app = create_app(
+        settings.model_copy(update={"token_cache_seconds": ttl}), temporal_client=client, engine=sqlite_engine
+    )
     async with serving(app) as http:
         assert await _status(http, org.nurse.token) == 200
         _revoke(sqlite_engine, org.nurse.token)

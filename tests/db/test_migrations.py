@@ -6,9 +6,9 @@ from __future__ import annotations
 import base64
 import json
 import os
-from datetime import UTC, datetime
 import subprocess
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from sqlalchemy import inspect, text
 from sqlmodel import Session, SQLModel, select
 
 import models.tables  # noqa: F401  (the tables the migrations must create)
+from core.crypto import RecordSealer
 from core.db import (
     PROJECT_ROOT,
     OutdatedSchemaError,
@@ -26,7 +27,6 @@ from core.db import (
     expected_revisions,
     migrate_to_head,
 )
-from core.crypto import RecordSealer
 from core.settings import Settings
 from models.tables import PathwayEventRow, PathwayRow, ProcessVersion, TeamReviewItem
 from worker import build_effects
@@ -109,7 +109,10 @@ def test_a_version_4_database_moves_to_the_record_schema_with_every_pathway_kept
     try:
         with engine.begin() as connection:
             connection.execute(
-                text("INSERT INTO pathway_directory (pathway_id, team, recorded_at) VALUES ('pathway-client-old1', 'eura', :at)"),
+                text(
+                    "INSERT INTO pathway_directory (pathway_id, team, recorded_at) "
+                    "VALUES ('pathway-client-old1', 'eura', :at)"
+                ),
                 {"at": at},
             )
             for sequence, kind, stage, details in (
@@ -119,16 +122,17 @@ def test_a_version_4_database_moves_to_the_record_schema_with_every_pathway_kept
             ):
                 connection.execute(
                     text(
-                        "INSERT INTO pathway_event (pathway_id, sequence, team, at, actor, kind, summary, stage, details, "
-                        "case_manager, route) VALUES ('pathway-client-old1', :sequence, 'eura', :at, 'nurse.a', :kind, "
-                        "'s', :stage, :details, 'nurse.a', 'health_check')"
+                        "INSERT INTO pathway_event (pathway_id, sequence, team, at, actor, kind, summary, stage, "
+                        "details, case_manager, route) VALUES ('pathway-client-old1', :sequence, 'eura', :at, "
+                        "'nurse.a', :kind, 's', :stage, :details, 'nurse.a', 'health_check')"
                     ),
                     {"sequence": sequence, "at": at, "kind": kind, "stage": stage, "details": json.dumps(details)},
                 )
             connection.execute(
                 text(
                     "INSERT INTO teamreviewitem (review_id, pathway_id, team, cause, reason, opened_by, opened_at) "
-                    "VALUES ('r1', 'pathway-client-old1', 'eura', 'requested_by_staff', 'A plain v4 reason', 'nurse.a', :at)"
+                    "VALUES ('r1', 'pathway-client-old1', 'eura', 'requested_by_staff', 'A plain v4 reason', "
+                    "'nurse.a', :at)"
                 ),
                 {"at": at},
             )
@@ -137,7 +141,12 @@ def test_a_version_4_database_moves_to_the_record_schema_with_every_pathway_kept
         with Session(engine) as session:
             row = session.get(PathwayRow, "pathway-client-old1")
             assert row is not None and row.process_version is ProcessVersion.V4 and row.record is None
-            assert (row.team, row.client_reference, row.stage, row.closure_reason) == ("eura", "client-old1", "closed", "moved_away")
+            assert (row.team, row.client_reference, row.stage, row.closure_reason) == (
+                "eura",
+                "client-old1",
+                "closed",
+                "moved_away",
+            )
             assert row.closed_at is not None and row.registered_by == "nurse.a"
             review = session.get(TeamReviewItem, "r1")
             assert review is not None and review.reason.startswith("sealed:v1:k1:")

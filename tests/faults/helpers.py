@@ -22,7 +22,8 @@ from sqlmodel import select
 
 from models.tables import Notification, NotificationChannel, PathwayEventRow
 from tests.ops.helpers import REPO_ROOT, clean_env, free_port, port_open, stop_process, wait_for_temporal, wait_until
-from tests.support.helpers import email_of, seed_fixed_team
+from tests.support.helpers import seed_fixed_team
+
 
 def seed_staff_with_email(database_url: str) -> dict[str, str]:
     """A migrated database where the test team's staff get their notifications by e-mail too; returns

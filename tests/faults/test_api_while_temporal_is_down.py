@@ -36,8 +36,7 @@ def _rows_about(engine: Engine, pathway_id: str, since: datetime) -> dict[str, l
                 if entry.at.replace(tzinfo=entry.at.tzinfo or UTC) >= since
             ],
             "events": [
-                r.kind
-                for r in session.exec(select(PathwayEventRow).where(PathwayEventRow.pathway_id == pathway_id))
+                r.kind for r in session.exec(select(PathwayEventRow).where(PathwayEventRow.pathway_id == pathway_id))
             ],
             "notifications": [
                 r.idempotency_key
@@ -124,7 +123,9 @@ async def test_api_answers_503_with_retry_after_while_temporal_is_down_and_write
             ok(await api.post(f"/pathways/{existing_id}/feedback", json={"rating": 5}, headers=nurse))
 
             async def feedback() -> list[int] | None:
-                ratings = [f["rating"] for f in ok(await api.get(f"/pathways/{existing_id}", headers=nurse))["feedback"]]
+                ratings = [
+                    f["rating"] for f in ok(await api.get(f"/pathways/{existing_id}", headers=nurse))["feedback"]
+                ]
                 return ratings or None
 
             assert await eventually(feedback, what="the retried feedback in the record") == [5]

@@ -124,7 +124,10 @@ async def test_activities_retry_while_the_database_refuses_the_worker_and_land_o
         assert worker.process.poll() is None
 
         # While the database is away, the process holds what it decided.
-        assert [event.kind.value for event in (await get_process(handle)).unrecorded_events] == ["triaged", "case_manager_assigned"]
+        assert [event.kind.value for event in (await get_process(handle)).unrecorded_events] == [
+            "triaged",
+            "case_manager_assigned",
+        ]
         restricted_database.grant()
         expected = list(range(1, answer.last_event_sequence + 1))
         # Backoff is 1 s doubling, at most a minute: the next attempt after the grant succeeds.

@@ -75,10 +75,16 @@ async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_ser
 
                 # Staff actions work on every pathway after the restart.
                 for handle in timed:
-                    await do(handle, COORDINATOR, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Results due"))
+                    await do(
+                        handle,
+                        COORDINATOR,
+                        a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Results due"),
+                    )
                     view = await do(handle, NURSE, a.CompleteAssessment(summary="Done", recommendation="Employment"))
                     assert view.stage is Stage.PLANNING
-                await do(awaiting_triage, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=SOCIAL_WORKER))
+                await do(
+                    awaiting_triage, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=SOCIAL_WORKER)
+                )
                 view = await do(awaiting_triage, SOCIAL_WORKER, a.SetGoal(text="Start vocational studies"))
                 assert view.stage is Stage.ASSESSMENT and len(view.created_ids) == 1
 

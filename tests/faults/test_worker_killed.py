@@ -8,7 +8,6 @@ import signal
 import uuid
 from datetime import timedelta
 from pathlib import Path
-
 from typing import Any
 
 from sqlalchemy import Engine
@@ -57,11 +56,17 @@ async def test_worker_killed_mid_pathway_a_new_worker_finishes_it_and_nothing_is
             # The social worker's first e-mail is held before the server's 250 until its sender is gone.
             inbox.hold_first_message_to = {email_of(SOCIAL_WORKER)}
             # A killed worker's claim on an outbox row lapses soon, and the sweep runs often, in this test.
-            env = {**smtp_env(inbox.port), "PATHWAYS_OUTBOX_CLAIM_SECONDS": "3", "PATHWAYS_OUTBOX_SWEEP_INTERVAL": "PT2S"}
+            env = {
+                **smtp_env(inbox.port),
+                "PATHWAYS_OUTBOX_CLAIM_SECONDS": "3",
+                "PATHWAYS_OUTBOX_SWEEP_INTERVAL": "PT2S",
+            }
             client = await Client.connect(server.address, data_converter=data_converter())
             first = start_worker(server.address, queue, database_url, tmp_path / "worker-1.log", **env)
             try:
-                waiting_on_timer = await start_fixed(client, queue, PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER))
+                waiting_on_timer = await start_fixed(
+                    client, queue, PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER)
+                )
                 await do(waiting_on_timer, COORDINATOR, _triage(NURSE))
                 await eventually(lambda: inbox.to(email_of(NURSE)), timeout=60, what="the nurse's assignment e-mail")
                 in_flight = await start_fixed(client, queue)
@@ -86,7 +91,9 @@ async def test_worker_killed_mid_pathway_a_new_worker_finishes_it_and_nothing_is
                     await do(handle, COORDINATOR, a.Close(reason=ClosureReason.OTHER, note="Fault test done"))
                 finals = await asyncio.wait_for(asyncio.gather(waiting_on_timer.result(), in_flight.result()), 90)
                 # Escalation e-mails go out after the closing events are recorded: wait for the outbox.
-                await eventually(lambda: _all_sent(engine, waiting_on_timer.id, in_flight.id), timeout=60, what="outbox sent")
+                await eventually(
+                    lambda: _all_sent(engine, waiting_on_timer.id, in_flight.id), timeout=60, what="outbox sent"
+                )
             finally:
                 await asyncio.to_thread(stop_process, second.process)
 

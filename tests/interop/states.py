@@ -77,7 +77,9 @@ class StateBuilder:
         upcoming = deadlines.next_deadline(self._process)
         assert upcoming is not None
         self.now = max(self.now, upcoming.due_at)
-        self._process, decision = rules.fire(self._process, upcoming, now=self.now, new_id=lambda: f"item-{next(self._ids):04d}")
+        self._process, decision = rules.fire(
+            self._process, upcoming, now=self.now, new_id=lambda: f"item-{next(self._ids):04d}"
+        )
         self.events += decision.events
         return self
 
@@ -97,7 +99,10 @@ class StateBuilder:
             a.SetPlan(
                 services=[
                     a.PlannedServiceInput(
-                        kind=ServiceKind.VOCATIONAL_REHABILITATION, provider="Kela", planned_start=self.now, planned_end=self.now + timedelta(days=120)
+                        kind=ServiceKind.VOCATIONAL_REHABILITATION,
+                        provider="Kela",
+                        planned_start=self.now,
+                        planned_end=self.now + timedelta(days=120),
                     )
                 ],
                 follow_up_interval=timedelta(days=30),
@@ -139,16 +144,23 @@ class StateBuilder:
         assert record is not None
         fired = set(self._process.fired_deadline_keys)
         overdue = any(
-            deadline.kind.value == "follow_up_overdue" and deadline.key in fired for deadline in deadlines.all_deadlines(self._process)
+            deadline.kind.value == "follow_up_overdue" and deadline.key in fired
+            for deadline in deadlines.all_deadlines(self._process)
         )
         return FhirExportInput(
             record=record,
             stage_changes=[
-                StageChange(at=event.at, stage=event.stage, closure_reason=event.closure_reason if isinstance(event, Closed) else None)
+                StageChange(
+                    at=event.at,
+                    stage=event.stage,
+                    closure_reason=event.closure_reason if isinstance(event, Closed) else None,
+                )
                 for event in self.events
             ],
             follow_ups=[
-                FollowUpRecord(sequence=e.sequence, contacted_at=e.contacted_at, channel=e.channel, note="", recorded_by=e.actor)
+                FollowUpRecord(
+                    sequence=e.sequence, contacted_at=e.contacted_at, channel=e.channel, note="", recorded_by=e.actor
+                )
                 for e in self.events
                 if isinstance(e, FollowUpRecorded)
             ],

@@ -6,8 +6,7 @@ from typing import Any
 
 import pytest
 
-from interop.fhir import episode_status, pathway_bundle, pathway_bundle_json
-from interop.fhir import FhirExportInput
+from interop.fhir import FhirExportInput, episode_status, pathway_bundle, pathway_bundle_json
 from models.pathway import ClosureReason, LongTermSolution, Stage
 
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code

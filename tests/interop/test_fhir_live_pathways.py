@@ -16,7 +16,9 @@ from tests.support.helpers import eventually, intake_body, ok
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
 
 
-async def _record(api: httpx.AsyncClient, auth: dict[str, str], pathway_id: str, *, closed: bool = False) -> dict[str, Any]:
+async def _record(
+    api: httpx.AsyncClient, auth: dict[str, str], pathway_id: str, *, closed: bool = False
+) -> dict[str, Any]:
     async def read() -> Any:
         response = await api.get(f"/pathways/{pathway_id}", headers=auth)
         if response.status_code != 200 or (closed and response.json()["process"] != "closed"):
@@ -26,19 +28,29 @@ async def _record(api: httpx.AsyncClient, auth: dict[str, str], pathway_id: str,
     return await eventually(read, what=f"record of {pathway_id}")  # type: ignore[no-any-return]
 
 
-async def _export(api: httpx.AsyncClient, auth: dict[str, str], pathway_id: str, *, closed: bool = False) -> dict[str, Any]:
+async def _export(
+    api: httpx.AsyncClient, auth: dict[str, str], pathway_id: str, *, closed: bool = False
+) -> dict[str, Any]:
     record = await _record(api, auth, pathway_id, closed=closed)
     bundle_json = ok(await api.get(f"/pathways/{pathway_id}/fhir", headers=auth))
     fields = {name: value for name, value in record.items() if name in PathwayRecord.model_fields}
-    check_bundle(FhirExportInput(record=PathwayRecord.model_validate(fields)), Bundle.model_validate(bundle_json), bundle_json)
+    check_bundle(
+        FhirExportInput(record=PathwayRecord.model_validate(fields)), Bundle.model_validate(bundle_json), bundle_json
+    )
     return bundle_json  # type: ignore[no-any-return]
 
 
 async def _start(api: httpx.AsyncClient, org: Org, **overrides: Any) -> str:
-    return str(ok(await api.post("/pathways", json=intake_body(org.team, **overrides), headers=org.nurse.auth), 201)["pathway_id"])
+    return str(
+        ok(await api.post("/pathways", json=intake_body(org.team, **overrides), headers=org.nurse.auth), 201)[
+            "pathway_id"
+        ]
+    )
 
 
-async def test_no_need_pathway_exports_a_cancelled_episode_with_a_revoked_referral(api: httpx.AsyncClient, org: Org) -> None:
+async def test_no_need_pathway_exports_a_cancelled_episode_with_a_revoked_referral(
+    api: httpx.AsyncClient, org: Org
+) -> None:
     pathway_id = await _start(api, org, referral_source="self_referral", referring_organisation=None)
     triage = {"route": "no_need", "redirect_note": "Sent to student health care"}
     ok(await api.post(f"/pathways/{pathway_id}/triage", json=triage, headers=org.coordinator.auth))
@@ -61,12 +73,40 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
     nurse, coordinator = org.nurse.auth, org.coordinator.auth
     pathway_id = await _start(api, org)
     pathway = f"/pathways/{pathway_id}"
-    ok(await api.post(f"{pathway}/triage", json={"route": "health_check", "case_manager": org.nurse.staff_id}, headers=coordinator))
-    [goal_id] = ok(await api.post(f"{pathway}/goals", json={"text": "Haluan päästä töihin kaupan alalle"}, headers=nurse))["created_ids"]
-    ok(await api.post(f"{pathway}/goals", json={"goal_id": goal_id, "text": "Haluan päästä töihin kaupan alalle", "achieved": True}, headers=nurse))
-    ok(await api.post(f"{pathway}/goals", json={"text": "Jaksaa arjessa", "target_date": "2027-06-01T00:00:00Z"}, headers=nurse))
-    ok(await api.post(f"{pathway}/assessment", json={"summary": "Fair work ability", "recommendation": "Work try-out first"}, headers=nurse))
-    kinds = ["employment_services", "rehabilitative_work_activity", "mental_health_services", "social_work", "study_guidance"]
+    ok(
+        await api.post(
+            f"{pathway}/triage", json={"route": "health_check", "case_manager": org.nurse.staff_id}, headers=coordinator
+        )
+    )
+    [goal_id] = ok(
+        await api.post(f"{pathway}/goals", json={"text": "Haluan päästä töihin kaupan alalle"}, headers=nurse)
+    )["created_ids"]
+    ok(
+        await api.post(
+            f"{pathway}/goals",
+            json={"goal_id": goal_id, "text": "Haluan päästä töihin kaupan alalle", "achieved": True},
+            headers=nurse,
+        )
+    )
+    ok(
+        await api.post(
+            f"{pathway}/goals", json={"text": "Jaksaa arjessa", "target_date": "2027-06-01T00:00:00Z"}, headers=nurse
+        )
+    )
+    ok(
+        await api.post(
+            f"{pathway}/assessment",
+            json={"summary": "Fair work ability", "recommendation": "Work try-out first"},
+            headers=nurse,
+        )
+    )
+    kinds = [
+        "employment_services",
+        "rehabilitative_work_activity",
+        "mental_health_services",
+        "social_work",
+        "study_guidance",
+    ]
     begin = datetime.now(UTC)
     services = [
         {
@@ -79,12 +119,25 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
         for i, kind in enumerate(kinds)
     ]
     ids = ok(await api.post(f"{pathway}/plan", json={"services": services}, headers=nurse))["created_ids"]
-    for index, change in [(0, "started"), (1, "started"), (1, "completed"), (2, "started"), (2, "interrupted"), (3, "cancelled")]:
+    for index, change in [
+        (0, "started"),
+        (1, "started"),
+        (1, "completed"),
+        (2, "started"),
+        (2, "interrupted"),
+        (3, "cancelled"),
+    ]:
         ok(await api.post(f"{pathway}/services/{ids[index]}", json={"change": change}, headers=nurse))
     for note in ("Phoned: the try-out started well", "Met at the health station: tired but going"):
         ok(await api.post(f"{pathway}/follow-ups", json={"channel": "phone", "note": note}, headers=nurse))
     ok(await api.post(f"{pathway}/team-review", json={"reason": "Needs a psychiatrist?"}, headers=nurse))
-    ok(await api.post(f"{pathway}/team-review/decision", json={"decision": "continue", "note": "Keep the plan"}, headers=coordinator))
+    ok(
+        await api.post(
+            f"{pathway}/team-review/decision",
+            json={"decision": "continue", "note": "Keep the plan"},
+            headers=coordinator,
+        )
+    )
     ok(await api.post(f"{pathway}/team-review", json={"reason": "Housing is at risk"}, headers=nurse))
 
     bundle = await _export(api, nurse, pathway_id)
@@ -133,12 +186,28 @@ async def test_specialist_assessment_exports_investigations_and_the_handover_in_
     pathway = f"/pathways/{pathway_id}"
     triage = {"route": "extended_assessment", "assessment_level": "specialist", "case_manager": social.staff_id}
     ok(await api.post(f"{pathway}/triage", json=triage, headers=coordinator))
-    ok(await api.post(f"{pathway}/investigations", json={"description": "Neuropsychological examination"}, headers=social.auth))
+    ok(
+        await api.post(
+            f"{pathway}/investigations", json={"description": "Neuropsychological examination"}, headers=social.auth
+        )
+    )
     later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     body = {"description": "Occupational physiotherapy assessment", "provider": "Satakunta hospital", "due_at": later}
     [planned] = ok(await api.post(f"{pathway}/investigations", json=body, headers=social.auth))["created_ids"]
-    ok(await api.post(f"{pathway}/case-manager", json={"case_manager": nurse.staff_id, "reason": "Health needs dominate"}, headers=coordinator))
-    ok(await api.post(f"{pathway}/investigations/{planned}/complete", json={"result_summary": "Significant memory limitations"}, headers=nurse.auth))
+    ok(
+        await api.post(
+            f"{pathway}/case-manager",
+            json={"case_manager": nurse.staff_id, "reason": "Health needs dominate"},
+            headers=coordinator,
+        )
+    )
+    ok(
+        await api.post(
+            f"{pathway}/investigations/{planned}/complete",
+            json={"result_summary": "Significant memory limitations"},
+            headers=nurse.auth,
+        )
+    )
 
     bundle = await _export(api, nurse.auth, pathway_id)
     episode = one(bundle, "EpisodeOfCare")

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from ops.cli import app as cli_app
 from core.settings import Settings
+from ops.cli import app as cli_app
 from tests.ops.helpers import REPO_ROOT
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
-from temporalio.api.enums.v1 import EventType
 from sqlmodel import Session, col, select
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
-
-from models.tables import Notification
 
 from activities.records import RecordActivities
 from core.db import build_engine
@@ -25,6 +22,7 @@ from core.settings import Settings
 from models import actions as a
 from models.effects import RecordBatch, RecordResult
 from models.pathway import TriageRoute
+from models.tables import Notification
 from tests.ops.helpers import DevServer
 from tests.support.helpers import COORDINATOR, NURSE, do, eventually, seed_fixed_team, start_fixed
 from worker import Effects, build_effects, run_worker

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from ops.dev_server import dev_server_command
 from core.settings import Settings
+from ops.dev_server import dev_server_command
 from tests.ops.helpers import REPO_ROOT, children_of, clean_env, free_port, port_open
 
 START_SECONDS = 240.0

@@ -18,19 +18,17 @@ from activities.outbox import OutboxDispatcher
 from activities.records import RecordActivities, RecordRetention
 from core.crypto import RecordSealer
 from core.db import session_scope
-from models.effects import EraseExpiredRecords, RecordBatch
-from models.events import Closed, FollowUpRecorded, ReferralReceived, TeamReviewOpened
-from models.pathway import ClosureReason, ContactChannel, Language, ReferralSource, Stage, TeamReviewCause
-from models.process import Deadline, ProcessStatus
-from models.tables import AuditLogEntry, Notification, PathwayEventRow, PathwayRow, TeamReviewItem
-from records import store
-from tests.support.fixtures import Org
-from tests.support.helpers import eventually, intake
-from tests.support.pathways import start_driven
 from core.settings import Settings
 from models import actions as a
-from models.pathway import TriageRoute
-from tests.support.fixtures import running_worker
+from models.effects import EraseExpiredRecords, RecordBatch
+from models.events import Closed, FollowUpRecorded, ReferralReceived, TeamReviewOpened
+from models.pathway import ClosureReason, ContactChannel, Language, ReferralSource, Stage, TeamReviewCause, TriageRoute
+from models.process import Deadline, ProcessStatus
+from models.tables import AuditLogEntry, Notification, NotificationChannel, PathwayEventRow, PathwayRow, TeamReviewItem
+from records import store
+from tests.support.fixtures import Org, running_worker
+from tests.support.helpers import eventually, intake
+from tests.support.pathways import start_driven
 from workflows.client import OUTBOX_SCHEDULE_ID, RETENTION_SCHEDULE_ID, UpkeepIntervals, ensure_schedules
 
 TEAM = "eura-team"
@@ -63,12 +61,25 @@ def _events(pathway_id: str, *, closed_at: datetime | None = None) -> list:  # t
             reason="triage is overdue",
         ),
         FollowUpRecorded(
-            sequence=3, at=T0, actor="nurse.virtanen", stage=Stage.AWAITING_TRIAGE, contacted_at=T0, channel=ContactChannel.PHONE, note="A note"
+            sequence=3,
+            at=T0,
+            actor="nurse.virtanen",
+            stage=Stage.AWAITING_TRIAGE,
+            contacted_at=T0,
+            channel=ContactChannel.PHONE,
+            note="A note",
         ),
     ]
     if closed_at is not None:
         events.append(
-            Closed(sequence=4, at=closed_at, actor="coordinator.aalto", stage=Stage.CLOSED, closure_reason=ClosureReason.OTHER, note="Closed")
+            Closed(
+                sequence=4,
+                at=closed_at,
+                actor="coordinator.aalto",
+                stage=Stage.CLOSED,
+                closure_reason=ClosureReason.OTHER,
+                note="Closed",
+            )
         )
     return events
 
@@ -103,14 +114,20 @@ async def test_a_batch_filed_twice_is_filed_once_with_its_status_and_team_review
         assert record is not None and record.follow_ups[0].note == "A note"
         assert session.scalar(select(func.count()).where(col(PathwayEventRow.pathway_id) == pathway_id)) == 3
         review = session.get(TeamReviewItem, f"review-{pathway_id}")
-        assert review is not None and RecordSealer(None).open(review.reason, place=store.review_place(review.review_id)) == "triage is overdue"
+        assert (
+            review is not None
+            and RecordSealer(None).open(review.reason, place=store.review_place(review.review_id))
+            == "triage is overdue"
+        )
 
 
 async def test_a_batch_that_does_not_follow_the_record_is_refused_for_good(engine: Engine) -> None:
     pathway_id = f"pathway-client-{uuid.uuid4().hex[:10]}"
     events = _events(pathway_id)
     activities = _activities(engine)
-    await ActivityEnvironment().run(activities.record_pathway_changes, RecordBatch(pathway_id=pathway_id, team=TEAM, events=events[:1]))
+    await ActivityEnvironment().run(
+        activities.record_pathway_changes, RecordBatch(pathway_id=pathway_id, team=TEAM, events=events[:1])
+    )
     gap = RecordBatch(pathway_id=pathway_id, team=TEAM, events=events[2:])
     with pytest.raises(Exception, match="does not follow the recorded 1"):
         await ActivityEnvironment().run(activities.record_pathway_changes, gap)
@@ -135,12 +152,14 @@ def _file(engine: Engine, pathway_id: str, *, closed_at: datetime, demo: bool = 
                 language=Language.FI,
                 subject="s",
                 body="b",
-                channel="inbox",
+                channel=NotificationChannel.INBOX,
             )
         )
 
 
-async def test_records_past_their_retention_are_erased_with_an_audit_line_and_nothing_else_is_touched(engine: Engine) -> None:
+async def test_records_past_their_retention_are_erased_with_an_audit_line_and_nothing_else_is_touched(
+    engine: Engine,
+) -> None:
     now = datetime(2027, 6, 1, tzinfo=UTC)
     expired = f"pathway-client-{uuid.uuid4().hex[:10]}"
     kept = f"pathway-client-{uuid.uuid4().hex[:10]}"
@@ -154,11 +173,14 @@ async def test_records_past_their_retention_are_erased_with_an_audit_line_and_no
     assert sorted(result.erased) == sorted([expired, expired_demo]) and not result.more
     with Session(engine) as session:
         for table in (PathwayRow, PathwayEventRow, TeamReviewItem, Notification):
-            remaining = set(session.scalars(select(table.pathway_id)))  # type: ignore[attr-defined]
+            remaining = set(session.scalars(select(table.pathway_id)))
             assert remaining == {kept}, table.__name__
         lines = session.exec(select(AuditLogEntry).where(AuditLogEntry.pathway_id == expired)).all()
     # The earlier read stays on record; the erasure is on record too.
-    assert [(line.staff_id, line.action) for line in lines] == [("nurse.virtanen", "read_record"), ("system", "erase_record")]
+    assert [(line.staff_id, line.action) for line in lines] == [
+        ("nurse.virtanen", "read_record"),
+        ("system", "erase_record"),
+    ]
     assert "retention after closure" in (lines[1].purpose or "")
     again = await ActivityEnvironment().run(_activities(engine).erase_expired_records, EraseExpiredRecords(now=now))
     assert again.erased == []
@@ -171,7 +193,12 @@ async def test_the_retention_schedule_erases_a_demo_record_soon_after_it_closes(
     settings = settings.model_copy(update={"demo_record_retention": timedelta(seconds=1)})
     async with running_worker(client, settings, sqlite_engine) as effects:
         pathway = await start_driven(
-            client, task_queue, sqlite_engine, effects.sealer, intake(org.team, demo=True), registered_by=org.coordinator.staff_id
+            client,
+            task_queue,
+            sqlite_engine,
+            effects.sealer,
+            intake(org.team, demo=True),
+            registered_by=org.coordinator.staff_id,
         )
         await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.NO_NEED, redirect_note="Elsewhere"))
         await pathway.handle.result()
@@ -188,5 +215,7 @@ async def test_the_retention_schedule_erases_a_demo_record_soon_after_it_closes(
             await client.get_schedule_handle(OUTBOX_SCHEDULE_ID).delete()
     with Session(sqlite_engine) as session:
         assert session.exec(
-            select(AuditLogEntry).where(AuditLogEntry.pathway_id == pathway.pathway_id, col(AuditLogEntry.action) == "erase_record")
+            select(AuditLogEntry).where(
+                AuditLogEntry.pathway_id == pathway.pathway_id, col(AuditLogEntry.action) == "erase_record"
+            )
         ).one()

@@ -11,6 +11,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
+from models.events import EventKind
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
@@ -21,7 +22,6 @@ from models.pathway import (
     TeamReviewCause,
     TriageRoute,
 )
-from models.events import EventKind
 from models.tables import PathwayEventRow
 
 TEAMS = ("eura-team", "pori-team")

@@ -122,7 +122,12 @@ COORDINATOR = "coordinator.aalto"
 NURSE = "nurse.virtanen"
 SOCIAL_WORKER = "socialworker.nieminen"
 PHYSICIAN = "physician.korhonen"
-FIXED_STAFF_ROLES = {COORDINATOR: "coordinator", NURSE: "professional", SOCIAL_WORKER: "professional", PHYSICIAN: "professional"}
+FIXED_STAFF_ROLES = {
+    COORDINATOR: "coordinator",
+    NURSE: "professional",
+    SOCIAL_WORKER: "professional",
+    PHYSICIAN: "professional",
+}
 
 
 def email_of(staff_id: str) -> str:

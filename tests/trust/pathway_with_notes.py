@@ -49,7 +49,10 @@ async def run_pathway_with_notes(
         a.SetPlan(
             services=[
                 a.PlannedServiceInput(
-                    kind=ServiceKind.MENTAL_HEALTH_SERVICES, provider="Mental health unit", planned_start=now, planned_end=now + timedelta(days=60)
+                    kind=ServiceKind.MENTAL_HEALTH_SERVICES,
+                    provider="Mental health unit",
+                    planned_start=now,
+                    planned_end=now + timedelta(days=60),
                 )
             ],
             note=f"Plan {marker}",

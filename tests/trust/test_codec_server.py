@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 import uuid
-from pathlib import Path
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Annotated
 
 import httpx
@@ -22,7 +22,6 @@ from api.codec import (
     decode_audit_entries,
 )
 from core.codec import KEY_ID_METADATA, EncryptionCodec, parse_key_ring
-from core.settings import Settings
 from tests.support.fixtures import make_org, migrated, running_worker
 
 from .conftest import FileServer, KeyMaterial, new_key
@@ -108,7 +107,9 @@ async def test_coordinator_reads_a_real_encrypted_pathway_history_and_the_read_i
     engine = migrated(url)
     org = make_org(engine)
     queue = f"tq-{uuid.uuid4()}"
-    settings = keys.only_a.model_copy(update={"task_queue": queue, "database_url": url, "move_v4_records_on_start": False})
+    settings = keys.only_a.model_copy(
+        update={"task_queue": queue, "database_url": url, "move_v4_records_on_start": False}
+    )
     async with running_worker(client, settings, engine) as effects:
         noted = await run_pathway_with_notes(client, queue, engine, effects.sealer, org, marker)
     pathway = noted.pathway

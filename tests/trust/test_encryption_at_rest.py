@@ -3,6 +3,7 @@ not in the record's SQLite file, not in a `pg_dump` of the record on PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import subprocess
 import uuid
@@ -56,7 +57,10 @@ async def test_free_text_is_not_readable_in_temporals_file_nor_in_the_records_sq
     records = database_bytes(encrypted_db)
     assert records.count(secret.encode()) == 0
     # Nor any recognisable piece of it.
-    assert records.count(secret.split("-")[-1][:16].encode()) == 0 and temporal.count(secret.split("-")[-1][:16].encode()) == 0
+    assert (
+        records.count(secret.split("-")[-1][:16].encode()) == 0
+        and temporal.count(secret.split("-")[-1][:16].encode()) == 0
+    )
     assert b"sealed:v1:key-a:" in records
 
     # The payloads in the history say which key encrypted them (so rotation can find the right one).
@@ -86,8 +90,14 @@ async def test_free_text_is_not_readable_in_a_pg_dump_of_the_record(file_server:
         assert noted.record.follow_ups[0].note == f"Follow-up {secret}"
         schema = make_url(url).query["options"].removeprefix("-csearch_path=")  # type: ignore[union-attr]
         target = make_url(base_url).set(drivername="postgresql").render_as_string(hide_password=False)
-        dump = subprocess.run(  # noqa: S603 (the PostgreSQL client on this machine)
-            [pg_dump, "--schema", str(schema), "--data-only", target], capture_output=True, check=True, timeout=120
+        dump = (
+            await asyncio.to_thread(
+                subprocess.run,
+                [pg_dump, "--schema", str(schema), "--data-only", target],
+                capture_output=True,
+                check=True,
+                timeout=120,
+            )
         ).stdout
     assert b"sealed:v1:key-a:" in dump, "the dump holds the record"
     assert dump.count(secret.encode()) == 0

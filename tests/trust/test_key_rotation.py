@@ -19,6 +19,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from core.codec import KEY_ID_METADATA, PayloadDecryptionError
 from core.crypto import RecordSealer, SealedValueError
 from core.db import PROJECT_ROOT
+from core.settings import Settings
 from models import actions as a
 from models.pathway import Stage, TriageRoute
 from models.tables import PathwayEventRow, PathwayRow
@@ -32,7 +33,9 @@ from .conftest import FileServer, KeyMaterial
 
 def _update_key_ids(history_events: Sequence[HistoryEvent]) -> list[bytes]:
     return [
-        event.workflow_execution_update_accepted_event_attributes.accepted_request.input.args.payloads[1].metadata[KEY_ID_METADATA]
+        event.workflow_execution_update_accepted_event_attributes.accepted_request.input.args.payloads[1].metadata[
+            KEY_ID_METADATA
+        ]
         for event in history_events
         if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
     ]
@@ -46,20 +49,28 @@ async def test_a_pathway_started_with_the_old_key_keeps_working_after_the_active
     org = make_org(engine)
     queue = f"tq-{uuid.uuid4()}"
 
-    def settings_of(base: object) -> object:
-        return base.model_copy(update={"temporal_address": file_server.target, "task_queue": queue, "database_url": url})  # type: ignore[attr-defined]
+    def settings_of(base: Settings) -> Settings:
+        return base.model_copy(
+            update={"temporal_address": file_server.target, "task_queue": queue, "database_url": url}
+        )
 
     only_a, a_and_b, only_b = (settings_of(s) for s in (keys.only_a, keys.a_and_b_active_b, keys.only_b))
     client_a = await file_server.connect(keys.only_a)
-    async with running_worker(client_a, only_a, engine) as effects:  # type: ignore[arg-type]
-        pathway = await start_driven(client_a, queue, engine, effects.sealer, intake(org.team), registered_by=org.nurse.staff_id)
-        await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=org.nurse.staff_id))
+    async with running_worker(client_a, only_a, engine) as effects:
+        pathway = await start_driven(
+            client_a, queue, engine, effects.sealer, intake(org.team), registered_by=org.nurse.staff_id
+        )
+        await pathway.do(
+            org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=org.nurse.staff_id)
+        )
         await pathway.record()
 
     # Rotation: key B is rolled out everywhere and made active, key A is still known.
     client_ab = await file_server.connect(keys.a_and_b_active_b)
-    async with running_worker(client_ab, a_and_b, engine) as effects:  # type: ignore[arg-type]
-        pathway_ab = DrivenPathway(client=client_ab, engine=engine, sealer=effects.sealer, pathway_id=pathway.pathway_id)
+    async with running_worker(client_ab, a_and_b, engine) as effects:
+        pathway_ab = DrivenPathway(
+            client=client_ab, engine=engine, sealer=effects.sealer, pathway_id=pathway.pathway_id
+        )
         answer = await pathway_ab.do(org.nurse.staff_id, a.SetGoal(text="Back to work in logistics"))
         assert answer.case_manager == org.nurse.staff_id  # written under key A, read under the new ring
         record = await pathway_ab.record()
@@ -76,8 +87,10 @@ async def test_a_pathway_started_with_the_old_key_keeps_working_after_the_active
     # A worker with only key B fails the workflow task (retried), never the pathway.
     caplog.set_level(logging.ERROR, logger="temporalio.worker._workflow")
     pathway_b = DrivenPathway(client=client_b, engine=engine, sealer=RecordSealer(None), pathway_id=pathway.pathway_id)
-    update = asyncio.create_task(pathway_b.do(org.nurse.staff_id, a.CompleteAssessment(summary="Done", recommendation="Employment")))
-    async with running_worker(client_b, only_b, engine):  # type: ignore[arg-type]
+    update = asyncio.create_task(
+        pathway_b.do(org.nurse.staff_id, a.CompleteAssessment(summary="Done", recommendation="Employment"))
+    )
+    async with running_worker(client_b, only_b, engine):
         await eventually(
             lambda: any(_mentions_unknown_key_a(record) for record in caplog.records),
             timeout=60,
@@ -85,7 +98,7 @@ async def test_a_pathway_started_with_the_old_key_keeps_working_after_the_active
         )
     assert not update.done()
     # Once a worker with both keys is back, the waiting update goes through: nothing was lost.
-    async with running_worker(client_ab, a_and_b, engine):  # type: ignore[arg-type]
+    async with running_worker(client_ab, a_and_b, engine):
         answer = await update
     assert answer.stage is Stage.PLANNING
     engine.dispose()
@@ -103,11 +116,18 @@ async def test_resealing_the_record_with_the_new_key_lets_the_old_key_go(
     engine = migrated(url)
     org = make_org(engine)
     queue = f"tq-{uuid.uuid4()}"
-    only_a = keys.only_a.model_copy(update={"temporal_address": file_server.target, "task_queue": queue, "database_url": url})
+    only_a = keys.only_a.model_copy(
+        update={"temporal_address": file_server.target, "task_queue": queue, "database_url": url}
+    )
     client = await file_server.connect(keys.only_a)
     async with running_worker(client, only_a, engine) as effects:
-        pathway = await start_driven(client, queue, engine, effects.sealer, intake(org.team), registered_by=org.nurse.staff_id)
-        await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=org.nurse.staff_id, note="Sealed note"))
+        pathway = await start_driven(
+            client, queue, engine, effects.sealer, intake(org.team), registered_by=org.nurse.staff_id
+        )
+        await pathway.do(
+            org.coordinator.staff_id,
+            a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=org.nurse.staff_id, note="Sealed note"),
+        )
         await pathway.do(org.nurse.staff_id, a.RequestTeamReview(reason="Sealed reason"))
         await pathway.record()
 
@@ -125,8 +145,14 @@ async def test_resealing_the_record_with_the_new_key_lets_the_old_key_go(
         "PATHWAYS_ENCRYPTION_ACTIVE_KEY": "key-b",
         "PATH": "/usr/bin:/bin",
     }
-    result = subprocess.run(  # noqa: S603 (our own CLI)
-        [sys.executable, "-m", "ops.cli", "records", "reseal"], cwd=PROJECT_ROOT, env=environment, capture_output=True, text=True, timeout=60
+    result = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "ops.cli", "records", "reseal"],
+        cwd=PROJECT_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 0, result.stderr
     assert "sealed again with key key-b" in result.stdout and not result.stdout.startswith("0 ")

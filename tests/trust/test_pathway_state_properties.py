@@ -69,7 +69,12 @@ def _resolved(value: Any, ids: list[str]) -> Any:
 
 
 ACTIONS = st.one_of(
-    st.builds(lambda route, level, cm: ("triage", route, level, cm), st.sampled_from(list(TriageRoute)), st.sampled_from([None, *AssessmentLevel]), st.sampled_from(STAFF)),
+    st.builds(
+        lambda route, level, cm: ("triage", route, level, cm),
+        st.sampled_from(list(TriageRoute)),
+        st.sampled_from([None, *AssessmentLevel]),
+        st.sampled_from(STAFF),
+    ),
     st.builds(lambda cm: ("assign", cm), st.sampled_from(STAFF)),
     st.builds(lambda item, achieved: ("goal", item, achieved), st.one_of(st.none(), ITEM), st.booleans()),
     st.just(("investigation",)),
@@ -79,14 +84,18 @@ ACTIONS = st.one_of(
     st.builds(lambda item, change: ("service", item, change), ITEM, st.sampled_from(list(ServiceStatusChange))),
     st.just(("follow_up",)),
     st.just(("request_review",)),
-    st.builds(lambda decision, cm: ("decide", decision, cm), st.sampled_from(list(TeamReviewDecision)), st.sampled_from(STAFF)),
+    st.builds(
+        lambda decision, cm: ("decide", decision, cm), st.sampled_from(list(TeamReviewDecision)), st.sampled_from(STAFF)
+    ),
     st.builds(lambda solution: ("outcome", solution), st.sampled_from(list(LongTermSolution))),
     st.booleans().map(lambda held: ("confirm", held)),
     st.just(("close",)),
     st.just(("feedback",)),
     st.just(("deadline",)),
 )
-SEQUENCES = st.lists(st.tuples(ACTIONS, st.sampled_from(STAFF), st.integers(min_value=0, max_value=40)), min_size=1, max_size=25)
+SEQUENCES = st.lists(
+    st.tuples(ACTIONS, st.sampled_from(STAFF), st.integers(min_value=0, max_value=40)), min_size=1, max_size=25
+)
 
 
 def fields_of(drawn: tuple[Any, ...], ids: list[str], now: datetime) -> Any | None:
@@ -98,7 +107,11 @@ def fields_of(drawn: tuple[Any, ...], ids: list[str], now: datetime) -> Any | No
                 route, level, case_manager = rest
                 if route is TriageRoute.NO_NEED:
                     return a.Triage(route=route, redirect_note="Elsewhere")
-                return a.Triage(route=route, assessment_level=level if route is TriageRoute.EXTENDED_ASSESSMENT else None, case_manager=case_manager)
+                return a.Triage(
+                    route=route,
+                    assessment_level=level if route is TriageRoute.EXTENDED_ASSESSMENT else None,
+                    case_manager=case_manager,
+                )
             case "assign":
                 return a.AssignCaseManager(case_manager=rest[0], reason="Handover")
             case "goal":
@@ -113,7 +126,9 @@ def fields_of(drawn: tuple[Any, ...], ids: list[str], now: datetime) -> Any | No
             case "plan":
                 keep, new = rest
                 services = [
-                    a.PlannedServiceInput(service_id=_resolved(item, ids), kind=ServiceKind.SOCIAL_WORK, provider="P", planned_start=now)
+                    a.PlannedServiceInput(
+                        service_id=_resolved(item, ids), kind=ServiceKind.SOCIAL_WORK, provider="P", planned_start=now
+                    )
                     for item in dict.fromkeys(keep)
                 ] + [a.PlannedServiceInput(kind=ServiceKind.OTHER, provider="Q", planned_start=now) for _ in range(new)]
                 return a.SetPlan(services=services) if services else None
@@ -145,13 +160,17 @@ def fields_of(drawn: tuple[Any, ...], ids: list[str], now: datetime) -> Any | No
 
 
 def check_invariants(state: ProcessState, events: list[PathwayEvent]) -> None:
-    assert [event.sequence for event in events] == list(range(1, state.last_event_sequence + 1)), "events are contiguous"
+    assert [event.sequence for event in events] == list(range(1, state.last_event_sequence + 1)), (
+        "events are contiguous"
+    )
     record = apply_events(state.pathway_id, None, events)
     assert record is not None
     assert record.stage is state.stage and record.case_manager == state.case_manager
     assert (record.closure is not None) == (state.stage is Stage.CLOSED)
     assert len(record.pending_team_reviews()) == len(state.pending_reviews)
-    assert {review.review_id for review in record.pending_team_reviews()} == {review.review_id for review in state.pending_reviews}
+    assert {review.review_id for review in record.pending_team_reviews()} == {
+        review.review_id for review in state.pending_reviews
+    }
     if state.stage is Stage.SUSTAINMENT:
         assert state.outcome is not None and record.outcome is not None
     assert len(state.model_dump_json()) < 32 * 1024
@@ -164,7 +183,9 @@ def test_any_sequence_of_actions_and_deadlines_keeps_the_process_and_the_record_
     counter = itertools.count(1)
     now = T0
     state, decision = rules.start(
-        a.Intake(client_reference="client-prop", team=TEAM, referral_source="self_referral", reason="r", referred_at=now),
+        a.Intake(
+            client_reference="client-prop", team=TEAM, referral_source="self_referral", reason="r", referred_at=now
+        ),
         pathway_id="pathway-client-prop",
         registered_by=STAFF[0],
         policy=PathwayPolicy(),
@@ -193,7 +214,13 @@ def test_any_sequence_of_actions_and_deadlines_keeps_the_process_and_the_record_
                 assert state == before, "a refusal changes nothing"
                 continue
             state, decision = rules.decide(
-                state, action.apply, fields, now=now, new_id=lambda: f"id-{next(counter)}", cause=f"update:{next(counter)}", actor=actor
+                state,
+                action.apply,
+                fields,
+                now=now,
+                new_id=lambda: f"id-{next(counter)}",
+                cause=f"update:{next(counter)}",
+                actor=actor,
             )
             ids += decision.created_ids
         events += decision.events
@@ -201,20 +228,30 @@ def test_any_sequence_of_actions_and_deadlines_keeps_the_process_and_the_record_
         check_invariants(state, events)
 
 
-@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(st.lists(st.tuples(ACTIONS.filter(lambda drawn: drawn[0] != "deadline"), st.sampled_from([1, 2])), min_size=3, max_size=12))
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow]
+)
+@given(
+    st.lists(
+        st.tuples(ACTIONS.filter(lambda drawn: drawn[0] != "deadline"), st.sampled_from([1, 2])),
+        min_size=3,
+        max_size=12,
+    )
+)
 async def test_the_workflow_decides_what_the_rules_decide(
     client: Client, task_queue: str, sqlite_engine: Engine, org: Org, worker: Effects, sequence: list[Any]
 ) -> None:
     """The durable shell on a real dev server: a refused action changes nothing, the record folded by the
     database agrees with the process, whatever the sequence."""
     staff = {1: org.nurse.staff_id, 2: org.coordinator.staff_id}
-    pathway = await start_driven(client, task_queue, sqlite_engine, worker.sealer, intake(org.team), registered_by=org.nurse.staff_id)
+    pathway = await start_driven(
+        client, task_queue, sqlite_engine, worker.sealer, intake(org.team), registered_by=org.nurse.staff_id
+    )
     ids: list[str] = []
     for drawn, who in sequence:
         if drawn[0] in ("triage", "assign", "decide"):
             # Only members of the team can be named; the API checks that before the workflow sees it.
-            drawn = (*drawn[:-1], org.social_worker.staff_id) if drawn[0] != "triage" else (*drawn[:-1], org.social_worker.staff_id)
+            drawn = (*drawn[:-1], org.social_worker.staff_id)
         fields = fields_of(drawn, ids, datetime.now(UTC))
         if fields is None:
             continue
@@ -231,5 +268,7 @@ async def test_the_workflow_decides_what_the_rules_decide(
     record = await pathway.record()
     events = pathway.events()
     assert [event.sequence for event in events] == list(range(1, process.last_event_sequence + 1))
-    assert apply_events(pathway.pathway_id, None, events) == record.model_copy(update={"pathway_id": pathway.pathway_id})
+    assert apply_events(pathway.pathway_id, None, events) == record.model_copy(
+        update={"pathway_id": pathway.pathway_id}
+    )
     assert record.stage is process.stage and record.case_manager == process.case_manager

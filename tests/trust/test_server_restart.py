@@ -28,7 +28,9 @@ async def test_pathways_go_on_after_the_temporal_server_restarts_on_the_same_dat
     queue = f"tq-{uuid.uuid4()}"
     url = f"sqlite:///{tmp_path / 'pathways.db'}"
     settings = settings_for(tmp_path, queue, url).model_copy(
-        update=encryption_settings({"k1": new_key()}, active="k1").model_dump(include={"encryption_keys", "encryption_active_key"})
+        update=encryption_settings({"k1": new_key()}, active="k1").model_dump(
+            include={"encryption_keys", "encryption_active_key"}
+        )
     )
     engine = migrated(url)
     org = make_org(engine)
@@ -39,9 +41,13 @@ async def test_pathways_go_on_after_the_temporal_server_restarts_on_the_same_dat
         client = await Client.connect(f"127.0.0.1:{port}", data_converter=data_converter(settings))
         async with running_worker(client, settings, engine) as effects:
             policy = PathwayPolicy(assessment_due_after=ASSESSMENT_DUE_AFTER)
-            waiting_for_timer = await start_driven(client, queue, engine, effects.sealer, intake(org.team), registered_by=nurse, policy=policy)
+            waiting_for_timer = await start_driven(
+                client, queue, engine, effects.sealer, intake(org.team), registered_by=nurse, policy=policy
+            )
             await waiting_for_timer.do(coordinator, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
-            awaiting_triage = await start_driven(client, queue, engine, effects.sealer, intake(org.team), registered_by=nurse)
+            awaiting_triage = await start_driven(
+                client, queue, engine, effects.sealer, intake(org.team), registered_by=nurse
+            )
             before = await waiting_for_timer.settled()
             assert before.stage is Stage.ASSESSMENT and not before.pending_reviews
 
@@ -54,8 +60,12 @@ async def test_pathways_go_on_after_the_temporal_server_restarts_on_the_same_dat
             assert [review.cause for review in process.pending_reviews] == [TeamReviewCause.ASSESSMENT_OVERDUE]
 
             # Staff actions work on both pathways after the restart.
-            await waiting_for_timer.do(coordinator, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Results due"))
-            answer = await waiting_for_timer.do(nurse, a.CompleteAssessment(summary="Done", recommendation="Employment"))
+            await waiting_for_timer.do(
+                coordinator, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Results due")
+            )
+            answer = await waiting_for_timer.do(
+                nurse, a.CompleteAssessment(summary="Done", recommendation="Employment")
+            )
             assert answer.stage is Stage.PLANNING
             await awaiting_triage.do(coordinator, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
             answer = await awaiting_triage.do(nurse, a.SetGoal(text="Start vocational studies"))
@@ -64,7 +74,9 @@ async def test_pathways_go_on_after_the_temporal_server_restarts_on_the_same_dat
             # The record has every event of the pathway, each once, in order.
             process = await waiting_for_timer.settled()
             record = await waiting_for_timer.record()
-            assert [event.sequence for event in waiting_for_timer.events()] == list(range(1, process.last_event_sequence + 1))
+            assert [event.sequence for event in waiting_for_timer.events()] == list(
+                range(1, process.last_event_sequence + 1)
+            )
             assert record.team_reviews[0].decision is TeamReviewDecision.CONTINUE
     finally:
         await server.shutdown()

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from models import actions as a
+from models.events import FollowUpRecorded
 from models.pathway import NOTE_MAX_LENGTH, ContactChannel, PathwayPolicy, TriageRoute
 from tests.support.fixtures import Org
 from tests.support.helpers import intake, service
@@ -57,7 +58,7 @@ async def test_notes_leave_the_process_and_runs_continue_as_new_while_the_record
     record = await pathway.record()
     assert record.follow_up_count == contacts
     assert record.follow_ups[-1].note.startswith(f"contact {contacts - 1:03d}")
-    notes = [event.note for event in pathway.events() if event.kind.value == "follow_up_recorded"]  # type: ignore[union-attr]
+    notes = [event.note for event in pathway.events() if isinstance(event, FollowUpRecorded)]
     assert [note[:11] for note in notes] == [f"contact {index:03d}" for index in range(contacts)]
     # Each run's history stays small: the second-to-last run's input is the bounded process.
     history = await pathway.handle.fetch_history()

@@ -174,7 +174,7 @@ async def test_long_follow_up_timers_escalate_after_a_month_with_time_skipping(
     await pathway.do(nurse, a.SetPlan(services=[service()]))
     started = datetime.now(UTC)
     # 30 days' follow-up interval and a week's grace pass in seconds for this workflow only.
-    await env.fast_forward(pathway.handle, timedelta(days=38))  # type: ignore[attr-defined]
+    await env.fast_forward(pathway.handle, timedelta(days=38))
     await eventually(lambda: pathway.row().team_review_pending, what="overdue escalation", timeout=30)  # type: ignore[union-attr]
     assert datetime.now(UTC) - started < timedelta(minutes=1)
     record = await pathway.record()

@@ -253,7 +253,7 @@ def test_an_assessment_completes_only_when_every_investigation_is_done(clock: Cl
     assert state.stage is Stage.PLANNING
 
 
-# -- the plan and its services ------------------------------------------------------------------------------------------
+# -- the plan and its services -----------------------------------------------------------------------------------
 
 
 def test_a_revised_plan_cancels_the_planned_services_left_out_and_keeps_the_active_ones(clock: Clock) -> None:
@@ -356,7 +356,7 @@ def test_fired_deadline_keys_stay_bounded_over_a_long_pathway(clock: Clock) -> N
     assert len(state.fired_deadline_keys) <= 2
 
 
-# -- team review, outcome, sustainment, closure ---------------------------------------------------------------------------
+# -- team review, outcome, sustainment, closure ------------------------------------------------------------------
 
 
 def test_a_team_review_decision_settles_every_pending_review(clock: Clock) -> None:
@@ -447,11 +447,8 @@ def test_the_record_folded_from_a_whole_pathway_holds_every_text(clock: Clock) -
         )
     )
     for index in range(25):
-        state = keep(
-            lambda index=index: do(
-                state, NURSE, a.RecordFollowUp(channel=ContactChannel.REMOTE, note=f"contact {index}"), clock
-            )
-        )  # type: ignore[misc]
+        follow_up = a.RecordFollowUp(channel=ContactChannel.REMOTE, note=f"contact {index}")
+        state = keep(lambda before=state, follow_up=follow_up: do(before, NURSE, follow_up, clock))  # type: ignore[misc]
     state = keep(lambda: do(state, NURSE, a.RecordFeedback(rating=4, comment="Helpful"), clock))
     state = keep(lambda: do(state, COORDINATOR, a.Close(reason=ClosureReason.OTHER, note="Ended"), clock))
     record = apply_events(state.pathway_id, None, events)

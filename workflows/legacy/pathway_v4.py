@@ -29,12 +29,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.legacy_v4 import LegacyActivities as PathwayActivities
-    from workflows.legacy.contract_v4 import (
-        EscalateToTeamReviewInput,
-        NotifyCaseManagerInput,
-        NotifyTeamInput,
-        RecordPathwayEventsInput,
-    )
+    from models.process import PathwayStart as CurrentPathwayStart
+    from workflows import search_attributes
+    from workflows.legacy import deadlines_v4 as deadlines
     from workflows.legacy.contract_v4 import (
         ENDED_SERVICE_STATUSES,
         AddInvestigationInput,
@@ -50,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
         Deadline,
         DeadlineKind,
         DecideTeamReviewInput,
+        EscalateToTeamReviewInput,
         EventKind,
         Feedback,
         FollowUp,
@@ -58,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
         Investigation,
         InvestigationStatus,
         NotificationKind,
+        NotifyCaseManagerInput,
+        NotifyTeamInput,
         Outcome,
         PathwayEvent,
         PathwayStartInput,
@@ -67,6 +67,7 @@ with workflow.unsafe.imports_passed_through():
         RecordFeedbackInput,
         RecordFollowUpInput,
         RecordOutcomeInput,
+        RecordPathwayEventsInput,
         RequestTeamReviewInput,
         ServiceStatus,
         ServiceStatusChange,
@@ -80,11 +81,8 @@ with workflow.unsafe.imports_passed_through():
         TriageRoute,
         UpdateServiceInput,
     )
-    from workflows import search_attributes
-    from workflows.legacy import deadlines_v4 as deadlines
     from workflows.legacy.upgrade import MoveV4Record, process_from_v4
     from workflows.pathway import PathwayWorkflow as CurrentPathwayWorkflow
-    from models.process import PathwayStart as CurrentPathwayStart
 
 SYSTEM_ACTOR = "system"
 # Patch ids (README, "Changing workflow code"): each guards a change that older histories must not see.
