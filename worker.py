@@ -18,7 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client
 from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -33,7 +33,8 @@ from core.health import HealthChecks, HealthServer
 from core.settings import Settings
 from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect, workflow_runner
-from workflows.client import UpkeepIntervals, ensure_schedules, request_record_move, running_v4_pathways
+from ops.upgrade import move_version_4_records
+from workflows.client import UpkeepIntervals, ensure_schedules
 from workflows.legacy.pathway_v4 import PathwayWorkflowV4
 from workflows.pathway import PathwayWorkflow
 from workflows.upkeep import OutboxSweepWorkflow, RecordRetentionWorkflow
@@ -87,8 +88,8 @@ def build_effects(settings: Settings, engine: Engine | None = None) -> Effects:
     )
 
 
-async def prepare_namespace(client: Client, settings: Settings) -> None:
-    """The upkeep schedules, and version-4 pathways asked to move their record (best effort: a worker that
+async def prepare_namespace(client: Client, settings: Settings, effects: Effects) -> None:
+    """The upkeep schedules, and version-4 pathways moved into the record schema (best effort: a worker that
     cannot do it now still serves; the next start, or `ops.cli pathways move-records`, does it)."""
     try:
         await ensure_schedules(
@@ -100,20 +101,8 @@ async def prepare_namespace(client: Client, settings: Settings) -> None:
         )
     except RPCError as err:
         log.warning("Could not create or update the upkeep schedules: %s", err)
-    if not settings.move_v4_records_on_start:
-        return
-    moved = 0
-    try:
-        async for pathway_id in running_v4_pathways(client):
-            try:
-                await request_record_move(client, pathway_id)
-                moved += 1
-            except (RPCError, WorkflowUpdateFailedError) as err:
-                log.warning("Version-4 pathway %s could not be asked to move its record: %s", pathway_id, err)
-    except RPCError as err:
-        log.warning("Could not list version-4 pathways: %s", err)
-    if moved:
-        log.info("Asked %d version-4 pathway(s) to move their record into the database", moved)
+    if settings.move_v4_records_on_start:
+        await move_version_4_records(client, effects.engine, effects.sealer)
 
 
 async def connect_with_retry(settings: Settings, runtime: Runtime, stop: asyncio.Event) -> Client | None:
@@ -183,7 +172,7 @@ async def run_worker(settings: Settings, effects: Effects | None = None, stop: a
             await health.start()
         log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
         running = asyncio.create_task(worker.run())
-        preparing = asyncio.create_task(prepare_namespace(client, settings))
+        preparing = asyncio.create_task(prepare_namespace(client, settings, effects))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if running.done():

@@ -196,6 +196,33 @@ def records_reseal(ctx: typer.Context) -> None:
     typer.echo(f"{count} value(s) sealed again with key {sealer.active_key_id}")
 
 
+pathways_app = typer.Typer(help="Pathways in Temporal.", no_args_is_help=True)
+app.add_typer(pathways_app, name="pathways")
+
+
+@pathways_app.command("move-records")
+def pathways_move_records(ctx: typer.Context) -> None:
+    """Move version-4 pathways into the record schema: running ones move their record and continue as the
+    current workflow; closed ones are imported from their final state. Workers do this at start-up too."""
+    from core.crypto import RecordSealer
+    from core.temporal import connect
+    from ops.upgrade import move_version_4_records
+
+    settings = _settings(ctx)
+
+    def run(engine: Engine) -> str:
+        async def move() -> str:
+            report = await move_version_4_records(await connect(settings), engine, RecordSealer.from_settings(settings))
+            return (
+                f"{report.asked_to_move} running pathway(s) asked to move, {report.imported} closed record(s) "
+                f"imported, {report.failed} failed"
+            )
+
+        return asyncio.run(move())
+
+    typer.echo(_on_database(ctx, run))
+
+
 staff_app = typer.Typer(help="Staff members and their bearer tokens.", no_args_is_help=True)
 app.add_typer(staff_app, name="staff")
 team_app = typer.Typer(help="Work-ability teams.", no_args_is_help=True)

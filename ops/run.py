@@ -20,10 +20,12 @@ import urllib.error
 import urllib.request
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from pydantic import ValidationError
 
+from core.codec import new_key_entry
 from core.settings import Settings, get_settings
 from core.telemetry import port_in_use
 
@@ -76,7 +78,34 @@ def child_environment(settings: Settings) -> dict[str, str]:
     env["PYTHONUNBUFFERED"] = "1"
     # Readable lines in a terminal unless asked otherwise (PATHWAYS_LOG_FORMAT=json make run).
     env.setdefault("PATHWAYS_LOG_FORMAT", "text")
+    # The demo's closed pathways are erased soon after they close, so the record's life can be watched;
+    # real records keep the 12-year default.
+    env.setdefault("PATHWAYS_DEMO_RECORD_RETENTION", "PT30M")
+    env.setdefault("PATHWAYS_RECORD_RETENTION_CHECK", "PT1M")
+    if not env.get("PATHWAYS_ENCRYPTION_KEYS"):
+        # Encrypted out of the box: notes never lie in plain text in var/, Temporal's database included.
+        key_id, key = local_encryption_key(settings.var_dir)
+        env["PATHWAYS_ENCRYPTION_KEYS"] = f"{key_id}:{key}"
+        env["PATHWAYS_ENCRYPTION_ACTIVE_KEY"] = key_id
     return env
+
+
+LOCAL_KEY_FILE = "encryption.key"
+LOCAL_KEY_ID = "local1"
+
+
+def local_encryption_key(var_dir: Path) -> tuple[str, str]:
+    """The key `make run` encrypts with: made on the first start into var/ (mode 600, never committed: var/
+    is in .gitignore), the same on every later start so earlier pathways stay readable."""
+    path = var_dir / LOCAL_KEY_FILE
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        entry = new_key_entry(LOCAL_KEY_ID)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(entry + "\n")
+    key_id, _, key = path.read_text().strip().partition(":")
+    return key_id, key
 
 
 def busy_ports(settings: Settings) -> list[str]:

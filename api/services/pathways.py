@@ -205,9 +205,13 @@ async def read(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> 
 
 async def _recorded(client: Client, sealer: RecordSealer, row: PathwayRow) -> PathwayRecord | None:
     if row.process_version is ProcessVersion.V4 and row.record is None:
-        if row.closed_at is None:
-            async with translated(row.pathway_id):
-                await request_record_move(client, row.pathway_id)
+        if row.closed_at is not None:
+            raise RecordMovingError(
+                f"pathway {row.pathway_id} closed before version 5 and its record has not been imported yet; a "
+                "worker imports it when it starts (or run `python -m ops.cli pathways move-records`)"
+            )
+        async with translated(row.pathway_id):
+            await request_record_move(client, row.pathway_id)
         raise RecordMovingError(
             f"pathway {row.pathway_id} started on the previous version; its record is moving into the database "
             "now: try again in a few seconds"

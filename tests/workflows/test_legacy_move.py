@@ -17,6 +17,8 @@ from models.tables import PathwayRow, ProcessVersion
 from tests.support.fixtures import Org
 from tests.support.helpers import client_reference, eventually
 from tests.support.pathways import DrivenPathway
+from ops.upgrade import move_version_4_records
+from records import store
 from worker import WORKFLOWS, Effects
 from workflows.client import LEGACY_WORKFLOW_NAME, request_record_move, running_v4_pathways
 from workflows.legacy import contract_v4 as v4
@@ -103,3 +105,45 @@ async def test_a_version_4_pathway_moves_its_record_and_continues_as_the_current
         types.append(run.events[0].workflow_execution_started_event_attributes.workflow_type.name)
         await replayer.replay_workflow(run)
     assert sorted(types) == sorted([LEGACY_WORKFLOW_NAME, WORKFLOW_NAME])
+
+
+async def test_a_closed_version_4_pathway_is_imported_from_its_final_state(
+    client: Client, task_queue: str, sqlite_engine: Engine, org: Org, worker: Effects
+) -> None:
+    reference = client_reference()
+    pathway_id = v4.pathway_id_for(reference)
+    handle = await client.start_workflow(
+        PathwayWorkflowV4.run,
+        v4.PathwayStartInput(
+            intake=v4.IntakeInput(
+                client_reference=reference,
+                team=org.team,
+                referral_source=v4.ReferralSource.SELF_REFERRAL,
+                reason="Closed before version 5",
+                registered_by=org.coordinator.staff_id,
+            )
+        ),
+        id=pathway_id,
+        task_queue=task_queue,
+    )
+    await handle.execute_update(
+        PathwayWorkflowV4.triage,
+        v4.TriageInput(actor=org.coordinator.staff_id, route=v4.TriageRoute.NO_NEED, redirect_note="Elsewhere"),
+    )
+    await handle.result()
+    with Session(sqlite_engine) as session:
+        row = session.get(PathwayRow, pathway_id)
+        assert row is not None and row.record is None and row.closed_at is not None
+
+    report = await move_version_4_records(client, sqlite_engine, worker.sealer)
+    assert report.imported >= 1 and report.failed == 0
+    pathway = DrivenPathway(client=client, engine=sqlite_engine, sealer=worker.sealer, pathway_id=pathway_id)
+    row = pathway.row()
+    assert row is not None and row.process_version is ProcessVersion.CURRENT
+    record = store.open_record(worker.sealer, row)
+    assert record is not None and record.referral.reason == "Closed before version 5"
+    assert record.closure is not None and record.closure.note == "Elsewhere"
+    # Imported once: a second sweep finds nothing to import.
+    assert pathway_id not in [pid async for pid in running_v4_pathways(client)]
+    again = await move_version_4_records(client, sqlite_engine, worker.sealer)
+    assert again.failed == 0
