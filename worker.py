@@ -12,10 +12,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -28,12 +29,14 @@ from activities.legacy_v4 import LegacyActivities
 from activities.outbox import OutboxDispatcher
 from activities.records import RecordActivities, RecordRetention
 from core.crypto import RecordSealer
-from core.db import build_engine, check_schema_current
+from core.db import OutdatedSchemaError, build_engine, check_schema_current
 from core.health import HealthChecks, HealthServer
-from core.settings import Settings
+from core.logs import configure_logging
+from core.process import exit_without_finalizing
+from core.settings import Settings, get_settings
 from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect, workflow_runner
-from ops.upgrade import move_version_4_records
+from records.version_4_upgrade import move_version_4_records
 from workflows.client import UpkeepIntervals, ensure_schedules
 from workflows.legacy.pathway_v4 import PathwayWorkflowV4
 from workflows.pathway import PathwayWorkflow
@@ -195,11 +198,30 @@ async def run_worker(settings: Settings, effects: Effects | None = None, stop: a
     log.info("Worker stopped")
 
 
-def main(argv: Any = None) -> None:
-    # `python worker.py` behaves exactly like `python -m ops.cli worker` (logging, exit codes, shutdown).
-    from ops.cli import app
-
-    app(["worker"])
+def main(settings: Settings | None = None) -> NoReturn:
+    """Run a worker until SIGTERM/SIGINT, then exit with a code a supervisor understands: 0 after a clean
+    shutdown, 2 for an outdated database schema, 1 for a failure (restart me), 130 for Ctrl-C while starting."""
+    settings = settings or get_settings()
+    configure_logging(settings)
+    code = 0
+    try:
+        asyncio.run(run_worker(settings))
+    except OutdatedSchemaError as err:
+        print(f"worker not started: {err}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        # Ctrl-C before the worker's own signal handlers are in place (while connecting): nothing to drain.
+        code = 130
+    except SystemExit as stop:
+        # A readable reason (busy port, unreachable Temporal) instead of a traceback.
+        if isinstance(stop.code, str):
+            print(stop.code, file=sys.stderr)
+        code = stop.code if isinstance(stop.code, int) else 1
+    except Exception:
+        # One JSON line with the traceback; non-zero so a supervisor restarts us.
+        log.exception("Worker failed")
+        code = 1
+    exit_without_finalizing(code)
 
 
 if __name__ == "__main__":

@@ -27,6 +27,11 @@ from models.tables import PathwayEventRow, PathwayRow, ProcessVersion, TeamRevie
 from records import legacy_v4
 from records.store import insert_ignoring_conflict, lock_pathway, review_place
 from workflows.legacy.contract_v4 import (
+    ESCALATE_TO_TEAM_REVIEW,
+    MOVE_V4_RECORD,
+    NOTIFY_CASE_MANAGER,
+    NOTIFY_TEAM,
+    RECORD_PATHWAY_EVENTS,
     EscalateToTeamReviewInput,
     EscalationResult,
     EventKind,
@@ -64,7 +69,7 @@ class LegacyActivities:
         self._outbox.hand_over(pending)
         return written
 
-    @activity.defn(name="notify_case_manager")
+    @activity.defn(name=NOTIFY_CASE_MANAGER)
     async def notify_case_manager(self, notification: NotifyCaseManagerInput) -> NotificationResult:
         _hand_back_if_shutting_down()
         notice = Notice(
@@ -77,7 +82,7 @@ class LegacyActivities:
         written = await asyncio.to_thread(self._notify, notification.pathway_id, notification.team, [notice])
         return NotificationResult(delivered=written > 0)
 
-    @activity.defn(name="notify_team")
+    @activity.defn(name=NOTIFY_TEAM)
     async def notify_team(self, notification: NotifyTeamInput) -> NotificationResult:
         _hand_back_if_shutting_down()
         notice = Notice(
@@ -89,7 +94,7 @@ class LegacyActivities:
         written = await asyncio.to_thread(self._notify, notification.pathway_id, notification.team, [notice])
         return NotificationResult(delivered=written > 0)
 
-    @activity.defn(name="escalate_to_team_review")
+    @activity.defn(name=ESCALATE_TO_TEAM_REVIEW)
     async def escalate_to_team_review(self, escalation: EscalateToTeamReviewInput) -> EscalationResult:
         _hand_back_if_shutting_down()
         return await asyncio.to_thread(self._escalate, escalation)
@@ -141,7 +146,7 @@ class LegacyActivities:
             review_id=escalation.review_id, created=created, notified=min(written, coordinators + 1)
         )
 
-    @activity.defn(name="record_pathway_events")
+    @activity.defn(name=RECORD_PATHWAY_EVENTS)
     async def record_pathway_events(self, record: RecordPathwayEventsInput) -> int:
         return await asyncio.to_thread(self._record_events, record)
 
@@ -195,7 +200,7 @@ class LegacyActivities:
                 .values(decided_at=event.at, decided_by=event.actor, decision=decision)
             )
 
-    @activity.defn(name="move_v4_record")
+    @activity.defn(name=MOVE_V4_RECORD)
     async def move_v4_record(self, move: MoveV4Record) -> int:
         """Write a version-4 pathway's whole record (its state) into the database, before it continues as
         the current workflow; returns the last event filed."""

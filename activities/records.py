@@ -22,6 +22,9 @@ from activities.outbox import OutboxDispatcher, write_notices
 from core.crypto import RecordSealer
 from core.db import session_scope
 from models.effects import (
+    DELIVER_PENDING_NOTIFICATIONS,
+    ERASE_EXPIRED_RECORDS,
+    RECORD_PATHWAY_CHANGES,
     DeliverPendingNotifications,
     DeliveryRound,
     ErasedRecords,
@@ -53,7 +56,7 @@ class RecordActivities:
         self._outbox = outbox
         self._retention = retention
 
-    @activity.defn
+    @activity.defn(name=RECORD_PATHWAY_CHANGES)
     async def record_pathway_changes(self, batch: RecordBatch) -> RecordResult:
         """Write one workflow task's decisions: events, the folded record, status, team reviews and the
         outbox, in one transaction; then hand the new outside deliveries to the dispatcher."""
@@ -91,7 +94,7 @@ class RecordActivities:
             )
             return recorded, notifications, pending, row.recorded_sequence
 
-    @activity.defn
+    @activity.defn(name=ERASE_EXPIRED_RECORDS)
     async def erase_expired_records(self, request: EraseExpiredRecords) -> ErasedRecords:
         """Erase the records whose retention after closure has passed; each erasure is audited."""
         erased = await asyncio.to_thread(self._erase, request)
@@ -118,7 +121,7 @@ class RecordActivities:
                 )
             return due
 
-    @activity.defn
+    @activity.defn(name=DELIVER_PENDING_NOTIFICATIONS)
     async def deliver_pending_notifications(self, request: DeliverPendingNotifications) -> DeliveryRound:
         """Deliver outbox rows still pending (a failed attempt, a worker that died before delivering)."""
         delivered, failed, still = await self._outbox.deliver_due(request.limit)

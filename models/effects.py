@@ -14,6 +14,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from models.events import PathwayEvent
 from models.process import Notice, ProcessStatus
 
+# The activities' names: the workflows schedule them by these names, `activities.records` defines them.
+RECORD_PATHWAY_CHANGES = "record_pathway_changes"
+ERASE_EXPIRED_RECORDS = "erase_expired_records"
+DELIVER_PENDING_NOTIFICATIONS = "deliver_pending_notifications"
+
 # A batch stays well below Temporal's 512 KB payload warning: a note is at most 4,000 characters.
 MAX_EVENTS_PER_BATCH = 50
 MAX_NOTICES_PER_BATCH = 100

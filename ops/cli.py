@@ -9,15 +9,14 @@ Groups (`staff add`, `team add`) are sub-apps.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
-import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Annotated, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
 
+from core.process import exit_without_finalizing
 from core.settings import Settings, get_settings
 from models.pathway import Language
 from models.tables import StaffRole
@@ -87,31 +86,9 @@ def worker(ctx: typer.Context) -> None:
     Health: PATHWAYS_WORKER_HEALTH_PORT (/healthz, /livez). Metrics: PATHWAYS_WORKER_METRICS_PORT (/metrics).
     Logs: PATHWAYS_LOG_FORMAT=json|text, PATHWAYS_LOG_LEVEL.
     """
-    from core.db import OutdatedSchemaError
-    from core.logs import configure_logging
-    from worker import run_worker
+    import worker as worker_process
 
-    settings = _settings(ctx)
-    configure_logging(settings)
-    code = 0
-    try:
-        asyncio.run(run_worker(settings))
-    except OutdatedSchemaError as err:
-        typer.echo(f"worker not started: {err}", err=True)
-        code = 2
-    except KeyboardInterrupt:
-        # Ctrl-C before the worker's own signal handlers are in place (while connecting): nothing to drain.
-        code = 130
-    except SystemExit as stop:
-        # A readable reason (busy port, unreachable Temporal) instead of a traceback.
-        if isinstance(stop.code, str):
-            typer.echo(stop.code, err=True)
-        code = stop.code if isinstance(stop.code, int) else 1
-    except Exception:
-        # One JSON line with the traceback; non-zero so a supervisor restarts us.
-        logging.getLogger("pathways.worker").exception("Worker failed")
-        code = 1
-    _exit_without_finalizing(code)
+    worker_process.main(_settings(ctx))
 
 
 @app.command("api")
@@ -206,7 +183,7 @@ def pathways_move_records(ctx: typer.Context) -> None:
     current workflow; closed ones are imported from their final state. Workers do this at start-up too."""
     from core.crypto import RecordSealer
     from core.temporal import connect
-    from ops.upgrade import move_version_4_records
+    from records.version_4_upgrade import move_version_4_records
 
     settings = _settings(ctx)
 
@@ -377,20 +354,7 @@ def demo(ctx: typer.Context) -> None:
         code = 1
     finally:
         engine.dispose()
-    _exit_without_finalizing(code)
-
-
-def _exit_without_finalizing(code: int) -> NoReturn:
-    """Exit once the worker has drained, without interpreter finalization.
-
-    The SDK's Rust threads can still release Python objects while the interpreter finalizes, which aborts
-    the process with "PyGILState_Release ... finalizing" (temporalio/sdk-python#300); seen here after
-    Temporal went away. Everything worth keeping is done by now, so flush and leave.
-    """
-    logging.shutdown()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    os._exit(code)
+    exit_without_finalizing(code)
 
 
 def main() -> None:

@@ -24,9 +24,14 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
 
-    from activities.records import RecordActivities
     from models.actions import StaffActor
-    from models.effects import MAX_EVENTS_PER_BATCH, MAX_NOTICES_PER_BATCH, RecordBatch
+    from models.effects import (
+        MAX_EVENTS_PER_BATCH,
+        MAX_NOTICES_PER_BATCH,
+        RECORD_PATHWAY_CHANGES,
+        RecordBatch,
+        RecordResult,
+    )
     from models.process import (
         MAX_RECENT_ACTION_KEYS,
         ActionAnswer,
@@ -161,9 +166,10 @@ class PathwayWorkflow:
             )
             first = events[0].sequence if events else None
             try:
-                await workflow.execute_activity_method(
-                    RecordActivities.record_pathway_changes,
+                await workflow.execute_activity(
+                    RECORD_PATHWAY_CHANGES,
                     batch,
+                    result_type=RecordResult,
                     start_to_close_timeout=RECORD_TIMEOUT,
                     retry_policy=RECORD_RETRY_POLICY,
                     summary=f"record events {first}-{upto}" if first is not None else "record status",

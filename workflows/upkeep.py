@@ -12,8 +12,14 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.records import RecordActivities
-    from models.effects import DeliverPendingNotifications, EraseExpiredRecords
+    from models.effects import (
+        DELIVER_PENDING_NOTIFICATIONS,
+        ERASE_EXPIRED_RECORDS,
+        DeliverPendingNotifications,
+        DeliveryRound,
+        ErasedRecords,
+        EraseExpiredRecords,
+    )
 
 UPKEEP_RETRY_POLICY = RetryPolicy(initial_interval=timedelta(seconds=2), maximum_interval=timedelta(minutes=1))
 # One run erases at most this many batches; the next scheduled run takes the rest.
@@ -29,9 +35,10 @@ class RecordRetentionWorkflow:
         now = workflow.now()
         erased = 0
         for _ in range(MAX_ERASE_BATCHES):
-            result = await workflow.execute_activity_method(
-                RecordActivities.erase_expired_records,
+            result = await workflow.execute_activity(
+                ERASE_EXPIRED_RECORDS,
                 EraseExpiredRecords(now=now),
+                result_type=ErasedRecords,
                 start_to_close_timeout=timedelta(minutes=5),
                 retry_policy=UPKEEP_RETRY_POLICY,
                 summary="erase records past their retention",
@@ -48,11 +55,13 @@ class OutboxSweepWorkflow:
 
     @workflow.run
     async def run(self) -> int:
-        result = await workflow.execute_activity_method(
-            RecordActivities.deliver_pending_notifications,
+        result = await workflow.execute_activity(
+            DELIVER_PENDING_NOTIFICATIONS,
             DeliverPendingNotifications(),
+            result_type=DeliveryRound,
             start_to_close_timeout=timedelta(minutes=5),
             retry_policy=UPKEEP_RETRY_POLICY,
             summary="deliver pending notifications",
         )
-        return result.delivered
+        delivered: int = result.delivered
+        return delivered

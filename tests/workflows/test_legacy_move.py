@@ -14,11 +14,11 @@ from core.temporal import data_converter, strict_workflow_runner
 from models import actions as a
 from models.pathway import ContactChannel, Stage
 from models.tables import PathwayRow, ProcessVersion
+from records.version_4_upgrade import move_version_4_records
+from records import store
 from tests.support.fixtures import Org
 from tests.support.helpers import client_reference, eventually
 from tests.support.pathways import DrivenPathway
-from ops.upgrade import move_version_4_records
-from records import store
 from worker import WORKFLOWS, Effects
 from workflows.client import LEGACY_WORKFLOW_NAME, request_record_move, running_v4_pathways
 from workflows.legacy import contract_v4 as v4

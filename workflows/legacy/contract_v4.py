@@ -655,8 +655,15 @@ class PathwayStartInput(ContractModel):
 
 
 # --------------------------------------------------------------------------------------------------
-# Activity inputs (formerly models/effects.py)
+# Activities (names as the histories schedule them; `activities.legacy_v4` implements them) and their inputs
+# (formerly models/effects.py)
 # --------------------------------------------------------------------------------------------------
+
+NOTIFY_CASE_MANAGER = "notify_case_manager"
+NOTIFY_TEAM = "notify_team"
+ESCALATE_TO_TEAM_REVIEW = "escalate_to_team_review"
+RECORD_PATHWAY_EVENTS = "record_pathway_events"
+MOVE_V4_RECORD = "move_v4_record"
 
 
 class EffectInput(BaseModel):

@@ -3,7 +3,7 @@
 Pathways started on this code keep running on it until they move their record into the database: the
 `move_record_to_database` update (sent by the worker at start-up, by `python -m ops.cli pathways move-records`,
 or by the API when staff touch such a pathway) makes the main loop write the whole record through
-`LegacyActivities.move_v4_record` and continue as the current `Pathway` workflow with a bounded process.
+the `move_v4_record` activity and continue as the current `Pathway` workflow with a bounded process.
 Nothing else here may change: the saved histories `tests/histories/v1-*` ... `v4-*` replay on this class.
 
 Originally: the client pathway: one long-running workflow per client, from referral until a solution holds.
@@ -18,7 +18,6 @@ produced needs `workflow.patched` (see README, "Changing workflow code").
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -28,12 +27,16 @@ from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.legacy_v4 import LegacyActivities as PathwayActivities
     from models.process import PathwayStart as CurrentPathwayStart
     from workflows import search_attributes
     from workflows.legacy import deadlines_v4 as deadlines
     from workflows.legacy.contract_v4 import (
         ENDED_SERVICE_STATUSES,
+        ESCALATE_TO_TEAM_REVIEW,
+        MOVE_V4_RECORD,
+        NOTIFY_CASE_MANAGER,
+        NOTIFY_TEAM,
+        RECORD_PATHWAY_EVENTS,
         AddInvestigationInput,
         Assessment,
         AssignCaseManagerInput,
@@ -129,10 +132,10 @@ def _reject_unless(condition: bool, reason: str) -> None:
 
 @dataclass
 class _Effect:
-    """A side effect queued by a handler, run by the main loop as an activity of `PathwayActivities`."""
+    """A side effect queued by a handler, run by the main loop as the activity of that name."""
 
     summary: str
-    activity: Callable[[PathwayActivities, Any], Awaitable[Any]]
+    activity: str
     arg: Any
 
 
@@ -219,8 +222,8 @@ class PathwayWorkflowV4:
 
     async def _move_record_and_continue(self) -> None:
         """Write the whole record to the database, then continue as the current workflow (bounded state)."""
-        await workflow.execute_activity_method(
-            PathwayActivities.move_v4_record,
+        await workflow.execute_activity(
+            MOVE_V4_RECORD,
             MoveV4Record(state=self.state),
             start_to_close_timeout=MOVE_RECORD_TIMEOUT,
             retry_policy=EFFECT_RETRY_POLICY,
@@ -292,7 +295,7 @@ class PathwayWorkflowV4:
         # due is one workflow task instead of two with an activity task between them, which halves the
         # worker's and the server's work when a Monday's reminders fall due together (docs/BENCHMARKS.md).
         try:
-            await workflow.execute_local_activity_method(
+            await workflow.execute_local_activity(
                 effect.activity,
                 effect.arg,
                 start_to_close_timeout=EFFECT_TIMEOUT,
@@ -310,7 +313,7 @@ class PathwayWorkflowV4:
             await self._run_effect_as_activity(effect)
 
     async def _run_effect_as_activity(self, effect: _Effect) -> None:
-        await workflow.execute_activity_method(
+        await workflow.execute_activity(
             effect.activity,
             effect.arg,
             start_to_close_timeout=EFFECT_TIMEOUT,
@@ -337,16 +340,16 @@ class PathwayWorkflowV4:
             # The read model is one write to the worker's own database: as a local activity it runs inside
             # the workflow task that queued it, without an activity task and a further workflow task through
             # the server, which halves the server's work per staff action (docs/BENCHMARKS.md, figure 2).
-            await workflow.execute_local_activity_method(
-                PathwayActivities.record_pathway_events,
+            await workflow.execute_local_activity(
+                RECORD_PATHWAY_EVENTS,
                 events,
                 start_to_close_timeout=EFFECT_TIMEOUT,
                 retry_policy=EFFECT_RETRY_POLICY,
                 summary=summary,
             )
         else:
-            await workflow.execute_activity_method(
-                PathwayActivities.record_pathway_events,
+            await workflow.execute_activity(
+                RECORD_PATHWAY_EVENTS,
                 events,
                 start_to_close_timeout=EFFECT_TIMEOUT,
                 retry_policy=EFFECT_RETRY_POLICY,
@@ -938,7 +941,7 @@ class PathwayWorkflowV4:
             opened_at=review.opened_at,
             case_manager=self.state.case_manager,
         )
-        self._queue(f"escalate to team review: {cause.value}", PathwayActivities.escalate_to_team_review, escalation)
+        self._queue(f"escalate to team review: {cause.value}", ESCALATE_TO_TEAM_REVIEW, escalation)
         return review
 
     def _decide_review(self, review: TeamReview, actor: str, decision: TeamReviewDecision, note: str) -> None:
@@ -1020,7 +1023,7 @@ class PathwayWorkflowV4:
     # Effects
     # ------------------------------------------------------------------------------------------
 
-    def _queue(self, summary: str, activity: Callable[[PathwayActivities, Any], Awaitable[Any]], arg: Any) -> None:
+    def _queue(self, summary: str, activity: str, arg: Any) -> None:
         self._effects.append(_Effect(summary=summary, activity=activity, arg=arg))
 
     def _notify_case_manager(self, kind: NotificationKind, recipient: str, due_at: datetime | None = None) -> None:
@@ -1032,7 +1035,7 @@ class PathwayWorkflowV4:
             kind=kind,
             due_at=due_at,
         )
-        self._queue(f"notify {recipient}: {kind.value}", PathwayActivities.notify_case_manager, notification)
+        self._queue(f"notify {recipient}: {kind.value}", NOTIFY_CASE_MANAGER, notification)
 
     def _notify_team(self, kind: NotificationKind, due_at: datetime | None = None) -> None:
         notification = NotifyTeamInput(
@@ -1043,7 +1046,7 @@ class PathwayWorkflowV4:
             client_language=self.state.intake.client_language,
             due_at=due_at,
         )
-        self._queue(f"notify team {self.state.intake.team}: {kind.value}", PathwayActivities.notify_team, notification)
+        self._queue(f"notify team {self.state.intake.team}: {kind.value}", NOTIFY_TEAM, notification)
 
     # ------------------------------------------------------------------------------------------
     # What coordinators see in the Web UI
