@@ -14,8 +14,8 @@ from core.temporal import data_converter, strict_workflow_runner
 from models import actions as a
 from models.pathway import ContactChannel, Stage
 from models.tables import PathwayRow, ProcessVersion
-from records.version_4_upgrade import move_version_4_records
 from records import store
+from records.version_4_upgrade import move_version_4_records
 from tests.support.fixtures import Org
 from tests.support.helpers import client_reference, eventually
 from tests.support.pathways import DrivenPathway
