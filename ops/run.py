@@ -38,6 +38,11 @@ DEMO_SECONDS = 180.0
 API_STOP_SECONDS = 15.0
 DEV_SERVER_STOP_SECONDS = 15.0
 NAME_WIDTH = 10
+# A worker or API that dies is started again after 1 s, then 2, 4 ... at most 30 s between tries; a child
+# that ran for a minute starts the count afresh.
+RESTART_FIRST_DELAY = 1.0
+RESTART_MAX_DELAY = 30.0
+RESTART_RESET_AFTER = 60.0
 
 
 class Stopped(Exception):
@@ -132,8 +137,13 @@ class Child:
     process: asyncio.subprocess.Process
     stop_signal: signal.Signals
     stop_seconds: float
+    command: str = ""
+    restart: bool = False
+    relayed: bool = True
     output: list[str] = field(default_factory=list)
     relay: asyncio.Task[None] | None = None
+    started_at: float = 0.0
+    restarts: int = 0
     # The dev server's shutdown chatter (its internal workers losing their connection) is noise.
     quiet_when_stopping: bool = False
     stopping: bool = False
@@ -163,9 +173,21 @@ class Supervisor:
         stop_seconds: float = 15.0,
         relay: bool = True,
         essential: bool = True,
+        restart: bool = False,
     ) -> Child:
-        """Start `python -m ops.cli <command>`; an essential child that ends by itself stops everything."""
-        process = await asyncio.create_subprocess_exec(
+        """Start `python -m ops.cli <command>`. An essential child that ends by itself stops everything, unless
+        it is one to `restart`: then it is started again after a back-off."""
+        process = await self._process(command)
+        child = Child(name, process, stop_signal, stop_seconds, command=command, restart=restart, relayed=relay)
+        child.started_at = asyncio.get_running_loop().time()
+        child.relay = asyncio.create_task(self._relay(child, show=relay))
+        if essential:
+            self.guards.append(asyncio.create_task(self._guard(child)))
+        self.children.append(child)
+        return child
+
+    async def _process(self, command: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
             "ops.cli",
@@ -179,17 +201,33 @@ class Supervisor:
             process_group=0,
             preexec_fn=_die_with_parent,
         )
-        child = Child(name, process, stop_signal, stop_seconds)
-        child.relay = asyncio.create_task(self._relay(child, show=relay))
-        if essential:
-            self.guards.append(asyncio.create_task(self._guard(child)))
-        self.children.append(child)
-        return child
 
     async def _guard(self, child: Child) -> None:
-        code = await child.process.wait()
-        if not child.stopping:
-            self.request_stop(self.failed(child, f"exited with code {code}"))
+        loop = asyncio.get_running_loop()
+        delay = RESTART_FIRST_DELAY
+        while True:
+            code = await child.process.wait()
+            if child.stopping or self.stop.is_set():
+                return
+            # Exit code 2 is a configuration or schema the child refused: starting it again cannot help.
+            if not child.restart or code == 2:
+                self.request_stop(self.failed(child, f"exited with code {code}"))
+                return
+            if child.relay is not None:
+                await child.relay
+            if loop.time() - child.started_at > RESTART_RESET_AFTER:
+                delay = RESTART_FIRST_DELAY
+            child.restarts += 1
+            say("run", f"{child.name} exited with code {code}; restarting it in {delay:g} s (restart {child.restarts})")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), timeout=delay)
+            if self.stop.is_set():
+                return
+            child.process = await self._process(child.command)
+            child.started_at = loop.time()
+            child.relay = asyncio.create_task(self._relay(child, show=child.relayed))
+            say("run", f"{child.name} started again")
+            delay = min(delay * 2, RESTART_MAX_DELAY)
 
     async def _relay(self, child: Child, *, show: bool) -> None:
         assert child.process.stdout is not None
@@ -297,8 +335,10 @@ class Supervisor:
             self.wait_for_port(dev_server, settings.dev_server_ip, settings.dev_server_port, DEV_SERVER_START_SECONDS)
         )
         await self.run_to_end("migrate", "migrate", 120.0)
-        await self.spawn("worker", "worker", stop_seconds=settings.graceful_shutdown_seconds + 15)
-        api = await self.spawn("api", "api", stop_seconds=API_STOP_SECONDS)
+        # A worker or an API that dies is started again (pathways wait in Temporal meanwhile; the API's clients
+        # get their answer from the next process).
+        await self.spawn("worker", "worker", stop_seconds=settings.graceful_shutdown_seconds + 15, restart=True)
+        api = await self.spawn("api", "api", stop_seconds=API_STOP_SECONDS, restart=True)
         api_url = f"http://{connect_host(settings.api_host)}:{settings.api_port}"
         await self.until_stopped(self.wait_for_ready(api, f"{api_url}/readyz", API_READY_SECONDS))
         # The demo's output is the token block: shown once, in the closing banner, not interleaved.

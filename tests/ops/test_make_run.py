@@ -267,17 +267,59 @@ def test_make_run_interrupted_during_start_up_stops_everything_it_started(
     assert "Traceback" not in run.output
 
 
-def test_a_component_that_dies_stops_make_run_and_everything_else(
+def _child_pid(run: MakeRun, component: str) -> int:
+    marker = f"ops.cli\x00{component}".encode()
+    [pid] = [pid for pid in run.descendants() if marker in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    return pid
+
+
+def test_a_worker_or_api_that_dies_is_restarted_and_the_stack_keeps_serving(
     clone: Path, tmp_path: Path, runs: list[MakeRun]
 ) -> None:
     ports = {"dev_server": free_port(), "ui": free_port(), "api": free_port()}
     run = MakeRun(clone, run_environment(tmp_path / "var", **ports))
     runs.append(run)
     run.wait_for_line("Ctrl-C stops everything.")
-    [worker] = [pid for pid in run.descendants() if b"ops.cli\x00worker" in Path(f"/proc/{pid}/cmdline").read_bytes()]
-    os.kill(worker, signal.SIGKILL)
+    api = f"http://127.0.0.1:{ports['api']}"
+    coordinator_token = demo_tokens(run)["demo.coordinator"][1]
+    before = {item["pathway_id"] for item in listed_pathways(api, coordinator_token)}
+
+    first_worker = _child_pid(run, "worker")
+    os.kill(first_worker, signal.SIGKILL)
+    run.wait_for_line("worker exited with code -9; restarting it in 1 s (restart 1)")
+    run.wait_for_line("worker started again")
+    first_api = _child_pid(run, "api")
+    os.kill(first_api, signal.SIGKILL)
+    run.wait_for_line("api exited with code -9; restarting it in 1 s (restart 1)")
+    run.wait_for_line("api started again")
+    wait_ready(run, api)
+
+    # The new processes serve the same pathways, and the new worker answers the process queries.
+    assert {item["pathway_id"] for item in listed_pathways(api, coordinator_token)} == before
+    [demo] = sorted(before)[:1]
+    status, record = get(f"{api}/pathways/{demo}", coordinator_token)
+    assert status == 200, record
+    assert _child_pid(run, "worker") != first_worker
+    assert _child_pid(run, "api") != first_api
+    assert "stopping everything" not in run.output
+    processes = run.descendants()
+    assert run.interrupt() == 0, run.output
+    assert [pid for pid in processes if alive(pid)] == []
+    assert running_in(clone) == []
+    assert [port for port in ports.values() if port_open(port)] == []
+
+
+def test_a_dev_server_that_dies_stops_make_run_and_everything_else(
+    clone: Path, tmp_path: Path, runs: list[MakeRun]
+) -> None:
+    ports = {"dev_server": free_port(), "ui": free_port(), "api": free_port()}
+    run = MakeRun(clone, run_environment(tmp_path / "var", **ports))
+    runs.append(run)
+    run.wait_for_line("Ctrl-C stops everything.")
+    [dev_server] = [pid for pid in run.descendants() if b"start-dev" in Path(f"/proc/{pid}/cmdline").read_bytes()]
+    os.kill(dev_server, signal.SIGKILL)
     assert run.wait() == 1, run.output
-    assert "worker exited with code -9; stopping everything" in run.output
+    assert "exited with code -9; stopping everything" in run.output
     assert running_in(clone) == []
     assert [port for port in ports.values() if port_open(port)] == []
 
