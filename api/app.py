@@ -34,6 +34,7 @@ from api.errors import (
 from api.limits import BodySizeLimitMiddleware
 from api.routes import api_router
 from api.services.token_cache import TokenCache
+from api.timing import ServerTimingMiddleware, TemporalTimingInterceptor, time_database
 from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current, session_scope
 from core.settings import Settings, get_settings
@@ -68,7 +69,11 @@ def _lifespan(
         app.state.token_cache = TokenCache(settings.token_cache_seconds)
         app.state.sealer = RecordSealer.from_settings(settings)
         prepare_database(app.state.engine)
-        app.state.temporal_client = temporal_client or await connect(settings, lazy=True)
+        interceptors = []
+        if settings.server_timing:
+            time_database(app.state.engine)
+            interceptors.append(TemporalTimingInterceptor())
+        app.state.temporal_client = temporal_client or await connect(settings, lazy=True, interceptors=interceptors)
         try:
             yield
         finally:
@@ -173,4 +178,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(api_router)
+    if settings.server_timing:
+        # Outermost, so the header covers everything the request went through.
+        app.add_middleware(ServerTimingMiddleware)
     return app

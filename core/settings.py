@@ -10,7 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.codec import parse_key_ring  # trust: payload encryption
@@ -22,6 +22,20 @@ class Settings(BaseSettings):
     temporal_address: str = Field(default="localhost:7233", description="host:port of the Temporal frontend")
     temporal_namespace: str = "default"
     task_queue: str = "work-ability-pathways"
+    # TLS to the frontend (a self-hosted cluster behind TLS, or Temporal Cloud): a private CA, mutual TLS
+    # with a client certificate and key, or an API key (which implies TLS).
+    temporal_tls: bool = False
+    temporal_tls_ca_file: FilePath | None = Field(
+        default=None, description="PEM CA bundle the server's certificate chains to"
+    )
+    temporal_tls_cert_file: FilePath | None = Field(default=None, description="PEM client certificate for mutual TLS")
+    temporal_tls_key_file: FilePath | None = Field(
+        default=None, description="PEM private key of the client certificate"
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None, description="Name to verify when it differs from the address"
+    )
+    temporal_api_key: SecretStr | None = Field(default=None, description="Temporal Cloud API key (sent over TLS)")
 
     # The embedded Temporal dev server that `make run` starts.
     dev_server_port: int = 7233
@@ -86,6 +100,9 @@ class Settings(BaseSettings):
         description="Comma-separated <key id>:<base64 of 32 bytes>; every key this process can decrypt with",
     )
     encryption_active_key: str = Field(default="", description="Key id new payloads are encrypted with")
+    # A Server-Timing header on every response (database, Temporal and the API's own time); `make bench` uses
+    # it to tell the API's overhead from the stores'. Off by default: timings tell an outsider about load.
+    server_timing: bool = False
     codec_cors_origins: str = Field(
         default="",
         description="Comma-separated origins of the Temporal Web UI allowed to call /codec (e.g. http://localhost:8233)",
@@ -104,6 +121,16 @@ class Settings(BaseSettings):
     outbox_claim_seconds: float = Field(default=60.0, gt=0)
     # At start-up a worker asks every running version-4 pathway to move its record into the database.
     move_v4_records_on_start: bool = True
+
+    @model_validator(mode="after")
+    def _client_certificate_complete(self) -> Settings:
+        if (self.temporal_tls_cert_file is None) != (self.temporal_tls_key_file is None):
+            raise ValueError(
+                "mutual TLS needs both PATHWAYS_TEMPORAL_TLS_CERT_FILE and PATHWAYS_TEMPORAL_TLS_KEY_FILE, or neither"
+            )
+        if (self.temporal_tls_cert_file or self.temporal_tls_ca_file) and not self.temporal_tls:
+            raise ValueError("a TLS certificate file is set but PATHWAYS_TEMPORAL_TLS is off: set it to true")
+        return self
 
     @model_validator(mode="after")
     def _encryption_keys_well_formed(self) -> Settings:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import dataclasses
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
-from temporalio.client import Client
+from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
+from temporalio.service import TLSConfig
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -65,18 +67,47 @@ def strict_workflow_runner() -> WorkflowRunner:
     return SandboxedWorkflowRunner()
 
 
-async def connect(settings: Settings, runtime: Runtime | None = None, *, lazy: bool = False) -> Client:
+def tls_config(settings: Settings) -> TLSConfig | bool:
+    """TLS to the Temporal frontend: off, on with the system's roots, or with a private CA, and mutual TLS
+    with a client certificate. An API key (Temporal Cloud) needs TLS, so it turns TLS on."""
+    if not settings.temporal_tls and settings.temporal_api_key is None:
+        return False
+    if settings.temporal_tls_ca_file is None and settings.temporal_tls_cert_file is None:
+        return TLSConfig(domain=settings.temporal_tls_server_name) if settings.temporal_tls_server_name else True
+
+    def read(path: Path | None) -> bytes | None:
+        return path.read_bytes() if path is not None else None
+
+    return TLSConfig(
+        server_root_ca_cert=read(settings.temporal_tls_ca_file),
+        client_cert=read(settings.temporal_tls_cert_file),
+        client_private_key=read(settings.temporal_tls_key_file),
+        domain=settings.temporal_tls_server_name,
+    )
+
+
+async def connect(
+    settings: Settings,
+    runtime: Runtime | None = None,
+    *,
+    lazy: bool = False,
+    interceptors: Sequence[Interceptor] = (),
+) -> Client:
     """`runtime` carries the worker's telemetry (Prometheus metrics, core log format); None is the SDK default.
 
     `lazy` connects at the first call instead: the API starts while Temporal is still down and answers 503
     until it is back, rather than failing to start.
     """
+    api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=data_converter(settings),
         runtime=runtime,
         lazy=lazy,
+        tls=tls_config(settings),
+        api_key=api_key,
+        interceptors=interceptors,
     )
 
 
