@@ -1,4 +1,4 @@
-"""Shared pieces of the benchmarks: figures with median and spread, percentiles, process memory and CPU."""
+"""Shared pieces of the benchmarks: figures, latency samples and their percentiles, process CPU and memory."""
 
 from __future__ import annotations
 
@@ -6,21 +6,30 @@ import asyncio
 import os
 import statistics
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T")
+
+Check = Callable[[float, float | None], bool]
+
+
+def informative(_ours: float, _reference: float | None) -> bool:
+    return True
 
 
 @dataclass
 class Figure:
-    """One row of docs/BENCHMARKS.md: ours beside the raw reference, each over repeated runs."""
+    """One row of docs/BENCHMARKS.md: ours beside the fair reference, each over repeated runs."""
 
     number: int
     name: str
     unit: str
     target: str
     # Whether the row meets its target, from the medians of ours and of the reference.
-    meets: Callable[[float, float | None], bool]
+    meets: Check = informative
     ours: list[float] = field(default_factory=list)
     reference: list[float] = field(default_factory=list)
     limited_by: str = ""
@@ -46,6 +55,8 @@ class Figure:
     def verdict(self) -> str:
         if not self.ours:
             return "not measured"
+        if self.meets is informative:
+            return "informative"
         reference = statistics.median(self.reference) if self.reference else None
         return "pass" if self.meets(statistics.median(self.ours), reference) else "FAIL"
 
@@ -57,29 +68,61 @@ class Figure:
         )
 
 
-def ratio_at_least(minimum: float) -> Callable[[float, float | None], bool]:
+def ratio_at_least(minimum: float) -> Check:
     return lambda ours, reference: reference is not None and reference > 0 and ours / reference >= minimum
 
 
-def ratio_at_most(maximum: float) -> Callable[[float, float | None], bool]:
+def ratio_at_most(maximum: float) -> Check:
     return lambda ours, reference: reference is not None and reference > 0 and ours / reference <= maximum
 
 
-def below(limit: float) -> Callable[[float, float | None], bool]:
-    return lambda ours, _reference: ours < limit
-
-
-def at_most(limit: float) -> Callable[[float, float | None], bool]:
+def at_most(limit: float) -> Check:
     return lambda ours, _reference: ours <= limit
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    """Nearest-rank percentile (p95 of 20 values is the 19th smallest)."""
-    if not values:
-        raise ValueError("no values")
+def below(limit: float) -> Check:
+    return lambda ours, _reference: ours < limit
+
+
+def both(*checks: Check) -> Check:
+    return lambda ours, reference: all(check(ours, reference) for check in checks)
+
+
+def percentile(values: Iterable[float], fraction: float) -> float:
+    """Nearest-rank percentile (p95 of 400 values is the 380th smallest)."""
     ordered = sorted(values)
+    if not ordered:
+        raise ValueError("no values")
     rank = max(1, min(len(ordered), round(fraction * len(ordered) + 0.5)))
     return ordered[rank - 1]
+
+
+@dataclass(frozen=True)
+class Latencies:
+    """The distribution of one run's samples, in milliseconds."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def p50(self) -> float:
+        return percentile(self.samples, 0.50)
+
+    @property
+    def p95(self) -> float:
+        return percentile(self.samples, 0.95)
+
+    @property
+    def p99(self) -> float:
+        return percentile(self.samples, 0.99)
+
+    @property
+    def max(self) -> float:
+        return max(self.samples)
+
+    def summary(self) -> str:
+        # A p99 needs about 2,000 samples to mean something, a p95 about 400 (issue 20).
+        p99 = f", p99 {self.p99:.1f}" if len(self.samples) >= 2000 else ""
+        return f"p50 {self.p50:.1f}, p95 {self.p95:.1f}{p99}, max {self.max:.1f} ms over {len(self.samples)} samples"
 
 
 def rss_megabytes(pid: int) -> float:
@@ -90,11 +133,33 @@ def rss_megabytes(pid: int) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User plus system CPU time the process has used so far."""
+    """User plus system CPU time the process (and its reaped children) has used so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    # After the command name: state is field 3, utime 14 and stime 15 (1-based, see proc(5)).
+    # After the command name: utime is field 14 and stime 15 (1-based, see proc(5)).
     utime, stime = int(fields[11]), int(fields[12])
     return (utime + stime) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class CpuMeter:
+    """CPU milliseconds per operation for each process of a side: steadier than throughput on shared cores."""
+
+    processes: Mapping[str, int]
+    began: dict[str, float] = field(default_factory=dict)
+
+    def start(self) -> CpuMeter:
+        self.began = {name: cpu_seconds(pid) for name, pid in self.processes.items()}
+        return self
+
+    def per_operation(self, operations: int) -> dict[str, float]:
+        return {
+            name: 1000 * (cpu_seconds(pid) - self.began[name]) / max(1, operations)
+            for name, pid in self.processes.items()
+        }
+
+
+def describe_cpu(per_operation: Mapping[str, float]) -> str:
+    return ", ".join(f"{name} {value:.2f}" for name, value in per_operation.items())
 
 
 async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, interval: float = 0.1) -> float:
@@ -105,3 +170,23 @@ async def wait_until(check: Callable[[], Awaitable[bool]], timeout: float, inter
             raise TimeoutError(f"condition not met within {timeout}s")
         await asyncio.sleep(interval)
     return time.time()
+
+
+async def bounded(count: int, concurrency: int, job: Callable[[int], Awaitable[T]]) -> list[T]:
+    """Run `job(0..count-1)` with at most `concurrency` in flight."""
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(index: int) -> T:
+        async with limit:
+            return await job(index)
+
+    return await asyncio.gather(*(one(index) for index in range(count)))
+
+
+async def alternating(repeats: int, ours: Callable[[], Awaitable[None]], raw: Callable[[], Awaitable[None]]) -> None:
+    """Run both sides `repeats` times, alternating which goes first, so a warming server or a neighbour's load
+    favours neither."""
+    for repeat in range(repeats):
+        first, second = (ours, raw) if repeat % 2 == 0 else (raw, ours)
+        await first()
+        await second()

@@ -1,0 +1,58 @@
+"""The benchmark's HTTP side: staff (and the reference's anonymous caller) over real connections."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import httpx
+
+from bench.stack import Deployment
+
+NOTE = (
+    "Phoned the client about the work trial at the garden centre: two days a week so far, mornings suit "
+    "better than afternoons, the supervisor is pleased. Next step is to agree on a third day with the "
+    "employment services coach; the client wants to wait until the physiotherapy series ends in a month."
+)
+
+
+def http(base_url: str, concurrency: int) -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    return httpx.AsyncClient(base_url=base_url, limits=limits, timeout=300.0)
+
+
+def auth(deployment: Deployment, staff_id: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {deployment.tokens[staff_id]}"}
+
+
+def expect(response: httpx.Response, status: int) -> httpx.Response:
+    if response.status_code != status:
+        raise RuntimeError(
+            f"{response.request.method} {response.request.url.path}: {response.status_code} {response.text[:500]}"
+        )
+    return response
+
+
+@dataclass(frozen=True)
+class Timed:
+    """One request's latency as the caller saw it, and the API's own share from its Server-Timing header."""
+
+    milliseconds: float
+    own_milliseconds: float | None
+
+
+def server_timing(response: httpx.Response) -> dict[str, float]:
+    timings: dict[str, float] = {}
+    for part in response.headers.get("server-timing", "").split(","):
+        name, _, rest = part.strip().partition(";dur=")
+        if name and rest:
+            timings[name] = float(rest)
+    return timings
+
+
+async def timed(send: httpx.AsyncClient, method: str, url: str, status: int, **kwargs: object) -> Timed:
+    began = time.perf_counter()
+    response = await send.request(method, url, **kwargs)  # type: ignore[arg-type]
+    elapsed = (time.perf_counter() - began) * 1000
+    expect(response, status)
+    return Timed(elapsed, server_timing(response).get("app"))
