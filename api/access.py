@@ -32,7 +32,7 @@ from api.services import audit
 from api.services.audit import AuditOutcome
 from api.services.staff import StaffMember
 from models.pathway import PATHWAY_ID_PATTERN
-from models.tables import PathwayRow
+from models.tables import AuditLogEntry, PathwayRow
 
 ADMIN_NO_PATHWAYS = "administrators manage staff and teams and do not read or act on client pathways"
 
@@ -146,7 +146,23 @@ def _audit(
 
 @dataclass
 class AuditLine:
+    """The audit line of an action outside the pathway routes (an intake, an administrator's action).
+
+    The action may write its line itself, in its own transaction (`entry` then `written`): an intake's
+    line goes with its reservation, one commit instead of two. If the action fails after that, the line's
+    outcome is corrected; otherwise the line is written when the block ends."""
+
+    staff_id: str
+    action: str
     pathway_id: str | None = None
+    entry_id: int | None = None
+
+    def entry(self, pathway_id: str | None) -> AuditLogEntry:
+        self.pathway_id = pathway_id
+        return AuditLogEntry(staff_id=self.staff_id, pathway_id=pathway_id, action=self.action, outcome="ok")
+
+    def written(self, entry: AuditLogEntry) -> None:
+        self.entry_id = entry.id
 
 
 @asynccontextmanager
@@ -155,7 +171,7 @@ async def audited(
 ) -> AsyncIterator[AuditLine]:
     """The audit line of what the block does (an intake, whose pathway id is set once known; an
     administrator's action on staff), with the outcome its error stands for."""
-    line = AuditLine(pathway_id=pathway_id)
+    line = AuditLine(staff_id=staff.staff_id, action=action, pathway_id=pathway_id)
     error: BaseException | None = None
     try:
         yield line
@@ -163,7 +179,18 @@ async def audited(
         error = err
         raise
     finally:
-        await asyncio.to_thread(_audit, session, staff, line.pathway_id, action, error, None)
+        if line.entry_id is None:
+            await asyncio.to_thread(_audit, session, staff, line.pathway_id, action, error, None)
+        elif error is not None:
+            await asyncio.to_thread(_correct_outcome, session, line.entry_id, error)
+
+
+def _correct_outcome(session: Session, entry_id: int, error: BaseException) -> None:
+    session.rollback()
+    entry = session.get(AuditLogEntry, entry_id)
+    if entry is not None:
+        entry.outcome = outcome_of(error).value
+        session.commit()
 
 
 @dataclass

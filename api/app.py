@@ -7,8 +7,11 @@ HTTP statuses in one place.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import weakref
 from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 
 from fastapi import FastAPI, Request
@@ -53,6 +56,19 @@ def engine_for(settings: Settings) -> Engine:
     return build_engine(settings.effective_database_url)
 
 
+def size_database_threads(threads: int) -> None:
+    """`asyncio.to_thread` runs on the loop's default executor, which Python sizes by the cores (cores + 4):
+    concurrent requests would queue for a thread while others wait on the database. Sized once per event
+    loop (several apps may share one, as in the tests); the loop shuts it down when it closes."""
+    loop = asyncio.get_running_loop()
+    if loop not in _SIZED_LOOPS:
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=threads, thread_name_prefix="api-db"))
+        _SIZED_LOOPS.add(loop)
+
+
+_SIZED_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
 def prepare_database(engine: Engine) -> None:
     """Refuse to serve on a schema the migrations have not brought up to date (`make migrate`)."""
     check_schema_current(engine)
@@ -64,6 +80,7 @@ def _lifespan(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own_engine = engine is None
+        size_database_threads(settings.api_threads)
         app.state.settings = settings
         app.state.engine = engine or engine_for(settings)
         app.state.token_cache = TokenCache(settings.token_cache_seconds)

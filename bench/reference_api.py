@@ -21,6 +21,7 @@ from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from api.app import size_database_threads
 from bench.reference import RAW_WORKFLOW, RawAnswer, RawPathway, RawStart, reference_rows
 from core.db import build_engine
 from core.settings import Settings, get_settings
@@ -53,6 +54,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The same thread pool as the product's API: the same option on both sides.
+        size_database_threads(settings.api_threads)
         app.state.engine = build_engine(settings.effective_database_url)
         app.state.client = await connect(settings)
         yield

@@ -40,7 +40,7 @@ from core.temporal import connect, temporal_cli_path
 from models.pathway import Language
 from models.tables import StaffRole
 from ops.admin import add_staff, add_team
-from ops.dev_server import search_attribute_args
+from ops.dev_server import dynamic_config_args, search_attribute_args
 
 TEAM = "bench-team"
 PROFESSIONALS = 50
@@ -287,6 +287,7 @@ class Stack:
             *("--dynamic-config-value", "frontend.namespaceRPS=100000"),
             *("--dynamic-config-value", "frontend.namespaceRPS.visibility=100000"),
             *search_attribute_args(),
+            *dynamic_config_args(),
         ]
         popen = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603, ASYNC220  (the venv's binary, once)
         self.processes["dev-server"] = ManagedProcess("dev-server", popen)

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     log_format: Literal["json", "text"] = "json"
     api_host: str = "127.0.0.1"
     api_port: int = Field(default=8000, ge=1, le=65535)
+    # The API's database calls run in threads (SQLAlchemy sessions are synchronous); Python's default of
+    # cores + 4 makes concurrent requests queue for a thread while another waits on a database lock.
+    api_threads: int = Field(default=32, ge=1, le=256, description="threads for the API's database calls")
     token_cache_seconds: float = Field(
         default=30.0,
         ge=0,

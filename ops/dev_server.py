@@ -14,6 +14,19 @@ def search_attribute_args() -> list[str]:
     return args
 
 
+# Server options a production cluster should set too (deploy/README.md): the activity a workflow task
+# schedules on its own task queue goes straight back to the worker with the task's completion (no round
+# through matching), which every pathway's record activity does.
+DYNAMIC_CONFIG = ("system.enableActivityEagerExecution=true",)
+
+
+def dynamic_config_args() -> list[str]:
+    args: list[str] = []
+    for value in DYNAMIC_CONFIG:
+        args += ["--dynamic-config-value", value]
+    return args
+
+
 def codec_endpoint_args(settings: Settings) -> list[str]:
     """With payload encryption on, the Web UI decodes payloads through the API's codec endpoint."""
     if not settings.encryption_keys.get_secret_value():
@@ -41,5 +54,6 @@ def dev_server_command(settings: Settings) -> list[str]:
         "--log-level",
         "warn",
         *search_attribute_args(),
+        *dynamic_config_args(),
         *codec_endpoint_args(settings),
     ]

@@ -10,6 +10,7 @@ Sealed places (`core.crypto`): `pathway:<id>:record`, `event:<id>:<sequence>`, `
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -76,18 +77,21 @@ class RecordBatchRefused(ValueError):
 # --------------------------------------------------------------------------------------------------
 
 
-def insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
-    """Insert unless a row with the same unique key exists; True if this call inserted it."""
-    dialect = session.get_bind().dialect.name
-    marker = table.c[conflict[0]]
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(values).on_conflict_do_nothing(index_elements=conflict)
-    else:  # pragma: no cover (the product runs on SQLite and PostgreSQL)
+@functools.cache
+def _insert_ignoring_conflict_statement(dialect: str, table: Any, conflict: tuple[str, ...]) -> Any:
+    # Built once per table and executed with parameters, so SQLAlchemy compiles it once: values inlined with
+    # `.values(...)` would make a new statement (and cache key) for every row, which showed in the profile.
+    module: Any = {"postgresql": postgresql, "sqlite": sqlite}.get(dialect)
+    if module is None:  # pragma: no cover (the product runs on SQLite and PostgreSQL)
         raise RuntimeError(f"unsupported database {dialect}")
     # RETURNING, not rowcount: drivers do not all report a row count for ON CONFLICT DO NOTHING.
-    return session.execute(statement.returning(marker)).first() is not None
+    return module.insert(table).on_conflict_do_nothing(index_elements=list(conflict)).returning(table.c[conflict[0]])
+
+
+def insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
+    """Insert unless a row with the same unique key exists; True if this call inserted it."""
+    statement = _insert_ignoring_conflict_statement(session.get_bind().dialect.name, table, tuple(conflict))
+    return session.execute(statement, values).first() is not None
 
 
 def lock_pathway(session: Session, pathway_id: str) -> PathwayRow | None:

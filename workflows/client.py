@@ -29,8 +29,8 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.actions import Intake, StaffActor
-from models.pathway import PathwayPolicy, Stage
-from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState, ProcessStatus
+from models.pathway import PathwayPolicy
+from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState
 from workflows import deadlines, search_attributes
 from workflows.actions import StaffAction
 from workflows.legacy.pathway_v4 import PathwayWorkflowV4
@@ -58,10 +58,7 @@ async def start_pathway(
     policy = policy or PathwayPolicy()
     referred_at = intake.referred_at
     assert referred_at is not None, "the caller fixes referred_at, so the start's search attributes are exact"
-    status = ProcessStatus(
-        stage=Stage.AWAITING_TRIAGE,
-        next_deadline=deadlines.next_deadline(_new_process(pathway_id, intake, policy)),
-    )
+    status = deadlines.status_of(_new_process(pathway_id, intake, policy))
     return await client.start_workflow(
         PathwayWorkflow.run,
         PathwayStart(intake=intake, registered_by=registered_by, policy=policy),

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from models.pathway import DeadlineKind, ServiceStatus, Stage
-from models.process import Deadline, ProcessState
+from models.process import Deadline, ProcessState, ProcessStatus
 
 # Deadlines that mean something is late (the rest are reminders).
 OVERDUE_KINDS = frozenset(
@@ -104,3 +104,15 @@ def still_relevant_fired_keys(state: ProcessState) -> list[str]:
     """Fired keys whose deadlines the state still implies; the rest can be forgotten (keeps the state bounded)."""
     current = {deadline.key for deadline in all_deadlines(state)}
     return [key for key in state.fired_deadline_keys if key in current]
+
+
+def status_of(state: ProcessState) -> ProcessStatus:
+    """What the search attributes, the record's status columns and an action's answer say about the pathway."""
+    return ProcessStatus(
+        stage=state.stage,
+        case_manager=state.case_manager,
+        route=state.assessment.route if state.assessment else None,
+        team_review_pending=state.team_review_pending,
+        overdue=is_overdue(state),
+        next_deadline=next_deadline(state),
+    )

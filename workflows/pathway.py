@@ -5,7 +5,10 @@ A thin durable shell around `workflows.rules`. Staff act through updates named a
 with its reason before it enters the history). Deadlines come from `workflows.deadlines`. What a
 transition decides (events, notices) waits in the state until the main loop hands it, in one activity per
 batch, to the database; the activity is scheduled by a command, so nothing leaves the system for a decision
-that is not durably in the history. Recorded events leave the state: it stays bounded whatever the age.
+that is not durably in the history. The one exception is a new pathway's referral: what the start decides
+follows from the start event alone, which is in the history before the first workflow task runs, so it is
+written by a local activity in that first task (a retried task writes the same rows, which the store
+ignores). Recorded events leave the state: it stays bounded whatever the age.
 
 Deterministic: time from `workflow.now()`, ids from `workflow.uuid4()`, no I/O. A change that alters the
 commands a saved history produced needs `workflow.patched` (README, "Changing workflow code").
@@ -56,6 +59,8 @@ RECORD_RETRY_POLICY = RetryPolicy(
     non_retryable_error_types=("InvalidRecordBatch",),
 )
 RECORD_TIMEOUT = timedelta(seconds=30)
+# In the first task a few quick attempts only: a database that stays down is the main loop's to wait for.
+START_RETRY_POLICY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 
 
 class InvalidPathwayAction(ApplicationError):
@@ -75,6 +80,7 @@ class PathwayWorkflow:
         self._published: dict[str, Any] = {
             pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
         }
+        self._start_batch: RecordBatch | None = None
         if start.carried is not None:
             # Continue-as-new: the bounded process came along; unrecorded decisions with it.
             self.state = start.carried
@@ -90,6 +96,14 @@ class PathwayWorkflow:
             now=workflow.now(),
         )
         self._take(decision)
+        # Only what the start decided: an update handled in the same first task is not durable yet.
+        self._start_batch = RecordBatch(
+            pathway_id=self.state.pathway_id,
+            team=self.state.team,
+            events=decision.events,
+            notices=decision.notices,
+            status=self._status(),
+        )
 
     # ------------------------------------------------------------------------------------------
     # Main loop
@@ -97,6 +111,7 @@ class PathwayWorkflow:
 
     @workflow.run
     async def run(self, start: PathwayStart) -> PathwayClosing:
+        await self._record_start()
         while True:
             await self._record_decisions()
             self._publish_status()
@@ -145,6 +160,40 @@ class PathwayWorkflow:
             or info.is_continue_as_new_suggested()
         )
 
+    async def _record_start(self) -> None:
+        """The referral and the team's notice, written in the first workflow task (a local activity: one task
+        and one transaction for a new pathway instead of a task, an activity task and another task)."""
+        batch = self._start_batch
+        if batch is None:
+            return
+        self._start_batch = None
+        try:
+            await workflow.execute_local_activity(
+                RECORD_PATHWAY_CHANGES,
+                batch,
+                result_type=RecordResult,
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=START_RETRY_POLICY,
+                summary="record the referral",
+            )
+        except ActivityError as err:
+            # The database was not reachable for long: the main loop records the same decisions by an activity.
+            workflow.logger.warning("Recording the referral of %s in the first task failed: %s", batch.pathway_id, err)
+            return
+        self._recorded(batch)
+
+    def _recorded(self, batch: RecordBatch) -> None:
+        """Recorded events leave the state; the notices sent leave the queue."""
+        state = self.state
+        upto = batch.events[-1].sequence if batch.events else state.recorded_event_sequence
+        recorded_keys = {notice.key for notice in batch.notices}
+        state.unrecorded_events = [event for event in state.unrecorded_events if event.sequence > upto]
+        state.pending_notices = [notice for notice in state.pending_notices if notice.key not in recorded_keys]
+        state.recorded_event_sequence = max(state.recorded_event_sequence, upto)
+        # The status may have moved on meanwhile; the main loop records it again if so.
+        if batch.status is not None:
+            state.recorded_status = batch.status
+
     async def _record_decisions(self) -> None:
         """Write what was decided so far to the database, in batches; recorded events leave the state."""
         while not self._settled():
@@ -180,12 +229,7 @@ class PathwayWorkflow:
                 workflow.logger.error("Recording %s failed for good, retrying in an hour: %s", batch.pathway_id, err)
                 await self._pause_after_refused_batch()
                 continue
-            recorded_keys = {notice.key for notice in notices}
-            state.unrecorded_events = [event for event in state.unrecorded_events if event.sequence > upto]
-            state.pending_notices = [notice for notice in state.pending_notices if notice.key not in recorded_keys]
-            state.recorded_event_sequence = max(state.recorded_event_sequence, upto)
-            # The status may have moved on while the activity ran; the loop records it again if so.
-            state.recorded_status = status
+            self._recorded(batch.model_copy(update={"status": status}))
 
     async def _pause_after_refused_batch(self) -> None:
         seen = self._changes
@@ -295,15 +339,7 @@ class PathwayWorkflow:
         self._changes += 1
 
     def _status(self) -> ProcessStatus:
-        state = self.state
-        return ProcessStatus(
-            stage=state.stage,
-            case_manager=state.case_manager,
-            route=state.assessment.route if state.assessment else None,
-            team_review_pending=state.team_review_pending,
-            overdue=deadlines.is_overdue(state),
-            next_deadline=deadlines.next_deadline(state),
-        )
+        return deadlines.status_of(self.state)
 
     # ------------------------------------------------------------------------------------------
     # What coordinators see in the Web UI

@@ -42,7 +42,7 @@ async def start_pathway(
     `pathway-<client reference>.<n>`; the earlier ones stay readable."""
     async with audited(session, staff, "start", pathway_id_for(body.client_reference)) as audit:
         receipt = await pathways.start(
-            client=client, session=session, staff=staff, task_queue=settings.task_queue, body=body
+            client=client, session=session, staff=staff, task_queue=settings.task_queue, body=body, audit=audit
         )
         audit.pathway_id = receipt.pathway_id
     response.headers["Location"] = f"/pathways/{receipt.pathway_id}"

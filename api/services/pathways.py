@@ -21,7 +21,7 @@ from sqlmodel import Session, col
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from api.access import PathwayGrant, TeamGrant, require_pathway_reader
+from api.access import AuditLine, PathwayGrant, TeamGrant, require_pathway_reader
 from api.errors import ConflictError, ForbiddenError, InvalidInputError, TemporalUnavailableError
 from api.schemas import (
     FollowUpEntry,
@@ -68,12 +68,19 @@ class RecordMovingError(TemporalUnavailableError):
 
 
 async def start(
-    *, client: Client, session: Session, staff: StaffMember, task_queue: str, body: IntakeRequest
+    *,
+    client: Client,
+    session: Session,
+    staff: StaffMember,
+    task_queue: str,
+    body: IntakeRequest,
+    audit: AuditLine,
 ) -> PathwayReceipt:
     """Intake: open the client's next pathway on the given team; at most one open pathway per client.
 
     The database holds the client's one open pathway (a unique index) before Temporal starts it, so two
-    intakes of the same client at once cannot both open one. Answers as soon as Temporal has the pathway.
+    intakes of the same client at once cannot both open one. The reservation and the intake's audit line
+    are one commit. Answers as soon as Temporal has the pathway.
     """
     require_pathway_reader(staff)
     if body.team not in staff.teams:
@@ -85,7 +92,7 @@ async def start(
     intake.referred_at = intake.referred_at or registered_at
     if intake.referred_at > registered_at + timedelta(minutes=5):
         raise InvalidInputError("referred_at cannot be in the future", field="referred_at")
-    row = await _reserve(client, session, body, staff.staff_id, intake.referred_at)
+    row = await _reserve(client, session, body, staff.staff_id, intake.referred_at, audit)
     try:
         async with translated(row.pathway_id):
             await start_pathway(
@@ -113,20 +120,29 @@ async def start(
 
 
 async def _reserve(
-    client: Client, session: Session, body: IntakeRequest, registered_by: str, referred_at: datetime
+    client: Client, session: Session, body: IntakeRequest, registered_by: str, referred_at: datetime, audit: AuditLine
 ) -> PathwayRow:
-    existing = await asyncio.to_thread(store.open_pathway_of_client, session, body.client_reference)
-    if existing is not None and await _stale_reservation(client, existing):
+    """The client's next pathway row with the intake's audit line, in one commit (optimistic: the unique
+    index on the client's open pathway refuses a second one, so the common case is a single write)."""
+    for _ in range(2):
+        row = await asyncio.to_thread(_insert_reservation, session, body, registered_by, referred_at, audit)
+        if row is not None:
+            return row
+        existing = await asyncio.to_thread(store.open_pathway_of_client, session, body.client_reference)
+        if existing is None:
+            continue  # closed or released meanwhile: try again
+        if not await _stale_reservation(client, existing):
+            raise ConflictError(
+                f"the client already has an open pathway ({existing.pathway_id}); act on that pathway instead"
+            )
         await asyncio.to_thread(_release, session, existing.pathway_id)
-        existing = None
-    if existing is not None:
-        raise ConflictError(
-            f"the client already has an open pathway ({existing.pathway_id}); act on that pathway instead"
-        )
-    return await asyncio.to_thread(_insert_reservation, session, body, registered_by, referred_at)
+    raise ConflictError("the client's pathways changed while this intake ran; repeat the intake")
 
 
-def _insert_reservation(session: Session, body: IntakeRequest, registered_by: str, referred_at: datetime) -> PathwayRow:
+def _insert_reservation(
+    session: Session, body: IntakeRequest, registered_by: str, referred_at: datetime, audit: AuditLine
+) -> PathwayRow | None:
+    """The reservation and the audit line in one commit; None if the client already has an open pathway."""
     ordinal = store.pathway_count_of_client(session, body.client_reference) + 1
     row = PathwayRow(
         pathway_id=pathway_id_for(body.client_reference, ordinal),
@@ -138,15 +154,18 @@ def _insert_reservation(session: Session, body: IntakeRequest, registered_by: st
         opened_at=referred_at,
         registered_by=registered_by,
     )
-    session.add(row)
+    entry = audit.entry(row.pathway_id)
+    session.add_all([row, entry])
     try:
-        session.commit()
-    except IntegrityError as err:
+        session.flush()
+    except IntegrityError:
         session.rollback()
-        raise ConflictError(
-            "the client already has an open pathway (opened a moment ago); act on that pathway instead"
-        ) from err
-    session.refresh(row)
+        return None
+    # Detached before the commit, so reading them afterwards costs no SELECT (a commit expires attributes).
+    session.expunge(row)
+    session.expunge(entry)
+    session.commit()
+    audit.written(entry)
     return row
 
 
