@@ -74,7 +74,9 @@ async def profile(deployment: Deployment, requests: int, output: Path) -> None:
                     profiler = Profiler(interval=0.0005, async_mode="enabled")
                     profiler.start()
 
-                    async def checked(index: int, call: Callable[[int], Awaitable[httpx.Response]] = call) -> None:
+                    async def checked(
+                        index: int, call: Callable[[int], Awaitable[httpx.Response]] = call, name: str = name
+                    ) -> None:
                         response = await call(index + 1)
                         if response.status_code >= 300:
                             raise RuntimeError(f"{name}: {response.status_code} {response.text}")
