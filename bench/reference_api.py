@@ -17,7 +17,7 @@ from typing import Annotated, Any
 from fastapi import FastAPI, Query
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
-from temporalio.client import Client
+from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @app.post("/raw/pathways/{workflow_id}/follow-ups")
     async def follow_up(workflow_id: str, body: RecordFollowUp) -> RawAnswer:
         client: Client = app.state.client
-        handle = client.get_workflow_handle_for(RawPathway.run, workflow_id)
+        handle: WorkflowHandle[RawPathway, int] = client.get_workflow_handle(workflow_id)
         answer = await handle.execute_update(RawPathway.follow_up, body)
         await asyncio.to_thread(_commit_audit, app.state.engine, workflow_id, "record_follow_up")
         return answer

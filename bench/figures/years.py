@@ -194,9 +194,7 @@ async def _follow_raw(deployment: Deployment, years: int) -> Followed:
     follow_up = a.RecordFollowUp(channel=ContactChannel.PHONE, note=LONG_NOTE)
     for _ in range(52 * years * 2):
         await skipper.fast_forward(handle, WEEK / 2)
-        await client.get_workflow_handle_for(RawPathway.run, workflow_id).execute_update(
-            RawPathway.follow_up, follow_up
-        )
+        await handle.execute_update(RawPathway.follow_up, follow_up)
     runs = await _runs(client, workflow_id)
     largest = max(runs, key=lambda run: run.bytes)
     return Followed(workflow_id, years, runs, await _replay_seconds(deployment, [RawPathway], largest.history))
