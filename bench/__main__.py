@@ -30,7 +30,7 @@ from bench.figures.memory import worker_memory
 from bench.figures.mixed import mixed_workload
 from bench.figures.years import pathway_years
 from bench.harness import Figure
-from bench.population import in_services, start_parked
+from bench.population import in_services, populate
 from bench.report import write_report
 from bench.stack import PROFESSIONALS, TEAM, Deployment, professional_id, running_stack
 from models.pathway import PathwayPolicy
@@ -39,7 +39,7 @@ log = logging.getLogger("bench")
 DEFAULT_POSTGRES = "postgresql+psycopg://postgres@127.0.0.1:5432/pathways_bench"
 
 
-async def populate(deployment: Deployment, count: int, prefix: str) -> tuple[list[Target], float]:
+async def open_population(deployment: Deployment, count: int, prefix: str) -> tuple[list[Target], float]:
     """`count` open pathways in services, parked on reminders weeks away, and as many raw twins; the
     targets and the seconds per start (filing included) of ours."""
     policy = PathwayPolicy()
@@ -55,9 +55,9 @@ async def populate(deployment: Deployment, count: int, prefix: str) -> tuple[lis
         for index in range(count)
     ]
     began = time.monotonic()
-    await start_parked(deployment, built, raw=False)
+    await populate(deployment, built, raw=False)
     seconds_per_start = (time.monotonic() - began) / max(1, count)
-    await start_parked(deployment, built, raw=True)
+    await populate(deployment, built, raw=True)
     log.info("%d pathways and as many raw ones parked (%.1f ms per start)", count, seconds_per_start * 1000)
     targets = [Target(pathway.process.pathway_id, pathway.process.case_manager or "") for pathway in built]
     return targets, seconds_per_start
@@ -71,7 +71,7 @@ async def run(sizes: Sizes, output: Path, workdir: Path, mode: str, postgres_url
             log.info("1. intake")
             measured += await intake(sqlite, sizes)
             log.info("population: %d open pathways", sizes.open_pathways)
-            population, seconds_per_start = await populate(sqlite, sizes.open_pathways, "caseload")
+            population, seconds_per_start = await open_population(sqlite, sizes.open_pathways, "caseload")
             log.info("6. pathway-years %s", sizes.years)
             years, aged, raw_aged = await pathway_years(sqlite, sizes)
             log.info("2. staff actions")
@@ -92,7 +92,7 @@ async def run(sizes: Sizes, output: Path, workdir: Path, mode: str, postgres_url
             measured += years
         async with stack.deployment("postgresql", postgres_url) as postgres:
             log.info("PostgreSQL: %d open pathways", sizes.postgres_pathways)
-            population, _ = await populate(postgres, sizes.postgres_pathways, "pgcaseload")
+            population, _ = await open_population(postgres, sizes.postgres_pathways, "pgcaseload")
             measured += await staff_actions(postgres, sizes, population, [], [], "PostgreSQL")
             measured += await caseload(postgres, sizes, "PostgreSQL")
         warnings = stack.server_warnings()

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -128,11 +129,10 @@ def in_services(
     return driver.built()
 
 
-def file_records(deployment: Deployment, built: Sequence[Built]) -> None:
+def file_records(engine: Engine, sealer: RecordSealer, built: Sequence[Built]) -> None:
     """The pathways' records, filed by the product's store, in transactions of 100 pathways."""
-    sealer: RecordSealer = deployment.sealer
     for first in range(0, len(built), FILED_PER_TRANSACTION):
-        with Session(deployment.engine) as session:
+        with Session(engine) as session:
             for pathway in built[first : first + FILED_PER_TRANSACTION]:
                 store.file_events(
                     session,
@@ -185,11 +185,8 @@ def raw_id(pathway_id: str) -> str:
     return f"raw-{pathway_id}"
 
 
-async def start_parked(deployment: Deployment, built: Sequence[Built], *, raw: bool) -> None:
-    """Start the pathways (or their raw twins) on their carried process; filed first for ours."""
-    client = deployment.stack.temporal()
-    if not raw:
-        await asyncio.to_thread(file_records, deployment, built)
+async def start_parked(client: Client, task_queue: str, built: Sequence[Built], *, raw: bool) -> None:
+    """Start the pathways on their carried process (filed first: `file_records`), or their raw twins."""
 
     async def one(index: int) -> None:
         process = built[index].process
@@ -209,7 +206,7 @@ async def start_parked(deployment: Deployment, built: Sequence[Built], *, raw: b
                     recipient=process.case_manager or "",
                 ),
                 id=raw_id(process.pathway_id),
-                task_queue=deployment.raw_queue,
+                task_queue=task_queue,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 search_attributes=attributes,
             )
@@ -218,10 +215,19 @@ async def start_parked(deployment: Deployment, built: Sequence[Built], *, raw: b
             PathwayWorkflow.run,
             carried,
             id=process.pathway_id,
-            task_queue=deployment.pathway_queue,
+            task_queue=task_queue,
             id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
             search_attributes=attributes,
             static_summary=f"Work-ability pathway, team {process.team}",
         )
 
-    await paced(client, deployment.raw_queue if raw else deployment.pathway_queue, len(built), one)
+    await paced(client, task_queue, len(built), one)
+
+
+async def populate(deployment: Deployment, built: Sequence[Built], *, raw: bool) -> None:
+    """Ours filed and started on the deployment's product queue, or the raw twins on its reference queue."""
+    if raw:
+        await start_parked(deployment.stack.temporal(), deployment.raw_queue, built, raw=True)
+        return
+    await asyncio.to_thread(file_records, deployment.engine, deployment.sealer, built)
+    await start_parked(deployment.stack.temporal(), deployment.pathway_queue, built, raw=False)

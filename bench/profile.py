@@ -21,14 +21,14 @@ import httpx
 from pyinstrument import Profiler
 
 from api.app import create_app
-from bench.__main__ import populate
+from bench.__main__ import open_population
 from bench.harness import bounded
 from bench.stack import TEAM, Deployment, running_stack
 from bench.staff import NOTE, auth
 
 
 async def profile(deployment: Deployment, requests: int, output: Path) -> None:
-    population, _ = await populate(deployment, 400, "profiled")
+    population, _ = await open_population(deployment, 400, "profiled")
     app = create_app(deployment.settings)
     sections: list[str] = []
     async with app.router.lifespan_context(app):

@@ -21,7 +21,7 @@ from sqlmodel import col
 
 from bench.figures import Sizes
 from bench.harness import CpuMeter, Figure, at_most, both, describe_cpu, informative, ratio_at_most, wait_until
-from bench.population import Built, in_services, raw_id, start_parked
+from bench.population import Built, in_services, populate, raw_id
 from bench.stack import PROFESSIONALS, TEAM, Deployment, professional_id
 from models.pathway import NotificationKind, PathwayPolicy
 from models.tables import Notification
@@ -71,7 +71,7 @@ async def one_burst(
     # Long enough for every pathway to be filed, started and parked on its timer before the due moment.
     due = datetime.now(UTC) + timedelta(seconds=count * seconds_per_start * 2 + 15)
     built = _build(tag, count, due)
-    await start_parked(deployment, built, raw=not ours)
+    await populate(deployment, built, raw=not ours)
     if time.time() > due.timestamp():
         raise RuntimeError(f"the {side} burst was still starting at its due moment; raise the lead")
     prefix = f"pathway-{tag}-" if ours else raw_id(f"pathway-{tag}-")

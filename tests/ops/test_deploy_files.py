@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ import yaml
 
 from core.settings import Settings
 from ops.cli import app as cli_app
+from ops.dev_server import DYNAMIC_CONFIG
 from tests.ops.helpers import REPO_ROOT
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
@@ -33,9 +35,18 @@ def compose() -> dict[str, Any]:
     return document
 
 
+def k8s_files() -> list[Path]:
+    """The manifests of the app and of its rollout jobs (kustomization files aside)."""
+    return sorted(path for path in K8S.rglob("*.yaml") if path.name != "kustomization.yaml")
+
+
+def kustomizations() -> list[Path]:
+    return sorted(K8S.rglob("kustomization.yaml"))
+
+
 def k8s_documents() -> list[tuple[Path, dict[str, Any]]]:
     documents = []
-    for path in sorted(K8S.glob("*.yaml")):
+    for path in k8s_files():
         for document in yaml.safe_load_all(path.read_text()):
             if document:
                 documents.append((path, document))
@@ -108,7 +119,8 @@ def test_compose_ui_points_at_the_api_codec_endpoint_with_credentials() -> None:
     ui = services["temporal-ui"]["environment"]
     assert ui["TEMPORAL_CODEC_ENDPOINT"].endswith("/codec")
     assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
-    published_api_port = services["api"]["ports"][0].rsplit(":", 1)[0]
+    # "${PUBLISH_ADDRESS:-127.0.0.1}:${PATHWAYS_API_PUBLISHED_PORT:-8000}:8000" -> the published port part
+    published_api_port = services["api"]["ports"][0].rsplit(":", 1)[0].split("}:", 1)[1]
     assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://localhost:{published_api_port}/codec"
 
 
@@ -151,10 +163,14 @@ def test_containers_run_existing_cli_commands(where: str, command: str) -> None:
 def test_every_pathways_variable_in_deploy_files_is_a_setting() -> None:
     known = {f"PATHWAYS_{name.upper()}" for name in Settings.model_fields}
     used: set[str] = set()
-    for path in [DEPLOY / "compose.yaml", DEPLOY / "Dockerfile", *K8S.glob("*.yaml")]:
+    for path in [DEPLOY / "compose.yaml", DEPLOY / "Dockerfile", *k8s_files()]:
         used |= set(re.findall(r"\bPATHWAYS_[A-Z0-9_]+\b", path.read_text()))
     # Compose's own interpolation variables (${PATHWAYS_API_PUBLISHED_PORT:-8000}) are not settings.
-    interpolation = set(re.findall(r"\$\{(PATHWAYS_[A-Z0-9_]+)", (DEPLOY / "compose.yaml").read_text()))
+    interpolation = {
+        name
+        for name in re.findall(r"\$\{(PATHWAYS_[A-Z0-9_]+)", (DEPLOY / "compose.yaml").read_text())
+        if name not in known
+    }
     unknown = used - known - interpolation - PENDING_SETTINGS
     assert unknown == set()
 
@@ -228,8 +244,121 @@ def test_workers_get_more_time_to_stop_than_their_graceful_shutdown() -> None:
     )
 
 
-def test_kustomization_lists_existing_files_and_leaves_the_example_secret_out() -> None:
-    kustomization = yaml.safe_load((K8S / "kustomization.yaml").read_text())
-    for resource in kustomization["resources"]:
-        assert (K8S / resource).exists(), resource
-    assert "secret.example.yaml" not in kustomization["resources"]
+def test_kustomizations_list_existing_files_and_leave_the_example_secret_out() -> None:
+    listed: set[Path] = set()
+    for path in kustomizations():
+        kustomization = yaml.safe_load(path.read_text())
+        for resource in kustomization["resources"]:
+            assert (path.parent / resource).exists(), (path, resource)
+            listed.add((path.parent / resource).resolve())
+        assert "secret.example.yaml" not in kustomization["resources"]
+    # Every manifest but the example Secret is applied through a kustomization.
+    assert {path.resolve() for path in k8s_files()} - listed == {(K8S / "secret.example.yaml").resolve()}
+
+
+def test_every_workload_image_is_set_by_its_kustomization() -> None:
+    """`kubectl apply -k` sets one image everywhere: every Deployment and Job names the placeholder, and
+    every kustomization that applies them maps it to the same registry image and tag."""
+    for name, spec in pod_specs():
+        for container in spec["containers"]:
+            assert container["image"] == "pathways", (name, container["image"])
+    mappings = []
+    for path in kustomizations():
+        kustomization = yaml.safe_load(path.read_text())
+        [image] = [entry for entry in kustomization["images"] if entry["name"] == "pathways"]
+        mappings.append((image["newName"], image["newTag"]))
+    assert len(mappings) == 2 and len(set(mappings)) == 1, mappings
+
+
+@pytest.mark.parametrize("name", [name for name, _ in pod_specs()])
+def test_every_kubernetes_workload_passes_pod_security_restricted(name: str) -> None:
+    """The checks of the Pod Security Standard "restricted" profile (kubernetes.io/docs/concepts/security/
+    pod-security-standards) that a manifest decides: non-root, RuntimeDefault seccomp, no privilege
+    escalation, every capability dropped, no host namespaces, ports or paths, no privileged container."""
+    [spec] = [spec for workload, spec in pod_specs() if workload == name]
+    pod = spec.get("securityContext", {})
+    assert not any(spec.get(key) for key in ("hostNetwork", "hostPID", "hostIPC")), name
+    assert all("hostPath" not in volume for volume in spec.get("volumes", [])), name
+    for container in [*spec.get("initContainers", []), *spec["containers"]]:
+        context = container.get("securityContext", {})
+        assert context.get("runAsNonRoot", pod.get("runAsNonRoot")) is True, (name, container["name"])
+        assert context.get("runAsUser", pod.get("runAsUser", 0)) != 0, (name, container["name"])
+        seccomp = context.get("seccompProfile", pod.get("seccompProfile", {}))
+        assert seccomp.get("type") in {"RuntimeDefault", "Localhost"}, (name, container["name"])
+        assert context.get("allowPrivilegeEscalation") is False, (name, container["name"])
+        assert context.get("privileged", False) is False, (name, container["name"])
+        assert "ALL" in context.get("capabilities", {}).get("drop", []), (name, container["name"])
+        assert set(context.get("capabilities", {}).get("add", [])) <= {"NET_BIND_SERVICE"}, (name, container["name"])
+        assert all("hostPort" not in port for port in container.get("ports", [])), (name, container["name"])
+
+
+def test_compose_publishes_ports_on_loopback_unless_told_otherwise() -> None:
+    for name, service in compose()["services"].items():
+        for port in service.get("ports", []):
+            assert str(port).startswith("${PUBLISH_ADDRESS:-127.0.0.1}:"), (name, port)
+
+
+SMTP_SETTINGS = {"PATHWAYS_SMTP_ENABLED", "PATHWAYS_SMTP_HOST", "PATHWAYS_SMTP_PORT", "PATHWAYS_SMTP_SECURITY"}
+SMTP_SECRETS = {"PATHWAYS_SMTP_USERNAME", "PATHWAYS_SMTP_PASSWORD"}
+
+
+def test_email_settings_are_in_compose_the_configmap_the_secret_example_and_the_runbook() -> None:
+    environment = compose()["services"]["api"]["environment"]
+    assert SMTP_SETTINGS | {"PATHWAYS_SMTP_FROM_ADDRESS"} <= set(environment)
+    [config] = of_kind("ConfigMap")
+    assert SMTP_SETTINGS | {"PATHWAYS_SMTP_FROM_ADDRESS"} <= set(config["data"])
+    assert not SMTP_SECRETS & set(config["data"]), "passwords belong in the Secret"
+    [secret] = of_kind("Secret")
+    assert set(secret["stringData"]) >= SMTP_SECRETS
+    assert set(re.findall(r"PATHWAYS_SMTP_[A-Z_]+", (DEPLOY / "pathways.env.example").read_text())) >= SMTP_SECRETS
+    runbook = (DEPLOY / "README.md").read_text()
+    assert all(name in runbook for name in SMTP_SETTINGS | SMTP_SECRETS)
+
+
+HELM_VALUES = DEPLOY / "temporal" / "helm-values.yaml"
+
+
+def test_temporal_helm_values_are_pinned_and_persist_to_postgresql() -> None:
+    values = yaml.safe_load(HELM_VALUES.read_text())
+    assert "--version 1.6.0" in HELM_VALUES.read_text()
+    for component in (values["server"], values["admintools"], values["web"]):
+        assert re.fullmatch(r"\d+\.\d+\.\d+", str(component["image"]["tag"])), component["image"]
+    persistence = values["server"]["config"]["persistence"]
+    for store in (persistence["defaultStore"], persistence["visibilityStore"]):
+        sql = persistence["datastores"][store]["sql"]
+        assert sql["pluginName"] == "postgres12"
+        assert "password" not in sql and sql["existingSecret"], "the password comes from a Secret"
+        assert sql["tls"]["enabled"] is True
+    pod = values["server"]["securityContext"]
+    assert pod["runAsNonRoot"] is True and pod["seccompProfile"]["type"] == "RuntimeDefault"
+
+
+def test_every_cluster_gets_the_dev_servers_dynamic_config() -> None:
+    """What `make run` sets on its dev server, the compose server and the Helm values set too."""
+    compose_config = yaml.safe_load((DEPLOY / "temporal" / "dynamicconfig.yaml").read_text())
+    helm_config = yaml.safe_load(HELM_VALUES.read_text())["server"]["dynamicConfig"]
+    for setting in DYNAMIC_CONFIG:
+        key, _, value = setting.partition("=")
+        for config in (compose_config, helm_config):
+            assert str(config[key][0]["value"]).lower() == value, (key, config.get(key))
+
+
+# The pre-allocated custom search attribute columns of SQL visibility on PostgreSQL 12+, per type
+# (temporalio/temporal, schema/postgresql/v12/visibility/schema.sql: Bool01-03, Keyword01-10, ...).
+POSTGRES_VISIBILITY_COLUMNS = {
+    "Bool": 3,
+    "Datetime": 3,
+    "Double": 3,
+    "Int": 3,
+    "Keyword": 10,
+    "Text": 3,
+    "KeywordList": 3,
+}
+
+
+def test_search_attributes_fit_sql_visibility_on_postgresql() -> None:
+    used = Counter(key._metadata_type for key in ALL_SEARCH_ATTRIBUTES)
+    for kind, count in used.items():
+        assert kind in POSTGRES_VISIBILITY_COLUMNS, f"{kind} search attributes do not exist in SQL visibility"
+        room = POSTGRES_VISIBILITY_COLUMNS[kind]
+        assert count <= room, f"{count} {kind} search attributes, but SQL visibility on PostgreSQL has {room}"

@@ -46,7 +46,7 @@ from models.pathway import Language
 from models.tables import Staff, StaffRole, StaffTeam, Team
 from ops.admin import add_staff as add_staff_with_token
 from ops.admin import add_team
-from ops.dev_server import search_attribute_args
+from ops.dev_server import dynamic_config_args, search_attribute_args
 from worker import Effects, build_effects, build_worker
 from workflows.search_attributes import ALL_SEARCH_ATTRIBUTES
 
@@ -64,7 +64,10 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=data_converter(),
         search_attributes=ALL_SEARCH_ATTRIBUTES,
         dev_server_existing_path=str(temporal_cli_path()),
-        dev_server_extra_args=["--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"],
+        dev_server_extra_args=[
+            *("--dynamic-config-value", "frontend.WorkflowTimeSkippingEnabled=true"),
+            *dynamic_config_args(),
+        ],
     )
     yield environment
     await environment.shutdown()
