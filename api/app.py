@@ -18,13 +18,15 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import Client
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
-from api.codec import CodecCORSMiddleware, CodecDecodeAudit, codec_router, decode_audit_entries
-from api.deps import get_current_coordinator
+from api.auth.oidc import IdentityProvider
+from api.codec import CodecCORSMiddleware, codec_router
+from api.deps import get_codec_reader
 from api.errors import (
     ApiError,
     ConflictError,
@@ -36,16 +38,18 @@ from api.errors import (
 )
 from api.limits import BodySizeLimitMiddleware
 from api.routes import api_router
+from api.services.codec_access import PathwayCodecAccess
 from api.services.token_cache import TokenCache
 from api.timing import ServerTimingMiddleware, TemporalTimingInterceptor, time_database
 from core.crypto import RecordSealer
-from core.db import build_engine, check_schema_current, session_scope
+from core.db import build_engine, check_schema_current
 from core.settings import Settings, get_settings
 from core.temporal import connect, data_converter
 
 API_DESCRIPTION = """Start, act on and read work-ability support pathways.
 
-Sign in with `Authorization: Bearer <token>`. Clients appear only by their pseudonymous reference.
+Sign in with `Authorization: Bearer <token>`: an access token from the organisation's identity provider, or
+an API token for scripts and service accounts. Clients appear only by their pseudonymous reference.
 Every read and action on a pathway is written to the audit log."""
 
 
@@ -84,6 +88,7 @@ def _lifespan(
         app.state.settings = settings
         app.state.engine = engine or engine_for(settings)
         app.state.token_cache = TokenCache(settings.token_cache_seconds)
+        app.state.identity_provider = IdentityProvider(settings) if settings.oidc_enabled else None
         app.state.sealer = RecordSealer.from_settings(settings)
         prepare_database(app.state.engine)
         interceptors = []
@@ -96,6 +101,8 @@ def _lifespan(
         finally:
             if own_engine:
                 app.state.engine.dispose()
+            if app.state.identity_provider is not None:
+                await app.state.identity_provider.close()
 
     return lifespan
 
@@ -165,12 +172,8 @@ def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
     codec = data_converter(settings).payload_codec
     if codec is None:
         return
-
-    def audit_decode(record: CodecDecodeAudit) -> None:
-        with session_scope(app.state.engine) as session:
-            session.add_all(decode_audit_entries(record, record.principal.staff_id))
-
-    app.include_router(codec_router(codec, authorize=get_current_coordinator, audit=audit_decode))
+    access = PathwayCodecAccess(lambda: app.state.engine)
+    app.include_router(codec_router(codec, authorize=get_codec_reader, access=access))
     app.add_middleware(CodecCORSMiddleware, origins=settings.codec_cors_origin_list)
 
 
@@ -182,7 +185,8 @@ def create_app(
 ) -> FastAPI:
     """The API application; injected client and engine are used as they are (tests, embedding)."""
     settings = settings or get_settings()
-    app = FastAPI(
+    # The interactive docs (/docs, /redoc) from assets installed with the package, never a CDN.
+    app = FastAPIOffline(
         title="Work-ability pathways: staff API",
         version="1.0.0",
         description=API_DESCRIPTION,

@@ -1,16 +1,16 @@
-"""The codec server: lets coordinators read encrypted pathway payloads in the Temporal Web UI.
+"""The codec server: lets staff read encrypted pathway payloads in the Temporal Web UI, pathway by pathway.
 
 The Web UI (and `temporal workflow show --codec-endpoint`) POSTs `{"payloads": [...]}` in protobuf JSON
 to `<endpoint>/decode` and `<endpoint>/encode`; with the endpoint set to `https://<api>/codec` these
-routes answer. Decoding shows client data, so only an authenticated coordinator may call it (`authorize`)
-and every decode is audited (`audit`) before anything is returned: no audit, no data.
+routes answer. The caller is signed in (`authorize`: the browser's session cookie, which the UI sends with
+credentials included, or a bearer token). Each payload is bound to its workflow when encoded
+(`core.codec`), so the server knows whose it is: a payload is decoded only for staff who may read that
+pathway (`CodecAccess.readable`: its team's professionals and coordinators), and is handed back still
+encrypted otherwise. Every decode is audited per pathway, refusals too, before anything is returned: no
+audit, no data.
 
-Wiring in the app (the lead's `create_app`), only when encryption is configured:
-
-    codec = data_converter(settings).payload_codec
-    if codec is not None:
-        app.include_router(codec_router(codec, authorize=require_coordinator, audit=record_decode))
-        app.add_middleware(CodecCORSMiddleware, origins=settings.codec_cors_origin_list)
+Payloads written before the binding carry no workflow id: they are decrypted, and returned only when the
+pathways they name are all readable, or, naming none, to a coordinator.
 
 `PATHWAYS_CODEC_CORS_ORIGINS` lists the Web UI's origins (e.g. `http://localhost:8233`); CORS applies
 to `/codec` only, so the UI's origin gains nothing on the rest of the API.
@@ -18,10 +18,10 @@ to `/codec` only, so the UI's origin gains nothing on the rest of the API.
 
 import inspect
 import json
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from google.protobuf import json_format
@@ -31,7 +31,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
-from core.codec import PayloadDecryptionError
+from core.codec import ENCODING, PayloadDecryptionError, bound_workflow_id
 from models.pathway import WORKFLOW_ID_PREFIX, validate_client_reference
 from models.tables import AuditLogEntry
 
@@ -46,27 +46,50 @@ DECODE_AUDIT_PURPOSE = "payloads decrypted for the Temporal Web UI"
 class CodecDecodeAudit:
     """One decode request, as the audit log needs it."""
 
-    principal: Any  # what `authorize` returned: the authenticated coordinator
+    principal: Any  # what `authorize` returned: the signed-in staff member
     at: datetime
     namespace: str | None = None
     payload_count: int = 0
-    # Pathways whose data the decoded payloads show (found in the payloads themselves: the UI does not say).
+    # The workflows whose payloads were decoded, and those refused to this caller.
     pathway_ids: tuple[str, ...] = ()
+    refused_ids: tuple[str, ...] = ()
+    # Payloads decoded that name no workflow (system workflows' own, or written before the binding).
+    unattributed: int = 0
 
 
-AuditDecode = Callable[[CodecDecodeAudit], Awaitable[None] | None]
+class CodecAccess(Protocol):
+    """Who may read which workflow's payloads, and where a decode is recorded."""
+
+    async def readable(self, principal: Any, workflow_ids: set[str]) -> set[str]:
+        """The ones among `workflow_ids` whose payloads `principal` may read."""
+
+    def may_read_unattributed(self, principal: Any) -> bool:
+        """Whether `principal` may read a payload that names no pathway."""
+
+    async def audit(self, record: CodecDecodeAudit) -> None:
+        """Record the decode; raising makes the request fail with nothing decoded."""
 
 
 def decode_audit_entries(record: CodecDecodeAudit, staff_id: str) -> list[AuditLogEntry]:
-    """Audit log rows for a decode: one per pathway shown, or one without a pathway if none was found."""
-    pathway_ids: Sequence[str | None] = record.pathway_ids or (None,)
+    """Audit log rows for a decode: one per pathway shown, one per pathway refused, and one without a
+    pathway for payloads that name none (or for a request that showed nothing at all)."""
     purpose = f"{DECODE_AUDIT_PURPOSE} ({record.payload_count} payload(s), namespace {record.namespace or '-'})"
-    return [
-        AuditLogEntry(
-            at=record.at, staff_id=staff_id, pathway_id=pathway_id, action=DECODE_AUDIT_ACTION, purpose=purpose
+
+    def entry(pathway_id: str | None, outcome: str) -> AuditLogEntry:
+        return AuditLogEntry(
+            at=record.at,
+            staff_id=staff_id,
+            pathway_id=pathway_id,
+            action=DECODE_AUDIT_ACTION,
+            purpose=purpose,
+            outcome=outcome,
         )
-        for pathway_id in pathway_ids
-    ]
+
+    entries = [entry(pathway_id, "ok") for pathway_id in record.pathway_ids]
+    entries += [entry(pathway_id, "denied") for pathway_id in record.refused_ids]
+    if record.unattributed or not entries:
+        entries.append(entry(None, "ok"))
+    return entries
 
 
 class CodecError(BaseModel):
@@ -130,7 +153,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         400: "The body is not Temporal Payloads JSON",
         # The authorize dependency's answers (found by fuzzing: they were undocumented).
         401: "No valid credentials (answered with WWW-Authenticate: Bearer)",
-        403: "Not a coordinator",
+        403: "An administrator (administrators read no client data)",
         413: "The body is too large",
         422: "A payload cannot be decrypted with the keys this server knows",
         503: "The decode could not be audited, so nothing was decoded",
@@ -193,17 +216,61 @@ def _pathway_ids_in(payloads: Iterable[Payload]) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+async def _decode_for(
+    codec: PayloadCodec, access: CodecAccess, principal: Any, payloads: list[Payload]
+) -> tuple[list[Payload], set[str], set[str], int]:
+    """Each payload decoded if the caller may read it, else as it came; with the workflows shown and refused
+    and how many decoded payloads named none."""
+    bound = {payload_id for payload in payloads if (payload_id := bound_workflow_id(payload))}
+    readable = await access.readable(principal, bound) if bound else set()
+    shown: set[str] = set()
+    refused: set[str] = set()
+    unattributed = 0
+    result: list[Payload] = []
+    for payload in payloads:
+        if payload.metadata.get("encoding") != ENCODING:
+            result.append(payload)  # not encrypted: nothing to decode or to withhold
+            continue
+        workflow_id = bound_workflow_id(payload)
+        if workflow_id is not None:
+            if workflow_id in readable:
+                [decoded] = await codec.decode([payload])
+                result.append(decoded)
+                shown.add(workflow_id)
+            else:
+                result.append(payload)
+                refused.add(workflow_id)
+            continue
+        # Written before the binding: whose it is shows only once decrypted.
+        [decoded] = await codec.decode([payload])
+        named = set(_pathway_ids_in([decoded]))
+        if named:
+            allowed = await access.readable(principal, named)
+            if allowed == named:
+                result.append(decoded)
+                shown |= named
+            else:
+                result.append(payload)
+                refused |= named - allowed
+        elif access.may_read_unattributed(principal):
+            result.append(decoded)
+            unattributed += 1
+        else:
+            result.append(payload)
+    return result, shown, refused, unattributed
+
+
 def codec_router(
     codec: PayloadCodec,
     authorize: Callable[..., Any],
-    audit: AuditDecode,
+    access: CodecAccess,
     *,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
 ) -> APIRouter:
     """POST /codec/encode and /codec/decode for `codec`, behind the `authorize` dependency.
 
-    `audit` is called once per decode, before the decoded payloads leave the server; if it fails the
-    request fails with 503 and nothing is returned.
+    `access.audit` is called once per decode, before the decoded payloads leave the server; if it fails
+    the request fails with 503 and nothing is returned.
     """
     # Annotations here are evaluated at definition time (no `from __future__ import annotations` in this
     # module): FastAPI must see the `authorize` dependency this router was built with.
@@ -219,7 +286,7 @@ def codec_router(
     async def decode_payloads(request: Request, principal: Principal) -> Response:
         payloads = await _read_payloads(request, max_body_bytes)
         try:
-            decoded = await codec.decode(payloads)
+            decoded, shown, refused, unattributed = await _decode_for(codec, access, principal, payloads)
         except PayloadDecryptionError as err:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(err)) from None
         record = CodecDecodeAudit(
@@ -227,10 +294,12 @@ def codec_router(
             at=datetime.now(UTC),
             namespace=request.headers.get("x-namespace"),
             payload_count=len(decoded),
-            pathway_ids=_pathway_ids_in(decoded),
+            pathway_ids=tuple(sorted(shown)),
+            refused_ids=tuple(sorted(refused)),
+            unattributed=unattributed,
         )
         try:
-            result = audit(record)
+            result = access.audit(record)
             if inspect.isawaitable(result):
                 await result
         except Exception:

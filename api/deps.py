@@ -7,7 +7,7 @@ import asyncio
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -16,7 +16,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.client import Client
 
-from api.errors import ForbiddenError, NotAuthenticatedError
+from api.auth.identity import staff_for_claims
+from api.auth.oidc import IdentityProvider, IdentityProviderError, InvalidToken, looks_like_jwt
+from api.auth.sessions import COOKIE as SESSION_COOKIE
+from api.auth.sessions import staff_for_session
+from api.errors import ForbiddenError, NotAuthenticatedError, TemporalUnavailableError
 from api.security import hash_token
 from api.services.staff import StaffMember, staff_for_token_hash
 from api.services.token_cache import TokenCache
@@ -67,24 +71,99 @@ async def get_token_cache(request: Request) -> TokenCache:
     return cache
 
 
+async def get_identity_provider(request: Request) -> IdentityProvider | None:
+    provider: IdentityProvider | None = request.app.state.identity_provider
+    return provider
+
+
+IdentityProviderDep = Annotated[IdentityProvider | None, Depends(get_identity_provider)]
+
+
 async def get_current_staff(
     engine: Annotated[Engine, Depends(get_engine)],
     cache: Annotated[TokenCache, Depends(get_token_cache)],
+    settings: SettingsDep,
+    provider: IdentityProviderDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> StaffMember:
+    """The staff member of the request's bearer token: a JWT access token from the identity provider, or a
+    token from the staff table (scripts and service accounts)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
-        raise NotAuthenticatedError("sign in with an API token: Authorization: Bearer <token>")
-    token_hash = hash_token(credentials.credentials)
+        raise NotAuthenticatedError(
+            "sign in: Authorization: Bearer <access token from the identity provider, or an API token>"
+        )
+    return await staff_for_bearer(
+        credentials.credentials, engine=engine, cache=cache, settings=settings, provider=provider
+    )
+
+
+async def staff_for_bearer(
+    token: str, *, engine: Engine, cache: TokenCache, settings: Settings, provider: IdentityProvider | None
+) -> StaffMember:
+    token_hash = hash_token(token)
     staff = cache.get(token_hash)
-    if staff is None:
-        staff = await asyncio.to_thread(_authenticate, engine, token_hash)
-        cache.put(token_hash, staff)
+    if staff is not None:
+        return staff
+    if looks_like_jwt(token):
+        if provider is None:
+            raise NotAuthenticatedError("this API takes no identity provider tokens (PATHWAYS_OIDC_ISSUER is not set)")
+        try:
+            claims = await provider.access_token_claims(token)
+        except InvalidToken as err:
+            raise NotAuthenticatedError(str(err)) from None
+        except IdentityProviderError as err:
+            raise TemporalUnavailableError(f"cannot check the sign-in now: {err}") from None
+        staff = await asyncio.to_thread(_staff_for_claims, engine, claims, settings)
+        # Never trusted beyond the token's own expiry.
+        cache.put(token_hash, staff, until=float(claims["exp"]))
+        return staff
+    staff = await asyncio.to_thread(_authenticate, engine, token_hash)
+    cache.put(token_hash, staff)
     return staff
 
 
 def _authenticate(engine: Engine, token_hash: str) -> StaffMember:
     with Session(engine) as session:
         return staff_for_token_hash(session, token_hash)
+
+
+def _staff_for_claims(engine: Engine, claims: dict[str, Any], settings: Settings) -> StaffMember:
+    with Session(engine) as session:
+        return staff_for_claims(session, claims, settings)
+
+
+async def get_signed_in_staff(
+    request: Request,
+    engine: Annotated[Engine, Depends(get_engine)],
+    cache: Annotated[TokenCache, Depends(get_token_cache)],
+    settings: SettingsDep,
+    provider: IdentityProviderDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> StaffMember:
+    """A bearer token, or else the browser's session cookie: for the codec endpoints and the web app only."""
+    if credentials is not None and credentials.scheme.lower() == "bearer":
+        return await staff_for_bearer(
+            credentials.credentials, engine=engine, cache=cache, settings=settings, provider=provider
+        )
+    secret = request.cookies.get(SESSION_COOKIE)
+    if not secret:
+        raise NotAuthenticatedError(f"sign in first: {settings.effective_public_url}/auth/login")
+    return await asyncio.to_thread(_staff_for_session, engine, secret)
+
+
+def _staff_for_session(engine: Engine, secret: str) -> StaffMember:
+    with Session(engine) as session:
+        return staff_for_session(session, secret)
+
+
+SignedInStaff = Annotated[StaffMember, Depends(get_signed_in_staff)]
+
+
+async def get_codec_reader(staff: SignedInStaff) -> StaffMember:
+    """Who may call the codec server: signed in (the Web UI's cookie, or a token), not an administrator."""
+    if staff.is_admin:
+        raise ForbiddenError("administrators manage staff and teams and read no client data")
+    return staff
 
 
 CurrentStaff = Annotated[StaffMember, Depends(get_current_staff)]

@@ -192,6 +192,16 @@ class TokenIssued(BaseModel):
     staff_id: str
     token: str = Field(description="The new bearer token. Shown only this once; only its hash is kept.")
     tokens_revoked: int = Field(description="How many of the member's other tokens were revoked with it.")
+    expires_at: datetime = Field(description="When the token stops working (PATHWAYS_API_TOKEN_DAYS after issue).")
+
+
+class SignedInStaffMember(BaseModel):
+    """Who the request is signed in as, with the role and teams the access path uses."""
+
+    staff_id: str
+    display_name: str
+    role: StaffRole
+    teams: list[str]
 
 
 class StaffDeactivated(BaseModel):

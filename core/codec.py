@@ -8,6 +8,12 @@ reasons. Keys come from configuration only (`PATHWAYS_ENCRYPTION_KEYS`,
 Rotation: each payload names its key in the metadata (`encryption-key-id`). A process encodes with the
 active key and decodes with any key it knows, so a new key is rolled out by first adding it everywhere,
 then making it active; an old key may be dropped only when no open pathway's history still uses it.
+
+Binding: a payload encoded for a workflow (the SDK's serialization context names it: the workflow's
+input, updates and answers, its activities' inputs and results, timer and activity summaries) carries
+the workflow id in its metadata (`encryption-workflow-id`), and the id is part of the AES-GCM associated
+data: relabelled, it does not decrypt. The codec server decodes a payload only for staff of its pathway's
+team (`api.codec`), and a worker refuses a pathway's payload found in another pathway's history.
 """
 
 from __future__ import annotations
@@ -21,14 +27,18 @@ import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Self
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.converter import PayloadCodec
+from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
+WORKFLOW_ID_METADATA = "encryption-workflow-id"
+# Workflow ids of pathways start so (models.pathway.WORKFLOW_ID_PREFIX; core stays below models).
+PATHWAY_WORKFLOW_PREFIX = "pathway-"
 KEY_BYTES = 32  # AES-256
 NONCE_BYTES = 12
 KEYS_SETTING = "PATHWAYS_ENCRYPTION_KEYS"
@@ -118,14 +128,36 @@ def parse_key_ring(keys_setting: str, active_key_id: str) -> KeyRing | None:
     return KeyRing(keys=keys, active_key_id=active_key_id)
 
 
-class EncryptionCodec(PayloadCodec):
-    """AES-256-GCM over each whole serialized payload (data and metadata alike)."""
+def bound_workflow_id(payload: Payload) -> str | None:
+    """The workflow an encrypted payload was encoded for, if it was bound to one."""
+    bound = payload.metadata.get(WORKFLOW_ID_METADATA)
+    return bound.decode(errors="replace") if bound else None
 
-    def __init__(self, key_ring: KeyRing) -> None:
+
+def _associated_data(key_id: bytes, workflow_id: bytes | None) -> bytes:
+    # The key id, and the workflow id when bound: either relabelled, the payload no longer decrypts.
+    return key_id if workflow_id is None else key_id + b"\x1f" + workflow_id
+
+
+class EncryptionCodec(PayloadCodec, WithSerializationContext):
+    """AES-256-GCM over each whole serialized payload (data and metadata alike), bound to its workflow."""
+
+    def __init__(self, key_ring: KeyRing, workflow_id: str | None = None) -> None:
         super().__init__()
         self._ciphers = {key_id: AESGCM(key) for key_id, key in key_ring.keys.items()}
+        self._key_ring = key_ring
         self.active_key_id = key_ring.active_key_id
         self._active_key_id_bytes = key_ring.active_key_id.encode()
+        self.workflow_id = workflow_id
+
+    def with_context(self, context: SerializationContext) -> Self:
+        workflow_id = getattr(context, "workflow_id", None)
+        if workflow_id == self.workflow_id:
+            return self
+        bound = type(self).__new__(type(self))
+        bound.__dict__.update(self.__dict__)
+        bound.workflow_id = workflow_id
+        return bound
 
     @property
     def known_key_ids(self) -> list[str]:
@@ -133,17 +165,16 @@ class EncryptionCodec(PayloadCodec):
 
     async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
         cipher = self._ciphers[self.active_key_id]
+        workflow_id = self.workflow_id.encode() if self.workflow_id else None
+        metadata = {"encoding": ENCODING, KEY_ID_METADATA: self._active_key_id_bytes}
+        if workflow_id is not None:
+            metadata[WORKFLOW_ID_METADATA] = workflow_id
+        associated = _associated_data(self._active_key_id_bytes, workflow_id)
         encoded: list[Payload] = []
         for payload in payloads:
             nonce = os.urandom(NONCE_BYTES)
-            # The key id is authenticated data: a payload relabelled with another key id fails to decrypt.
-            ciphertext = cipher.encrypt(nonce, payload.SerializeToString(), self._active_key_id_bytes)
-            encoded.append(
-                Payload(
-                    metadata={"encoding": ENCODING, KEY_ID_METADATA: self._active_key_id_bytes},
-                    data=nonce + ciphertext,
-                )
-            )
+            ciphertext = cipher.encrypt(nonce, payload.SerializeToString(), associated)
+            encoded.append(Payload(metadata=metadata, data=nonce + ciphertext))
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
@@ -153,24 +184,38 @@ class EncryptionCodec(PayloadCodec):
                 # Written before encryption was turned on (or by the server itself): readable as it is.
                 decoded.append(payload)
                 continue
-            key_id_bytes = payload.metadata.get(KEY_ID_METADATA, b"")
-            key_id = key_id_bytes.decode(errors="replace")
-            cipher = self._ciphers.get(key_id)
-            if cipher is None:
-                raise PayloadDecryptionError(
-                    f"payload encrypted with key {key_id!r}, which this process does not know "
-                    f"(known: {', '.join(self.known_key_ids)}); add that key to {KEYS_SETTING}"
-                )
-            try:
-                plaintext = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], key_id_bytes)
-            except InvalidTag:
-                raise PayloadDecryptionError(
-                    f"payload labelled with key {key_id!r} does not decrypt with that key: "
-                    "the key configured under that id is not the one it was encrypted with, or the payload "
-                    "was altered"
-                ) from None
-            decoded.append(Payload.FromString(plaintext))
+            decoded.append(self._decrypt(payload))
         return decoded
+
+    def _decrypt(self, payload: Payload) -> Payload:
+        key_id_bytes = payload.metadata.get(KEY_ID_METADATA, b"")
+        key_id = key_id_bytes.decode(errors="replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise PayloadDecryptionError(
+                f"payload encrypted with key {key_id!r}, which this process does not know "
+                f"(known: {', '.join(self.known_key_ids)}); add that key to {KEYS_SETTING}"
+            )
+        bound = bound_workflow_id(payload)
+        if (
+            bound is not None
+            and self.workflow_id is not None
+            and self.workflow_id.startswith(PATHWAY_WORKFLOW_PREFIX)
+            and bound != self.workflow_id
+        ):
+            raise PayloadDecryptionError(
+                f"a payload of {bound} turned up in {self.workflow_id}'s history: payloads stay with their pathway"
+            )
+        associated = _associated_data(key_id_bytes, payload.metadata.get(WORKFLOW_ID_METADATA))
+        try:
+            plaintext = cipher.decrypt(payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:], associated)
+        except InvalidTag:
+            raise PayloadDecryptionError(
+                f"payload labelled with key {key_id!r} does not decrypt with that key: "
+                "the key configured under that id is not the one it was encrypted with, or the payload "
+                "(or its workflow label) was altered"
+            ) from None
+        return Payload.FromString(plaintext)
 
 
 def encryption_codec(keys_setting: str, active_key_id: str) -> EncryptionCodec | None:

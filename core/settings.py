@@ -103,6 +103,35 @@ class Settings(BaseSettings):
         description="Comma-separated <key id>:<base64 of 32 bytes>; every key this process can decrypt with",
     )
     encryption_active_key: str = Field(default="", description="Key id new payloads are encrypted with")
+    # Sign-in (issue 17). People sign in with the wellbeing services county's identity provider (OpenID
+    # Connect: authorization code with PKCE in the browser, JWT access tokens for the API); bearer tokens
+    # from the staff table stay for scripts and service accounts, with an expiry.
+    public_url: str = Field(
+        default="",
+        description="The API's address as browsers reach it (https://pathways.example.org); empty: http://localhost:<api_port>",
+    )
+    oidc_issuer: str = Field(default="", description="The identity provider's issuer URL; empty turns OIDC off")
+    oidc_client_id: str = ""
+    oidc_client_secret: SecretStr | None = Field(default=None, description="Only for a confidential client")
+    oidc_audience: str = Field(default="", description="The `aud` of access tokens for this API; empty: the client id")
+    oidc_scopes: str = "openid profile email"
+    oidc_staff_id_claim: str = Field(
+        default="preferred_username",
+        description="The claim naming the staff id at the first sign-in; afterwards the subject (`sub`) is bound",
+    )
+    oidc_role_claim: str = Field(
+        default="", description="Take the role from this claim's values (see oidc_role_values)"
+    )
+    oidc_role_values: str = Field(
+        default="admin=pathways-admins,coordinator=pathways-coordinators,professional=pathways-professionals",
+        description="role=claim value pairs for oidc_role_claim",
+    )
+    oidc_teams_claim: str = Field(default="", description="Take the teams from this claim (values team:<team id>)")
+    oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
+    session_hours: float = Field(default=10.0, gt=0, le=24 * 7, description="How long a browser sign-in lasts")
+    # `make run` only: sign in as a demo staff member without an identity provider. Never in production.
+    dev_sign_in: bool = False
+    api_token_days: int = Field(default=90, ge=1, le=3650, description="Lifetime of a new bearer token")
     # A Server-Timing header on every response (database, Temporal and the API's own time); `make bench` uses
     # it to tell the API's overhead from the stores'. Off by default: timings tell an outsider about load.
     server_timing: bool = False
@@ -126,6 +155,12 @@ class Settings(BaseSettings):
     move_v4_records_on_start: bool = True
 
     @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        if self.oidc_issuer and not self.oidc_client_id:
+            raise ValueError("PATHWAYS_OIDC_ISSUER is set but PATHWAYS_OIDC_CLIENT_ID is not: set both")
+        return self
+
+    @model_validator(mode="after")
     def _client_certificate_complete(self) -> Settings:
         if (self.temporal_tls_cert_file is None) != (self.temporal_tls_key_file is None):
             raise ValueError(
@@ -144,6 +179,18 @@ class Settings(BaseSettings):
     @property
     def codec_cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.codec_cors_origins.split(",") if origin.strip()]
+
+    @property
+    def oidc_enabled(self) -> bool:
+        return bool(self.oidc_issuer)
+
+    @property
+    def effective_public_url(self) -> str:
+        return (self.public_url or f"http://localhost:{self.api_port}").rstrip("/")
+
+    @property
+    def effective_oidc_audience(self) -> str:
+        return self.oidc_audience or self.oidc_client_id
 
     @property
     def effective_database_url(self) -> str:

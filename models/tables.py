@@ -79,6 +79,8 @@ class StaffBase(SQLModel):
 
 class Staff(StaffBase, table=True):
     created_at: datetime = _timestamp()
+    # The identity provider's subject (`sub`), bound at the first OpenID Connect sign-in.
+    oidc_subject: str | None = Field(default=None, max_length=255, unique=True, index=True)
 
 
 class StaffTeam(SQLModel, table=True):
@@ -96,6 +98,45 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=200)
     created_at: datetime = _timestamp()
     revoked_at: datetime | None = _optional_timestamp()
+    # Tokens are for scripts and service accounts; people sign in with the identity provider. None: never.
+    expires_at: datetime | None = _optional_timestamp()
+
+
+class SignInMethod(StrEnum):
+    OIDC = "oidc"
+    DEVELOPMENT = "development"
+
+
+class SignInRequest(SQLModel, table=True):
+    """A browser's sign-in on its way through the identity provider: the state it must come back with, the
+    nonce its ID token must carry and the PKCE verifier. Used once, within minutes; any API replica can
+    finish it."""
+
+    __tablename__ = "sign_in_request"
+
+    state_hash: str = Field(primary_key=True, max_length=64)
+    nonce: str = Field(max_length=200)
+    code_verifier: str = Field(max_length=200)
+    return_to: str = Field(default="/", max_length=2000)
+    created_at: datetime = _timestamp()
+    expires_at: datetime = _timestamp()
+
+
+class StaffSession(SQLModel, table=True):
+    """A browser's signed-in session (the cookie holds a random id, the table its hash), for the web app
+    and the Temporal Web UI's codec requests."""
+
+    __tablename__ = "staff_session"
+
+    session_hash: str = Field(primary_key=True, max_length=64)
+    staff_id: str = Field(foreign_key="staff.staff_id", index=True, max_length=64)
+    method: SignInMethod
+    created_at: datetime = _timestamp()
+    expires_at: datetime = _timestamp()
+    ended_at: datetime | None = _optional_timestamp()
+    # For the identity provider's sign-out (RP-initiated logout); sealed by nothing: it is a signed token
+    # with the staff member's identifiers, no client data.
+    id_token_hint: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 # -- the client records ---------------------------------------------------------------------------------

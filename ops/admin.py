@@ -5,6 +5,7 @@ seed and the tests call. Each validates like the API and goes through the same s
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
@@ -31,6 +32,7 @@ def add_staff(
     teams: Sequence[str],
     language: Language,
     email: str | None,
+    token_lifetime: timedelta = staff_service.DEFAULT_TOKEN_LIFETIME,
 ) -> str:
     """Add a staff member and return their new bearer token (shown once, stored only hashed)."""
     TypeAdapter(StaffId).validate_python(staff_id)
@@ -43,14 +45,21 @@ def add_staff(
             teams=list(teams),
             language=language,
             email=email,
+            token_lifetime=token_lifetime,
         )
     return token
 
 
-def issue_token(engine: Engine, *, staff_id: str, revoke_existing: bool) -> str:
+def issue_token(
+    engine: Engine,
+    *,
+    staff_id: str,
+    revoke_existing: bool,
+    lifetime: timedelta = staff_service.DEFAULT_TOKEN_LIFETIME,
+) -> staff_service.IssuedToken:
     """Another bearer token for an active staff member (shown once, stored only hashed)."""
     with Session(engine) as session:
-        return staff_service.issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing).token
+        return staff_service.issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing, lifetime=lifetime)
 
 
 def deactivate_staff(engine: Engine, *, staff_id: str) -> int:

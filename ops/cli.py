@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 from collections.abc import Callable
+from datetime import timedelta
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
@@ -263,6 +264,7 @@ def staff_add(
             teams=team or [],
             language=language,
             email=email,
+            token_lifetime=timedelta(days=_settings(ctx).api_token_days),
         ),
     )
     typer.echo(f"staff member {staff_id} added; bearer token (shown only now, keep it safe):")
@@ -280,10 +282,16 @@ def staff_token(
     """Issue a new bearer token for an active staff member and print it once (only its hash is kept)."""
     from ops.admin import issue_token
 
-    token = _on_database(ctx, lambda engine: issue_token(engine, staff_id=staff_id, revoke_existing=revoke_existing))
+    lifetime = timedelta(days=_settings(ctx).api_token_days)
+    issued = _on_database(
+        ctx, lambda engine: issue_token(engine, staff_id=staff_id, revoke_existing=revoke_existing, lifetime=lifetime)
+    )
     revoked = "; their other tokens are revoked" if revoke_existing else ""
-    typer.echo(f"new bearer token for {staff_id}{revoked} (shown only now, keep it safe):")
-    typer.echo(token)
+    typer.echo(
+        f"new bearer token for {staff_id}{revoked}, valid until {issued.expires_at:%Y-%m-%d} "
+        "(shown only now, keep it safe):"
+    )
+    typer.echo(issued.token)
 
 
 @staff_app.command("deactivate")

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routes import actions, audit, fhir, health, me, notifications, pathways, reports, staff, team_reviews, teams
+from api.routes import (
+    actions,
+    audit,
+    auth,
+    fhir,
+    health,
+    me,
+    notifications,
+    pathways,
+    reports,
+    staff,
+    team_reviews,
+    teams,
+)
 
 api_router = APIRouter()
 api_router.include_router(pathways.router, prefix="/pathways", tags=["pathways"])
@@ -19,3 +32,4 @@ api_router.include_router(notifications.router, prefix="/notifications", tags=["
 api_router.include_router(fhir.router)
 api_router.include_router(reports.router)
 api_router.include_router(health.router, tags=["health"])
+api_router.include_router(auth.router, prefix="/auth", tags=["sign-in"])

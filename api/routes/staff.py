@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Path, status
 
 from api import schemas
-from api.deps import CurrentAdmin, CurrentStaff, SessionDep
+from api.deps import CurrentAdmin, CurrentStaff, SessionDep, SettingsDep
 from api.routes.responses import AUTHENTICATED
 from api.services import staff as staff_service
 from api.services import staff_admin
@@ -43,7 +44,9 @@ def list_staff(session: SessionDep, _: CurrentStaff) -> list[schemas.StaffPublic
     responses={**AUTHENTICATED, 409: {"model": schemas.ErrorBody, "description": "The staff id is taken."}},
     summary="Add a staff member (administrators); the token is shown once",
 )
-def create_staff(body: schemas.StaffCreate, session: SessionDep, _: CurrentAdmin) -> schemas.StaffCreated:
+def create_staff(
+    body: schemas.StaffCreate, session: SessionDep, settings: SettingsDep, _: CurrentAdmin
+) -> schemas.StaffCreated:
     member, token = staff_service.create_staff(
         session,
         staff_id=body.staff_id,
@@ -52,6 +55,7 @@ def create_staff(body: schemas.StaffCreate, session: SessionDep, _: CurrentAdmin
         teams=body.teams,
         language=body.language,
         email=body.email,
+        token_lifetime=timedelta(days=settings.api_token_days),
     )
     return schemas.StaffCreated(
         staff_id=member.staff_id,
@@ -74,10 +78,14 @@ def create_staff(body: schemas.StaffCreate, session: SessionDep, _: CurrentAdmin
     summary="Issue another token for a staff member (administrators); the token is shown once",
 )
 async def issue_token(
-    staff_id: StaffIdPath, body: schemas.TokenRequest, session: SessionDep, admin: CurrentAdmin
+    staff_id: StaffIdPath, body: schemas.TokenRequest, session: SessionDep, settings: SettingsDep, admin: CurrentAdmin
 ) -> schemas.TokenIssued:
     return await staff_admin.issue_token(
-        session=session, admin=admin, staff_id=staff_id, revoke_existing=body.revoke_existing
+        session=session,
+        admin=admin,
+        staff_id=staff_id,
+        revoke_existing=body.revoke_existing,
+        lifetime=timedelta(days=settings.api_token_days),
     )
 
 

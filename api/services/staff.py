@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 from api.errors import ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError
 from api.security import hash_token, new_token
 from models.pathway import Language
-from models.tables import ApiToken, Staff, StaffRole, StaffTeam, Team
+from models.tables import ApiToken, Staff, StaffRole, StaffSession, StaffTeam, Team
 
 # Who can be named case manager: the team's professionals and coordinators, never an administrator.
 CASE_MANAGER_ROLES = frozenset({StaffRole.PROFESSIONAL, StaffRole.COORDINATOR})
@@ -34,6 +35,21 @@ class StaffMember:
     def is_coordinator(self) -> bool:
         return self.role is StaffRole.COORDINATOR
 
+    def with_role(self, role: StaffRole) -> StaffMember:
+        return dataclasses.replace(self, role=role)
+
+    def with_teams(self, teams: frozenset[str]) -> StaffMember:
+        return dataclasses.replace(self, teams=teams)
+
+
+# A bearer token's lifetime unless the settings say otherwise (PATHWAYS_API_TOKEN_DAYS).
+DEFAULT_TOKEN_LIFETIME = timedelta(days=90)
+
+
+def aware(moment: datetime) -> datetime:
+    # SQLite hands timestamps back without their zone; everything the product writes is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
 
 def authenticate(session: Session, *, token: str) -> StaffMember:
     """The active staff member a bearer token belongs to, with their teams."""
@@ -44,7 +60,7 @@ def staff_for_token_hash(session: Session, token_hash: str) -> StaffMember:
     """The active staff member whose token has this hash, with their teams (one query: every request that
     misses the API's token cache comes here)."""
     rows = session.exec(
-        select(Staff, StaffTeam.team_id)
+        select(Staff, StaffTeam.team_id, ApiToken.expires_at)
         .join(ApiToken, col(ApiToken.staff_id) == col(Staff.staff_id))
         .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id), isouter=True)
         .where(ApiToken.token_hash == token_hash, col(ApiToken.revoked_at).is_(None))
@@ -52,11 +68,27 @@ def staff_for_token_hash(session: Session, token_hash: str) -> StaffMember:
     staff = rows[0][0] if rows else None
     if staff is None or not staff.active:
         raise NotAuthenticatedError("the bearer token is unknown, revoked or belongs to an inactive staff member")
+    expires_at = rows[0][2]
+    if expires_at is not None and aware(expires_at) <= datetime.now(UTC):
+        raise NotAuthenticatedError(
+            f"the bearer token expired on {aware(expires_at):%Y-%m-%d %H:%M} UTC; sign in with your organisation's "
+            "account, or ask an administrator for a new token"
+        )
     return StaffMember(
         staff_id=staff.staff_id,
         display_name=staff.display_name,
         role=staff.role,
-        teams=frozenset(team_id for _staff, team_id in rows if team_id is not None),
+        teams=frozenset(team_id for _staff, team_id, _expires in rows if team_id is not None),
+    )
+
+
+def load_member(session: Session, staff: Staff) -> StaffMember:
+    """The staff member as the access path sees them, with their teams from the table."""
+    if not staff.active:
+        raise NotAuthenticatedError(f"staff member {staff.staff_id} is deactivated")
+    teams = session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff.staff_id)).all()
+    return StaffMember(
+        staff_id=staff.staff_id, display_name=staff.display_name, role=staff.role, teams=frozenset(teams)
     )
 
 
@@ -85,6 +117,7 @@ def create_staff(
     teams: list[str],
     language: Language,
     email: str | None,
+    token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
 ) -> tuple[Staff, str]:
     """Add a staff member with a new bearer token; the token is returned once and kept only hashed."""
     if session.get(Staff, staff_id) is not None:
@@ -101,7 +134,14 @@ def create_staff(
     for team in sorted(set(teams)):
         session.add(StaffTeam(staff_id=staff_id, team_id=team))
     token = new_token()
-    session.add(ApiToken(token_hash=hash_token(token), staff_id=staff_id, label="issued at creation"))
+    session.add(
+        ApiToken(
+            token_hash=hash_token(token),
+            staff_id=staff_id,
+            label="issued at creation",
+            expires_at=datetime.now(UTC) + token_lifetime,
+        )
+    )
     try:
         session.commit()
     except IntegrityError as err:
@@ -131,9 +171,12 @@ def _revoke_tokens(session: Session, staff_id: str, at: datetime) -> int:
 class IssuedToken:
     token: str  # shown once; only its hash is kept
     revoked: int  # the member's other tokens revoked with it
+    expires_at: datetime
 
 
-def issue_token(session: Session, *, staff_id: str, revoke_existing: bool) -> IssuedToken:
+def issue_token(
+    session: Session, *, staff_id: str, revoke_existing: bool, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME
+) -> IssuedToken:
     """A new bearer token for an active staff member (a lost or leaked one is replaced with
     `revoke_existing`); returned once and kept only hashed."""
     staff = _existing_staff(session, staff_id)
@@ -142,9 +185,17 @@ def issue_token(session: Session, *, staff_id: str, revoke_existing: bool) -> Is
     now = datetime.now(UTC)
     revoked = _revoke_tokens(session, staff_id, now) if revoke_existing else 0
     token = new_token()
-    session.add(ApiToken(token_hash=hash_token(token), staff_id=staff_id, label=f"issued {now:%Y-%m-%d %H:%M} UTC"))
+    expires_at = now + lifetime
+    session.add(
+        ApiToken(
+            token_hash=hash_token(token),
+            staff_id=staff_id,
+            label=f"issued {now:%Y-%m-%d %H:%M} UTC",
+            expires_at=expires_at,
+        )
+    )
     session.commit()
-    return IssuedToken(token=token, revoked=revoked)
+    return IssuedToken(token=token, revoked=revoked, expires_at=expires_at)
 
 
 def deactivate_staff(session: Session, *, staff_id: str) -> int:
@@ -155,7 +206,14 @@ def deactivate_staff(session: Session, *, staff_id: str) -> int:
     """
     staff = _existing_staff(session, staff_id)
     staff.active = False
-    revoked = _revoke_tokens(session, staff_id, datetime.now(UTC))
+    now = datetime.now(UTC)
+    revoked = _revoke_tokens(session, staff_id, now)
+    # Signed-in browsers end too (the session is checked on every request, so at once).
+    for open_session in session.exec(
+        select(StaffSession).where(StaffSession.staff_id == staff_id, col(StaffSession.ended_at).is_(None))
+    ):
+        open_session.ended_at = now
+        session.add(open_session)
     session.commit()
     return revoked
 

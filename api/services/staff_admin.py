@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
@@ -31,13 +32,17 @@ def count_open_pathways_managed_by(session: Session, staff_id: str) -> int:
     return int(session.scalar(statement) or 0)
 
 
-async def issue_token(*, session: Session, admin: StaffMember, staff_id: str, revoke_existing: bool) -> TokenIssued:
+async def issue_token(
+    *, session: Session, admin: StaffMember, staff_id: str, revoke_existing: bool, lifetime: timedelta
+) -> TokenIssued:
     async with audited(session, admin, f"issue_token:{staff_id}"):
         issued = await asyncio.to_thread(
-            staff_service.issue_token, session, staff_id=staff_id, revoke_existing=revoke_existing
+            staff_service.issue_token, session, staff_id=staff_id, revoke_existing=revoke_existing, lifetime=lifetime
         )
     log.info("%s issued a token for %s (%d revoked)", admin.staff_id, staff_id, issued.revoked)
-    return TokenIssued(staff_id=staff_id, token=issued.token, tokens_revoked=issued.revoked)
+    return TokenIssued(
+        staff_id=staff_id, token=issued.token, tokens_revoked=issued.revoked, expires_at=issued.expires_at
+    )
 
 
 async def deactivate(*, session: Session, admin: StaffMember, staff_id: str) -> StaffDeactivated:

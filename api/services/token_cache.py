@@ -32,10 +32,15 @@ class TokenCache:
             return None
         return staff
 
-    def put(self, token_hash: str, staff: StaffMember) -> None:
+    def put(self, token_hash: str, staff: StaffMember, *, until: float | None = None) -> None:
+        """Remember a checked token for the cache's time, or less: `until` (a Unix time) caps it at the
+        token's own expiry."""
         if self._ttl <= 0:
             return
-        self._entries[token_hash] = (time.monotonic() + self._ttl, staff)
+        expires_at = time.monotonic() + self._ttl
+        if until is not None:
+            expires_at = min(expires_at, time.monotonic() + (until - time.time()))
+        self._entries[token_hash] = (expires_at, staff)
         self._entries.move_to_end(token_hash)
         while len(self._entries) > self._max_entries:
             self._entries.popitem(last=False)

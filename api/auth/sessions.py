@@ -1,0 +1,133 @@
+"""Browser sessions: a random id in an HttpOnly cookie, its hash and lifetime in the `staff_session` table.
+
+Server-side, so a sign-out or a deactivation ends a session at once on every API replica, and nothing a
+browser holds says more than "this random string". The cookie is `SameSite=Lax` (sent on navigation and
+on same-site requests, such as the Temporal Web UI's codec calls from another localhost port or another
+host of the same organisation's domain), `Secure` when the API is served over https.
+
+The JSON API never takes the cookie: a script or a cross-site form could otherwise act with it. Only the
+codec endpoints (read-only, behind CORS for the Web UI's origin) and the web app's pages (with a token
+against cross-site requests) do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+from sqlmodel import Session, col, delete
+
+from api.errors import NotAuthenticatedError
+from api.services.staff import StaffMember, aware, load_member
+from models.tables import SignInMethod, SignInRequest, Staff, StaffSession
+
+COOKIE = "pathways_session"
+SIGN_IN_MINUTES = 10
+
+
+def _hash(value: str) -> str:
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+def safe_return_path(value: str | None) -> str:
+    """Only a path on this site: an open redirect would hand the sign-in to anyone's page."""
+    if not value:
+        return "/"
+    parts = urlsplit(value)
+    if parts.scheme or parts.netloc or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+
+
+# -- sign-ins on their way through the identity provider ------------------------------------------------------
+
+
+def start_sign_in(session: Session, *, state: str, nonce: str, verifier: str, return_to: str) -> None:
+    now = datetime.now(UTC)
+    session.execute(delete(SignInRequest).where(col(SignInRequest.expires_at) < now))
+    session.add(
+        SignInRequest(
+            state_hash=_hash(state),
+            nonce=nonce,
+            code_verifier=verifier,
+            return_to=safe_return_path(return_to),
+            created_at=now,
+            expires_at=now + timedelta(minutes=SIGN_IN_MINUTES),
+        )
+    )
+    session.commit()
+
+
+def finish_sign_in(session: Session, state: str) -> SignInRequest:
+    """The sign-in this state belongs to, used up (a state is good for one callback only)."""
+    request = session.get(SignInRequest, _hash(state))
+    if request is None or aware(request.expires_at) <= datetime.now(UTC):
+        raise NotAuthenticatedError("this sign-in is unknown or took too long; start again from the sign-in page")
+    session.delete(request)
+    session.commit()
+    session.expunge(request)
+    return request
+
+
+# -- sessions --------------------------------------------------------------------------------------------------
+
+
+def open_session(
+    session: Session, *, staff_id: str, method: SignInMethod, hours: float, id_token_hint: str | None = None
+) -> tuple[str, datetime]:
+    """A new session for the staff member: the cookie's value (shown once) and when it ends."""
+    secret = secrets.token_urlsafe(32)
+    now = datetime.now(UTC)
+    expires_at = now + timedelta(hours=hours)
+    session.add(
+        StaffSession(
+            session_hash=_hash(secret),
+            staff_id=staff_id,
+            method=method,
+            created_at=now,
+            expires_at=expires_at,
+            id_token_hint=id_token_hint,
+        )
+    )
+    session.commit()
+    return secret, expires_at
+
+
+def session_row(session: Session, secret: str) -> StaffSession | None:
+    row = session.get(StaffSession, _hash(secret))
+    if row is None or row.ended_at is not None or aware(row.expires_at) <= datetime.now(UTC):
+        return None
+    return row
+
+
+def staff_for_session(session: Session, secret: str) -> StaffMember:
+    row = session_row(session, secret)
+    if row is None:
+        raise NotAuthenticatedError("your sign-in has ended; sign in again")
+    staff = session.get(Staff, row.staff_id)
+    if staff is None:
+        raise NotAuthenticatedError("your sign-in has ended; sign in again")
+    return load_member(session, staff)
+
+
+def end_session(session: Session, secret: str) -> StaffSession | None:
+    row = session_row(session, secret)
+    if row is None:
+        return None
+    row.ended_at = datetime.now(UTC)
+    session.add(row)
+    session.commit()
+    session.refresh(row)
+    return row
+
+
+def csrf_token(secret: str) -> str:
+    """A per-session token the web app's forms carry: a cross-site page cannot read it, so cannot post it."""
+    return hmac.new(secret.encode(), b"pathways-form", hashlib.sha256).hexdigest()
+
+
+def csrf_matches(secret: str, token: str | None) -> bool:
+    return token is not None and hmac.compare_digest(csrf_token(secret), token)
