@@ -18,8 +18,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 run: $(STAMP)
 	$(BIN)/python -m ops.run
 
-## make test: lint, type-check and the whole suite against real Temporal servers.
-test: $(STAMP) lint
+# The sign-in tests' OpenID provider (npm's oidc-provider), installed from the npm registry when Node.js is
+# here; without it those tests skip and say why.
+OIDC_PROVIDER := tests/support/oidc/node_modules/.installed
+$(OIDC_PROVIDER): tests/support/oidc/package.json tests/support/oidc/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/support/oidc --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the sign-in tests against a real OpenID provider will be skipped"; fi
+
+## make test: lint, type-check and the whole suite against real Temporal servers, a real OpenID provider and Chromium.
+test: $(STAMP) lint $(OIDC_PROVIDER)
 	$(BIN)/python -m pytest
 
 ## make migrate: upgrade the database (DATABASE_URL, default var/pathways.db) to the newest schema (db area).

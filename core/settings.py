@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     # The embedded Temporal dev server that `make run` starts.
     dev_server_port: int = 7233
     dev_server_ui_port: int = 8233
+    # With `make run` the embedded UI listens here and the UI proxy (ops/ui_proxy.py) on dev_server_ui_port;
+    # 0: the embedded UI takes dev_server_ui_port itself.
+    dev_server_ui_internal_port: int = Field(default=0, ge=0, le=65535)
     dev_server_ip: str = "127.0.0.1"
     var_dir: Path = Path("var")
 
@@ -113,7 +116,11 @@ class Settings(BaseSettings):
     oidc_issuer: str = Field(default="", description="The identity provider's issuer URL; empty turns OIDC off")
     oidc_client_id: str = ""
     oidc_client_secret: SecretStr | None = Field(default=None, description="Only for a confidential client")
-    oidc_audience: str = Field(default="", description="The `aud` of access tokens for this API; empty: the client id")
+    oidc_audience: str = Field(
+        default="",
+        description="The `aud` of access tokens for this API (comma-separated to accept several, e.g. the Temporal "
+        "Web UI's client too); empty: the client id",
+    )
     oidc_scopes: str = "openid profile email"
     oidc_staff_id_claim: str = Field(
         default="preferred_username",
@@ -189,8 +196,10 @@ class Settings(BaseSettings):
         return (self.public_url or f"http://localhost:{self.api_port}").rstrip("/")
 
     @property
-    def effective_oidc_audience(self) -> str:
-        return self.oidc_audience or self.oidc_client_id
+    def effective_oidc_audiences(self) -> list[str]:
+        """The audiences an access token may name; the first is the one this API asks for."""
+        audiences = [audience.strip() for audience in self.oidc_audience.split(",") if audience.strip()]
+        return audiences or [self.oidc_client_id]
 
     @property
     def effective_database_url(self) -> str:

@@ -67,16 +67,45 @@ def dev_server(ctx: typer.Context) -> None:
     from ops.dev_server import dev_server_command
 
     settings = _settings(ctx)
-    for port, variable in (
-        (settings.dev_server_port, "PATHWAYS_DEV_SERVER_PORT"),
-        (settings.dev_server_ui_port, "PATHWAYS_DEV_SERVER_UI_PORT"),
-    ):
+    ui_port, ui_variable = (
+        (settings.dev_server_ui_internal_port, "PATHWAYS_DEV_SERVER_UI_INTERNAL_PORT")
+        if settings.dev_server_ui_internal_port
+        else (settings.dev_server_ui_port, "PATHWAYS_DEV_SERVER_UI_PORT")
+    )
+    for port, variable in ((settings.dev_server_port, "PATHWAYS_DEV_SERVER_PORT"), (ui_port, ui_variable)):
         if port_in_use(settings.dev_server_ip, port):
             typer.echo(f"port {port} is already in use: stop what runs there or set {variable}", err=True)
             raise typer.Exit(code=1)
     command = dev_server_command(settings)
     # The server replaces this process: signals (Ctrl-C, SIGTERM) reach it directly, nothing is left behind.
     os.execv(command[0], command)  # noqa: S606 (our own binary from the venv)
+
+
+@app.command("ui-proxy")
+def ui_proxy(ctx: typer.Context) -> None:
+    """Serve the dev server's Web UI on PATHWAYS_DEV_SERVER_UI_PORT, from the embedded UI on
+    PATHWAYS_DEV_SERVER_UI_INTERNAL_PORT, so that it decodes payloads for the signed-in staff member."""
+    import uvicorn
+
+    from core.logs import configure_logging
+    from core.telemetry import port_in_use
+    from ops.ui_proxy import create_app
+
+    settings = _settings(ctx)
+    if not settings.dev_server_ui_internal_port:
+        typer.echo("set PATHWAYS_DEV_SERVER_UI_INTERNAL_PORT: the port the embedded Web UI listens on", err=True)
+        raise typer.Exit(code=2)
+    if port_in_use(settings.dev_server_ip, settings.dev_server_ui_port):
+        typer.echo(
+            f"port {settings.dev_server_ui_port} is already in use: stop what runs there or set "
+            "PATHWAYS_DEV_SERVER_UI_PORT",
+            err=True,
+        )
+        raise typer.Exit(code=1)
+    configure_logging(settings)
+    upstream = f"http://127.0.0.1:{settings.dev_server_ui_internal_port}"
+    proxy = create_app(upstream, sign_in_url=f"{settings.effective_public_url}/auth/login")
+    uvicorn.run(proxy, host=settings.dev_server_ip, port=settings.dev_server_ui_port, log_config=None)
 
 
 @app.command("worker")

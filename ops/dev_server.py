@@ -46,7 +46,9 @@ def dev_server_command(settings: Settings) -> list[str]:
         "--port",
         str(settings.dev_server_port),
         "--ui-port",
-        str(settings.dev_server_ui_port),
+        str(settings.dev_server_ui_internal_port or settings.dev_server_ui_port),
+        # Offline: the UI's news feed would be fetched from the internet.
+        "--ui-disable-news-fetch",
         "--db-filename",
         str(settings.dev_server_db_file),
         "--namespace",

@@ -15,6 +15,7 @@ import contextlib
 import ctypes
 import os
 import signal
+import socket
 import sys
 import urllib.error
 import urllib.request
@@ -87,12 +88,27 @@ def child_environment(settings: Settings) -> dict[str, str]:
     # real records keep the 12-year default.
     env.setdefault("PATHWAYS_DEMO_RECORD_RETENTION", "PT30M")
     env.setdefault("PATHWAYS_RECORD_RETENTION_CHECK", "PT1M")
+    # Sign in without an identity provider, as one of the demo staff (a page that says it is for development).
+    if not env.get("PATHWAYS_OIDC_ISSUER"):
+        env.setdefault("PATHWAYS_DEV_SIGN_IN", "true")
+    env.setdefault("PATHWAYS_PUBLIC_URL", f"http://localhost:{settings.api_port}")
+    # The Web UI (its proxy, ops/ui_proxy.py) calls the API's codec endpoint from the browser with the session.
+    env.setdefault("PATHWAYS_CODEC_CORS_ORIGINS", f"http://localhost:{settings.dev_server_ui_port}")
+    if not env.get("PATHWAYS_DEV_SERVER_UI_INTERNAL_PORT"):
+        env["PATHWAYS_DEV_SERVER_UI_INTERNAL_PORT"] = str(free_port(settings.dev_server_ip))
     if not env.get("PATHWAYS_ENCRYPTION_KEYS"):
         # Encrypted out of the box: notes never lie in plain text in var/, Temporal's database included.
         key_id, key = local_encryption_key(settings.var_dir)
         env["PATHWAYS_ENCRYPTION_KEYS"] = f"{key_id}:{key}"
         env["PATHWAYS_ENCRYPTION_ACTIVE_KEY"] = key_id
     return env
+
+
+def free_port(ip: str) -> int:
+    with socket.socket() as sock:
+        sock.bind((connect_host(ip), 0))
+        port: int = sock.getsockname()[1]
+        return port
 
 
 LOCAL_KEY_FILE = "encryption.key"
@@ -334,6 +350,8 @@ class Supervisor:
         await self.until_stopped(
             self.wait_for_port(dev_server, settings.dev_server_ip, settings.dev_server_port, DEV_SERVER_START_SECONDS)
         )
+        # The Web UI on its public port, through the proxy that lets it send the signed-in session to the codec.
+        await self.spawn("ui", "ui-proxy", stop_seconds=API_STOP_SECONDS, restart=True)
         await self.run_to_end("migrate", "migrate", 120.0)
         # A worker or an API that dies is started again (pathways wait in Temporal meanwhile; the API's clients
         # get their answer from the next process).
@@ -351,9 +369,10 @@ class Supervisor:
         lines = [
             "",
             "Work-ability pathways are running:",
-            f"  Temporal Web UI  http://localhost:{settings.dev_server_ui_port}",
+            f"  Temporal Web UI  http://localhost:{settings.dev_server_ui_port}  (sign in first: {api}/auth/login)",
             f"  API              {api}",
             f"  API docs         {api}/docs",
+            f"  Sign in          {api}/auth/login  (development sign-in as a demo staff member; not for production)",
             f"  Data             {settings.var_dir}/ (Temporal and the database; delete it to start afresh)",
             "",
             *demo_report.splitlines(),

@@ -66,7 +66,7 @@ class IdentityProvider:
         self.issuer = settings.oidc_issuer.rstrip("/")
         self.client_id = settings.oidc_client_id
         self._client_secret = settings.oidc_client_secret
-        self.audience = settings.effective_oidc_audience
+        self.audiences = settings.effective_oidc_audiences
         self.scopes = settings.oidc_scopes
         self.leeway = settings.oidc_clock_skew_seconds
         self._http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT)
@@ -119,7 +119,7 @@ class IdentityProvider:
 
     # -- tokens ----------------------------------------------------------------------------------------------
 
-    async def _decode(self, token: str, *, audience: str, required: list[str]) -> dict[str, Any]:
+    async def _decode(self, token: str, *, audience: str | list[str], required: list[str]) -> dict[str, Any]:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as err:
@@ -141,7 +141,8 @@ class IdentityProvider:
         except jwt.ExpiredSignatureError:
             raise InvalidToken("the token has expired: sign in again") from None
         except jwt.InvalidAudienceError:
-            raise InvalidToken(f"the token is not meant for this API (audience {audience!r})") from None
+            expected = audience if isinstance(audience, str) else " or ".join(repr(name) for name in audience)
+            raise InvalidToken(f"the token is not meant for this API (audience {expected})") from None
         except jwt.InvalidIssuerError:
             raise InvalidToken(f"the token was not issued by {self.issuer}") from None
         except jwt.PyJWTError as err:
@@ -150,7 +151,7 @@ class IdentityProvider:
 
     async def access_token_claims(self, token: str) -> dict[str, Any]:
         """The claims of a JWT access token for this API: signature, issuer, audience, expiry (with skew)."""
-        return await self._decode(token, audience=self.audience, required=["exp", "iat", "sub"])
+        return await self._decode(token, audience=self.audiences, required=["exp", "iat", "sub"])
 
     # -- the browser's sign-in ---------------------------------------------------------------------------------
 
@@ -166,9 +167,9 @@ class IdentityProvider:
             "code_challenge": pkce.challenge,
             "code_challenge_method": "S256",
         }
-        if self.audience != self.client_id:
+        if self.audiences[0] != self.client_id:
             # RFC 8707: ask for an access token for this API (Entra ID reads the audience from the scope).
-            query["resource"] = self.audience
+            query["resource"] = self.audiences[0]
         return f"{endpoint}?{urlencode(query)}"
 
     async def exchange_code(self, *, code: str, redirect_uri: str, verifier: str, nonce: str) -> SignedIn:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -61,15 +62,22 @@ def start_sign_in(session: Session, *, state: str, nonce: str, verifier: str, re
     session.commit()
 
 
-def finish_sign_in(session: Session, state: str) -> SignInRequest:
+@dataclass(frozen=True)
+class PendingSignIn:
+    nonce: str
+    code_verifier: str
+    return_to: str
+
+
+def finish_sign_in(session: Session, state: str) -> PendingSignIn:
     """The sign-in this state belongs to, used up (a state is good for one callback only)."""
     request = session.get(SignInRequest, _hash(state))
     if request is None or aware(request.expires_at) <= datetime.now(UTC):
         raise NotAuthenticatedError("this sign-in is unknown or took too long; start again from the sign-in page")
+    pending = PendingSignIn(request.nonce, request.code_verifier, request.return_to)
     session.delete(request)
     session.commit()
-    session.expunge(request)
-    return request
+    return pending
 
 
 # -- sessions --------------------------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
@@ -27,10 +26,9 @@ import pytest
 
 from core.settings import Settings
 from ops.dev_server import dev_server_command
-from tests.ops.helpers import REPO_ROOT, children_of, clean_env, free_port, port_open
+from tests.ops.helpers import REPO_ROOT, clean_env, free_port, port_open
+from tests.support.make_run import START_SECONDS, MakeRun, run_environment
 
-START_SECONDS = 240.0
-STOP_SECONDS = 120.0
 DEMO_PATHWAYS = {f"pathway-demo-000{n}" for n in range(1, 7)}
 TOKEN_LINE = re.compile(r"^run\s+\|\s+(demo\.[a-z.-]+)\s+(admin|coordinator|professional)\s+(\S+)\s+\(")
 
@@ -45,85 +43,6 @@ def clone(tmp_path_factory: pytest.TempPathFactory) -> Path:
     subprocess.run(["git", "clone", "--quiet", str(REPO_ROOT), str(target)], check=True, timeout=120)
     subprocess.run(["git", "checkout", "--quiet", commit], cwd=target, check=True, timeout=60)
     return target
-
-
-def run_environment(var_dir: Path, **ports: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATHWAYS_") and k != "DATABASE_URL"}
-    env.update(
-        PATHWAYS_VAR_DIR=str(var_dir),
-        PATHWAYS_DEV_SERVER_IP="127.0.0.1",
-        PATHWAYS_API_HOST="127.0.0.1",
-        PATHWAYS_DEV_SERVER_PORT=str(ports["dev_server"]),
-        PATHWAYS_DEV_SERVER_UI_PORT=str(ports["ui"]),
-        PATHWAYS_API_PORT=str(ports["api"]),
-        # Nothing listens here: the worker and the API must use the embedded server's address instead.
-        PATHWAYS_TEMPORAL_ADDRESS=f"127.0.0.1:{free_port()}",
-    )
-    return env
-
-
-class MakeRun:
-    """`python -m ops.run` as a subprocess, its merged output collected line by line."""
-
-    def __init__(self, clone: Path, env: dict[str, str]) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "ops.run"],
-            cwd=clone,
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.lines: list[str] = []
-        self._reader = threading.Thread(target=self._read, daemon=True)
-        self._reader.start()
-
-    def _read(self) -> None:
-        assert self.process.stdout is not None
-        for line in self.process.stdout:
-            self.lines.append(line.rstrip("\n"))
-
-    @property
-    def output(self) -> str:
-        return "\n".join(self.lines)
-
-    def wait_for_line(self, text: str, timeout: float = START_SECONDS) -> None:
-        deadline = time.monotonic() + timeout
-        while not any(text in line for line in self.lines):
-            assert self.process.poll() is None, f"make run exited with {self.process.returncode}:\n{self.output}"
-            assert time.monotonic() < deadline, f"no line with {text!r} within {timeout:.0f}s:\n{self.output}"
-            time.sleep(0.5)
-
-    def descendants(self) -> set[int]:
-        found: set[int] = set()
-        todo = [self.process.pid]
-        while todo:
-            for child in children_of(todo.pop()):
-                found.add(child)
-                todo.append(child)
-        return found
-
-    def wait(self, timeout: float = STOP_SECONDS) -> int:
-        code = self.process.wait(timeout=timeout)
-        self._reader.join(timeout=10)
-        assert self.process.stdout is not None
-        self.process.stdout.close()
-        return code
-
-    def interrupt(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        return self.wait()
-
-    def kill_if_running(self) -> None:
-        if self.process.poll() is None:
-            # The children die with it (PR_SET_PDEATHSIG), but give the clean path a chance first.
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(timeout=STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.wait()
 
 
 def get(url: str, token: str | None = None) -> tuple[int, Any]:
@@ -226,6 +145,14 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     assert status == 200
     assert in_services["demo"] is True
     assert {service["status"] for service in in_services["services"]} == {"active", "planned"}
+    # The Web UI (through its proxy) sends the browser's session to the API's codec, which lets its origin in;
+    # staff sign in on the development page (tests/browser drive both in Chromium).
+    status, ui_settings = get(f"http://127.0.0.1:{ports['ui']}/api/v1/settings")
+    assert status == 200
+    assert ui_settings["Codec"]["Endpoint"] == f"http://localhost:{ports['api']}/codec"
+    assert ui_settings["Codec"]["IncludeCredentials"] is True
+    with urllib.request.urlopen(f"{api}/auth/dev", timeout=30) as page:
+        assert "Development sign-in." in page.read().decode()
 
     processes = first.descendants()
     assert len(processes) >= 3  # dev server, worker, API

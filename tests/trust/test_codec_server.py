@@ -13,6 +13,7 @@ import pytest
 from fastapi import FastAPI, Header, HTTPException
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.converter import WorkflowSerializationContext
 
 from api.codec import (
     DECODE_AUDIT_ACTION,
@@ -21,7 +22,7 @@ from api.codec import (
     codec_router,
     decode_audit_entries,
 )
-from core.codec import KEY_ID_METADATA, EncryptionCodec, parse_key_ring
+from core.codec import KEY_ID_METADATA, WORKFLOW_ID_METADATA, EncryptionCodec, PayloadDecryptionError, parse_key_ring
 from tests.support.fixtures import make_org, migrated, running_worker
 
 from .conftest import FileServer, KeyMaterial, new_key
@@ -42,11 +43,21 @@ def require_coordinator(authorization: Annotated[str | None, Header()] = None) -
 
 
 class AuditLog:
+    """Stands in for the product's access rules (api.services.codec_access): the coordinator may read every
+    pathway but those in `withheld`, and unattributed payloads; every decode is recorded."""
+
     def __init__(self) -> None:
         self.records: list[CodecDecodeAudit] = []
         self.failing = False
+        self.withheld: set[str] = set()
 
-    async def __call__(self, record: CodecDecodeAudit) -> None:
+    async def readable(self, principal: object, workflow_ids: set[str]) -> set[str]:
+        return {workflow_id for workflow_id in workflow_ids if workflow_id not in self.withheld}
+
+    def may_read_unattributed(self, principal: object) -> bool:
+        return principal == "coordinator.aalto"
+
+    async def audit(self, record: CodecDecodeAudit) -> None:
         if self.failing:
             raise ConnectionError("audit database unavailable")
         self.records.append(record)
@@ -71,7 +82,7 @@ def codec(keys: KeyMaterial) -> EncryptionCodec:
 @pytest.fixture
 async def http(codec: EncryptionCodec, audit_log: AuditLog) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
-    app.include_router(codec_router(codec, authorize=require_coordinator, audit=audit_log, max_body_bytes=64 * 1024))
+    app.include_router(codec_router(codec, authorize=require_coordinator, access=audit_log, max_body_bytes=64 * 1024))
 
     @app.get("/pathways")
     def pathways() -> list[str]:
@@ -246,11 +257,56 @@ def test_a_decode_becomes_one_audit_log_row_per_pathway_shown() -> None:
     assert rows[0].purpose is not None and "4 payload(s)" in rows[0].purpose
     [unknown] = decode_audit_entries(CodecDecodeAudit(principal="x", at=at), staff_id="coordinator.aalto")
     assert unknown.pathway_id is None
+    refused = decode_audit_entries(
+        CodecDecodeAudit(principal="x", at=at, pathway_ids=("pathway-a1b2",), refused_ids=("pathway-z9y8",)),
+        staff_id="socialworker.other",
+    )
+    assert [(r.pathway_id, r.outcome) for r in refused] == [("pathway-a1b2", "ok"), ("pathway-z9y8", "denied")]
+
+
+async def test_a_payload_is_bound_to_its_pathway_and_decoded_only_for_those_who_may_read_that_pathway(
+    http: httpx.AsyncClient, audit_log: AuditLog, codec: EncryptionCodec
+) -> None:
+    mine = await codec.with_context(WorkflowSerializationContext("default", "pathway-mine-0001")).encode(
+        [_json_payload({"note": "the team's own client"})]
+    )
+    theirs = await codec.with_context(WorkflowSerializationContext("default", "pathway-theirs-0002")).encode(
+        [_json_payload({"note": "another team's client"})]
+    )
+    assert mine[0].metadata[WORKFLOW_ID_METADATA] == b"pathway-mine-0001"
+    audit_log.withheld = {"pathway-theirs-0002"}
+    response = await http.post("/codec/decode", content=_as_json(mine + theirs), headers=_coordinator())
+    assert response.status_code == 200
+    shown, withheld = _from_json(response.text)
+    assert json.loads(shown.data) == {"note": "the team's own client"}
+    # Handed back as it came: still encrypted, nothing of it readable.
+    assert withheld == theirs[0] and b"another team" not in withheld.data
+    [record] = audit_log.records
+    assert record.pathway_ids == ("pathway-mine-0001",) and record.refused_ids == ("pathway-theirs-0002",)
+
+
+async def test_a_payload_relabelled_to_another_pathway_does_not_decrypt(
+    http: httpx.AsyncClient, audit_log: AuditLog, codec: EncryptionCodec
+) -> None:
+    [theirs] = await codec.with_context(WorkflowSerializationContext("default", "pathway-theirs-0002")).encode(
+        [_json_payload({"note": "another team's client"})]
+    )
+    moved = Payload()
+    moved.CopyFrom(theirs)
+    moved.metadata[WORKFLOW_ID_METADATA] = b"pathway-mine-0001"
+    response = await http.post("/codec/decode", content=_as_json([moved]), headers=_coordinator())
+    assert response.status_code == 422
+    assert "or its workflow label) was altered" in response.json()["detail"]
+    assert "another team" not in response.text
+    # A worker refuses it too, before even trying: payloads stay with their pathway.
+    worker_side = codec.with_context(WorkflowSerializationContext("default", "pathway-mine-0001"))
+    with pytest.raises(PayloadDecryptionError, match="turned up in pathway-mine-0001's history"):
+        await worker_side.decode([theirs])
 
 
 def test_the_codec_routes_are_documented_in_openapi(codec: EncryptionCodec) -> None:
     app = FastAPI()
-    app.include_router(codec_router(codec, authorize=require_coordinator, audit=AuditLog()))
+    app.include_router(codec_router(codec, authorize=require_coordinator, access=AuditLog()))
     schema = app.openapi()
     decode = schema["paths"]["/codec/decode"]["post"]
     body_schema = decode["requestBody"]["content"]["application/json"]["schema"]
@@ -263,7 +319,7 @@ def test_the_codec_routes_are_documented_in_openapi(codec: EncryptionCodec) -> N
 
 async def test_the_codec_answers_no_payloads_with_an_empty_list(codec: EncryptionCodec) -> None:
     app = FastAPI()
-    app.include_router(codec_router(codec, authorize=require_coordinator, audit=AuditLog()))
+    app.include_router(codec_router(codec, authorize=require_coordinator, access=AuditLog()))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://codec.test") as http:
         bodies: list[dict[str, list[object] | None]] = [{}, {"payloads": None}, {"payloads": []}]
