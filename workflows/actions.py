@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from models import actions as fields
+from models.pathway import OPEN_STAGES, Stage
 from models.process import ProcessState
 from workflows import rules
 
@@ -30,7 +31,9 @@ class StaffAction(Generic[F]):
     fields: type[F]
     path: str  # under /pathways/{pathway_id}/; {names} in it are fields taken from the URL
     summary: str
-    validate: Callable[[ProcessState, F, datetime], None]
+    doing: str  # what staff are told is not possible now: "completing the assessment is not possible at ..."
+    stages: frozenset[Stage]  # where the action is possible (and where the web app offers it)
+    checks: Callable[[ProcessState, F, datetime], None]  # the rule's own checks beyond the stage
     apply: Callable[[rules.Change, F], None]
     coordinator_only: bool = False
     # Fields naming a staff member the API must check is an active case-manager-capable member of the team.
@@ -40,6 +43,17 @@ class StaffAction(Generic[F]):
     def path_fields(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)}", self.path))
 
+    def offered(self, state: ProcessState) -> bool:
+        return state.stage in self.stages
+
+    def validate(self, state: ProcessState, fields: F, now: datetime) -> None:
+        """Why the action is impossible now (`rules.Refusal`): the stage first, then the rule's checks."""
+        if self.stages == OPEN_STAGES:
+            rules.require_open(state)
+        else:
+            rules.require_stage(state, self.doing, *sorted(self.stages, key=list(Stage).index))
+        self.checks(state, fields, now)
+
 
 ACTIONS: tuple[StaffAction[Any], ...] = (
     StaffAction(
@@ -47,7 +61,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.Triage,
         path="triage",
         summary="Team triage: route the client and name the case manager",
-        validate=rules.validate_triage,
+        doing="triage",
+        stages=frozenset({Stage.AWAITING_TRIAGE}),
+        checks=rules.validate_triage,
         apply=rules.triage,
         names_case_manager=("case_manager",),
     ),
@@ -56,7 +72,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.AssignCaseManager,
         path="case-manager",
         summary="Hand the pathway over to a new case manager",
-        validate=rules.validate_assign_case_manager,
+        doing="handing over",
+        stages=OPEN_STAGES,
+        checks=rules.validate_assign_case_manager,
         apply=rules.assign_case_manager,
         coordinator_only=True,
         names_case_manager=("case_manager",),
@@ -66,7 +84,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.SetGoal,
         path="goals",
         summary="Add or update the client's own goal",
-        validate=rules.validate_set_goal,
+        doing="setting a goal",
+        stages=OPEN_STAGES,
+        checks=rules.validate_set_goal,
         apply=rules.set_goal,
     ),
     StaffAction(
@@ -74,7 +94,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.AddInvestigation,
         path="investigations",
         summary="Order an investigation or further examination",
-        validate=rules.validate_add_investigation,
+        doing="adding an investigation",
+        stages=frozenset({Stage.ASSESSMENT}),
+        checks=rules.validate_add_investigation,
         apply=rules.add_investigation,
     ),
     StaffAction(
@@ -82,7 +104,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.CompleteInvestigation,
         path="investigations/{investigation_id}/complete",
         summary="Record an investigation's result",
-        validate=rules.validate_complete_investigation,
+        doing="completing an investigation",
+        stages=frozenset({Stage.ASSESSMENT}),
+        checks=rules.validate_complete_investigation,
         apply=rules.complete_investigation,
     ),
     StaffAction(
@@ -90,7 +114,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.CompleteAssessment,
         path="assessment",
         summary="Complete the assessment: summary and recommendation, then planning",
-        validate=rules.validate_complete_assessment,
+        doing="completing the assessment",
+        stages=frozenset({Stage.ASSESSMENT}),
+        checks=rules.validate_complete_assessment,
         apply=rules.complete_assessment,
     ),
     StaffAction(
@@ -98,7 +124,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.SetPlan,
         path="plan",
         summary="Set or revise the follow-up plan and its services",
-        validate=rules.validate_set_plan,
+        doing="setting the follow-up plan",
+        stages=frozenset({Stage.PLANNING, Stage.IN_SERVICES}),
+        checks=rules.validate_set_plan,
         apply=rules.set_plan,
     ),
     StaffAction(
@@ -106,7 +134,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.UpdateService,
         path="services/{service_id}",
         summary="Report a service started, completed, interrupted or cancelled",
-        validate=rules.validate_update_service,
+        doing="updating a service",
+        stages=frozenset({Stage.IN_SERVICES, Stage.SUSTAINMENT}),
+        checks=rules.validate_update_service,
         apply=rules.update_service,
     ),
     StaffAction(
@@ -114,7 +144,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.RecordFollowUp,
         path="follow-ups",
         summary="Record a follow-up contact with the client",
-        validate=rules.validate_record_follow_up,
+        doing="recording a follow-up",
+        stages=OPEN_STAGES,
+        checks=rules.validate_record_follow_up,
         apply=rules.record_follow_up,
     ),
     StaffAction(
@@ -122,7 +154,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.RequestTeamReview,
         path="team-review",
         summary="Bring the case back to the team",
-        validate=rules.validate_request_team_review,
+        doing="requesting a team review",
+        stages=OPEN_STAGES,
+        checks=rules.validate_request_team_review,
         apply=rules.request_team_review,
     ),
     StaffAction(
@@ -130,7 +164,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.DecideTeamReview,
         path="team-review/decision",
         summary="Decide the pending team review",
-        validate=rules.validate_decide_team_review,
+        doing="deciding the team review",
+        stages=OPEN_STAGES,
+        checks=rules.validate_decide_team_review,
         apply=rules.decide_team_review,
         coordinator_only=True,
         names_case_manager=("new_case_manager",),
@@ -140,7 +176,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.RecordOutcome,
         path="outcome",
         summary="Record the long-term solution; sustainment follows",
-        validate=rules.validate_record_outcome,
+        doing="recording the long-term solution",
+        stages=frozenset({Stage.PLANNING, Stage.IN_SERVICES}),
+        checks=rules.validate_record_outcome,
         apply=rules.record_outcome,
     ),
     StaffAction(
@@ -148,7 +186,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.ConfirmSustainment,
         path="sustainment/confirm",
         summary="Confirm whether the solution held",
-        validate=rules.validate_confirm_sustainment,
+        doing="confirming the solution",
+        stages=frozenset({Stage.SUSTAINMENT}),
+        checks=rules.validate_confirm_sustainment,
         apply=rules.confirm_sustainment,
     ),
     StaffAction(
@@ -156,7 +196,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.Close,
         path="close",
         summary="Close the pathway",
-        validate=rules.validate_close,
+        doing="closing the pathway",
+        stages=OPEN_STAGES,
+        checks=rules.validate_close,
         apply=rules.close,
     ),
     StaffAction(
@@ -164,7 +206,9 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         fields=fields.RecordFeedback,
         path="feedback",
         summary="Record the client's feedback",
-        validate=rules.validate_record_feedback,
+        doing="recording feedback",
+        stages=OPEN_STAGES,
+        checks=rules.validate_record_feedback,
         apply=rules.record_feedback,
     ),
 )

@@ -276,7 +276,7 @@ def start(
 
 
 def validate_triage(state: ProcessState, action: Triage, now: datetime) -> None:
-    require_stage(state, "triage", Stage.AWAITING_TRIAGE)
+    """Nothing beyond the stage (the API checks the case manager is a member of the team)."""
 
 
 def triage(change: Change, action: Triage) -> None:
@@ -297,7 +297,6 @@ def triage(change: Change, action: Triage) -> None:
 
 
 def validate_assign_case_manager(state: ProcessState, action: AssignCaseManager, now: datetime) -> None:
-    require_open(state)
     require_case_manager(state, "changing the case manager")
     refuse_unless(action.case_manager != state.case_manager, f"{action.case_manager} is already the case manager")
 
@@ -307,7 +306,6 @@ def assign_case_manager(change: Change, action: AssignCaseManager) -> None:
 
 
 def validate_set_goal(state: ProcessState, action: SetGoal, now: datetime) -> None:
-    require_open(state)
     require_case_manager(state, "setting the client's goal")
     if action.goal_id is None:
         open_goals = sum(1 for goal in state.goals if not goal.achieved)
@@ -343,7 +341,6 @@ def set_goal(change: Change, action: SetGoal) -> None:
 
 
 def validate_add_investigation(state: ProcessState, action: AddInvestigation, now: datetime) -> None:
-    require_stage(state, "adding an investigation", Stage.ASSESSMENT)
     refuse_unless(
         len(state.investigations) < MAX_INVESTIGATIONS,
         f"an assessment holds at most {MAX_INVESTIGATIONS} investigations",
@@ -367,7 +364,6 @@ def add_investigation(change: Change, action: AddInvestigation) -> None:
 
 
 def validate_complete_investigation(state: ProcessState, action: CompleteInvestigation, now: datetime) -> None:
-    require_stage(state, "completing an investigation", Stage.ASSESSMENT)
     found = [i for i in state.investigations if i.investigation_id == action.investigation_id]
     refuse_unless(bool(found), f"no investigation {action.investigation_id}")
     refuse_unless(
@@ -388,7 +384,6 @@ def complete_investigation(change: Change, action: CompleteInvestigation) -> Non
 
 
 def validate_complete_assessment(state: ProcessState, action: CompleteAssessment, now: datetime) -> None:
-    require_stage(state, "completing the assessment", Stage.ASSESSMENT)
     still_open = [i for i in state.investigations if i.status is InvestigationStatus.ORDERED]
     refuse_unless(
         not still_open,
@@ -411,7 +406,6 @@ def complete_assessment(change: Change, action: CompleteAssessment) -> None:
 
 
 def validate_set_plan(state: ProcessState, action: SetPlan, now: datetime) -> None:
-    require_stage(state, "setting the follow-up plan", Stage.PLANNING, Stage.IN_SERVICES)
     current = {service.service_id: service for service in state.services}
     for service in action.services:
         if service.service_id is not None:
@@ -509,7 +503,6 @@ SERVICE_TRANSITIONS: dict[ServiceStatusChange, tuple[frozenset[ServiceStatus], S
 
 
 def validate_update_service(state: ProcessState, action: UpdateService, now: datetime) -> None:
-    require_stage(state, "updating a service", Stage.IN_SERVICES, Stage.SUSTAINMENT)
     found = [s for s in state.services if s.service_id == action.service_id]
     refuse_unless(bool(found), f"no service {action.service_id} in the plan")
     allowed_from, _, _ = SERVICE_TRANSITIONS[action.change]
@@ -560,7 +553,6 @@ def _end_service(
 
 
 def validate_record_follow_up(state: ProcessState, action: RecordFollowUp, now: datetime) -> None:
-    require_open(state)
     require_case_manager(state, "recording a follow-up")
     require_not_future(state, now, action.contacted_at, "contacted_at")
 
@@ -581,7 +573,6 @@ def record_follow_up(change: Change, action: RecordFollowUp) -> None:
 
 
 def validate_request_team_review(state: ProcessState, action: RequestTeamReview, now: datetime) -> None:
-    require_open(state)
     refuse_unless(
         not any(review.cause is TeamReviewCause.REQUESTED_BY_STAFF for review in state.pending_reviews),
         "a team review requested by staff is already pending",
@@ -593,7 +584,6 @@ def request_team_review(change: Change, action: RequestTeamReview) -> None:
 
 
 def validate_decide_team_review(state: ProcessState, action: DecideTeamReview, now: datetime) -> None:
-    require_open(state)
     refuse_unless(state.team_review_pending, "no team review is pending on this pathway")
     decision = action.decision
     if decision in (TeamReviewDecision.REASSESS, TeamReviewDecision.REVISE_PLAN):
@@ -643,7 +633,6 @@ def decide_team_review(change: Change, action: DecideTeamReview) -> None:
 
 
 def validate_record_outcome(state: ProcessState, action: RecordOutcome, now: datetime) -> None:
-    require_stage(state, "recording the long-term solution", Stage.PLANNING, Stage.IN_SERVICES)
     require_not_future(state, now, action.started_at, "started_at")
 
 
@@ -662,7 +651,6 @@ def record_outcome(change: Change, action: RecordOutcome) -> None:
 
 
 def validate_confirm_sustainment(state: ProcessState, action: ConfirmSustainment, now: datetime) -> None:
-    require_stage(state, "confirming the solution", Stage.SUSTAINMENT)
     assert state.outcome is not None
     if action.held:
         until = state.outcome.sustainment_until
@@ -690,7 +678,7 @@ def confirm_sustainment(change: Change, action: ConfirmSustainment) -> None:
 
 
 def validate_close(state: ProcessState, action: Close, now: datetime) -> None:
-    require_open(state)
+    """Nothing beyond an open pathway."""
 
 
 def close(change: Change, action: Close) -> None:
@@ -698,7 +686,7 @@ def close(change: Change, action: Close) -> None:
 
 
 def validate_record_feedback(state: ProcessState, action: RecordFeedback, now: datetime) -> None:
-    require_open(state)
+    """Nothing beyond an open pathway."""
 
 
 def record_feedback(change: Change, action: RecordFeedback) -> None:

@@ -17,6 +17,7 @@ from api.auth.identity import staff_for_claims
 from api.auth.oidc import IdentityProviderError, InvalidToken, PkceChallenge
 from api.deps import IdentityProviderDep, SessionDep, SettingsDep, SignedInStaff
 from api.errors import NotAuthenticatedError, NotFoundError, TemporalUnavailableError
+from api.routes.responses import AUTHENTICATED
 from api.schemas import SignedInStaffMember
 from core.settings import Settings
 from models.tables import SignInMethod, Staff, StaffRole
@@ -136,7 +137,7 @@ async def signed_out() -> HTMLResponse:
     )
 
 
-@router.get("/session", summary="Who is signed in (bearer token or browser session)")
+@router.get("/session", responses=AUTHENTICATED, summary="Who is signed in (bearer token or browser session)")
 async def who(staff: SignedInStaff) -> SignedInStaffMember:
     return SignedInStaffMember(
         staff_id=staff.staff_id, display_name=staff.display_name, role=staff.role, teams=sorted(staff.teams)

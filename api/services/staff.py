@@ -26,6 +26,7 @@ class StaffMember:
     display_name: str
     role: StaffRole
     teams: frozenset[str]
+    language: Language = Language.FI
 
     @property
     def is_admin(self) -> bool:
@@ -79,6 +80,7 @@ def staff_for_token_hash(session: Session, token_hash: str) -> StaffMember:
         display_name=staff.display_name,
         role=staff.role,
         teams=frozenset(team_id for _staff, team_id, _expires in rows if team_id is not None),
+        language=staff.language,
     )
 
 
@@ -88,7 +90,11 @@ def load_member(session: Session, staff: Staff) -> StaffMember:
         raise NotAuthenticatedError(f"staff member {staff.staff_id} is deactivated")
     teams = session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff.staff_id)).all()
     return StaffMember(
-        staff_id=staff.staff_id, display_name=staff.display_name, role=staff.role, teams=frozenset(teams)
+        staff_id=staff.staff_id,
+        display_name=staff.display_name,
+        role=staff.role,
+        teams=frozenset(teams),
+        language=staff.language,
     )
 
 

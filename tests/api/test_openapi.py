@@ -9,6 +9,7 @@ from workflows.actions import ACTIONS
 
 EXPECTED_ROUTES = {
     ("post", "/pathways"),
+    ("get", "/auth/session"),
     ("get", "/pathways"),
     ("get", "/pathways/{pathway_id}"),
     ("get", "/pathways/{pathway_id}/timeline"),
