@@ -11,7 +11,7 @@ so there is no read without its line ("no audit, no data").
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Path, Query
 from sqlmodel import Session
 
-from api.deps import CurrentStaff, SessionDep
+from api.deps import SessionDep, get_current_staff
 from api.errors import (
     ApiError,
     ConflictError,
@@ -96,11 +96,23 @@ class PathwayGrant:
         return self.pathway.pathway_id
 
 
-def pathway_access(action: str, *, coordinator_only: bool = False) -> Any:
-    """A dependency: the authorized pathway of the path's `pathway_id`, audited as `action`."""
+def _sign_in_with(grant: Callable[..., Any], signed_in: Callable[..., Any]) -> None:
+    # The dependency's own annotations are strings (this module's `from __future__ import annotations`), which
+    # FastAPI resolves in the module's namespace, where the factory's `signed_in` is not: give it the object.
+    grant.__annotations__["staff"] = Annotated[StaffMember, Depends(signed_in)]
+
+
+def pathway_access(
+    action: str, *, coordinator_only: bool = False, signed_in: Callable[..., Any] = get_current_staff
+) -> Any:
+    """A dependency: the authorized pathway of the path's `pathway_id`, audited as `action`. `signed_in` says
+    how the caller signs in: a bearer token for the JSON API, the browser's session for the web app."""
 
     async def grant(
-        pathway_id: PathwayIdPath, staff: CurrentStaff, session: SessionDep, purpose: Purpose = None
+        pathway_id: PathwayIdPath,
+        staff: Annotated[StaffMember, Depends(signed_in)],
+        session: SessionDep,
+        purpose: Purpose = None,
     ) -> AsyncIterator[PathwayGrant]:
         error: BaseException | None = None
         try:
@@ -118,6 +130,7 @@ def pathway_access(action: str, *, coordinator_only: bool = False) -> Any:
         finally:
             await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose)
 
+    _sign_in_with(grant, signed_in)
     return Depends(grant, scope="function")
 
 
@@ -224,11 +237,16 @@ def visible_teams(staff: StaffMember, team: str | None, *, coordinator_only: boo
 TeamQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$", description="One of your teams.")]
 
 
-def team_access(action: str, *, coordinator_only: bool = False) -> Any:
+def team_access(
+    action: str, *, coordinator_only: bool = False, signed_in: Callable[..., Any] = get_current_staff
+) -> Any:
     """A dependency: the caller's teams (or the one asked for), audited as `action` with a line per pathway shown."""
 
     async def grant(
-        staff: CurrentStaff, session: SessionDep, team: TeamQuery = None, purpose: Purpose = None
+        staff: Annotated[StaffMember, Depends(signed_in)],
+        session: SessionDep,
+        team: TeamQuery = None,
+        purpose: Purpose = None,
     ) -> AsyncIterator[TeamGrant]:
         error: BaseException | None = None
         granted: TeamGrant | None = None
@@ -248,4 +266,5 @@ def team_access(action: str, *, coordinator_only: bool = False) -> Any:
             listed = granted.listed if granted is not None and error is None else ()
             await asyncio.to_thread(_audit, session, staff, None, action, error, purpose, listed)
 
+    _sign_in_with(grant, signed_in)
     return Depends(grant, scope="function")

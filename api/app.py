@@ -46,6 +46,7 @@ from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current
 from core.settings import Settings, get_settings
 from core.temporal import connect, data_converter
+from web.app import error_page, is_page, mount_web
 
 API_DESCRIPTION = """Start, act on and read work-ability support pathways.
 
@@ -112,8 +113,10 @@ def _error_response(status_code: int, detail: str, headers: dict[str, str] | Non
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
-async def _api_error(request: Request, err: Exception) -> JSONResponse:
+async def _api_error(request: Request, err: Exception) -> Response:
     assert isinstance(err, ApiError)
+    if is_page(request):
+        return error_page(request, err)
     if isinstance(err, NotAuthenticatedError):
         return _error_response(401, err.detail, {"WWW-Authenticate": "Bearer"})
     if isinstance(err, ForbiddenError):
@@ -231,6 +234,8 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(api_router)
+    # The staff web app on the same process, services and audit (/app).
+    mount_web(app)
     if settings.server_timing:
         # Outermost, so the header covers everything the request went through.
         app.add_middleware(ServerTimingMiddleware)

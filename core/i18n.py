@@ -79,3 +79,8 @@ def format_date(moment: date | datetime | None, language: str) -> str:
         return ""
     day = local_time(moment).date() if isinstance(moment, datetime) else moment
     return babel_format_date(day, _DATE_PATTERN, locale=LOCALES[language])
+
+
+def datetime_local_value(moment: datetime | None) -> str:
+    """A browser's `datetime-local` input value, in Helsinki time."""
+    return local_time(moment).strftime("%Y-%m-%dT%H:%M") if moment else ""

@@ -43,8 +43,9 @@ class StaffAction(Generic[F]):
     def path_fields(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)}", self.path))
 
-    def offered(self, state: ProcessState) -> bool:
-        return state.stage in self.stages
+    def offered(self, stage: Stage) -> bool:
+        """Whether the action is possible at this stage (the web app offers its form only there)."""
+        return stage in self.stages
 
     def validate(self, state: ProcessState, fields: F, now: datetime) -> None:
         """Why the action is impossible now (`rules.Refusal`): the stage first, then the rule's checks."""

@@ -340,6 +340,11 @@ async def timeline(
     return Page(items=items, next_page_token=None)
 
 
+def timeline_page_token(after_sequence: int) -> str:
+    """The page token of the timeline's page after this event (as the API hands out in next_page_token)."""
+    return _encode_token({"after": after_sequence})
+
+
 async def follow_ups(
     *, sealer: RecordSealer, grant: PathwayGrant, page_size: int, page_token: str | None
 ) -> Page[FollowUpEntry]:

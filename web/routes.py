@@ -1,0 +1,425 @@
+"""The staff web app's pages: thin, on the same services, access path and audit as the JSON API.
+
+Every page that shows pathways takes the API's own access dependencies (`pathway_access`, `team_access`)
+with the browser's session as the sign-in, so each read writes the same audit line as the API's. An
+action's form posts to the action's own route here, which runs the action through the same service as the
+API; a refusal re-renders the page with the rule's reason next to the form and nothing changed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import Session, col, select
+from starlette.datastructures import FormData
+
+from api.access import PathwayGrant, TeamGrant, audited, pathway_access, team_access
+from api.auth.sessions import safe_return_path
+from api.deps import SealerDep, SessionDep, SettingsDep, TemporalClientDep
+from api.errors import ConflictError, InvalidInputError
+from api.services import audit as audit_service
+from api.services import notifications as notification_service
+from api.services import pathways as pathway_service
+from api.services.actions import act
+from api.services.audit import AuditOutcome
+from api.services.exports import ReportFormat, fhir_export, outcomes
+from api.services.exports import render as render_report
+from models.actions import IntakeRequest
+from models.pathway import Stage
+from models.tables import Staff, StaffRole, StaffTeam
+from records.store import PathwayQuery
+from web import forms
+from web.coverage import service_coverage
+from web.deps import LANGUAGE_COOKIE, FormToken, PageDep, get_web_staff
+from web.labels import choices
+from web.templating import LANGUAGES, render
+from workflows.actions import ACTIONS, StaffAction
+
+router = APIRouter(include_in_schema=False)
+OVERDUE_FIRST_LIMIT = 500
+TIMELINE_PAGE = 50
+
+
+def _form_dict(form: FormData) -> dict[str, str]:
+    return {key: value for key, value in form.items() if isinstance(value, str)}
+
+
+# -- the caseload and the team --------------------------------------------------------------------------------
+
+
+def _due_this_week(item: Any, now: datetime) -> bool:
+    return item.next_deadline_at is not None and item.next_deadline_at <= now + timedelta(days=7)
+
+
+@router.get("/")
+async def caseload(
+    request: Request,
+    page: PageDep,
+    grant: Annotated[TeamGrant, team_access("read_caseload", signed_in=get_web_staff)],
+    stage: Stage | None = None,
+) -> Response:
+    items = await pathway_service.caseload(grant=grant)
+    if stage is not None:
+        items = [item for item in items if item.stage is stage]
+    # Overdue first, then by what is due soonest (the service sorts by the deadline).
+    items.sort(key=lambda item: (not item.overdue, item.next_deadline_at or datetime.max.replace(tzinfo=UTC)))
+    now = datetime.now(UTC)
+    return render(
+        request,
+        "caseload.html",
+        page.language,
+        page=page,
+        items=items,
+        week=[item for item in items if _due_this_week(item, now)],
+        stages=choices(Stage, page.language),
+        stage=stage.value if stage else "",
+        nav="caseload",
+    )
+
+
+@router.get("/team")
+async def team_view(
+    request: Request,
+    page: PageDep,
+    grant: Annotated[TeamGrant, team_access("list_pathways", coordinator_only=True, signed_in=get_web_staff)],
+    stage: Stage | None = None,
+) -> Response:
+    query = PathwayQuery(teams=grant.teams, stage=stage, open=True)
+    listing = await pathway_service.list_pathways(grant=grant, query=query, page_size=100, page_token=None)
+    by_case_manager: dict[str, list[Any]] = {}
+    for item in listing.items:
+        by_case_manager.setdefault(item.case_manager or "", []).append(item)
+    return render(
+        request,
+        "team.html",
+        page.language,
+        page=page,
+        groups=sorted(by_case_manager.items(), key=lambda group: (group[0] == "", group[0])),
+        teams=grant.teams,
+        team=grant.team or "",
+        stages=choices(Stage, page.language),
+        stage=stage.value if stage else "",
+        more=listing.next_page_token is not None,
+        nav="team",
+    )
+
+
+# -- intake ------------------------------------------------------------------------------------------------------
+
+INTAKE_SKIP = {"demo", "policy", "referred_at"}
+
+
+def _intake_page(
+    request: Request, page: PageDep, values: dict[str, str], errors: dict[str, str], status: int
+) -> Response:
+    fields = forms.describe(IntakeRequest, page.language, skip=INTAKE_SKIP)
+    for spec in fields:
+        if spec.name == "team":
+            spec.widget = "select"
+            spec.choices = [(team, team) for team in sorted(page.staff.teams)]
+    return render(
+        request,
+        "intake.html",
+        page.language,
+        status,
+        page=page,
+        fields=fields,
+        values=values,
+        errors=errors,
+        nav="intake",
+    )
+
+
+@router.get("/intake")
+async def intake_form(request: Request, page: PageDep) -> Response:
+    return _intake_page(request, page, {"team": sorted(page.staff.teams)[0] if page.staff.teams else ""}, {}, 200)
+
+
+@router.post("/intake", dependencies=[FormToken])
+async def intake(
+    request: Request, page: PageDep, session: SessionDep, client: TemporalClientDep, settings: SettingsDep
+) -> Response:
+    values = _form_dict(await request.form())
+    try:
+        body = forms.parse(IntakeRequest, values, page.language)
+    except forms.FormErrors as errors:
+        return _intake_page(request, page, values, errors.messages, 422)
+    try:
+        async with audited(session, page.staff, "start", None) as line:
+            receipt = await pathway_service.start(
+                client=client, session=session, staff=page.staff, task_queue=settings.task_queue, body=body, audit=line
+            )
+    except InvalidInputError as err:
+        return _intake_page(request, page, values, {err.field: err.detail}, 422)
+    except ConflictError as err:
+        return _intake_page(request, page, values, {"": err.detail}, 409)
+    return RedirectResponse(f"/app/pathways/{receipt.pathway_id}?done=start", status_code=303)
+
+
+# -- one pathway ---------------------------------------------------------------------------------------------------
+
+
+def _team_staff(session: Session, team: str) -> list[tuple[str, str]]:
+    rows = session.exec(
+        select(Staff)
+        .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id))
+        .where(StaffTeam.team_id == team, col(Staff.active).is_(True), Staff.role != StaffRole.ADMIN)
+        .order_by(col(Staff.display_name))
+    ).all()
+    return [(staff.staff_id, f"{staff.display_name} ({staff.staff_id})") for staff in rows]
+
+
+def _action_forms(page: PageDep, record: Any, staff_choices: list[tuple[str, str]]) -> dict[str, list[forms.Field]]:
+    """The forms of the actions possible now, for this staff member (what the rules allow decides; this
+    only leaves out what the stage or the role rules out anyway)."""
+    offered: dict[str, list[forms.Field]] = {}
+    for action in ACTIONS:
+        if not action.offered(record.stage):
+            continue
+        if action.coordinator_only and not page.staff.is_coordinator:
+            continue
+        fields = forms.describe(action.fields, page.language, skip=set(action.path_fields) - forms.HIDDEN)
+        for spec in fields:
+            if spec.widget == "staff":
+                spec.choices = staff_choices
+                spec.widget = "select"
+        offered[action.name] = fields
+    return offered
+
+
+async def _pathway_page(
+    request: Request,
+    page: PageDep,
+    grant: PathwayGrant,
+    client: Any,
+    sealer: Any,
+    *,
+    errors: dict[str, dict[str, str]] | None = None,
+    values: dict[str, dict[str, str]] | None = None,
+    status: int = 200,
+    done: str | None = None,
+    after: int = 0,
+) -> Response:
+    record = await pathway_service.read(client=client, sealer=sealer, grant=grant)
+    timeline = await pathway_service.timeline(
+        client=client,
+        grant=grant,
+        page_size=TIMELINE_PAGE,
+        page_token=pathway_service.timeline_page_token(after) if after else None,
+    )
+    staff_choices = await asyncio.to_thread(_team_staff, grant.session, grant.pathway.team)
+    return render(
+        request,
+        "pathway.html",
+        page.language,
+        status,
+        page=page,
+        record=record,
+        timeline=timeline,
+        coverage=service_coverage(record.services, datetime.now(UTC)),
+        offered=_action_forms(page, record, staff_choices),
+        errors=errors or {},
+        values=values or {},
+        done=done,
+        nav="",
+    )
+
+
+@router.get("/pathways/{pathway_id}")
+async def pathway(
+    request: Request,
+    page: PageDep,
+    grant: Annotated[PathwayGrant, pathway_access("read_pathway", signed_in=get_web_staff)],
+    client: TemporalClientDep,
+    sealer: SealerDep,
+    done: Annotated[str | None, Query(max_length=64)] = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+) -> Response:
+    return await _pathway_page(request, page, grant, client, sealer, done=done, after=after)
+
+
+@router.get("/pathways/{pathway_id}/fhir")
+async def pathway_fhir(
+    grant: Annotated[PathwayGrant, pathway_access("export_fhir", signed_in=get_web_staff)],
+    client: TemporalClientDep,
+    sealer: SealerDep,
+) -> Response:
+    import json
+
+    bundle = await fhir_export(client=client, sealer=sealer, grant=grant)
+    return Response(
+        json.dumps(bundle, indent=2, ensure_ascii=False),
+        media_type="application/fhir+json",
+        headers={
+            "Content-Disposition": f'attachment; filename="{grant.pathway_id}.fhir.json"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+def _action_route(action: StaffAction[Any]) -> None:
+    async def run(
+        request: Request,
+        page: PageDep,
+        grant: Annotated[
+            PathwayGrant,
+            pathway_access(action.name, coordinator_only=action.coordinator_only, signed_in=get_web_staff),
+        ],
+        client: TemporalClientDep,
+        sealer: SealerDep,
+        idempotency_key: Annotated[str, Form(max_length=200)] = "",
+    ) -> Response:
+        form = _form_dict(await request.form())
+        try:
+            fields = forms.parse(action.fields, form, page.language)
+            await act(client=client, grant=grant, action=action, fields=fields, idempotency_key=idempotency_key or None)
+        except forms.FormErrors as errors:
+            return await _refused(request, page, grant, client, sealer, action, form, errors.messages, 422)
+        except (ConflictError, InvalidInputError) as err:
+            field = getattr(err, "field", "")
+            return await _refused(request, page, grant, client, sealer, action, form, {field: err.detail}, 409)
+        return RedirectResponse(f"/app/pathways/{grant.pathway_id}?done={action.name}#{action.name}", status_code=303)
+
+    router.add_api_route(
+        f"/pathways/{{pathway_id}}/do/{action.name}",
+        run,
+        methods=["POST"],
+        dependencies=[FormToken],
+        name=f"web_{action.name}",
+    )
+
+
+async def _refused(
+    request: Request,
+    page: PageDep,
+    grant: PathwayGrant,
+    client: Any,
+    sealer: Any,
+    action: StaffAction[Any],
+    form: dict[str, str],
+    messages: dict[str, str],
+    status: int,
+) -> Response:
+    """The page again, the reason beside the form; the re-read of the record is audited as a read."""
+    key = f"{action.name}:{next((form[item] for item in forms.HIDDEN if form.get(item)), '')}"
+    await asyncio.to_thread(
+        audit_service.record,
+        grant.session,
+        staff_id=page.staff.staff_id,
+        pathway_id=grant.pathway_id,
+        action="read_pathway",
+        outcome=AuditOutcome.OK,
+        purpose=grant.purpose,
+    )
+    return await _pathway_page(
+        request, page, grant, client, sealer, errors={key: messages}, values={key: form}, status=status
+    )
+
+
+for _action in ACTIONS:
+    _action_route(_action)
+
+
+# -- team reviews, the inbox, the report, the language -------------------------------------------------------------
+
+
+@router.get("/reviews")
+async def reviews(
+    request: Request,
+    page: PageDep,
+    sealer: SealerDep,
+    grant: Annotated[TeamGrant, team_access("list_team_reviews", coordinator_only=True, signed_in=get_web_staff)],
+) -> Response:
+    pending = await pathway_service.pending_team_reviews(sealer=sealer, grant=grant)
+    pending.sort(key=lambda review: review.opened_at)  # oldest first
+    decide = next(action for action in ACTIONS if action.name == "decide_team_review")
+    fields = forms.describe(decide.fields, page.language)
+    staff_choices: dict[str, list[tuple[str, str]]] = {}
+    for team in {review.team for review in pending}:
+        staff_choices[team] = await asyncio.to_thread(_team_staff, grant.session, team)
+    return render(
+        request,
+        "reviews.html",
+        page.language,
+        page=page,
+        pending=pending,
+        fields=fields,
+        staff_choices=staff_choices,
+        nav="reviews",
+    )
+
+
+@router.get("/inbox")
+async def inbox(request: Request, page: PageDep, session: SessionDep) -> Response:
+    items = await asyncio.to_thread(
+        notification_service.inbox, session, staff_id=page.staff.staff_id, unread_only=False, limit=100, offset=0
+    )
+    return render(request, "inbox.html", page.language, page=page, items=items, nav="inbox")
+
+
+@router.post("/inbox/{notification_id}/read", dependencies=[FormToken])
+async def mark_read(notification_id: int, page: PageDep, session: SessionDep) -> Response:
+    await asyncio.to_thread(
+        notification_service.mark_read, session, staff_id=page.staff.staff_id, notification_id=notification_id
+    )
+    return RedirectResponse("/app/inbox", status_code=303)
+
+
+def _period(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidInputError(f"{value!r} is not a date (yyyy-mm-dd)", field="from") from None
+
+
+@router.get("/reports")
+async def report(
+    request: Request,
+    page: PageDep,
+    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True, signed_in=get_web_staff)],
+    period_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    start, end = _period(period_from), _period(period_to)
+    result = await outcomes(grant=grant, team=grant.team, period_from=start, period_to=end)
+    return render(
+        request,
+        "report.html",
+        page.language,
+        page=page,
+        report=result,
+        teams=grant.teams,
+        team=grant.team or "",
+        period_from=period_from or "",
+        period_to=period_to or "",
+        nav="reports",
+    )
+
+
+@router.get("/reports/chart.png")
+async def report_chart(
+    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True, signed_in=get_web_staff)],
+    period_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    result = await outcomes(
+        grant=grant, team=grant.team, period_from=_period(period_from), period_to=_period(period_to)
+    )
+    body, media_type = await asyncio.to_thread(render_report, result, ReportFormat.PNG)
+    return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
+
+
+@router.post("/language")
+async def choose_language(
+    language: Annotated[str, Form(max_length=2)], back: Annotated[str, Form(max_length=2000)] = "/app/"
+) -> Response:
+    response = RedirectResponse(safe_return_path(back), status_code=303)
+    if language in LANGUAGES:
+        response.set_cookie(LANGUAGE_COOKIE, language, max_age=365 * 86400, samesite="lax", httponly=True, path="/")
+    return response
