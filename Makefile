@@ -48,7 +48,7 @@ clean:
 ## make api: the staff HTTP API (http://localhost:8000/docs) against the Temporal server of `make run`.
 .PHONY: api
 api: $(STAMP)
-	$(BIN)/uvicorn api.app:create_app --factory --port 8000
+	$(BIN)/uvicorn web.app:create_app --factory --port 8000
 
 ## make bench: the benchmarks of issue 7 against a fresh dev server, written to docs/BENCHMARKS.md (not part of make test).
 bench: $(STAMP)

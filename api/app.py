@@ -1,4 +1,4 @@
-"""The staff HTTP API: `uvicorn api.app:create_app --factory`.
+"""The staff HTTP API (`web.app:create_app` serves it together with the staff web app).
 
 One Temporal client (with the worker's data converter) and one database engine per process, made in
 the lifespan unless a test injects its own. Routes are thin; this module maps the services' errors to
@@ -46,7 +46,6 @@ from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current
 from core.settings import Settings, get_settings
 from core.temporal import connect, data_converter
-from web.app import error_page, is_page, mount_web
 
 API_DESCRIPTION = """Start, act on and read work-ability support pathways.
 
@@ -113,10 +112,9 @@ def _error_response(status_code: int, detail: str, headers: dict[str, str] | Non
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
-async def _api_error(request: Request, err: Exception) -> Response:
+async def api_error_response(request: Request, err: Exception) -> Response:
+    """The JSON answer for a service's error (the one place that maps them to HTTP statuses)."""
     assert isinstance(err, ApiError)
-    if is_page(request):
-        return error_page(request, err)
     if isinstance(err, NotAuthenticatedError):
         return _error_response(401, err.detail, {"WWW-Authenticate": "Bearer"})
     if isinstance(err, ForbiddenError):
@@ -230,12 +228,10 @@ def create_app(
     # trust: oversized bodies get a clear 413 before validation; the codec server has its own limit.
     app.add_middleware(BodySizeLimitMiddleware, exempt_prefixes=("/codec",))
     app.add_middleware(DocsSecurityHeaders)
-    app.add_exception_handler(ApiError, _api_error)
+    app.add_exception_handler(ApiError, api_error_response)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(api_router)
-    # The staff web app on the same process, services and audit (/app).
-    mount_web(app)
     if settings.server_timing:
         # Outermost, so the header covers everything the request went through.
         app.add_middleware(ServerTimingMiddleware)

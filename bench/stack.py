@@ -186,7 +186,7 @@ class Deployment:
 
     async def start_apis(self) -> None:
         self.api_url = await self._start_api(
-            "api", "api.app:create_app", self.env(self.pathway_queue, PATHWAYS_SERVER_TIMING="true")
+            "api", "web.app:create_app", self.env(self.pathway_queue, PATHWAYS_SERVER_TIMING="true")
         )
         self.reference_url = await self._start_api(
             "reference-api", "bench.reference_api:create_app", self.env(self.raw_queue)

@@ -150,7 +150,7 @@ def api(ctx: typer.Context) -> None:
         engine.dispose()
     configure_logging(settings)
     # log_config=None: uvicorn's loggers go through the root logger, in PATHWAYS_LOG_FORMAT like the rest.
-    uvicorn.run("api.app:create_app", factory=True, host=settings.api_host, port=settings.api_port, log_config=None)
+    uvicorn.run("web.app:create_app", factory=True, host=settings.api_host, port=settings.api_port, log_config=None)
 
 
 @app.command("migrate")

@@ -1,4 +1,8 @@
-"""Mounting the web app on the API process: its pages under /app, its own assets, HTML error pages."""
+"""The product's HTTP application: the staff API with the staff web app beside it, in one process.
+
+`uvicorn web.app:create_app --factory` (what `python -m ops.cli api` runs): the JSON API of `api.app`, the
+pages under /app with their own assets, and errors answered as pages on the pages and as JSON elsewhere.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,13 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from temporalio.client import Client
 
+from api.app import api_error_response
+from api.app import create_app as create_api
 from api.errors import ApiError, ConflictError, ForbiddenError, NotAuthenticatedError, NotFoundError
+from core.settings import Settings
 from web import routes
 from web.deps import SignInRequired, language_of
 from web.templating import render, t
@@ -37,10 +46,24 @@ def error_page(request: Request, err: ApiError) -> Response:
     return render(request, "error.html", language, status, title=title, detail=err.detail)
 
 
-def mount_web(app: FastAPI) -> None:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    temporal_client: Client | None = None,
+    engine: Engine | None = None,
+) -> FastAPI:
+    app = create_api(settings, temporal_client=temporal_client, engine=engine)
     app.include_router(routes.router, prefix=PREFIX)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
+
+    async def errors(request: Request, err: Exception) -> Response:
+        assert isinstance(err, ApiError)
+        return error_page(request, err) if is_page(request) else await api_error_response(request, err)
+
+    app.add_exception_handler(ApiError, errors)
 
     @app.get("/", include_in_schema=False)
     async def home() -> Response:
         return RedirectResponse(f"{PREFIX}/", status_code=303)
+
+    return app

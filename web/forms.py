@@ -163,8 +163,9 @@ def parse(model: type[BaseModel], form: dict[str, str], language: str, *, fixed:
         messages: dict[str, str] = {}
         for error in err.errors():
             location = [str(part) for part in error["loc"]]
-            name = location[0] if location else ""
             message = str(error["msg"]).removeprefix("Value error, ")
+            # A check of the whole model names the field it is about: shown beside that field.
+            name = location[0] if location else next((field for field in model.model_fields if field in message), "")
             if error["type"] == "missing":
                 message = gettext(language, "This is needed.")
             messages.setdefault(name, message)

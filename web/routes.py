@@ -212,6 +212,14 @@ async def _pathway_page(
         page_token=pathway_service.timeline_page_token(after) if after else None,
     )
     staff_choices = await asyncio.to_thread(_team_staff, grant.session, grant.pathway.team)
+    offered = _action_forms(page, record, staff_choices)
+    # A refusal of an action whose form is not on the page (a stale page, the stage moved on) is said at the top.
+    stray = [
+        message
+        for key, messages in (errors or {}).items()
+        if key.split(":")[0] not in offered
+        for message in messages.values()
+    ]
     return render(
         request,
         "pathway.html",
@@ -221,7 +229,8 @@ async def _pathway_page(
         record=record,
         timeline=timeline,
         coverage=service_coverage(record.services, datetime.now(UTC)),
-        offered=_action_forms(page, record, staff_choices),
+        offered=offered,
+        stray_errors=stray,
         errors=errors or {},
         values=values or {},
         done=done,
@@ -265,10 +274,7 @@ def _action_route(action: StaffAction[Any]) -> None:
     async def run(
         request: Request,
         page: PageDep,
-        grant: Annotated[
-            PathwayGrant,
-            pathway_access(action.name, coordinator_only=action.coordinator_only, signed_in=get_web_staff),
-        ],
+        grant: PathwayGrant,
         client: TemporalClientDep,
         sealer: SealerDep,
         idempotency_key: Annotated[str, Form(max_length=200)] = "",
@@ -284,6 +290,11 @@ def _action_route(action: StaffAction[Any]) -> None:
             return await _refused(request, page, grant, client, sealer, action, form, {field: err.detail}, 409)
         return RedirectResponse(f"/app/pathways/{grant.pathway_id}?done={action.name}#{action.name}", status_code=303)
 
+    # This module's annotations are strings resolved in its namespace, where `action` is not: the access
+    # dependency of this action goes in as an object.
+    run.__annotations__["grant"] = Annotated[
+        PathwayGrant, pathway_access(action.name, coordinator_only=action.coordinator_only, signed_in=get_web_staff)
+    ]
     router.add_api_route(
         f"/pathways/{{pathway_id}}/do/{action.name}",
         run,

@@ -10,6 +10,7 @@ import pytest
 
 from activities import notification_texts
 from activities.notification_texts import render_notification
+from core.i18n import pgettext
 from models.pathway import Language, NotificationKind
 
 PATHWAY = "pathway-client-3f9a1c2b7d4e"
@@ -36,23 +37,38 @@ def test_the_three_languages_give_three_different_texts(kind: NotificationKind) 
 
 
 @pytest.mark.parametrize(
-    ("language", "word"), [(Language.FI, "Määräaika"), (Language.SV, "Senast"), (Language.EN, "Due")]
+    ("language", "winter", "summer"),
+    [
+        (Language.FI, "Määräaika: 1.12.2026 klo 11.30", "Määräaika: 15.6.2026 klo 12.30"),
+        (Language.SV, "Senast: 1.12.2026 kl. 11.30", "Senast: 15.6.2026 kl. 12.30"),
+        (Language.EN, "Due: 1.12.2026 at 11:30", "Due: 15.6.2026 at 12:30"),
+    ],
 )
-def test_a_due_time_is_shown_in_utc_in_the_recipients_language(language: Language, word: str) -> None:
-    due = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
-    text = render_notification(NotificationKind.FOLLOW_UP_DUE_SOON, language, pathway_id=PATHWAY, team=TEAM, due_at=due)
-
-    assert f"{word}: 2026-12-01 09:30 UTC" in text.body
+def test_a_due_time_is_shown_in_helsinki_time_as_finns_write_it(language: Language, winter: str, summer: str) -> None:
+    # 09:30 UTC is 11:30 in Helsinki in winter (UTC+2) and 12:30 in summer (UTC+3).
+    for due, expected in (
+        (datetime(2026, 12, 1, 9, 30, tzinfo=UTC), winter),
+        (datetime(2026, 6, 15, 9, 30, tzinfo=UTC), summer),
+    ):
+        text = render_notification(
+            NotificationKind.FOLLOW_UP_DUE_SOON, language, pathway_id=PATHWAY, team=TEAM, due_at=due
+        )
+        assert expected in text.body
+        assert "UTC" not in text.body
 
 
 def test_templates_can_only_carry_the_pathway_reference_and_the_team() -> None:
     # The renderer takes no client fields at all; this guards the templates against growing new placeholders
     # (a reason, a note, a goal) that someone would then be tempted to fill with client data.
     fields: set[str] = set()
-    for by_language in notification_texts._TEMPLATES.values():
-        for template in by_language.values():
-            for part in (template.subject, template.body):
-                fields |= {name for _, name, _, _ in string.Formatter().parse(part) if name}
+    for kind, (subject, body) in notification_texts.TEMPLATES.items():
+        for language in ("fi", "sv"):
+            for context, part in (("subject", subject), ("body", body)):
+                translated = pgettext(language, f"notification {kind.value} {context}", part)
+                assert translated != part, f"{kind.value} {context} has no {language} translation"
+                fields |= {name for _, name, _, _ in string.Formatter().parse(translated) if name}
+        for part in (subject, body):
+            fields |= {name for _, name, _, _ in string.Formatter().parse(part) if name}
     assert fields == {"pathway", "team"}
 
 

@@ -2,7 +2,8 @@
 
 From the ground up: `core/` (infrastructure) and `models/` (the contract); the pure rooms that use only
 those (`workflows/`, `interop/`, `reports/`, `migrations/`); `records/` (the record in the database);
-`activities/` and `api/` (side effects and HTTP); `worker.py`; `ops/` (the entry points); `bench/`.
+`activities/` and `api/` (side effects and HTTP); `worker.py` and `web/` (the worker, and the HTTP app with
+the staff pages); `ops/` (the entry points); `bench/`.
 A module imports from its own room or from a room below it.
 """
 
@@ -25,11 +26,12 @@ FLOOR = {
     "activities": 3,
     "api": 3,
     "worker": 4,
+    "web": 4,
     "ops": 5,
     "bench": 6,
 }
 # Rooms on the same floor that must not lean on each other either.
-APART = {frozenset({"core", "models"}), frozenset({"activities", "api"})}
+APART = {frozenset({"core", "models"}), frozenset({"activities", "api"}), frozenset({"worker", "web"})}
 
 
 def _modules() -> list[Path]:
