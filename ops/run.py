@@ -369,10 +369,10 @@ class Supervisor:
         lines = [
             "",
             "Work-ability pathways are running:",
-            f"  Temporal Web UI  http://localhost:{settings.dev_server_ui_port}  (sign in first: {api}/auth/login)",
+            f"  Staff web app    {api}/app/  (sign in as a demo staff member: development sign-in, not for production)",
+            f"  Temporal Web UI  http://localhost:{settings.dev_server_ui_port}  (sign in on the web app first)",
             f"  API              {api}",
             f"  API docs         {api}/docs",
-            f"  Sign in          {api}/auth/login  (development sign-in as a demo staff member; not for production)",
             f"  Data             {settings.var_dir}/ (Temporal and the database; delete it to start afresh)",
             "",
             *demo_report.splitlines(),

@@ -7,11 +7,13 @@ pages under /app with their own assets, and errors answered as pages on the page
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import parse_qsl, urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
 from api.app import api_error_response
@@ -46,6 +48,19 @@ def error_page(request: Request, err: ApiError) -> Response:
     return render(request, "error.html", language, status, title=title, detail=err.detail)
 
 
+class DropEmptyQuery:
+    """A filter form sends `team=` for "all teams": on the pages an empty query parameter is no parameter."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and str(scope["path"]).startswith(PREFIX) and scope.get("query_string"):
+            pairs = [(name, value) for name, value in parse_qsl(scope["query_string"].decode("latin-1")) if value]
+            scope = {**scope, "query_string": urlencode(pairs).encode("latin-1")}
+        await self.app(scope, receive, send)
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -61,6 +76,7 @@ def create_app(
         return error_page(request, err) if is_page(request) else await api_error_response(request, err)
 
     app.add_exception_handler(ApiError, errors)
+    app.add_middleware(DropEmptyQuery)
 
     @app.get("/", include_in_schema=False)
     async def home() -> Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -399,12 +400,14 @@ async def report(
 ) -> Response:
     start, end = _period(period_from), _period(period_to)
     result = await outcomes(grant=grant, team=grant.team, period_from=start, period_to=end)
+    filters = {name: value for name, value in (("team", grant.team), ("from", period_from), ("to", period_to)) if value}
     return render(
         request,
         "report.html",
         page.language,
         page=page,
         report=result,
+        query=f"?{urlencode(filters)}" if filters else "",
         teams=grant.teams,
         team=grant.team or "",
         period_from=period_from or "",

@@ -12,14 +12,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from babel.numbers import format_decimal, format_percent
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from core.i18n import datetime_local_value, format_date, format_datetime, gettext, translations
+from core.i18n import LOCALES, datetime_local_value, format_date, format_datetime, gettext, translations
 from models.actions import PlannedServiceInput
 from models.events import EventKind
-from reports.outcomes import report_rows
 from web import forms
 from web.labels import code_label, field_label
 
@@ -42,7 +42,9 @@ def environment(language: str) -> Environment:
         language=language,
         label=lambda value: code_label(value, language),
         event_label=lambda kind: _event_label(kind, language),
-        report_rows=report_rows,
+        code=lambda key: _report_code(key, language),
+        number=lambda value: format_decimal(value, format="#,##0.#", locale=LOCALES[language]),
+        percent=lambda share: format_percent(share, locale=LOCALES[language]) if share is not None else "—",
         field_label=lambda name: field_label(name, language),
         when=lambda moment: format_datetime(moment, language),
         day=lambda moment: format_date(moment, language),
@@ -58,6 +60,11 @@ def environment(language: str) -> Environment:
 def _event_label(kind: str, language: str) -> str:
     known = {member.value for member in EventKind}
     return code_label(EventKind(kind), language) if kind in known else kind
+
+
+def _report_code(key: str, language: str) -> str:
+    """A report's key: a code of the product (`extended_assessment:basic` is a route and its level)."""
+    return ", ".join(code_label(part, language) for part in key.split(":"))
 
 
 def _days(interval: timedelta | None) -> str:

@@ -68,3 +68,9 @@ def test_times_are_helsinki_time_as_finns_write_them(language: str, expected: st
     assert format_datetime(datetime(2026, 12, 1, 9, 5, tzinfo=UTC), language) == expected
     # The Helsinki date, not the UTC one: 23:30 UTC on 31 July is already 1 August in Helsinki.
     assert format_date(datetime(2026, 7, 31, 23, 30, tzinfo=UTC), language) == "1.8.2026"
+
+
+def test_no_page_text_has_a_bare_percent_sign() -> None:
+    """The pages' gettext is new-style: it %-formats every text, so a lone "%" breaks the page."""
+    bare = [text for context, text in USED if context is None and re.search(r"%(?!\(\w+\)s|%)", text)]
+    assert bare == []

@@ -125,6 +125,9 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     runs.append(first)
     wait_ready(first, api)
     first.wait_for_line("Ctrl-C stops everything.")
+    # The web app's address comes first, right under the heading.
+    heading = first.lines.index(next(line for line in first.lines if "Work-ability pathways are running:" in line))
+    assert f"Staff web app    http://localhost:{ports['api']}/app/" in first.lines[heading + 1]
     assert f"http://localhost:{ports['ui']}" in first.output
     assert f"http://localhost:{ports['api']}/docs" in first.output
     tokens = demo_tokens(first)
@@ -153,6 +156,9 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     assert ui_settings["Codec"]["IncludeCredentials"] is True
     with urllib.request.urlopen(f"{api}/auth/dev", timeout=30) as page:
         assert "Development sign-in." in page.read().decode()
+    # The local encryption key stays with its owner: mode 600 in var/, which git ignores.
+    key_file = tmp_path / "var" / "encryption.key"
+    assert key_file.stat().st_mode & 0o777 == 0o600
 
     processes = first.descendants()
     assert len(processes) >= 3  # dev server, worker, API

@@ -1,0 +1,309 @@
+"""The staff web app in Chromium, on `make run`'s own stack with its development sign-in.
+
+A nurse and a coordinator work a pathway through the pages from the referral (typed with the keyboard
+only) to its closure; a refused action shows its reason beside the form; the language switches; another
+team's pathway is a 403 page by its URL. Every page passes axe-core's WCAG 2.1 A/AA rules with no
+serious or critical violation. Screenshots of the pages are kept in the test's folder (printed).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from axe_playwright_python.async_playwright import Axe
+from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+
+from tests.ops.helpers import REPO_ROOT, clean_env, free_port
+from tests.support.make_run import MakeRun, run_environment
+
+pytestmark = pytest.mark.slow
+
+OTHER_TEAM = "pori-team"
+OUTSIDER = "outsider.pori"
+WCAG = {
+    "runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]},
+    "resultTypes": ["violations"],
+}
+HELSINKI = ZoneInfo("Europe/Helsinki")
+
+
+@dataclass
+class Stack:
+    run: MakeRun
+    api: str
+    shots: Path
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    tmp = tmp_path_factory.mktemp("web-app")
+    ports = {"dev_server": free_port(), "ui": free_port(), "api": free_port()}
+    run = MakeRun(REPO_ROOT, run_environment(tmp / "var", **ports))
+    try:
+        run.wait_for_line("Ctrl-C stops everything.")
+        cli_env = clean_env(PATHWAYS_VAR_DIR=str(tmp / "var"), PATHWAYS_DATABASE_URL="")
+        for args in (
+            ["team", "add", "--team-id", OTHER_TEAM, "--name", "Pori work-ability team"],
+            [
+                "staff",
+                "add",
+                "--staff-id",
+                OUTSIDER,
+                "--name",
+                "Pori professional",
+                "--role",
+                "professional",
+                "--team",
+                OTHER_TEAM,
+                "--language",
+                "en",
+            ],
+        ):
+            subprocess.run(
+                [sys.executable, "-m", "ops.cli", *args], cwd=REPO_ROOT, env=cli_env, check=True, capture_output=True
+            )
+        shots = tmp / "screenshots"
+        shots.mkdir()
+        print(f"\nscreenshots: {shots}")
+        yield Stack(run, f"http://localhost:{ports['api']}", shots)
+    finally:
+        run.kill_if_running()
+
+
+class Checked:
+    """A signed-in browser page whose every page is checked with axe-core and photographed."""
+
+    def __init__(self, page: Page, stack: Stack, who: str) -> None:
+        self.page, self.stack, self.who = page, stack, who
+        self.shots = 0
+
+    async def check(self, name: str) -> None:
+        # Every form is checked, the closed ones too; then the page is put back as it was for the picture.
+        await self.page.evaluate(
+            "document.querySelectorAll('details').forEach(d => { d.dataset.wasOpen = d.open; d.open = true; })"
+        )
+        results = await Axe().run(self.page, options=WCAG)
+        bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"{name}: {results.generate_report()}"
+        await self.page.evaluate(
+            "document.querySelectorAll('details').forEach(d => { d.open = d.dataset.wasOpen === 'true'; })"
+        )
+        self.shots += 1
+        await self.page.screenshot(path=self.stack.shots / f"{self.who}-{self.shots:02d}-{name}.png", full_page=True)
+
+    async def goto(self, path: str, name: str) -> None:
+        await self.page.goto(self.stack.api + path)
+        await self.check(name)
+
+
+async def signed_in(
+    browser: Browser, stack: Stack, who: str, *, language: str | None = "en"
+) -> tuple[BrowserContext, Checked]:
+    context = await browser.new_context(viewport={"width": 1280, "height": 900})
+    if language:
+        await context.add_cookies([{"name": "pathways_language", "value": language, "url": stack.api}])
+    page = await context.new_page()
+    await page.goto(f"{stack.api}/auth/login?return_to=/app/")
+    await expect(page.get_by_text("Development sign-in.")).to_be_visible()
+    await page.get_by_role("button", name=re.compile(f"Sign in as {who}")).click()
+    await page.wait_for_url(f"{stack.api}/app/")
+    return context, Checked(page, stack, who.split()[-1].lower())
+
+
+def action(page: Page, title: str) -> Locator:
+    return page.locator("details.action", has=page.locator("summary", has_text=title))
+
+
+async def open_action(page: Page, title: str) -> Locator:
+    details = action(page, title)
+    await details.locator("summary").click()
+    return details.locator("form")
+
+
+async def submit(form: Locator, button: str, page: Page) -> None:
+    await form.get_by_role("button", name=button).click()
+    await expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+
+
+def local(moment: datetime) -> str:
+    return moment.astimezone(HELSINKI).strftime("%Y-%m-%dT%H:%M")
+
+
+@pytest.fixture
+async def nurse(chromium: Browser, stack: Stack) -> AsyncIterator[Checked]:
+    context, checked = await signed_in(chromium, stack, "Demo public health nurse")
+    yield checked
+    await context.close()
+
+
+@pytest.fixture
+async def coordinator(chromium: Browser, stack: Stack) -> AsyncIterator[Checked]:
+    context, checked = await signed_in(chromium, stack, "Demo coordinator")
+    yield checked
+    await context.close()
+
+
+async def keyboard_intake(nurse: Checked, reference: str, reason: str) -> str:
+    """The referral typed with the keyboard only: Tab to each field, type, Enter on the button."""
+    page = nurse.page
+    await nurse.goto("/app/intake", "intake")
+    await page.locator("body").press("Tab")  # the skip link comes first
+    for _ in range(40):
+        if await page.evaluate("document.activeElement.id") == "intake-client_reference":
+            break
+        await page.keyboard.press("Tab")
+    else:
+        raise AssertionError("the client reference field cannot be reached with Tab")
+    await page.keyboard.type(reference)
+    # team, how the client came (self-referral is first), referring organisation (none), language, remote
+    for _ in range(5):
+        await page.keyboard.press("Tab")
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.id") == "intake-reason"
+    await page.keyboard.type(reason)
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("document.activeElement.tagName") == "BUTTON"
+    await page.keyboard.press("Enter")
+    await expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    match = re.search(r"/app/pathways/(pathway-[^?#]+)", page.url)
+    assert match, page.url
+    return match.group(1)
+
+
+async def test_a_nurse_and_a_coordinator_work_a_pathway_from_referral_to_closure(
+    nurse: Checked, coordinator: Checked
+) -> None:
+    reference = f"web{uuid.uuid4().hex[:8]}"
+    reason = "Unemployed for two years; back pain makes long days hard."
+    pathway_id = await keyboard_intake(nurse, reference, reason)
+    await expect(nurse.page.get_by_text(reason)).to_be_visible()
+    await nurse.check("referral-registered")
+
+    # The coordinator finds it in the team's view and triages it, naming the nurse.
+    page = coordinator.page
+    await coordinator.goto("/app/team", "team")
+    await page.get_by_role("link", name=reference).click()
+    form = await open_action(page, "Team triage")
+    await form.get_by_label("Route").select_option("health_check")
+    await form.get_by_label("Case manager").select_option("demo.nurse")
+    await submit(form, "Team triage", page)
+    await coordinator.check("triaged")
+
+    # The nurse: the client's goal, the assessment, a plan with a service, follow-up, the solution.
+    page = nurse.page
+    await nurse.goto("/app/", "caseload")
+    await expect(page.get_by_role("link", name=reference)).to_be_visible()
+    await nurse.goto(f"/app/pathways/{pathway_id}", "assessment")
+    form = await open_action(page, "Add a goal")
+    await form.get_by_label("The client's goal, in their own words").fill("Back to work part-time by spring")
+    await submit(form, "Add a goal", page)
+    form = await open_action(page, "Complete the assessment")
+    await form.get_by_label("Summary").fill("Able to work part-time with adjustments")
+    await form.get_by_label("Recommendation").fill("Employment services and a work trial")
+    await submit(form, "Complete the assessment", page)
+
+    form = await open_action(page, "Set the plan")
+    row = form.locator("fieldset.service-row", has_text="New service 1")
+    await row.get_by_label("Service").select_option("employment_services")
+    await row.get_by_label("Provider").fill("TE office, Eura")
+    await row.get_by_label("Planned start").fill(local(datetime.now(HELSINKI) - timedelta(hours=1)))
+    await form.get_by_label("Follow-up every (days)").fill("30")
+    await submit(form, "Set the plan", page)
+    await expect(page.locator("figure.coverage")).to_be_visible()
+    await nurse.check("plan")
+
+    form = await open_action(page, "Report a change: Employment services")
+    await form.get_by_label("What happened").select_option("started")
+    await submit(form, "Report a change: Employment services", page)
+    form = await open_action(page, "Record a follow-up")
+    await form.get_by_label("How").select_option("phone")
+    await form.get_by_label("Note").fill("The work trial starts on Monday.")
+    await submit(form, "Record a follow-up", page)
+    await expect(page.get_by_text("The work trial starts on Monday.")).to_be_visible()
+    form = await open_action(page, "Report a change: Employment services")
+    await form.get_by_label("What happened").select_option("completed")
+    await submit(form, "Report a change: Employment services", page)
+    form = await open_action(page, "Record the long-term solution")
+    await form.get_by_label("Long-term solution").select_option("employment")
+    await form.get_by_label("Description").fill("Part-time job at the library")
+    await submit(form, "Record the long-term solution", page)
+    await nurse.check("sustainment")
+
+    # Too early to confirm that the solution held: the rule says why, beside the form, and nothing changes.
+    form = await open_action(page, "Confirm whether the solution held")
+    await form.get_by_label("The solution held").check()
+    await form.get_by_label("Note").fill("Still working")
+    await form.get_by_role("button", name="Confirm whether the solution held").click()
+    refusal = action(page, "Confirm whether the solution held").get_by_role("alert")
+    await expect(refusal).to_contain_text("the sustainment period runs until")
+    await expect(page.locator("dd").filter(has_text="Following the solution")).to_be_visible()
+    await nurse.check("refused")
+
+    form = await open_action(page, "Close the pathway")
+    await form.get_by_label("Reason").select_option("completed")
+    await form.get_by_label("Note").fill("Employed; the team agreed to close early")
+    await submit(form, "Close the pathway", page)
+    await expect(page.locator("dd").filter(has_text="Closed")).to_be_visible()
+    await expect(page.get_by_role("heading", name="Closed")).to_be_visible()
+    await nurse.check("closed")
+
+
+async def test_the_pages_switch_language_and_write_times_as_finns_do(chromium: Browser, stack: Stack) -> None:
+    context, social = await signed_in(chromium, stack, "Demo social worker", language=None)
+    try:
+        page = social.page
+        await expect(page.get_by_role("heading", name="My caseload")).to_be_visible()  # the demo staff's English
+        await page.get_by_label("Language").select_option("sv")
+        await page.get_by_role("button", name="Change language").click()
+        await expect(page.get_by_role("heading", name="Mina klienter")).to_be_visible()
+        await social.check("swedish")
+        await page.goto(f"{stack.api}/app/pathways/pathway-demo-0003")
+        await expect(page.get_by_text(re.compile(r"\d{1,2}\.\d{1,2}\.20\d\d kl\. \d{1,2}\.\d\d")).first).to_be_visible()
+        await page.get_by_label("Språk").select_option("fi")
+        await page.get_by_role("button", name="Byt språk").click()
+        await expect(page.get_by_role("heading", name="Tilanne")).to_be_visible()
+        await social.check("finnish")
+    finally:
+        await context.close()
+
+
+async def test_another_teams_pathway_is_not_reachable_by_its_url(chromium: Browser, stack: Stack) -> None:
+    context, outsider = await signed_in(chromium, stack, "Pori professional")
+    try:
+        response = await outsider.page.goto(f"{stack.api}/app/pathways/pathway-demo-0003")
+        assert response is not None and response.status == 403
+        await expect(outsider.page.get_by_role("heading", name="Not available to you")).to_be_visible()
+        await expect(outsider.page.get_by_role("alert")).to_contain_text("is not on your team(s)")
+        assert "Kela refers the client" not in await outsider.page.inner_text("body")
+        await outsider.check("forbidden")
+    finally:
+        await context.close()
+
+
+async def test_the_coordinators_pages_pass_the_accessibility_checks(coordinator: Checked) -> None:
+    for path, name in (
+        ("/app/", "caseload"),
+        ("/app/team", "team"),
+        ("/app/reviews", "reviews"),
+        ("/app/inbox", "inbox"),
+        ("/app/reports", "report"),
+        ("/app/intake", "intake"),
+        ("/app/pathways/pathway-demo-0005", "pathway-with-review"),
+    ):
+        await coordinator.goto(path, name)
+        if name == "report":
+            chart = coordinator.page.locator("img.chart")
+            assert await chart.evaluate("image => image.complete && image.naturalWidth > 0")
+        if name == "pathway-with-review":
+            await expect(
+                coordinator.page.get_by_text("team review pending").or_(coordinator.page.get_by_text("pending")).first
+            ).to_be_visible()
