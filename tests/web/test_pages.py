@@ -218,7 +218,7 @@ async def test_the_inbox_shows_the_notices_and_marks_them_read(
     marked = await web.post(f"/app/inbox/{notification_id}/read", data={"csrf": form_token(page)}, headers=cookie)
     assert marked.status_code == 303
     with Session(sqlite_engine) as session:
-        notice = session.get(Notification, int(notification_id))
-        assert notice is not None and notice.read_at is not None and notice.recipient == org.coordinator.staff_id
+        row = session.get(Notification, int(notification_id))
+        assert row is not None and row.read_at is not None and row.recipient == org.coordinator.staff_id
     after = await web.get("/app/inbox", headers=cookie)
     assert f"/app/inbox/{notification_id}/read" not in after.text
