@@ -31,6 +31,7 @@ from activities.records import RecordActivities, RecordRetention
 from core.crypto import RecordSealer
 from core.db import OutdatedSchemaError, build_engine, check_schema_current
 from core.health import HealthChecks, HealthServer
+from core.links import PartnerLinks
 from core.logs import configure_logging
 from core.process import exit_without_finalizing
 from core.settings import Settings, get_settings
@@ -81,10 +82,17 @@ def build_effects(settings: Settings, engine: Engine | None = None) -> Effects:
     """The database-backed effects with real delivery; refuses an outdated schema (`OutdatedSchemaError`)."""
     engine = engine or build_engine(settings.effective_database_url)
     check_schema_current(engine)
+    sealer = RecordSealer.from_settings(settings)
     return Effects(
         engine=engine,
-        sealer=RecordSealer.from_settings(settings),
-        outbox=OutboxDispatcher(engine, Delivery.from_settings(settings), settings.outbox_claim_seconds),
+        sealer=sealer,
+        outbox=OutboxDispatcher(
+            engine,
+            Delivery.from_settings(settings),
+            settings.outbox_claim_seconds,
+            links=PartnerLinks.from_settings(settings),
+            sealer=sealer,
+        ),
         retention=RecordRetention(
             closed_records=settings.record_retention, demo_records=settings.demo_record_retention
         ),

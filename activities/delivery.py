@@ -12,7 +12,6 @@ webhook secret over `<X-Pathways-Timestamp>.<raw body>`; receivers recompute it 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
+from core.links import webhook_signature
 from core.settings import Settings
 
 SIGNATURE_HEADER = "X-Pathways-Signature"
@@ -51,8 +51,7 @@ class OutgoingEmail:
 
 def sign_webhook(secret: str, timestamp: str, body: bytes) -> str:
     """The value of the signature header for a webhook body sent at `timestamp` (Unix seconds)."""
-    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"sha256={digest}"
+    return webhook_signature(secret, timestamp, body)
 
 
 def _is_permanent_smtp_code(code: int) -> bool:

@@ -76,6 +76,104 @@ TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
         "The sustainment period of pathway {pathway} (team {team}) has ended. Check with the client whether "
         "the long-term solution has held, and record the result.",
     ),
+    NotificationKind.SERVICE_START_MISSED: (
+        "A planned service has not started: {pathway}",
+        "A service in the plan of pathway {pathway} (team {team}) should have started and has not. Check with "
+        "the provider and the client, then record the start or revise the plan.",
+    ),
+    NotificationKind.SERVICE_END_PASSED: (
+        "A service is past its planned end: {pathway}",
+        "A service of pathway {pathway} (team {team}) is past its planned end. Record how it ended, or revise "
+        "the plan with its new end date, and make sure what follows is planned.",
+    ),
+    NotificationKind.INVESTIGATION_OVERDUE: (
+        "An investigation is overdue: {pathway}",
+        "An investigation ordered in the assessment of pathway {pathway} (team {team}) is past its due date. "
+        "Ask for the result, or record it.",
+    ),
+    NotificationKind.GOAL_REVIEW_DUE: (
+        "Review the client's goal: {pathway}",
+        "A goal of the client on pathway {pathway} (team {team}) has reached its target date. Review it with "
+        "the client: achieved, a new target date, or a new goal.",
+    ),
+    NotificationKind.TEAM_REVIEW_STALLED: (
+        "A team review has waited too long: {pathway}",
+        "Pathway {pathway} has waited for team {team}'s review longer than the team allows. Take it to the "
+        "next team meeting and decide how to continue.",
+    ),
+    NotificationKind.TRANSITION_TO_DECIDE: (
+        "A service stopped short: decide what follows: {pathway}",
+        "A service of pathway {pathway} (team {team}) was interrupted, cancelled or declined. Decide what "
+        "follows so the client is not left between services: a replacing service, going on without it, or "
+        "the team's review.",
+    ),
+    NotificationKind.HANDOVER_PROPOSED: (
+        "Take over as case manager: {pathway}",
+        "You have been proposed as the new case manager of pathway {pathway} (team {team}). Agree on the "
+        "hand-over with the current case manager, tell the client whom to contact, then accept the hand-over "
+        "with your note.",
+    ),
+    NotificationKind.HANDOVER_PENDING: (
+        "Hand-over started: you stay responsible until it is accepted: {pathway}",
+        "A new case manager has been proposed for pathway {pathway} (team {team}). You remain the client's "
+        "case manager until they accept: brief them on the situation and what has been agreed.",
+    ),
+    NotificationKind.HANDOVER_ACCEPTED: (
+        "Hand-over completed: {pathway}",
+        "The new case manager of pathway {pathway} (team {team}) has accepted the hand-over and the client "
+        "has been told whom to contact. You are no longer the pathway's case manager.",
+    ),
+    NotificationKind.HANDOVER_DECLINED: (
+        "Hand-over declined: {pathway}",
+        "The proposed hand-over of pathway {pathway} (team {team}) was declined. The current case manager "
+        "stays responsible; the coordinators name someone else if a change is still needed.",
+    ),
+    NotificationKind.HANDOVER_WITHDRAWN: (
+        "Hand-over withdrawn: {pathway}",
+        "The hand-over of pathway {pathway} (team {team}) proposed to you has been withdrawn. You do not take "
+        "the pathway over.",
+    ),
+    NotificationKind.HANDOVER_REMINDER: (
+        "Hand-over waiting for you: {pathway}",
+        "The hand-over of pathway {pathway} (team {team}) to you has not been accepted yet. Until it is, the "
+        "client is between two case managers: accept it or decline it with the reason.",
+    ),
+    NotificationKind.REFERRAL_ANSWERED: (
+        "The provider answered a referral: {pathway}",
+        "A provider has answered a referral of pathway {pathway} (team {team}). See the answer on the "
+        "pathway and follow the plan accordingly.",
+    ),
+    NotificationKind.REFERRAL_UNANSWERED: (
+        "A referral is unanswered: {pathway}",
+        "A provider has not answered a referral of pathway {pathway} (team {team}) in time. Contact the "
+        "provider, record its answer, or send the referral again.",
+    ),
+    NotificationKind.NETWORK_MEETING_SOON: (
+        "Network meeting coming up: {pathway}",
+        "The network meeting on pathway {pathway} (team {team}) is coming up. Confirm the participants, "
+        "remote connections included, and the agenda with the client.",
+    ),
+    NotificationKind.NETWORK_MEETING_OVERDUE: (
+        "Network meeting not recorded: {pathway}",
+        "The network meeting planned on pathway {pathway} (team {team}) has not been recorded. Record what "
+        "was decided, or schedule the meeting again.",
+    ),
+}
+
+# Notices to partner organisations: no pathway reference and no client data, only the team and the signed
+# link through which the provider reads the referral (shared with it under the client's consent) and answers.
+PARTNER_TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
+    NotificationKind.REFERRAL_TO_PARTNER: (
+        "Referral from work-ability team {team_name} ({reference})",
+        "Work-ability team {team_name} has referred a client to your service. Read the referral and answer "
+        "it (accepted, declined, started, ended) through this link, which is personal to your organisation:"
+        "\n\n{link}\n\nThe link is valid until {valid_until}.",
+    ),
+    NotificationKind.REFERRAL_WITHDRAWN: (
+        "Referral withdrawn by work-ability team {team_name} ({reference})",
+        "Work-ability team {team_name} has withdrawn referral {reference}. Do not process it further; nothing "
+        "more about the client will be shared with you under it.",
+    ),
 }
 
 # Added when the notification was meant for a case manager whose account has been deactivated and goes to
@@ -85,6 +183,7 @@ HANDOVER_LINE = (
     "Name a new case manager for the pathway."
 )
 DUE_LINE = "Due: {due}"
+ANSWER_BY_LINE = "Please answer by: {due}"
 FOOTER = "This is an automatic notice from the work-ability support pathway system."
 
 
@@ -110,6 +209,35 @@ def render_notification(
         lines.append(pgettext(lang, "notification", HANDOVER_LINE))
     if due_at is not None:
         lines.append(pgettext(lang, "notification", DUE_LINE).format(due=format_datetime(due_at, lang)))
+    lines.append("")
+    lines.append(pgettext(lang, "notification", FOOTER))
+    return NotificationText(subject=subject, body="\n".join(lines))
+
+
+def render_partner_notice(
+    kind: NotificationKind,
+    language: Language,
+    *,
+    team_name: str,
+    reference: str,
+    link: str = "",
+    valid_until: datetime | None = None,
+    due_at: datetime | None = None,
+) -> NotificationText:
+    """A notice to a partner organisation in its language: the team, the referral's short reference and the
+    signed link; never the pathway or anything about the client."""
+    lang = language.value
+    subject_source, body_source = PARTNER_TEMPLATES[kind]
+    values = {
+        "team_name": team_name,
+        "reference": reference,
+        "link": link,
+        "valid_until": format_datetime(valid_until, lang) if valid_until else "",
+    }
+    subject = pgettext(lang, f"partner notice {kind.value} subject", subject_source).format(**values)
+    lines = [pgettext(lang, f"partner notice {kind.value} body", body_source).format(**values)]
+    if due_at is not None:
+        lines.append(pgettext(lang, "notification", ANSWER_BY_LINE).format(due=format_datetime(due_at, lang)))
     lines.append("")
     lines.append(pgettext(lang, "notification", FOOTER))
     return NotificationText(subject=subject, body="\n".join(lines))

@@ -27,21 +27,25 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from activities.delivery import Delivery, OutgoingEmail, PermanentDeliveryError, TransientDeliveryError
-from activities.notification_texts import render_notification
+from activities.notification_texts import render_notification, render_partner_notice
+from core.crypto import RecordSealer
 from core.db import session_scope
-from models.pathway import Language, NotificationKind
+from core.links import PartnerLinks
+from models.pathway import PARTNER_ACTOR_PREFIX, Language, NotificationKind, PartnerChannel, ReferralStatus
 from models.process import Notice, Recipient
 from models.tables import (
     DeliveryStatus,
     Notification,
     NotificationChannel,
+    Partner,
+    PartnerReferral,
     Staff,
     StaffRole,
     StaffTeam,
     Team,
     utc_now,
 )
-from records.store import aware, insert_ignoring_conflict
+from records.store import aware, insert_ignoring_conflict, referral_place
 
 log = logging.getLogger("pathways.notifications")
 
@@ -58,6 +62,17 @@ def team_coordinators(session: Session, team: str) -> list[str]:
         .order_by(Staff.staff_id)
     )
     return list(session.scalars(statement).all())
+
+
+# What someone who has left needs no telling of (the pathway is, or was never, theirs).
+_NEEDLESS_AFTER_LEAVING = frozenset(
+    {
+        NotificationKind.HANDOVER_FROM,
+        NotificationKind.HANDOVER_PENDING,
+        NotificationKind.HANDOVER_ACCEPTED,
+        NotificationKind.HANDOVER_WITHDRAWN,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -81,7 +96,7 @@ def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
         return []
     if staff.active:
         return [_Delivery(staff.staff_id, notice.key)]
-    if notice.kind is NotificationKind.HANDOVER_FROM:
+    if notice.kind in _NEEDLESS_AFTER_LEAVING:
         return []
     if notice.kind is NotificationKind.ESCALATED_TO_TEAM_REVIEW:
         return []  # the coordinators have their own copy of an escalation
@@ -92,7 +107,13 @@ def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
 
 
 def write_notices(
-    session: Session, notices: Iterable[Notice], *, pathway_id: str, team: str, email_enabled: bool
+    session: Session,
+    notices: Iterable[Notice],
+    *,
+    pathway_id: str,
+    team: str,
+    email_enabled: bool,
+    links: PartnerLinks | None = None,
 ) -> tuple[int, list[int]]:
     """Outbox rows for the notices: how many rows were new, and the ids of pending outside deliveries."""
     team_row = session.get(Team, team)
@@ -100,6 +121,13 @@ def write_notices(
     pending: list[int] = []
     now = utc_now()
     for notice in notices:
+        if notice.to is Recipient.PARTNER:
+            row = _partner_row(session, notice, pathway_id=pathway_id, team_row=team_row, links=links, now=now)
+            if row is not None and insert_ignoring_conflict(session, Notification.__table__, row, ["idempotency_key"]):  # type: ignore[attr-defined]
+                written += 1
+                if row["status"] is DeliveryStatus.PENDING:
+                    pending.extend(_row_id(session, row["idempotency_key"]))
+            continue
         for delivery in _recipients(session, notice, team):
             staff = session.get(Staff, delivery.recipient)
             if staff is None:
@@ -142,14 +170,77 @@ def write_notices(
                 if insert_ignoring_conflict(session, Notification.__table__, values, ["idempotency_key"]):  # type: ignore[attr-defined]
                     written += 1
                     if not inbox:
-                        row_id = session.scalar(
-                            select(col(Notification.id)).where(
-                                col(Notification.idempotency_key) == values["idempotency_key"]
-                            )
-                        )
-                        if row_id is not None:
-                            pending.append(row_id)
+                        pending.extend(_row_id(session, values["idempotency_key"]))
     return written, pending
+
+
+def _row_id(session: Session, idempotency_key: str) -> list[int]:
+    row_id = session.scalar(select(col(Notification.id)).where(col(Notification.idempotency_key) == idempotency_key))
+    return [row_id] if row_id is not None else []
+
+
+def partner_recipient(partner_id: str) -> str:
+    return PARTNER_ACTOR_PREFIX + partner_id
+
+
+def _partner_row(
+    session: Session,
+    notice: Notice,
+    *,
+    pathway_id: str,
+    team_row: Team | None,
+    links: PartnerLinks | None,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """The one outbox row of a notice to a partner organisation, by its own channel (no inbox: it has no
+    account). A row that can never be sent is written failed, with the reason, so operations see it."""
+    assert notice.recipient is not None and notice.referral_id is not None
+    partner = session.get(Partner, (team_row.team_id if team_row else "", notice.recipient))
+    if partner is None or team_row is None:
+        log.warning(
+            "Notice %s: partner %r is not in the team's register; nobody notified", notice.kind.value, notice.recipient
+        )
+        return None
+    channel = NotificationChannel.WEBHOOK if partner.channel is PartnerChannel.WEBHOOK else NotificationChannel.EMAIL
+    problem: str | None = None
+    link, valid_until = "", None
+    if links is not None and links.enabled:
+        link, valid_until = links.link(notice.referral_id, partner.partner_id, now)
+    elif channel is NotificationChannel.EMAIL:
+        problem = (
+            "partner links are not configured (PATHWAYS_PARTNER_LINK_SECRETS): the provider cannot open the referral"
+        )
+    if not partner.active:
+        problem = "the partner is no longer active in the team's register"
+    language = Language(partner.language)
+    text = render_partner_notice(
+        notice.kind,
+        language,
+        team_name=team_row.name,
+        reference=notice.referral_id[:8],
+        link=link,
+        valid_until=valid_until,
+        due_at=notice.due_at,
+    )
+    return {
+        "idempotency_key": f"{notice.key}:{channel.value}"[:400],
+        "recipient": partner_recipient(partner.partner_id),
+        "kind": notice.kind.value,
+        "pathway_id": pathway_id,
+        "team": team_row.team_id,
+        "referral_id": notice.referral_id,
+        "language": language,
+        "subject": text.subject,
+        "body": text.body,
+        "channel": channel,
+        "status": DeliveryStatus.FAILED if problem else DeliveryStatus.PENDING,
+        "attempts": 0,
+        "last_error": problem,
+        "due_at": notice.due_at,
+        "created_at": now,
+        "next_attempt_at": None if problem else now,
+        "delivered_at": None,
+    }
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -173,15 +264,29 @@ class _Claimed:
     email: str | None
     webhook_url: str | None
     webhook_secret: str | None
+    # A partner's webhook: what the client's consent lets it see (None for staff and team rows).
+    partner_payload: dict[str, Any] | None = None
+    # Why the row must not go out after all (the consent was withdrawn or expired before delivery).
+    blocked: str | None = None
 
 
 class OutboxDispatcher:
     """Delivers pending outbox rows by e-mail and webhook, each row by whoever claims it first."""
 
-    def __init__(self, engine: Engine, delivery: Delivery, claim_seconds: float = 60.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        delivery: Delivery,
+        claim_seconds: float = 60.0,
+        *,
+        links: PartnerLinks | None = None,
+        sealer: RecordSealer | None = None,
+    ) -> None:
         self._engine = engine
         self._delivery = delivery
         self._claim = timedelta(seconds=claim_seconds)
+        self.links = links
+        self._sealer = sealer or RecordSealer(None)
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
 
@@ -297,6 +402,8 @@ class OutboxDispatcher:
                 return None
             row = session.get(Notification, row_id)
             assert row is not None
+            if row.recipient.startswith(PARTNER_ACTOR_PREFIX):
+                return self._claimed_for_partner(session, row)
             staff = session.get(Staff, row.recipient)
             team = session.get(Team, row.team)
             return _Claimed(
@@ -317,6 +424,58 @@ class OutboxDispatcher:
                 webhook_secret=team.webhook_secret if team else None,
             )
 
+    def _claimed_for_partner(self, session: Session, row: Notification) -> _Claimed:
+        partner = session.get(Partner, (row.team, row.recipient.removeprefix(PARTNER_ACTOR_PREFIX)))
+        referral = session.get(PartnerReferral, row.referral_id) if row.referral_id else None
+        blocked = None
+        payload: dict[str, Any] = {
+            "id": row.idempotency_key,
+            "kind": row.kind,
+            "referral_id": row.referral_id,
+            "team": row.team,
+            "language": row.language.value if isinstance(row.language, Language) else row.language,
+            "subject": row.subject,
+            "body": row.body,
+        }
+        if row.kind == NotificationKind.REFERRAL_TO_PARTNER.value:
+            now = utc_now()
+            if referral is None or referral.status is ReferralStatus.WITHDRAWN:
+                blocked = "the referral was withdrawn before delivery (the client's consent): nothing was shared"
+            elif referral.consent_expires_at is not None and aware(referral.consent_expires_at) <= now:
+                blocked = "the client's consent expired before delivery: nothing was shared"
+            else:
+                payload["answer_by"] = aware(referral.answer_due).isoformat()
+                payload["callback_url"] = self.links.callback_url if self.links else None
+                if self.links is not None and self.links.enabled:
+                    payload["link"] = self.links.link(referral.referral_id, referral.partner_id, now)[0]
+                payload["referral"] = {
+                    "service_kind": referral.service_kind,
+                    "planned_start": aware(referral.planned_start).isoformat(),
+                    "planned_end": aware(referral.planned_end).isoformat() if referral.planned_end else None,
+                    "remote": referral.remote,
+                    "message": self._sealer.open(referral.message, place=referral_place(referral.referral_id)),
+                }
+        usable = partner is not None and partner.active
+        return _Claimed(
+            row_id=row.id or 0,
+            key=row.idempotency_key,
+            channel=NotificationChannel(row.channel),
+            recipient=row.recipient,
+            kind=row.kind,
+            pathway_id=row.pathway_id,
+            team=row.team,
+            language=Language(row.language),
+            subject=row.subject,
+            body=row.body,
+            due_at=aware(row.due_at) if row.due_at else None,
+            attempts=row.attempts,
+            email=partner.email if usable and partner else None,
+            webhook_url=partner.webhook_url if usable and partner else None,
+            webhook_secret=partner.webhook_secret if usable and partner else None,
+            partner_payload=payload,
+            blocked=blocked if usable else "the partner is no longer active in the team's register",
+        )
+
     def _finish(self, claimed: _Claimed, status: DeliveryStatus, error: str | None) -> None:
         now = utc_now()
         attempts = claimed.attempts + 1
@@ -335,6 +494,8 @@ class OutboxDispatcher:
             )
 
     async def _send(self, item: _Claimed) -> None:
+        if item.blocked is not None:
+            raise PermanentDeliveryError(item.blocked)
         if item.channel is NotificationChannel.EMAIL:
             if self._delivery.email is None:
                 raise PermanentDeliveryError("e-mail delivery (SMTP) is disabled")
@@ -354,6 +515,11 @@ class OutboxDispatcher:
                 raise PermanentDeliveryError("the team has no webhook URL any more")
             if not item.webhook_secret:
                 raise PermanentDeliveryError("the team has a webhook URL but no webhook secret to sign with")
+            if item.partner_payload is not None:
+                await self._delivery.webhook.post(
+                    item.webhook_url, item.webhook_secret, item.partner_payload, delivery_id=item.key
+                )
+                return
             payload: dict[str, Any] = {
                 "id": item.key,
                 "kind": item.kind,

@@ -91,6 +91,7 @@ class RecordActivities:
                 pathway_id=batch.pathway_id,
                 team=batch.team,
                 email_enabled=self._outbox.email_enabled,
+                links=self._outbox.links,
             )
             return recorded, notifications, pending, row.recorded_sequence
 

@@ -10,19 +10,23 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.pathway import (
+    PATHWAY_ID_PATTERN,
     ContactChannel,
     DeadlineKind,
     Language,
+    PartnerChannel,
+    PartnerId,
+    PartnerKind,
     StaffId,
     Stage,
     TeamId,
     TeamReviewCause,
     TriageRoute,
 )
-from models.process import Deadline
+from models.process import ActionAnswer, Deadline
 from models.record import PathwayRecord
 from models.tables import StaffRole
 
@@ -158,6 +162,98 @@ class TeamCreate(Body):
 class TeamPublic(BaseModel):
     team_id: str
     name: str
+
+
+class PartnerCreate(Body):
+    partner_id: PartnerId
+    name: str = Field(min_length=1, max_length=200, description="The organisation's name as the team knows it.")
+    kind: PartnerKind
+    channel: PartnerChannel = Field(description="email: a signed link by e-mail; webhook: signed calls to its system.")
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    language: Language = Field(default=Language.FI, description="The language of the partner's messages and page.")
+
+
+class PartnerUpdate(Body):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    channel: PartnerChannel | None = None
+    email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    webhook_url: str | None = Field(default=None, max_length=2000)
+    language: Language | None = None
+    active: bool | None = Field(default=None, description="false: no further referrals to it (its history stays).")
+    rotate_webhook_secret: bool = Field(default=False, description="Make a new webhook secret (shown once).")
+
+
+class PartnerPublic(BaseModel):
+    team_id: str
+    partner_id: str
+    name: str
+    kind: PartnerKind
+    channel: PartnerChannel
+    email: str | None
+    webhook_url: str | None
+    language: Language
+    active: bool
+
+
+class PartnerSaved(PartnerPublic):
+    webhook_secret: str | None = Field(
+        default=None,
+        description="A webhook partner's new secret, shown only this once: it signs what we send the partner and "
+        "what the partner calls back with.",
+    )
+
+
+class HandoverAssignment(Body):
+    pathway_id: str = Field(pattern=PATHWAY_ID_PATTERN)
+    to_case_manager: StaffId
+
+
+class HandoverRequest(Body):
+    """Hand a case manager's open pathways to others in one request: all of them to one colleague, a chosen set
+    of them, or each to its own new case manager. Each pathway's hand-over is pending until accepted."""
+
+    from_case_manager: StaffId
+    reason: str = Field(min_length=1, max_length=500, description="Why (e.g. long absence); shown to the new ones.")
+    to_case_manager: StaffId | None = Field(default=None, description="Everyone's new case manager.")
+    pathway_ids: list[str] | None = Field(
+        default=None, max_length=500, description="Only these of the case manager's pathways (default: all open ones)."
+    )
+    assignments: list[HandoverAssignment] | None = Field(
+        default=None, max_length=500, description="Each pathway to its own new case manager."
+    )
+
+    @model_validator(mode="after")
+    def _one_way_of_naming(self) -> HandoverRequest:
+        if (self.to_case_manager is None) == (self.assignments is None):
+            raise ValueError("give either to_case_manager (with optional pathway_ids) or assignments")
+        if self.assignments is not None and self.pathway_ids is not None:
+            raise ValueError("pathway_ids goes with to_case_manager; assignments name their pathways themselves")
+        named = [a.pathway_id for a in self.assignments or []] or list(self.pathway_ids or [])
+        if len(named) != len(set(named)):
+            raise ValueError("the same pathway appears twice")
+        return self
+
+
+class HandoverOutcome(StrEnum):
+    PROPOSED = "proposed"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+class HandoverResult(BaseModel):
+    pathway_id: str
+    to_case_manager: str | None
+    outcome: HandoverOutcome
+    detail: str | None = Field(default=None, description="Why it was refused or failed.")
+    answer: ActionAnswer | None = None
+
+
+class HandoverResults(BaseModel):
+    proposed: int
+    refused: int
+    failed: int
+    results: list[HandoverResult] = Field(description="One per pathway, in the order named (or oldest first).")
 
 
 class StaffCreate(Body):

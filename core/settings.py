@@ -158,8 +158,29 @@ class Settings(BaseSettings):
     # A delivery attempt holds its outbox row this long: no other worker sends the row meanwhile, and a row
     # whose worker died is sent by the sweep once the hold has passed. Longer than an SMTP or webhook timeout.
     outbox_claim_seconds: float = Field(default=60.0, gt=0)
+    # Referrals to partner organisations (issue 19): a provider reads and answers its referral through a
+    # signed, expiring link (HMAC-SHA256). The first secret signs, every listed one verifies (rotation).
+    partner_link_secrets: SecretStr = Field(
+        default=SecretStr(""),
+        description="Comma-separated secrets (at least 32 characters each) signing partners' referral links; "
+        "empty: referrals go only to partners with a webhook",
+    )
+    partner_link_days: int = Field(default=30, ge=1, le=365, description="How long a partner's referral link works")
+    # A partner's signed callback is refused when its timestamp is further than this from our clock.
+    partner_callback_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
     # At start-up a worker asks every running version-4 pathway to move its record into the database.
     move_v4_records_on_start: bool = True
+
+    @model_validator(mode="after")
+    def _partner_link_secrets_strong(self) -> Settings:
+        if any(len(secret) < 32 for secret in self.partner_link_secret_list):
+            raise ValueError("every PATHWAYS_PARTNER_LINK_SECRETS entry must be at least 32 characters")
+        return self
+
+    @property
+    def partner_link_secret_list(self) -> list[str]:
+        raw = self.partner_link_secrets.get_secret_value()
+        return [secret.strip() for secret in raw.split(",") if secret.strip()]
 
     @model_validator(mode="after")
     def _oidc_complete(self) -> Settings:

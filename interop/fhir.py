@@ -13,13 +13,17 @@ What goes in (the DOMAIN.md mapping):
 - `Goal`: the client's own goals, in the client's own words (`expressedBy` = the client).
 - `CarePlan`: the follow-up plan, its services as activities.
 - `Task`: follow-up contacts (done and next due), investigations and team reviews.
+- Referrals out to partner organisations: a `ServiceRequest` per referral (`basedOn` the CarePlan, the
+  partner `Organization` as performer, the client's `Consent` as supporting information) with the `Task`
+  that follows the provider's answers (requested, accepted, rejected, in-progress, completed, cancelled).
+- `Consent`: each consent to share with a partner, its scopes, period and withdrawal.
 - `Patient`, `Practitioner`, `Organization`: thin resources that exist so every reference resolves inside
   the bundle. The client is there only as the pseudonymous reference; staff only by staff id.
 
-Privacy: staff notes, the referral reason, assessment and investigation results, decision notes and
-feedback comments stay out. Goal texts and short labels (investigation descriptions, provider names)
-go in because they are what the resource is; any run of characters in them that looks like a Finnish
-personal identity code is replaced before export.
+Privacy: staff notes, the referral reason, assessment and investigation results, decision notes,
+feedback comments, the messages to providers and the providers' reasons stay out. Goal texts and short
+labels (investigation descriptions, provider names) go in because they are what the resource is; any
+run of characters in them that looks like a Finnish personal identity code is replaced before export.
 """
 
 from __future__ import annotations
@@ -34,13 +38,15 @@ from fhir.resources.R4B.bundle import Bundle
 
 from models.pathway import (
     ClosureReason,
+    ConsentScope,
     InvestigationStatus,
     ReferralSource,
+    ReferralStatus,
     ServiceStatus,
     Stage,
     looks_like_personal_identity_code,
 )
-from models.record import FollowUpRecord, PathwayRecord
+from models.record import ConsentRecord, FollowUpRecord, PathwayRecord
 
 
 @dataclass(frozen=True)
@@ -59,6 +65,8 @@ class FhirExportInput:
     follow_ups: list[FollowUpRecord] = field(default_factory=list)
     plan_first_set_at: datetime | None = None
     follow_up_overdue: bool = False
+    partner_names: dict[str, str] = field(default_factory=dict)  # partner id -> the register's name
+    exported_at: datetime | None = None  # decides whether a consent has expired (None: only withdrawal ends one)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -80,9 +88,19 @@ CARE_TEAM_ROLE_SYSTEM = f"{NAMESPACE}:care-team-role"
 TASK_CODE_SYSTEM = f"{NAMESPACE}:task"
 TEAM_REVIEW_CAUSE_SYSTEM = f"{NAMESPACE}:team-review-cause"
 TEAM_REVIEW_DECISION_SYSTEM = f"{NAMESPACE}:team-review-decision"
+PARTNER_ID_SYSTEM = f"{NAMESPACE}:partner-id"
+REFERRAL_ID_SYSTEM = f"{NAMESPACE}:referral-id"
+CONSENT_ID_SYSTEM = f"{NAMESPACE}:consent-id"
+CONSENT_SCOPE_SYSTEM = f"{NAMESPACE}:consent-scope"
+REFERRAL_STATUS_SYSTEM = f"{NAMESPACE}:referral-status"
 PATHWAY_STAGE_EXTENSION = f"{NAMESPACE}:fhir:extension:pathway-stage"
 
 SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+CONSENT_SCOPE_CODES = "http://terminology.hl7.org/CodeSystem/consentscope"
+CONSENT_ACTION_CODES = "http://terminology.hl7.org/CodeSystem/consentaction"
+ACT_CODES = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
+PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 GOAL_ACHIEVEMENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/goal-achievement"
 
 # Seeds every resource id: uuid5(pathway, item) keeps ids stable over repeated exports.
@@ -136,6 +154,38 @@ def referral_status(state: PathwayRecord) -> str:
 
 def _closure_reason(state: PathwayRecord) -> ClosureReason | None:
     return state.closure.reason if state.closure else None
+
+
+# A referral to a partner: ServiceRequest.status and the Task that follows the provider's answers.
+REFERRAL_REQUEST_STATUS = {
+    ReferralStatus.SENT: "active",
+    ReferralStatus.ACCEPTED: "active",
+    ReferralStatus.STARTED: "active",
+    ReferralStatus.ENDED: "completed",
+    ReferralStatus.DECLINED: "revoked",
+    ReferralStatus.WITHDRAWN: "revoked",
+}
+REFERRAL_TASK_STATUS = {
+    ReferralStatus.SENT: "requested",
+    ReferralStatus.ACCEPTED: "accepted",
+    ReferralStatus.DECLINED: "rejected",
+    ReferralStatus.STARTED: "in-progress",
+    ReferralStatus.ENDED: "completed",
+    ReferralStatus.WITHDRAWN: "cancelled",
+}
+_SCOPE_LABELS = {
+    ConsentScope.REFERRAL: "Referral to the partner's service",
+    ConsentScope.NETWORK_MEETING: "Network meetings",
+}
+
+
+def consent_status(consent: ConsentRecord, at: datetime | None) -> str:
+    """Consent.status: active while in force; inactive once withdrawn or expired."""
+    if consent.withdrawn_at is not None:
+        return "inactive"
+    if at is not None and consent.expires_at is not None and consent.expires_at <= at:
+        return "inactive"
+    return "active"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -227,6 +277,12 @@ class _PathwayExport:
 
     def provider(self, name: str) -> dict[str, Any]:
         return self.bundle.add("Organization", f"provider:{name}", {"name": redact(name)})
+
+    def partner(self, partner_id: str) -> dict[str, Any]:
+        resource: dict[str, Any] = {"identifier": [{"system": PARTNER_ID_SYSTEM, "value": partner_id}], "active": True}
+        if partner_id in self.export.partner_names:
+            resource["name"] = redact(self.export.partner_names[partner_id])
+        return self.bundle.add("Organization", f"partner:{partner_id}", resource)
 
     def referring_organisation(self) -> dict[str, Any] | None:
         organisation = self.state.referral.referring_organisation
@@ -476,6 +532,86 @@ class _PathwayExport:
                 ]
             self._task(f"team-review:{review.review_id}", resource)
 
+    def consents(self) -> dict[str, dict[str, Any]]:
+        """Each consent to share with a partner, by its id."""
+        references = {}
+        for consent in self.state.consents:
+            ended = consent.withdrawn_at or consent.expires_at
+            resource: dict[str, Any] = {
+                "identifier": [{"system": CONSENT_ID_SYSTEM, "value": consent.consent_id}],
+                "status": consent_status(consent, self.export.exported_at),
+                "scope": _concept(CONSENT_SCOPE_CODES, "patient-privacy", "Privacy Consent"),
+                "category": [
+                    {
+                        "coding": [
+                            _coding(LOINC, "59284-0", "Patient Consent"),
+                            *(
+                                _coding(CONSENT_SCOPE_SYSTEM, scope.value, _SCOPE_LABELS[scope])
+                                for scope in consent.scopes
+                            ),
+                        ]
+                    }
+                ],
+                "patient": self.patient(),
+                "dateTime": consent.given_at,
+                "performer": [self.patient()],
+                "organization": [self.team()],
+                "policyRule": _concept(ACT_CODES, "OPTIN", "opt-in"),
+                "provision": {
+                    "type": "permit",
+                    "period": _period(consent.given_at, ended),
+                    "actor": [
+                        {
+                            "role": _concept(PARTICIPATION_TYPE, "IRCP", "information recipient"),
+                            "reference": self.partner(consent.partner_id),
+                        }
+                    ],
+                    "action": [_concept(CONSENT_ACTION_CODES, "disclose", "Disclose")],
+                },
+            }
+            references[consent.consent_id] = self.bundle.add("Consent", f"consent:{consent.consent_id}", resource)
+        return references
+
+    def referrals_out(self, care_plan: dict[str, Any] | None, consents: dict[str, dict[str, Any]]) -> None:
+        """Each referral to a partner as a ServiceRequest, and the Task that follows the provider's answers."""
+        for referral in self.state.referrals:
+            label = referral.service_kind.value.replace("_", " ").capitalize()
+            identifier = [{"system": REFERRAL_ID_SYSTEM, "value": referral.referral_id}]
+            service = next((s for s in self.state.services if s.service_id == referral.service_id), None)
+            request: dict[str, Any] = {
+                "identifier": identifier,
+                "status": REFERRAL_REQUEST_STATUS[referral.status],
+                "intent": "order",
+                "category": [_concept(SNOMED, "3457005", "Patient referral")],
+                "code": _concept(SERVICE_KIND_SYSTEM, referral.service_kind.value, label),
+                "subject": self.patient(),
+                "authoredOn": referral.sent_at,
+                "requester": self.practitioner(referral.sent_by),
+                "performer": [self.partner(referral.partner_id)],
+            }
+            if care_plan is not None:
+                request["basedOn"] = [care_plan]
+            if service is not None:
+                request["occurrencePeriod"] = _period(service.planned_start, service.planned_end)
+            if referral.consent_id in consents:
+                request["supportingInfo"] = [consents[referral.consent_id]]
+            service_request = self.bundle.add("ServiceRequest", f"referral-out:{referral.referral_id}", request)
+            last = referral.answers[-1].at if referral.answers else referral.sent_at
+            task: dict[str, Any] = {
+                "identifier": identifier,
+                "status": REFERRAL_TASK_STATUS[referral.status],
+                "businessStatus": _concept(REFERRAL_STATUS_SYSTEM, referral.status.value),
+                "intent": "order",
+                "code": _concept("http://hl7.org/fhir/CodeSystem/task-code", "fulfill", "Fulfill the focal request"),
+                "focus": service_request,
+                "authoredOn": referral.sent_at,
+                "lastModified": referral.withdrawn_at or last,
+                "requester": self.practitioner(referral.sent_by),
+                "owner": self.partner(referral.partner_id),
+                "restriction": {"period": {"end": referral.answer_due}},
+            }
+            self._task(f"referral-out:{referral.referral_id}", task)
+
     def episode(self, care_team: dict[str, Any] | None, referral: dict[str, Any]) -> None:
         state = self.state
         episode_type = [_concept(f"{NAMESPACE}:programme", "work_ability_support", "Work-ability support")]
@@ -511,6 +647,7 @@ class _PathwayExport:
         self.follow_up_tasks(care_plan)
         self.investigation_tasks()
         self.team_review_tasks()
+        self.referrals_out(care_plan, self.consents())
         # The episode first: a reader looking for "the pathway" finds it at once.
         entries = sorted(self.bundle.entries(), key=lambda e: e["resource"]["resourceType"] != "EpisodeOfCare")
         return {

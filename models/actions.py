@@ -13,15 +13,21 @@ from datetime import datetime, timedelta
 from pydantic import Field, field_validator, model_validator
 
 from models.pathway import (
+    PARTNER_ACTOR_PREFIX,
+    STAFF_ID_PATTERN,
     AssessmentLevel,
     ClosureReason,
+    ConsentScope,
     ContactChannel,
     ContractModel,
     ItemId,
     Language,
     LongTermSolution,
+    MeetingRole,
     NoteText,
+    PartnerId,
     PathwayPolicy,
+    ReferralAnswer,
     ReferralSource,
     ReferringOrganisation,
     ServiceKind,
@@ -30,16 +36,20 @@ from models.pathway import (
     StaffId,
     TeamId,
     TeamReviewDecision,
+    TransitionDecision,
     TriageRoute,
     free_text,
     validate_client_reference,
 )
 
+ACTOR_PATTERN = rf"({STAFF_ID_PATTERN})|(^{PARTNER_ACTOR_PREFIX}[a-z0-9][a-z0-9_.-]{{1,47}}$)"
+
 
 class StaffActor(ContractModel):
-    """Who acts: the signed-in staff member (the API fills it; a body cannot name someone else)."""
+    """Who acts: the signed-in staff member, or a partner answering its referral through its signed link or
+    webhook (`partner:<partner id>`). The API fills it; a body cannot name someone else."""
 
-    actor: StaffId
+    actor: str = Field(pattern=ACTOR_PATTERN)
 
 
 # -- intake ----------------------------------------------------------------------------------------------
@@ -121,8 +131,34 @@ class Triage(ContractModel):
 
 
 class AssignCaseManager(ContractModel):
+    """Propose a hand-over: the current case manager stays responsible until the new one accepts it."""
+
     case_manager: StaffId = Field(description="The new case manager, a member of the pathway's team.")
     reason: ShortText = free_text(description="Why the case manager changes.")
+
+
+class AcceptHandover(ContractModel):
+    """The incoming case manager takes the pathway over: briefed, and the client told whom to contact."""
+
+    note: NoteText = free_text(description="The hand-over note: the situation and what has been agreed.")
+    client_informed: bool = Field(description="The client has been told who their case manager is now.")
+    client_informed_via: ContactChannel | None = Field(
+        default=None, description="How the client was told (required when client_informed)."
+    )
+
+    @model_validator(mode="after")
+    def _channel_given(self) -> AcceptHandover:
+        if self.client_informed and self.client_informed_via is None:
+            raise ValueError("client_informed_via says how the client was told whom to contact")
+        return self
+
+
+class DeclineHandover(ContractModel):
+    reason: ShortText = free_text(description="Why the hand-over cannot be taken (the coordinators see it).")
+
+
+class WithdrawHandover(ContractModel):
+    reason: ShortText = free_text(description="Why the proposed hand-over is withdrawn.")
 
 
 class SetGoal(ContractModel):
@@ -178,6 +214,114 @@ class SetPlan(ContractModel):
         kept = [service.service_id for service in self.services if service.service_id]
         if len(kept) != len(set(kept)):
             raise ValueError("the same service_id appears twice in the plan")
+        return self
+
+
+class DecideTransition(ContractModel):
+    """What follows a service that stopped short: a replacement, going on without it, or the team."""
+
+    transition_id: ItemId
+    decision: TransitionDecision
+    note: NoteText = free_text(description="Why this is safe for the client.")
+    replacement: PlannedServiceInput | None = Field(default=None, description="Required for replace.")
+
+    @model_validator(mode="after")
+    def _replacement_consistent(self) -> DecideTransition:
+        if (self.decision is TransitionDecision.REPLACE) != (self.replacement is not None):
+            raise ValueError("replacement is given exactly when the decision is replace")
+        if self.replacement is not None and self.replacement.service_id is not None:
+            raise ValueError("a replacement is a new service: leave its service_id out")
+        return self
+
+
+class RecordConsent(ContractModel):
+    """The client's consent to share with one partner organisation: its scope, date and expiry."""
+
+    partner_id: PartnerId
+    scopes: list[ConsentScope] = Field(min_length=1, max_length=len(ConsentScope))
+    given_at: datetime = Field(description="When the client gave the consent.")
+    expires_at: datetime | None = Field(default=None, description="When it ends by itself; absent: until withdrawn.")
+    note: NoteText | None = free_text(default=None, description="How the consent was given (e.g. signed form).")
+
+    @model_validator(mode="after")
+    def _period_in_order(self) -> RecordConsent:
+        if len(set(self.scopes)) != len(self.scopes):
+            raise ValueError("a scope appears twice in the consent")
+        if self.expires_at is not None and self.expires_at <= self.given_at:
+            raise ValueError("expires_at must be after given_at")
+        return self
+
+
+class WithdrawConsent(ContractModel):
+    consent_id: ItemId
+    note: NoteText | None = free_text(default=None)
+
+
+class ReferService(ContractModel):
+    """Refer a planned service to its provider, a registered partner the client consented to share with."""
+
+    service_id: ItemId
+    partner_id: PartnerId
+    message: NoteText = free_text(description="What the provider needs to know: shared with it under the consent.")
+
+
+class AnswerReferral(ContractModel):
+    """The provider's answer to a referral: sent by the provider itself, or recorded by staff it told."""
+
+    referral_id: ItemId
+    answer: ReferralAnswer
+    reason: ShortText | None = free_text(default=None, description="Required when the referral is declined.")
+
+    @model_validator(mode="after")
+    def _reason_for_decline(self) -> AnswerReferral:
+        if self.answer is ReferralAnswer.DECLINED and not self.reason:
+            raise ValueError("a declined referral needs the reason")
+        return self
+
+
+class MeetingParticipant(ContractModel):
+    """One participant: a team member or partner by id, others by role only (no names of the client's people)."""
+
+    role: MeetingRole
+    staff_id: StaffId | None = Field(default=None, description="For a team member.")
+    partner_id: PartnerId | None = Field(default=None, description="For a partner organisation's professional.")
+    remote: bool = False
+
+    @model_validator(mode="after")
+    def _identified_by_role(self) -> MeetingParticipant:
+        if (self.role is MeetingRole.TEAM_MEMBER) != (self.staff_id is not None):
+            raise ValueError("staff_id is given exactly for a team member")
+        if (self.role is MeetingRole.PARTNER) != (self.partner_id is not None):
+            raise ValueError("partner_id is given exactly for a partner's professional")
+        return self
+
+
+MAX_MEETING_PARTICIPANTS = 30
+
+
+class ScheduleNetworkMeeting(ContractModel):
+    """A multi-professional network meeting on the client's situation, inside and outside the team."""
+
+    at: datetime
+    participants: list[MeetingParticipant] = Field(min_length=1, max_length=MAX_MEETING_PARTICIPANTS)
+    remote: bool = Field(default=False, description="Held remotely (a client far away or with reduced capacity).")
+    agenda: NoteText | None = free_text(default=None)
+
+
+class RecordNetworkMeeting(ContractModel):
+    """A network meeting held: who took part, what was decided, the plan it revised, when the next one is."""
+
+    held_at: datetime
+    participants: list[MeetingParticipant] = Field(min_length=1, max_length=MAX_MEETING_PARTICIPANTS)
+    remote: bool = False
+    decisions: NoteText = free_text(description="What the meeting decided.")
+    plan: SetPlan | None = Field(default=None, description="The follow-up plan as the meeting revised it.")
+    next_meeting_at: datetime | None = Field(default=None, description="The next meeting; it fires like a deadline.")
+
+    @model_validator(mode="after")
+    def _next_after_this(self) -> RecordNetworkMeeting:
+        if self.next_meeting_at is not None and self.next_meeting_at <= self.held_at:
+            raise ValueError("next_meeting_at must be after held_at")
         return self
 
 

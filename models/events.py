@@ -20,10 +20,14 @@ from pydantic import BaseModel, Field, TypeAdapter
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
+    ConsentScope,
     ContactChannel,
     ContractModel,
+    DeadlineKind,
     Language,
     LongTermSolution,
+    MeetingRole,
+    ReferralAnswer,
     ReferralSource,
     ReferringOrganisation,
     ServiceKind,
@@ -31,6 +35,8 @@ from models.pathway import (
     Stage,
     TeamReviewCause,
     TeamReviewDecision,
+    TransitionCause,
+    TransitionDecision,
     TriageRoute,
     free_text,
     free_text_fields,
@@ -68,6 +74,19 @@ class EventKind(StrEnum):
     SOLUTION_DID_NOT_HOLD = "solution_did_not_hold"
     FEEDBACK_RECORDED = "feedback_recorded"
     CLOSED = "closed"
+    DEADLINE_NOTICED = "deadline_noticed"
+    HANDOVER_PROPOSED = "handover_proposed"
+    HANDOVER_DECLINED = "handover_declined"
+    HANDOVER_WITHDRAWN = "handover_withdrawn"
+    TRANSITION_OPENED = "transition_opened"
+    TRANSITION_DECIDED = "transition_decided"
+    CONSENT_RECORDED = "consent_recorded"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+    REFERRAL_SENT = "referral_sent"
+    REFERRAL_ANSWERED = "referral_answered"
+    REFERRAL_WITHDRAWN = "referral_withdrawn"
+    NETWORK_MEETING_SCHEDULED = "network_meeting_scheduled"
+    NETWORK_MEETING_HELD = "network_meeting_held"
 
 
 class EventBase(ContractModel):
@@ -106,9 +125,33 @@ class CaseManagerAssigned(EventBase):
 
 
 class CaseManagerChanged(EventBase):
+    """The new case manager took over (accepted the hand-over; `actor` is who accepted it)."""
+
     kind: Literal[EventKind.CASE_MANAGER_CHANGED] = EventKind.CASE_MANAGER_CHANGED
     previous_case_manager: str
     case_manager: str
+    proposed_by: str | None = Field(default=None, description="Who proposed the hand-over.")
+    proposed_at: datetime | None = None
+    client_informed_via: ContactChannel | None = Field(default=None, description="How the client was told.")
+    reason: str = free_text(default="")
+    handover_note: str | None = free_text(default=None)
+
+
+class HandoverProposed(EventBase):
+    """A change of case manager proposed: pending until the new one accepts; the current one stays responsible."""
+
+    kind: Literal[EventKind.HANDOVER_PROPOSED] = EventKind.HANDOVER_PROPOSED
+    case_manager: str = Field(description="Who stays responsible until the hand-over completes.")
+    proposed_case_manager: str
+    reason: str = free_text()
+
+
+class HandoverEnded(EventBase):
+    """A proposed hand-over that did not happen: declined by the incoming case manager, or withdrawn."""
+
+    kind: Literal[EventKind.HANDOVER_DECLINED, EventKind.HANDOVER_WITHDRAWN]
+    case_manager: str
+    proposed_case_manager: str
     reason: str = free_text()
 
 
@@ -189,8 +232,124 @@ class ServiceStatusChanged(EventBase):
     service_id: str
     service_kind: ServiceKind
     status: ServiceStatus = Field(description="The service's status after the change.")
-    because: Literal["staff", "left_out_of_plan", "pathway_closed"] = "staff"
+    because: Literal["staff", "left_out_of_plan", "pathway_closed", "provider", "declined_by_provider"] = "staff"
     note: str | None = free_text(default=None)
+
+
+class DeadlineNoticed(EventBase):
+    """A dated commitment came due (or passed unmet) and the case manager or the coordinators were told."""
+
+    kind: Literal[EventKind.DEADLINE_NOTICED] = EventKind.DEADLINE_NOTICED
+    deadline: DeadlineKind
+    due_at: datetime
+    item_id: str | None = Field(default=None, description="The service, investigation, goal ... it concerns.")
+    notified: Literal["case_manager", "coordinators", "incoming_case_manager"] = "case_manager"
+
+
+class TransitionOpened(EventBase):
+    """One of the plan's services stopped short: the case manager decides what follows, by a deadline."""
+
+    kind: Literal[EventKind.TRANSITION_OPENED] = EventKind.TRANSITION_OPENED
+    transition_id: str
+    service_id: str
+    service_kind: ServiceKind
+    cause: TransitionCause
+    active_services_left: int = Field(description="Services still active when it opened.")
+
+
+class TransitionDecided(EventBase):
+    kind: Literal[EventKind.TRANSITION_DECIDED] = EventKind.TRANSITION_DECIDED
+    transition_id: str
+    service_id: str
+    decision: TransitionDecision
+    replacement_service_id: str | None = None
+    review_id: str | None = None
+    opened_at: datetime
+    without_gap: bool = Field(description="The client had an active service throughout the transition.")
+    note: str = free_text()
+
+
+class ConsentRecorded(EventBase):
+    kind: Literal[EventKind.CONSENT_RECORDED] = EventKind.CONSENT_RECORDED
+    consent_id: str
+    partner_id: str
+    scopes: list[ConsentScope]
+    given_at: datetime
+    expires_at: datetime | None = None
+    note: str | None = free_text(default=None)
+
+
+class ConsentWithdrawn(EventBase):
+    kind: Literal[EventKind.CONSENT_WITHDRAWN] = EventKind.CONSENT_WITHDRAWN
+    consent_id: str
+    partner_id: str
+    note: str | None = free_text(default=None)
+
+
+class ReferralSent(EventBase):
+    """A planned service referred to its provider: the outbox sends the provider its signed link or webhook."""
+
+    kind: Literal[EventKind.REFERRAL_SENT] = EventKind.REFERRAL_SENT
+    referral_id: str
+    service_id: str
+    service_kind: ServiceKind
+    partner_id: str
+    consent_id: str
+    consent_expires_at: datetime | None = None
+    planned_start: datetime
+    planned_end: datetime | None = None
+    remote: bool = False
+    answer_due: datetime
+    resent: bool = Field(default=False, description="Sent again (e.g. the provider's link expired).")
+    message: str = free_text()
+
+
+class ReferralAnswered(EventBase):
+    kind: Literal[EventKind.REFERRAL_ANSWERED] = EventKind.REFERRAL_ANSWERED
+    referral_id: str
+    service_id: str
+    partner_id: str
+    answer: ReferralAnswer
+    by_partner: bool = Field(description="Sent by the provider itself (its link or webhook), not recorded by staff.")
+    reason: str | None = free_text(default=None)
+
+
+class ReferralWithdrawn(EventBase):
+    """Nothing more is shared with the provider (the client withdrew the consent, or it expired)."""
+
+    kind: Literal[EventKind.REFERRAL_WITHDRAWN] = EventKind.REFERRAL_WITHDRAWN
+    referral_id: str
+    service_id: str
+    partner_id: str
+    because: Literal["consent_withdrawn", "service_ended", "pathway_closed"]
+
+
+class MeetingParticipantFacts(ContractModel):
+    role: MeetingRole
+    staff_id: str | None = None
+    partner_id: str | None = None
+    remote: bool = False
+
+
+class NetworkMeetingScheduled(EventBase):
+    kind: Literal[EventKind.NETWORK_MEETING_SCHEDULED] = EventKind.NETWORK_MEETING_SCHEDULED
+    meeting_id: str
+    meeting_at: datetime
+    participants: list[MeetingParticipantFacts]
+    remote: bool = False
+    agenda: str | None = free_text(default=None)
+
+
+class NetworkMeetingHeld(EventBase):
+    kind: Literal[EventKind.NETWORK_MEETING_HELD] = EventKind.NETWORK_MEETING_HELD
+    meeting_id: str
+    held_at: datetime
+    participants: list[MeetingParticipantFacts]
+    remote: bool = False
+    revised_plan: bool = Field(default=False, description="The meeting revised the plan (a plan event follows).")
+    next_meeting_id: str | None = None
+    next_meeting_at: datetime | None = None
+    decisions: str = free_text()
 
 
 class FollowUpRecorded(EventBase):
@@ -292,7 +451,19 @@ PathwayEvent = Annotated[
     | OutcomeSetAside
     | SustainmentConfirmed
     | FeedbackRecorded
-    | Closed,
+    | Closed
+    | DeadlineNoticed
+    | HandoverProposed
+    | HandoverEnded
+    | TransitionOpened
+    | TransitionDecided
+    | ConsentRecorded
+    | ConsentWithdrawn
+    | ReferralSent
+    | ReferralAnswered
+    | ReferralWithdrawn
+    | NetworkMeetingScheduled
+    | NetworkMeetingHeld,
     Field(discriminator="kind"),
 ]
 PATHWAY_EVENT: TypeAdapter[PathwayEvent] = TypeAdapter(PathwayEvent)
@@ -370,3 +541,33 @@ def summarize(event: PathwayEvent) -> str:
             return f"Client feedback recorded (rating {event.rating})"
         case Closed():
             return f"Pathway closed: {event.closure_reason.value}"
+        case DeadlineNoticed():
+            item = f" ({event.item_id[:8]})" if event.item_id else ""
+            return f"Deadline {event.deadline.value}{item}: {event.notified.replace('_', ' ')} told"
+        case HandoverProposed():
+            return f"Hand-over proposed: {event.case_manager} -> {event.proposed_case_manager}"
+        case HandoverEnded():
+            what = "declined" if event.kind is EventKind.HANDOVER_DECLINED else "withdrawn"
+            return f"Hand-over to {event.proposed_case_manager} {what}; {event.case_manager} stays case manager"
+        case TransitionOpened():
+            return f"Service {event.service_kind.value} {event.cause.value}: transition to decide"
+        case TransitionDecided():
+            return f"Transition decided: {event.decision.value}" + (" (no gap)" if event.without_gap else "")
+        case ConsentRecorded():
+            return f"Consent to share with {event.partner_id}: {', '.join(scope.value for scope in event.scopes)}"
+        case ConsentWithdrawn():
+            return f"Consent to share with {event.partner_id} withdrawn"
+        case ReferralSent():
+            return f"Service {event.service_kind.value} referred to {event.partner_id}" + (
+                " again" if event.resent else ""
+            )
+        case ReferralAnswered():
+            return f"Referral to {event.partner_id}: {event.answer.value}"
+        case ReferralWithdrawn():
+            return f"Referral to {event.partner_id} withdrawn ({event.because.replace('_', ' ')})"
+        case NetworkMeetingScheduled():
+            return f"Network meeting scheduled ({len(event.participants)} participant(s))"
+        case NetworkMeetingHeld():
+            return f"Network meeting held ({len(event.participants)} participant(s))" + (
+                "; plan revised" if event.revised_plan else ""
+            )

@@ -30,6 +30,8 @@ class Stage(StrEnum):
 
 
 OPEN_STAGES = frozenset(stage for stage in Stage if stage is not Stage.CLOSED)
+# Stages in which the plan's services are followed.
+SERVICE_STAGES = frozenset({Stage.PLANNING, Stage.IN_SERVICES, Stage.SUSTAINMENT})
 
 
 class ReferralSource(StrEnum):
@@ -116,6 +118,12 @@ class TeamReviewCause(StrEnum):
     SERVICE_GAP = "service_gap"
     SUSTAINMENT_UNCONFIRMED = "sustainment_unconfirmed"
     SOLUTION_DID_NOT_HOLD = "solution_did_not_hold"
+    SERVICE_NOT_STARTED = "service_not_started"
+    INVESTIGATION_OVERDUE = "investigation_overdue"
+    SERVICE_TRANSITION = "service_transition"
+    TRANSITION_UNDECIDED = "transition_undecided"
+    HANDOVER_STALLED = "handover_stalled"
+    REFERRAL_UNANSWERED = "referral_unanswered"
 
 
 class TeamReviewDecision(StrEnum):
@@ -150,6 +158,23 @@ class DeadlineKind(StrEnum):
     SERVICE_GAP_ESCALATION = "service_gap_escalation"
     SUSTAINMENT_CHECK = "sustainment_check"
     SUSTAINMENT_UNCONFIRMED = "sustainment_unconfirmed"
+    # Dated commitments of the plan, the assessment and the client's goals.
+    SERVICE_START_MISSED = "service_start_missed"
+    SERVICE_START_ESCALATION = "service_start_escalation"
+    SERVICE_END_PASSED = "service_end_passed"
+    INVESTIGATION_OVERDUE = "investigation_overdue"
+    INVESTIGATION_ESCALATION = "investigation_escalation"
+    GOAL_REVIEW = "goal_review"
+    TEAM_REVIEW_STALLED = "team_review_stalled"
+    # Safe transitions: an open service transition, a pending hand-over, a referral out, a network meeting.
+    TRANSITION_REMINDER = "transition_reminder"
+    TRANSITION_ESCALATION = "transition_escalation"
+    HANDOVER_REMINDER = "handover_reminder"
+    HANDOVER_ESCALATION = "handover_escalation"
+    REFERRAL_ANSWER_REMINDER = "referral_answer_reminder"
+    REFERRAL_ANSWER_ESCALATION = "referral_answer_escalation"
+    NETWORK_MEETING_REMINDER = "network_meeting_reminder"
+    NETWORK_MEETING_OVERDUE = "network_meeting_overdue"
 
 
 class NotificationKind(StrEnum):
@@ -163,6 +188,101 @@ class NotificationKind(StrEnum):
     ESCALATED_TO_TEAM_REVIEW = "escalated_to_team_review"
     TEAM_REVIEW_DECIDED = "team_review_decided"
     SUSTAINMENT_CHECK_DUE = "sustainment_check_due"
+    SERVICE_START_MISSED = "service_start_missed"
+    SERVICE_END_PASSED = "service_end_passed"
+    INVESTIGATION_OVERDUE = "investigation_overdue"
+    GOAL_REVIEW_DUE = "goal_review_due"
+    TEAM_REVIEW_STALLED = "team_review_stalled"
+    TRANSITION_TO_DECIDE = "transition_to_decide"
+    HANDOVER_PROPOSED = "handover_proposed"
+    HANDOVER_PENDING = "handover_pending"
+    HANDOVER_ACCEPTED = "handover_accepted"
+    HANDOVER_DECLINED = "handover_declined"
+    HANDOVER_WITHDRAWN = "handover_withdrawn"
+    HANDOVER_REMINDER = "handover_reminder"
+    REFERRAL_TO_PARTNER = "referral_to_partner"
+    REFERRAL_WITHDRAWN = "referral_withdrawn"
+    REFERRAL_ANSWERED = "referral_answered"
+    REFERRAL_UNANSWERED = "referral_unanswered"
+    NETWORK_MEETING_SOON = "network_meeting_soon"
+    NETWORK_MEETING_OVERDUE = "network_meeting_overdue"
+
+
+# -- safe transitions --------------------------------------------------------------------------------------
+
+
+class TransitionCause(StrEnum):
+    """Why one of the plan's services stopped short: the case manager decides what follows."""
+
+    INTERRUPTED = "interrupted"
+    CANCELLED = "cancelled"
+    DECLINED_BY_PROVIDER = "declined_by_provider"
+    CONSENT_WITHDRAWN = "consent_withdrawn"
+
+
+class TransitionDecision(StrEnum):
+    REPLACE = "replace"  # a replacing service joins the plan
+    ACCEPT = "accept"  # the client goes on without it (the note says why that is safe)
+    TEAM_REVIEW = "team_review"  # the team decides
+
+
+class PartnerKind(StrEnum):
+    """Organisations outside the team that provide services or take part in the client's network."""
+
+    KELA = "kela"
+    EMPLOYMENT_SERVICES = "employment_services"
+    MULTI_SECTOR_JOINT_SERVICE = "multi_sector_joint_service"
+    SERVICE_PROVIDER = "service_provider"
+    HEALTH_SERVICES = "health_services"
+    SOCIAL_SERVICES = "social_services"
+    EDUCATION = "education"
+    OTHER = "other"
+
+
+class PartnerChannel(StrEnum):
+    """How a partner receives referrals: an e-mail with a signed link, or a signed webhook to its system."""
+
+    EMAIL = "email"
+    WEBHOOK = "webhook"
+
+
+class ConsentScope(StrEnum):
+    """What the client allowed to be shared with one partner."""
+
+    REFERRAL = "referral"  # the referral to the partner's service: the need, the period, the message
+    NETWORK_MEETING = "network_meeting"  # the partner's people take part in network meetings on the client
+
+
+class ReferralStatus(StrEnum):
+    SENT = "sent"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    STARTED = "started"
+    ENDED = "ended"
+    WITHDRAWN = "withdrawn"  # the client withdrew the consent: nothing more is shared
+
+
+class ReferralAnswer(StrEnum):
+    """What the provider answers a referral (through its link, its webhook, or told to the case manager)."""
+
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+    STARTED = "started"
+    ENDED = "ended"
+
+
+# A partner's answers come in as the action of `partner:<partner id>` (a staff id has no colon).
+PARTNER_ACTOR_PREFIX = "partner:"
+
+
+class MeetingRole(StrEnum):
+    """Who takes part in a network meeting (people are named by their staff or partner id, never the client)."""
+
+    TEAM_MEMBER = "team_member"
+    PARTNER = "partner"
+    CLIENT = "client"
+    CLOSE_PERSON = "close_person"
+    OTHER_PROFESSIONAL = "other_professional"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -192,6 +312,14 @@ StaffId = Annotated[
         pattern=_STAFF_ID.pattern,
         description="Staff member's id (lower-case letters, digits, '.', '_' or '-'). Never a client identifier.",
         examples=["nurse.virtanen"],
+    ),
+]
+PartnerId = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z0-9][a-z0-9_.-]{1,47}$",
+        description="A partner organisation's id in the team's register (e.g. kela-satakunta).",
+        examples=["kela-satakunta"],
     ),
 ]
 TeamId = Annotated[
@@ -289,6 +417,19 @@ class PathwayPolicy(ContractModel):
     service_gap_escalate_after: timedelta = Field(default=timedelta(days=14), ge=timedelta(0))
     sustainment_period: timedelta = Field(default=timedelta(days=180), gt=timedelta(0))
     sustainment_confirm_grace: timedelta = Field(default=timedelta(days=14), ge=timedelta(0))
+    # Dated commitments: a planned start missed, a planned end passed, an investigation or a goal past its
+    # date. The case manager hears after the grace; what stays open goes to the team after `escalate_after`.
+    commitment_grace: timedelta = Field(default=timedelta(days=3), ge=timedelta(0))
+    commitment_escalate_after: timedelta = Field(default=timedelta(days=14), ge=timedelta(0))
+    team_review_allowed: timedelta = Field(default=timedelta(days=14), gt=timedelta(0))
+    # Safe transitions.
+    transition_decide_within: timedelta = Field(default=timedelta(days=7), gt=timedelta(0))
+    handover_accept_within: timedelta = Field(default=timedelta(days=3), gt=timedelta(0))
+    # A hand-over leaves the client between two people: it goes to the coordinators sooner than a commitment.
+    handover_escalate_after: timedelta = Field(default=timedelta(days=4), ge=timedelta(0))
+    referral_answer_within: timedelta = Field(default=timedelta(days=10), gt=timedelta(0))
+    network_meeting_reminder_before: timedelta = Field(default=timedelta(days=2), ge=timedelta(0))
+    network_meeting_grace: timedelta = Field(default=timedelta(days=3), ge=timedelta(0))
     # A run continues as new well before Temporal's limits (50 MB, 51,200 events): a pathway runs for years,
     # and its replay after an eviction costs what its current run holds.
     continue_as_new_after_events: int = Field(default=2000, ge=50, le=40000)

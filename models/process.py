@@ -19,6 +19,7 @@ from models.events import PathwayEvent
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
+    ConsentScope,
     ContractModel,
     DeadlineKind,
     InvestigationStatus,
@@ -26,10 +27,12 @@ from models.pathway import (
     LongTermSolution,
     NotificationKind,
     PathwayPolicy,
+    ReferralStatus,
     ServiceKind,
     ServiceStatus,
     Stage,
     TeamReviewCause,
+    TransitionCause,
     TriageRoute,
 )
 
@@ -38,6 +41,7 @@ MAX_OPEN_GOALS = 20
 MAX_GOALS_KEPT = 40
 MAX_INVESTIGATIONS = 50
 MAX_RECENT_ACTION_KEYS = 64
+MAX_CONSENTS = 20
 # Events not yet in the database: beyond this many (the database has been unreachable for long) a staff
 # action is refused until the record catches up, so the state stays bounded.
 MAX_UNRECORDED_EVENTS = 500
@@ -47,6 +51,10 @@ class Deadline(ContractModel):
     kind: DeadlineKind
     due_at: datetime
     key: str = Field(description="Unique per deadline occurrence; a fired deadline never fires again.")
+    item_id: str | None = Field(
+        default=None,
+        description="The service, investigation, goal, review, transition, referral or meeting it hangs on.",
+    )
 
 
 class ProcessAssessment(ContractModel):
@@ -72,6 +80,7 @@ class ProcessInvestigation(ContractModel):
 class ProcessService(ContractModel):
     service_id: str
     kind: ServiceKind
+    provider: str = ""
     planned_start: datetime
     planned_end: datetime | None = None
     remote: bool = False
@@ -84,6 +93,49 @@ class ProcessPlan(ContractModel):
     version: int
     set_at: datetime
     follow_up_interval: timedelta
+
+
+class OpenTransition(ContractModel):
+    """A service that stopped short while the client's plan goes on: the case manager decides what follows."""
+
+    transition_id: str
+    service_id: str
+    service_kind: ServiceKind
+    cause: TransitionCause
+    opened_at: datetime
+    gap_seen: bool = Field(default=False, description="The client had no active service at some point since.")
+
+
+class PendingHandover(ContractModel):
+    to: str
+    proposed_by: str
+    proposed_at: datetime
+
+
+class ProcessConsent(ContractModel):
+    consent_id: str
+    partner_id: str
+    scopes: list[ConsentScope]
+    given_at: datetime
+    expires_at: datetime | None = None
+
+    def allows(self, scope: ConsentScope, at: datetime) -> bool:
+        return scope in self.scopes and self.given_at <= at and (self.expires_at is None or at < self.expires_at)
+
+
+class ProcessReferral(ContractModel):
+    referral_id: str
+    service_id: str
+    partner_id: str
+    consent_id: str
+    sent_at: datetime
+    answer_due: datetime
+    status: ReferralStatus = ReferralStatus.SENT
+
+
+class ScheduledMeeting(ContractModel):
+    meeting_id: str
+    at: datetime
 
 
 class PendingReview(ContractModel):
@@ -108,6 +160,7 @@ class Recipient(StrEnum):
     CASE_MANAGER = "case_manager"
     STAFF = "staff"
     COORDINATORS = "coordinators"
+    PARTNER = "partner"  # a partner organisation (recipient: its partner id), reached by its own channel
 
 
 class Notice(ContractModel):
@@ -117,9 +170,12 @@ class Notice(ContractModel):
     key: str = Field(description="From the logical action: the same decision always has the same key.")
     kind: NotificationKind
     to: Recipient
-    recipient: str | None = Field(default=None, description="Staff id for case_manager and staff notices.")
+    recipient: str | None = Field(
+        default=None, description="Staff id for case_manager and staff notices, partner id for partner ones."
+    )
     due_at: datetime | None = None
     review_id: str | None = Field(default=None, description="The team review an escalation opened.")
+    referral_id: str | None = Field(default=None, description="The referral a partner's notice is about.")
 
 
 class ProcessStatus(ContractModel):
@@ -131,6 +187,7 @@ class ProcessStatus(ContractModel):
     team_review_pending: bool = False
     overdue: bool = False
     next_deadline: Deadline | None = None
+    handover_to: str | None = Field(default=None, description="The proposed case manager of a pending hand-over.")
 
 
 class ProcessState(ContractModel):
@@ -155,6 +212,12 @@ class ProcessState(ContractModel):
     pending_reviews: list[PendingReview] = []
     outcome: ProcessOutcome | None = None
     closure: ProcessClosure | None = None
+    remote_services_needed: bool = False
+    transitions: list[OpenTransition] = Field(default=[], description="Service transitions still to decide.")
+    handover: PendingHandover | None = None
+    consents: list[ProcessConsent] = Field(default=[], description="Consents in force (withdrawn ones leave).")
+    referrals: list[ProcessReferral] = Field(default=[], description="Referrals of the current plan's services.")
+    next_meeting: ScheduledMeeting | None = None
 
     fired_deadline_keys: list[str] = []
     recent_action_keys: list[str] = Field(
@@ -176,6 +239,21 @@ class ProcessState(ContractModel):
         return self.stage is Stage.CLOSED
 
 
+class WarningCode(StrEnum):
+    PLAN_GAP = "plan_gap"  # the plan leaves the client without a service for longer than allowed
+    REMOTE_SERVICE_NEEDED = "remote_service_needed"  # the client needs remote services; this one is not
+
+
+class ActionWarning(ContractModel):
+    """What an action allowed but staff should know (the web app words it in the reader's language)."""
+
+    code: WarningCode
+    message: str = Field(description="In English, for API users.")
+    starts: datetime | None = None
+    ends: datetime | None = Field(default=None, description="Absent: the gap has no end in the plan.")
+    service_id: str | None = None
+
+
 class ActionAnswer(ContractModel):
     """What a staff action answers: small and the same size whatever the pathway's age (it is stored in the
     history with the update). The record itself is read from GET /pathways/{id}."""
@@ -188,7 +266,7 @@ class ActionAnswer(ContractModel):
     next_deadline: Deadline | None
     last_event_sequence: int
     created_ids: list[str] = Field(default=[], description="Ids this action gave out (goal, investigation, services).")
-    warnings: list[str] = Field(default=[], description="What the action allowed but staff should know.")
+    warnings: list[ActionWarning] = Field(default=[], description="What the action allowed but staff should know.")
     repeated: bool = Field(default=False, description="The same action (Idempotency-Key) had already been applied.")
 
 

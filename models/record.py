@@ -20,42 +20,61 @@ from models.events import (
     CaseManagerAssigned,
     CaseManagerChanged,
     Closed,
+    ConsentRecorded,
+    ConsentWithdrawn,
+    DeadlineNoticed,
+    EventKind,
     FeedbackRecorded,
     FollowUpRecorded,
     FollowUpReminderSent,
     GoalSet,
     GoalUpdated,
+    HandoverEnded,
+    HandoverProposed,
     InvestigationAdded,
     InvestigationCompleted,
+    MeetingParticipantFacts,
+    NetworkMeetingHeld,
+    NetworkMeetingScheduled,
     OutcomeRecorded,
     OutcomeSetAside,
     PathwayEvent,
     PlanSet,
     ReassessmentStarted,
+    ReferralAnswered,
     ReferralReceived,
+    ReferralSent,
+    ReferralWithdrawn,
     ServiceGapNoticed,
     ServiceStatusChanged,
     SustainmentCheckRequested,
     SustainmentConfirmed,
     TeamReviewDecided,
     TeamReviewOpened,
+    TransitionDecided,
+    TransitionOpened,
     Triaged,
 )
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
+    ConsentScope,
     ContactChannel,
     ContractModel,
     InvestigationStatus,
     Language,
     LongTermSolution,
+    ReferralAnswer,
     ReferralSource,
+    ReferralStatus,
     ReferringOrganisation,
     ServiceKind,
     ServiceStatus,
     Stage,
     TeamReviewCause,
     TeamReviewDecision,
+    TransitionCause,
+    TransitionDecision,
     TriageRoute,
 )
 
@@ -78,7 +97,97 @@ class CaseManagerPeriod(ContractModel):
     assumed_at: datetime
     renounced_at: datetime | None = None
     reason: str
-    assigned_by: str
+    assigned_by: str = Field(description="Who named them (triage) or proposed the hand-over.")
+    handover_note: str | None = None
+    client_informed_via: ContactChannel | None = None
+
+
+class HandoverRecord(ContractModel):
+    """A hand-over proposed: pending until the incoming case manager accepts it, or declined or withdrawn."""
+
+    from_case_manager: str
+    to_case_manager: str
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    outcome: str | None = Field(default=None, description="accepted, declined or withdrawn; None while pending.")
+    ended_at: datetime | None = None
+    ended_by: str | None = None
+    end_reason: str | None = None
+
+
+class TransitionRecord(ContractModel):
+    transition_id: str
+    service_id: str
+    service_kind: ServiceKind
+    cause: TransitionCause
+    opened_at: datetime
+    active_services_left: int
+    decision: TransitionDecision | None = None
+    decided_at: datetime | None = None
+    decided_by: str | None = None
+    note: str | None = None
+    replacement_service_id: str | None = None
+    review_id: str | None = None
+    without_gap: bool | None = None
+
+
+class ConsentRecord(ContractModel):
+    consent_id: str
+    partner_id: str
+    scopes: list[ConsentScope]
+    given_at: datetime
+    expires_at: datetime | None = None
+    recorded_at: datetime
+    recorded_by: str
+    note: str | None = None
+    withdrawn_at: datetime | None = None
+    withdrawn_by: str | None = None
+    withdrawal_note: str | None = None
+
+
+class ReferralAnswerRecord(ContractModel):
+    answer: ReferralAnswer
+    at: datetime
+    by_partner: bool
+    recorded_by: str
+    reason: str | None = None
+
+
+class ReferralRecord(ContractModel):
+    referral_id: str
+    service_id: str
+    service_kind: ServiceKind
+    partner_id: str
+    consent_id: str
+    status: ReferralStatus = ReferralStatus.SENT
+    sent_at: datetime
+    sent_by: str
+    times_sent: int = 1
+    answer_due: datetime
+    message: str
+    answers: list[ReferralAnswerRecord] = []
+    withdrawn_at: datetime | None = None
+    withdrawn_because: str | None = None
+
+
+class NetworkMeetingRecord(ContractModel):
+    meeting_id: str
+    held_at: datetime
+    participants: list[MeetingParticipantFacts]
+    remote: bool = False
+    decisions: str
+    revised_plan: bool = False
+    recorded_by: str
+
+
+class ScheduledMeetingRecord(ContractModel):
+    meeting_id: str
+    at: datetime
+    participants: list[MeetingParticipantFacts]
+    remote: bool = False
+    agenda: str | None = None
+    scheduled_by: str
 
 
 class AssessmentRecord(ContractModel):
@@ -207,6 +316,15 @@ class PathwayRecord(ContractModel):
     reminders_sent: int = 0
     service_gaps_noticed: int = 0
     team_reviews: list[TeamReviewRecord] = []
+    handover: HandoverRecord | None = Field(default=None, description="The pending hand-over, if any.")
+    handovers: list[HandoverRecord] = Field(default=[], description=f"The latest {RECENT_ITEMS} that ended.")
+    transitions: list[TransitionRecord] = []
+    consents: list[ConsentRecord] = []
+    referrals: list[ReferralRecord] = []
+    network_meetings: list[NetworkMeetingRecord] = Field(default=[], description=f"The latest {RECENT_ITEMS}.")
+    network_meeting_count: int = 0
+    next_network_meeting: ScheduledMeetingRecord | None = None
+    deadline_notices: int = Field(default=0, description="Dated commitments that came due and someone was told.")
     outcome: OutcomeRecord | None = None
     past_outcomes: list[OutcomeRecord] = Field(default=[], description="Solutions that did not hold or were set aside.")
     feedback: list[FeedbackRecord] = Field(default=[], description=f"The latest {RECENT_ITEMS}, newest last.")
@@ -222,6 +340,12 @@ class PathwayRecord(ContractModel):
 
     def pending_team_reviews(self) -> list[TeamReviewRecord]:
         return [review for review in self.team_reviews if review.decided_at is None]
+
+    def open_transitions(self) -> list[TransitionRecord]:
+        return [transition for transition in self.transitions if transition.decided_at is None]
+
+    def referral_out(self, referral_id: str) -> ReferralRecord | None:
+        return next((referral for referral in self.referrals if referral.referral_id == referral_id), None)
 
 
 class RecordOutOfOrder(ValueError):
@@ -301,10 +425,154 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
         case CaseManagerChanged():
             _renounce_current(record, event.at)
             record.case_manager = event.case_manager
+            handover = record.handover
+            if handover is not None:
+                handover.outcome, handover.ended_at, handover.ended_by = "accepted", event.at, event.actor
+                _keep_recent(record.handovers, handover)
+                record.handover = None
             record.case_manager_history.append(
                 CaseManagerPeriod(
-                    staff_id=event.case_manager, assumed_at=event.at, reason=event.reason, assigned_by=event.actor
+                    staff_id=event.case_manager,
+                    assumed_at=event.at,
+                    reason=event.reason or (handover.reason if handover else ""),
+                    assigned_by=event.proposed_by or event.actor,
+                    handover_note=event.handover_note,
+                    client_informed_via=event.client_informed_via,
                 )
+            )
+        case HandoverProposed():
+            record.handover = HandoverRecord(
+                from_case_manager=event.case_manager,
+                to_case_manager=event.proposed_case_manager,
+                proposed_by=event.actor,
+                proposed_at=event.at,
+                reason=event.reason,
+            )
+        case HandoverEnded():
+            if record.handover is not None:
+                ended = record.handover
+                ended.outcome = "declined" if event.kind is EventKind.HANDOVER_DECLINED else "withdrawn"
+                ended.ended_at, ended.ended_by, ended.end_reason = event.at, event.actor, event.reason
+                _keep_recent(record.handovers, ended)
+                record.handover = None
+        case DeadlineNoticed():
+            record.deadline_notices += 1
+        case TransitionOpened():
+            record.transitions.append(
+                TransitionRecord(
+                    transition_id=event.transition_id,
+                    service_id=event.service_id,
+                    service_kind=event.service_kind,
+                    cause=event.cause,
+                    opened_at=event.at,
+                    active_services_left=event.active_services_left,
+                )
+            )
+        case TransitionDecided():
+            for transition in record.transitions:
+                if transition.transition_id == event.transition_id:
+                    transition.decision, transition.decided_at, transition.decided_by = (
+                        event.decision,
+                        event.at,
+                        event.actor,
+                    )
+                    transition.note = event.note
+                    transition.replacement_service_id = event.replacement_service_id
+                    transition.review_id = event.review_id
+                    transition.without_gap = event.without_gap
+        case ConsentRecorded():
+            record.consents.append(
+                ConsentRecord(
+                    consent_id=event.consent_id,
+                    partner_id=event.partner_id,
+                    scopes=event.scopes,
+                    given_at=event.given_at,
+                    expires_at=event.expires_at,
+                    recorded_at=event.at,
+                    recorded_by=event.actor,
+                    note=event.note,
+                )
+            )
+        case ConsentWithdrawn():
+            for consent in record.consents:
+                if consent.consent_id == event.consent_id:
+                    consent.withdrawn_at, consent.withdrawn_by, consent.withdrawal_note = (
+                        event.at,
+                        event.actor,
+                        event.note,
+                    )
+        case ReferralSent():
+            existing = record.referral_out(event.referral_id)
+            if existing is None:
+                record.referrals.append(
+                    ReferralRecord(
+                        referral_id=event.referral_id,
+                        service_id=event.service_id,
+                        service_kind=event.service_kind,
+                        partner_id=event.partner_id,
+                        consent_id=event.consent_id,
+                        sent_at=event.at,
+                        sent_by=event.actor,
+                        answer_due=event.answer_due,
+                        message=event.message,
+                    )
+                )
+            else:
+                existing.sent_at, existing.sent_by, existing.answer_due = event.at, event.actor, event.answer_due
+                existing.message, existing.consent_id = event.message, event.consent_id
+                existing.times_sent += 1
+        case ReferralAnswered():
+            answered = record.referral_out(event.referral_id)
+            if answered is not None:
+                answered.answers.append(
+                    ReferralAnswerRecord(
+                        answer=event.answer,
+                        at=event.at,
+                        by_partner=event.by_partner,
+                        recorded_by=event.actor,
+                        reason=event.reason,
+                    )
+                )
+                answered.status = ReferralStatus(event.answer.value)
+        case ReferralWithdrawn():
+            withdrawn = record.referral_out(event.referral_id)
+            if withdrawn is not None:
+                withdrawn.status = ReferralStatus.WITHDRAWN
+                withdrawn.withdrawn_at, withdrawn.withdrawn_because = event.at, event.because
+        case NetworkMeetingScheduled():
+            record.next_network_meeting = ScheduledMeetingRecord(
+                meeting_id=event.meeting_id,
+                at=event.meeting_at,
+                participants=event.participants,
+                remote=event.remote,
+                agenda=event.agenda,
+                scheduled_by=event.actor,
+            )
+        case NetworkMeetingHeld():
+            _keep_recent(
+                record.network_meetings,
+                NetworkMeetingRecord(
+                    meeting_id=event.meeting_id,
+                    held_at=event.held_at,
+                    participants=event.participants,
+                    remote=event.remote,
+                    decisions=event.decisions,
+                    revised_plan=event.revised_plan,
+                    recorded_by=event.actor,
+                ),
+            )
+            record.network_meeting_count += 1
+            # The next meeting (if any) is scheduled by the same action; its participants are to be confirmed.
+            record.next_network_meeting = (
+                ScheduledMeetingRecord(
+                    meeting_id=event.next_meeting_id or f"{event.meeting_id}:next",
+                    at=event.next_meeting_at,
+                    participants=event.participants,
+                    remote=event.remote,
+                    scheduled_by=event.actor,
+                )
+                if event.next_meeting_at is not None
+                else None
             )
         case GoalSet():
             record.goals.append(
@@ -459,6 +727,7 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
             record.feedback_count += 1
         case Closed():
             _renounce_current(record, event.at)
+            record.next_network_meeting = None
             record.closure = ClosureRecord(
                 reason=event.closure_reason, note=event.note, closed_at=event.at, closed_by=event.actor
             )

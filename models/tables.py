@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
-from models.pathway import Language
+from models.pathway import Language, PartnerChannel, PartnerKind, ReferralStatus
 
 
 def utc_now() -> datetime:
@@ -236,6 +236,57 @@ class TeamReviewItem(SQLModel, table=True):
     decision: str | None = Field(default=None, max_length=64)
 
 
+# -- partner organisations and referrals out --------------------------------------------------------------
+
+
+class PartnerBase(SQLModel):
+    name: str = Field(max_length=200)
+    kind: PartnerKind
+    channel: PartnerChannel
+    email: str | None = Field(default=None, max_length=320, description="For the e-mail channel.")
+    webhook_url: str | None = Field(default=None, max_length=2000, description="For the webhook channel.")
+    language: Language = Language.FI
+    active: bool = True
+
+
+class Partner(PartnerBase, table=True):
+    """An organisation outside the team (Kela, employment services, TYP, a provider) in the team's register.
+
+    It has no staff accounts: it reads a referral and answers through a signed, expiring link, or its system
+    receives a signed webhook and calls back signed with the same secret."""
+
+    team_id: str = Field(foreign_key="team.team_id", primary_key=True, max_length=64)
+    partner_id: str = Field(primary_key=True, max_length=48)
+    webhook_secret: str | None = Field(default=None, max_length=200)
+    created_at: datetime = _timestamp()
+
+
+class PartnerReferral(SQLModel, table=True):
+    """A referral to a partner as the provider may see it: what it names (coded), the sealed message shared
+    under the client's consent, and whether sharing still holds (status, consent expiry). Written by the
+    activity that records the pathway's events; read by the provider's link page and webhook."""
+
+    __tablename__ = "partner_referral"
+
+    referral_id: str = Field(primary_key=True, max_length=64)
+    pathway_id: str = Field(index=True, max_length=100)
+    team: str = Field(index=True, max_length=64)
+    partner_id: str = Field(index=True, max_length=48)
+    service_id: str = Field(max_length=64)
+    service_kind: str = Field(max_length=64)
+    planned_start: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    planned_end: datetime | None = _optional_timestamp()
+    remote: bool = False
+    # Sealed free text (place `referral:<referral id>`): what the case manager wrote for the provider.
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    status: ReferralStatus = ReferralStatus.SENT
+    sent_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    answer_due: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    consent_expires_at: datetime | None = _optional_timestamp()
+    answered_at: datetime | None = _optional_timestamp()
+    withdrawn_at: datetime | None = _optional_timestamp()
+
+
 # -- notifications -------------------------------------------------------------------------------------
 
 
@@ -254,6 +305,8 @@ class Notification(SQLModel, table=True):
     kind: str = Field(max_length=64)
     pathway_id: str = Field(index=True, max_length=100)
     team: str = Field(max_length=64)
+    # A notice to a partner names its referral (the webhook carries what the consent lets it share).
+    referral_id: str | None = Field(default=None, max_length=64)
     language: Language
     subject: str = Field(max_length=300)
     body: str = Field(max_length=4000)

@@ -5,7 +5,8 @@ events, the record document, the status columns, team-review items and the outbo
 transaction (`activities.records`). Every write is idempotent: events are unique on (pathway, sequence)
 and the document is folded only with events after its `recorded_sequence`.
 
-Sealed places (`core.crypto`): `pathway:<id>:record`, `event:<id>:<sequence>`, `review:<review id>`.
+Sealed places (`core.crypto`): `pathway:<id>:record`, `event:<id>:<sequence>`, `review:<review id>`,
+`referral:<referral id>` (the message a provider reads under the client's consent).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from core.crypto import RecordSealer
 from models.events import (
     EventKind,
     PathwayEvent,
+    ReferralAnswered,
     ReferralReceived,
+    ReferralSent,
+    ReferralWithdrawn,
     TeamReviewDecided,
     TeamReviewOpened,
     coded_facts,
@@ -34,12 +38,13 @@ from models.events import (
     free_texts,
     summarize,
 )
-from models.pathway import Stage
+from models.pathway import ReferralStatus, Stage
 from models.process import ProcessStatus
 from models.record import PathwayRecord, apply_events
 from models.tables import (
     AuditLogEntry,
     Notification,
+    PartnerReferral,
     PathwayEventRow,
     PathwayRow,
     TeamReviewItem,
@@ -61,6 +66,10 @@ def event_place(pathway_id: str, sequence: int) -> str:
 
 def review_place(review_id: str) -> str:
     return f"review:{review_id}"
+
+
+def referral_place(referral_id: str) -> str:
+    return f"referral:{referral_id}"
 
 
 def aware(moment: datetime) -> datetime:
@@ -157,6 +166,7 @@ def file_events(
         }
         insert_ignoring_conflict(session, PathwayEventRow.__table__, values, ["pathway_id", "sequence"])  # type: ignore[attr-defined]
         _file_team_review(session, sealer, pathway_id, team, event)
+        _file_referral(session, sealer, pathway_id, team, event)
     if new_events:
         document = open_record(sealer, row)
         try:
@@ -210,6 +220,40 @@ def _file_team_review(session: Session, sealer: RecordSealer, pathway_id: str, t
             update(TeamReviewItem)
             .where(col(TeamReviewItem.review_id) == event.review_id, col(TeamReviewItem.decided_at).is_(None))
             .values(decided_at=event.at, decided_by=event.actor, decision=event.decision.value)
+        )
+
+
+def _file_referral(session: Session, sealer: RecordSealer, pathway_id: str, team: str, event: PathwayEvent) -> None:
+    """The provider's view of a referral: what its link page and webhook show, and whether sharing holds."""
+    if isinstance(event, ReferralSent):
+        row = session.get(PartnerReferral, event.referral_id) or PartnerReferral(
+            referral_id=event.referral_id,
+            pathway_id=pathway_id,
+            team=team,
+            partner_id=event.partner_id,
+            service_id=event.service_id,
+            service_kind=event.service_kind.value,
+            planned_start=event.planned_start,
+            message="",
+            sent_at=event.at,
+            answer_due=event.answer_due,
+        )
+        row.planned_start, row.planned_end, row.remote = event.planned_start, event.planned_end, event.remote
+        row.message = sealer.seal(event.message, place=referral_place(event.referral_id))
+        row.status, row.sent_at, row.answer_due = ReferralStatus.SENT, event.at, event.answer_due
+        row.consent_expires_at = event.consent_expires_at
+        session.add(row)
+    elif isinstance(event, ReferralAnswered):
+        session.execute(
+            update(PartnerReferral)
+            .where(col(PartnerReferral.referral_id) == event.referral_id)
+            .values(status=ReferralStatus(event.answer.value), answered_at=event.at)
+        )
+    elif isinstance(event, ReferralWithdrawn):
+        session.execute(
+            update(PartnerReferral)
+            .where(col(PartnerReferral.referral_id) == event.referral_id)
+            .values(status=ReferralStatus.WITHDRAWN, withdrawn_at=event.at)
         )
 
 
@@ -395,6 +439,9 @@ def reseal(session: Session, sealer: RecordSealer, *, batch: int = 500) -> int:
     for item in session.scalars(select(TeamReviewItem).execution_options(yield_per=batch)):
         if (value := rewrite(item.reason, review_place(item.review_id))) is not None:
             item.reason = value
+    for referral in session.scalars(select(PartnerReferral).execution_options(yield_per=batch)):
+        if (value := rewrite(referral.message, referral_place(referral.referral_id))) is not None:
+            referral.message = value
     return rewritten
 
 
@@ -422,12 +469,13 @@ def expired_pathways(
 
 
 def erase_record(session: Session, pathway_id: str, *, purpose: str) -> None:
-    """Erase a pathway's record (row, events, team reviews, notifications) and audit the erasure.
+    """Erase a pathway's record (row, events, team reviews, referrals, notifications) and audit the erasure.
 
     The audit log keeps its lines: they name only the pathway id, and they are the processing's own record.
     """
     session.execute(delete(PathwayEventRow).where(col(PathwayEventRow.pathway_id) == pathway_id))
     session.execute(delete(TeamReviewItem).where(col(TeamReviewItem.pathway_id) == pathway_id))
+    session.execute(delete(PartnerReferral).where(col(PartnerReferral.pathway_id) == pathway_id))
     session.execute(delete(Notification).where(col(Notification.pathway_id) == pathway_id))
     session.execute(delete(PathwayRow).where(col(PathwayRow.pathway_id) == pathway_id))
     session.execute(

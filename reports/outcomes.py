@@ -15,6 +15,11 @@ Definitions:
 - overdue follow-ups: team reviews opened because a follow-up contact was overdue.
 - outcomes, over the closed pathways: the long-term solution in place when the pathway closed, and of
   those, the share whose solution was confirmed to hold through the sustainment period.
+- service continuity: days without a service, per pathway that got a plan: the time in the in-services
+  stage (from the first plan until a solution is recorded, the pathway closes or the report's `as_of`)
+  during which no service was active, waiting for the first one included. Transitions: services that
+  stopped short while the plan went on (interrupted, cancelled, declined by the provider, consent withdrawn),
+  how they were decided, and how many were closed without a gap (an active service throughout).
 """
 
 from __future__ import annotations
@@ -81,6 +86,18 @@ class FeedbackFigures(BaseModel):
     distribution: dict[int, int] = Field(description="Rating 1-5 -> how many times given.")
 
 
+class ServiceContinuity(BaseModel):
+    pathways_with_plan: int
+    days_without_service: DurationSummary = Field(description="Per pathway with a plan.")
+    total_days_without_service: float
+    pathways_with_days_without_service: int
+    transitions_opened: int
+    transitions_by_cause: dict[str, int]
+    transitions_decided: int
+    transitions_by_decision: dict[str, int]
+    transitions_without_gap: Share = Field(description="Decided with an active service throughout, of decided.")
+
+
 class OutcomeReport(BaseModel):
     team: str | None
     period_from: datetime | None
@@ -96,6 +113,7 @@ class OutcomeReport(BaseModel):
     follow_ups: FollowUpFigures
     outcomes: OutcomeFigures
     feedback: FeedbackFigures
+    continuity: ServiceContinuity
 
 
 # --------------------------------------------------------------------------------------------------
@@ -138,18 +156,58 @@ def _days_between(start: datetime, end: datetime) -> float:
     return (_aware(end) - start).total_seconds() / _SECONDS_PER_DAY
 
 
+_SERVICE_ENDS = frozenset({EventKind.SERVICE_COMPLETED, EventKind.SERVICE_INTERRUPTED, EventKind.SERVICE_CANCELLED})
+
+
+def days_without_service(rows: list[PathwayEventRow], as_of: datetime) -> float | None:
+    """Days in the in-services stage with no active service, from the first plan on; None without a plan."""
+    active: set[str] = set()
+    planned = False
+    without = 0.0
+    stage: str | None = None
+    since: datetime | None = None  # when the current stretch without a service began
+    for row in rows:
+        at = _aware(row.at)
+        if since is not None:
+            without += (at - since).total_seconds()
+            since = None
+        if row.kind in (EventKind.PLAN_SET, EventKind.PLAN_REVISED):
+            planned = True
+        elif row.kind == EventKind.SERVICE_STARTED:
+            active.add(str(row.details.get("service_id")))
+        elif row.kind in _SERVICE_ENDS:
+            active.discard(str(row.details.get("service_id")))
+        stage = row.stage
+        if planned and stage == Stage.IN_SERVICES and not active:
+            since = at
+    if not planned:
+        return None
+    if since is not None and stage != Stage.CLOSED:
+        without += max((_aware(as_of) - since).total_seconds(), 0.0)
+    return without / _SECONDS_PER_DAY
+
+
 def outcome_report(
     events: Iterable[PathwayEventRow],
     *,
     team: str | None = None,
     period_from: datetime | None = None,
     period_to: datetime | None = None,
+    as_of: datetime | None = None,
 ) -> OutcomeReport:
-    """The outcome report over the pathways referred in the period (see the module docstring)."""
+    """The outcome report over the pathways referred in the period (see the module docstring). `as_of` ends
+    the stretches still open (days without a service); by default the latest event's time."""
     by_pathway: dict[str, list[PathwayEventRow]] = {}
+    latest: datetime | None = None
     for event in events:
         if team is None or event.team == team:
             by_pathway.setdefault(event.pathway_id, []).append(event)
+            latest = max(latest, _aware(event.at)) if latest else _aware(event.at)
+    as_of = as_of or latest or datetime.now(UTC)
+    gaps: list[float] = []
+    transition_causes: Counter[str] = Counter()
+    transition_decisions: Counter[str] = Counter()
+    without_gap = 0
 
     sources: Counter[str] = Counter()
     organisations: Counter[str] = Counter()
@@ -198,6 +256,15 @@ def outcome_report(
         contacts += kinds[EventKind.FOLLOW_UP_RECORDED]
         did_not_hold += kinds[EventKind.SOLUTION_DID_NOT_HOLD]
         ratings += [int(row.details["rating"]) for row in rows if row.kind == EventKind.FEEDBACK_RECORDED]
+        gap_days = days_without_service(rows, as_of)
+        if gap_days is not None:
+            gaps.append(round(gap_days, 4))
+        for row in rows:
+            if row.kind == EventKind.TRANSITION_OPENED:
+                transition_causes[row.details.get("cause", "")] += 1
+            elif row.kind == EventKind.TRANSITION_DECIDED:
+                transition_decisions[row.details.get("decision", "")] += 1
+                without_gap += 1 if row.details.get("without_gap") else 0
 
         closed = next((row for row in reversed(rows) if row.kind == EventKind.CLOSED), None)
         if closed is not None:
@@ -247,6 +314,17 @@ def outcome_report(
             count=len(ratings),
             mean_rating=round(statistics.mean(ratings), 2) if ratings else None,
             distribution={rating: ratings.count(rating) for rating in range(1, 6)},
+        ),
+        continuity=ServiceContinuity(
+            pathways_with_plan=len(gaps),
+            days_without_service=_durations(gaps),
+            total_days_without_service=round(sum(gaps), 2),
+            pathways_with_days_without_service=sum(1 for days in gaps if days > 0),
+            transitions_opened=sum(transition_causes.values()),
+            transitions_by_cause=dict(sorted(transition_causes.items())),
+            transitions_decided=sum(transition_decisions.values()),
+            transitions_by_decision=dict(sorted(transition_decisions.items())),
+            transitions_without_gap=_share(without_gap, sum(transition_decisions.values())),
         ),
     )
 
@@ -312,6 +390,22 @@ def report_rows(report: OutcomeReport) -> list[tuple[str, str, str, str]]:
     feedback = report.feedback
     rows += [("feedback", "count", "", feedback.count), ("feedback", "mean_rating", "", feedback.mean_rating)]
     rows += [("feedback", "rating", str(k), v) for k, v in feedback.distribution.items()]
+    continuity = report.continuity
+    rows += [
+        ("continuity", "pathways_with_plan", "", continuity.pathways_with_plan),
+        ("continuity", "days_without_service_median", "", continuity.days_without_service.median_days),
+        ("continuity", "days_without_service_p90", "", continuity.days_without_service.p90_days),
+        ("continuity", "days_without_service_total", "", continuity.total_days_without_service),
+        ("continuity", "pathways_with_days_without_service", "", continuity.pathways_with_days_without_service),
+        ("continuity", "transitions_opened", "", continuity.transitions_opened),
+    ]
+    rows += [("continuity", "transitions_by_cause", k, v) for k, v in continuity.transitions_by_cause.items()]
+    rows += [("continuity", "transitions_by_decision", k, v) for k, v in continuity.transitions_by_decision.items()]
+    rows += [
+        ("continuity", "transitions_decided", "", continuity.transitions_decided),
+        ("continuity", "transitions_without_gap", "", continuity.transitions_without_gap.count),
+        ("continuity", "transitions_without_gap_share", "", continuity.transitions_without_gap.share),
+    ]
     return [(section, measure, category, _value(value)) for section, measure, category, value in rows]
 
 

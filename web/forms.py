@@ -21,7 +21,12 @@ from core.i18n import HELSINKI, datetime_local_value, gettext
 from web.labels import choices, field_label
 
 # Fields the page fills itself (the pathway's own ids from the URL, or the item a form belongs to).
-HIDDEN = {"investigation_id", "service_id", "goal_id"}
+HIDDEN = {"investigation_id", "service_id", "goal_id", "transition_id", "consent_id", "referral_id"}
+# Fields shown as a list of the team's partner organisations.
+PARTNER_FIELDS = {"partner_id"}
+# Nested parts the pages do not offer (a network meeting's plan revision goes through the plan form).
+NOT_ON_PAGES = {"plan"}
+PARTICIPANT_ROWS = 4  # rows a network meeting form offers
 # Fields shown as a list of staff members of the pathway's team.
 STAFF_FIELDS = {"case_manager", "new_case_manager"}
 LONG_TEXT = {
@@ -34,6 +39,9 @@ LONG_TEXT = {
     "recommendation",
     "comment",
     "redirect_note",
+    "message",
+    "decisions",
+    "agenda",
 }
 SERVICE_ROWS = 3  # empty rows a plan form offers for new services
 
@@ -46,6 +54,7 @@ class Field:
     required: bool
     choices: list[tuple[str, str]] = field(default_factory=list)
     value: str = ""
+    rows: list[Any] = field(default_factory=list)  # a list's rows (a network meeting's participants)
 
 
 @dataclass
@@ -65,12 +74,29 @@ def _unwrap(annotation: Any) -> tuple[Any, bool]:
     return annotation, False
 
 
+def _enum_list(annotation: Any) -> type[StrEnum] | None:
+    inner, _ = _unwrap(annotation)
+    if get_origin(inner) is list:
+        (item,) = get_args(inner)
+        if isinstance(item, type) and issubclass(item, StrEnum):
+            return item
+    return None
+
+
 def _widget(name: str, annotation: Any) -> str:
     inner, _ = _unwrap(annotation)
     if name in HIDDEN:
         return "hidden"
     if name in STAFF_FIELDS:
         return "staff"
+    if name in PARTNER_FIELDS:
+        return "partner"
+    if name == "participants":
+        return "participants"
+    if isinstance(inner, type) and issubclass(inner, BaseModel):
+        return "service"  # a nested service (a transition's replacement)
+    if _enum_list(annotation) is not None:
+        return "choices"
     if isinstance(inner, type) and issubclass(inner, StrEnum):
         return "select"
     if inner is bool:
@@ -87,12 +113,16 @@ def _widget(name: str, annotation: Any) -> str:
 def describe(model: type[BaseModel], language: str, *, skip: set[str] | None = None) -> list[Field]:
     fields = []
     for name, info in model.model_fields.items():
-        if skip and name in skip:
+        if (skip and name in skip) or name in NOT_ON_PAGES:
             continue
         annotation = info.annotation
         inner, _optional = _unwrap(annotation)
         widget = _widget(name, annotation)
         options = choices(inner, language) if widget == "select" else []
+        if widget == "choices":
+            enum = _enum_list(annotation)
+            assert enum is not None
+            options = choices(enum, language)
         required = info.is_required() and widget not in ("checkbox", "hidden")
         fields.append(Field(name, field_label(name, language), widget, required, options))
     return fields
@@ -131,6 +161,20 @@ def values_from(model: type[BaseModel], form: dict[str, str], *, prefix: str = "
         if widget == "checkbox":
             values[name] = key in form
             continue
+        if widget == "choices":
+            enum = _enum_list(info.annotation)
+            assert enum is not None
+            values[name] = [member.value for member in enum if f"{key}.{member.value}" in form]
+            continue
+        if widget == "participants":
+            values[name] = _participant_rows(form)
+            continue
+        if widget == "service":
+            from models.actions import PlannedServiceInput
+
+            if form.get(f"{key}.kind"):
+                values[name] = values_from(PlannedServiceInput, form, prefix=f"{key}.")
+            continue
         try:
             parsed = _value(widget, form.get(key))
         except ValueError:
@@ -150,6 +194,47 @@ def _service_rows(form: dict[str, str]) -> list[dict[str, Any]]:
         if not form.get(prefix + "kind"):
             continue  # an empty row
         rows.append(values_from(PlannedServiceInput, form, prefix=prefix))
+    return rows
+
+
+def _participant_rows(form: dict[str, str]) -> list[dict[str, Any]]:
+    from models.actions import MeetingParticipant
+
+    rows = []
+    indexes = sorted(
+        {int(key.split(".")[1]) for key in form if key.startswith("participants.") and key.count(".") == 2}
+    )
+    for index in indexes:
+        prefix = f"participants.{index}."
+        if not form.get(prefix + "role"):
+            continue  # an empty row
+        rows.append(values_from(MeetingParticipant, form, prefix=prefix))
+    return rows
+
+
+@dataclass
+class ParticipantRow:
+    prefix: str
+    fields: list[Field]
+    number: int
+
+
+def participant_rows(
+    language: str, staff: list[tuple[str, str]], partners: list[tuple[str, str]]
+) -> list[ParticipantRow]:
+    """The empty participant rows of a network meeting form: a role, and who (a team member or a partner)."""
+    from models.actions import MeetingParticipant
+
+    rows = []
+    for index in range(PARTICIPANT_ROWS):
+        specs = describe(MeetingParticipant, language)
+        for spec in specs:
+            spec.required = False
+            if spec.name == "staff_id":
+                spec.widget, spec.choices = "select", staff
+            elif spec.name == "partner_id":
+                spec.widget, spec.choices = "select", partners
+        rows.append(ParticipantRow(f"participants.{index}.", specs, index + 1))
     return rows
 
 

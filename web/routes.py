@@ -24,6 +24,7 @@ from api.deps import SealerDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ConflictError, InvalidInputError
 from api.services import audit as audit_service
 from api.services import notifications as notification_service
+from api.services import partners as partner_service
 from api.services import pathways as pathway_service
 from api.services.actions import act
 from api.services.audit import AuditOutcome
@@ -31,6 +32,7 @@ from api.services.exports import ReportFormat, fhir_export, outcomes
 from api.services.exports import render as render_report
 from models.actions import IntakeRequest
 from models.pathway import Stage
+from models.process import ActionWarning, WarningCode
 from models.tables import Staff, StaffRole, StaffTeam
 from records.store import PathwayQuery
 from web import forms
@@ -174,22 +176,90 @@ def _team_staff(session: Session, team: str) -> list[tuple[str, str]]:
     return [(staff.staff_id, f"{staff.display_name} ({staff.staff_id})") for staff in rows]
 
 
-def _action_forms(page: PageDep, record: Any, staff_choices: list[tuple[str, str]]) -> dict[str, list[forms.Field]]:
+def _team_partners(session: Session, team: str) -> list[tuple[str, str]]:
+    return [
+        (partner.partner_id, f"{partner.name} ({partner.partner_id})")
+        for partner in partner_service.list_partners(session, team)
+    ]
+
+
+def _fits(name: str, record: Any, staff_id: str, partners: list[tuple[str, str]]) -> bool:
+    """Whether the pathway holds what the action is about (a pending hand-over, an open transition ...)."""
+    handover = record.handover
+    if name in ("accept_handover", "decline_handover"):
+        return handover is not None and handover.to_case_manager == staff_id
+    if name == "withdraw_handover":
+        return handover is not None
+    if name in ("assign_case_manager", "schedule_network_meeting", "record_network_meeting"):
+        return record.case_manager is not None
+    if name == "decide_transition":
+        return bool(record.open_transitions())
+    if name == "withdraw_consent":
+        return any(consent.withdrawn_at is None for consent in record.consents)
+    if name == "answer_referral":
+        return any(referral.status.value in ("sent", "accepted", "started") for referral in record.referrals)
+    if name in ("record_consent", "refer_service"):
+        return bool(partners)
+    return True
+
+
+def _action_forms(
+    page: PageDep, record: Any, staff_choices: list[tuple[str, str]], partner_choices: list[tuple[str, str]]
+) -> dict[str, list[forms.Field]]:
     """The forms of the actions possible now, for this staff member (what the rules allow decides; this
-    only leaves out what the stage or the role rules out anyway)."""
+    only leaves out what the stage, the role or the pathway's open items rule out anyway)."""
     offered: dict[str, list[forms.Field]] = {}
     for action in ACTIONS:
         if not action.offered(record.stage):
             continue
         if action.coordinator_only and not page.staff.is_coordinator:
             continue
+        if not _fits(action.name, record, page.staff.staff_id, partner_choices):
+            continue
         fields = forms.describe(action.fields, page.language, skip=set(action.path_fields) - forms.HIDDEN)
         for spec in fields:
             if spec.widget == "staff":
                 spec.choices = staff_choices
                 spec.widget = "select"
+            elif spec.widget == "partner":
+                spec.choices = partner_choices
+                spec.widget = "select"
+            elif spec.widget == "participants":
+                spec.rows = forms.participant_rows(page.language, staff_choices, partner_choices)
         offered[action.name] = fields
     return offered
+
+
+def _warnings_query(warnings: list[ActionWarning]) -> str:
+    """An action's warnings for the page after the redirect: codes and dates, never client text."""
+
+    def text(moment: datetime | None) -> str:
+        return moment.isoformat() if moment else ""
+
+    return "".join(
+        "&" + urlencode({"warn": f"{w.code.value}|{text(w.starts)}|{text(w.ends)}|{w.service_id or ''}"})
+        for w in warnings
+    )
+
+
+def _warnings_from(values: list[str]) -> list[dict[str, Any]]:
+    shown = []
+    for value in values[:20]:
+        code, _, rest = value.partition("|")
+        starts, _, rest = rest.partition("|")
+        ends, _, service_id = rest.partition("|")
+        try:
+            shown.append(
+                {
+                    "code": WarningCode(code),
+                    "starts": datetime.fromisoformat(starts) if starts else None,
+                    "ends": datetime.fromisoformat(ends) if ends else None,
+                    "service_id": service_id or None,
+                }
+            )
+        except ValueError:
+            continue  # a hand-edited address: show nothing rather than fail
+    return shown
 
 
 async def _pathway_page(
@@ -204,6 +274,7 @@ async def _pathway_page(
     status: int = 200,
     done: str | None = None,
     after: int = 0,
+    warnings: list[str] | None = None,
 ) -> Response:
     record = await pathway_service.read(client=client, sealer=sealer, grant=grant)
     timeline = await pathway_service.timeline(
@@ -213,7 +284,8 @@ async def _pathway_page(
         page_token=pathway_service.timeline_page_token(after) if after else None,
     )
     staff_choices = await asyncio.to_thread(_team_staff, grant.session, grant.pathway.team)
-    offered = _action_forms(page, record, staff_choices)
+    partner_choices = await asyncio.to_thread(_team_partners, grant.session, grant.pathway.team)
+    offered = _action_forms(page, record, staff_choices, partner_choices)
     # A refusal of an action whose form is not on the page (a stale page, the stage moved on) is said at the top.
     stray = [
         message
@@ -235,6 +307,8 @@ async def _pathway_page(
         errors=errors or {},
         values=values or {},
         done=done,
+        warnings=_warnings_from(warnings or []),
+        partners=dict(partner_choices),
         nav="",
     )
 
@@ -248,8 +322,9 @@ async def pathway(
     sealer: SealerDep,
     done: Annotated[str | None, Query(max_length=64)] = None,
     after: Annotated[int, Query(ge=0)] = 0,
+    warn: Annotated[list[str] | None, Query(max_length=200)] = None,
 ) -> Response:
-    return await _pathway_page(request, page, grant, client, sealer, done=done, after=after)
+    return await _pathway_page(request, page, grant, client, sealer, done=done, after=after, warnings=warn)
 
 
 @router.get("/pathways/{pathway_id}/fhir")
@@ -283,13 +358,18 @@ def _action_route(action: StaffAction[Any]) -> None:
         form = _form_dict(await request.form())
         try:
             fields = forms.parse(action.fields, form, page.language)
-            await act(client=client, grant=grant, action=action, fields=fields, idempotency_key=idempotency_key or None)
+            answer = await act(
+                client=client, grant=grant, action=action, fields=fields, idempotency_key=idempotency_key or None
+            )
         except forms.FormErrors as errors:
             return await _refused(request, page, grant, client, sealer, action, form, errors.messages, 422)
         except (ConflictError, InvalidInputError) as err:
             field = getattr(err, "field", "")
             return await _refused(request, page, grant, client, sealer, action, form, {field: err.detail}, 409)
-        return RedirectResponse(f"/app/pathways/{grant.pathway_id}?done={action.name}#{action.name}", status_code=303)
+        warnings = _warnings_query(answer.warnings)
+        return RedirectResponse(
+            f"/app/pathways/{grant.pathway_id}?done={action.name}{warnings}#{action.name}", status_code=303
+        )
 
     # This module's annotations are strings resolved in its namespace, where `action` is not: the access
     # dependency of this action goes in as an object.

@@ -18,7 +18,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import BaseModel
 
 from models import actions as fields
-from models.pathway import OPEN_STAGES, Stage
+from models.pathway import OPEN_STAGES, SERVICE_STAGES, Stage
 from models.process import ProcessState
 from workflows import rules
 
@@ -38,6 +38,12 @@ class StaffAction(Generic[F]):
     coordinator_only: bool = False
     # Fields naming a staff member the API must check is an active case-manager-capable member of the team.
     names_case_manager: tuple[str, ...] = ()
+    # Fields naming a partner organisation the API must find in the team's register.
+    names_partner: tuple[str, ...] = ()
+    # Who may act beyond the role (e.g. only the incoming case manager accepts a hand-over).
+    actor_check: Callable[[ProcessState, F, str], None] | None = None
+    # A partner organisation may take this action through its signed link or webhook.
+    partner_may_act: bool = False
 
     @property
     def path_fields(self) -> tuple[str, ...]:
@@ -47,12 +53,16 @@ class StaffAction(Generic[F]):
         """Whether the action is possible at this stage (the web app offers its form only there)."""
         return stage in self.stages
 
-    def validate(self, state: ProcessState, fields: F, now: datetime) -> None:
-        """Why the action is impossible now (`rules.Refusal`): the stage first, then the rule's checks."""
+    def validate(self, state: ProcessState, fields: F, now: datetime, actor: str) -> None:
+        """Why the action is impossible now (`rules.Refusal`): who acts, the stage, then the rule's checks."""
+        if rules.is_partner(actor) and not self.partner_may_act:
+            raise rules.Refusal(f"{self.doing} is for the team's staff, not for a partner organisation")
         if self.stages == OPEN_STAGES:
             rules.require_open(state)
         else:
             rules.require_stage(state, self.doing, *sorted(self.stages, key=list(Stage).index))
+        if self.actor_check is not None:
+            self.actor_check(state, fields, actor)
         self.checks(state, fields, now)
 
 
@@ -72,13 +82,46 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         name="assign_case_manager",
         fields=fields.AssignCaseManager,
         path="case-manager",
-        summary="Hand the pathway over to a new case manager",
+        summary="Propose a hand-over to a new case manager (pending until they accept it)",
         doing="handing over",
         stages=OPEN_STAGES,
         checks=rules.validate_assign_case_manager,
         apply=rules.assign_case_manager,
         coordinator_only=True,
         names_case_manager=("case_manager",),
+    ),
+    StaffAction(
+        name="accept_handover",
+        fields=fields.AcceptHandover,
+        path="handover/accept",
+        summary="Take the pathway over (the incoming case manager): the hand-over note, the client told",
+        doing="accepting the hand-over",
+        stages=OPEN_STAGES,
+        checks=rules.validate_accept_handover,
+        apply=rules.accept_handover,
+        actor_check=rules.require_incoming_case_manager,
+    ),
+    StaffAction(
+        name="decline_handover",
+        fields=fields.DeclineHandover,
+        path="handover/decline",
+        summary="Decline the hand-over (the incoming case manager); the coordinators hear why",
+        doing="declining the hand-over",
+        stages=OPEN_STAGES,
+        checks=rules.validate_decline_handover,
+        apply=rules.decline_handover,
+        actor_check=rules.require_incoming_case_manager,
+    ),
+    StaffAction(
+        name="withdraw_handover",
+        fields=fields.WithdrawHandover,
+        path="handover/withdraw",
+        summary="Withdraw a pending hand-over",
+        doing="withdrawing the hand-over",
+        stages=OPEN_STAGES,
+        checks=rules.validate_withdraw_handover,
+        apply=rules.withdraw_handover,
+        coordinator_only=True,
     ),
     StaffAction(
         name="set_goal",
@@ -139,6 +182,80 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         stages=frozenset({Stage.IN_SERVICES, Stage.SUSTAINMENT}),
         checks=rules.validate_update_service,
         apply=rules.update_service,
+    ),
+    StaffAction(
+        name="decide_transition",
+        fields=fields.DecideTransition,
+        path="transitions/{transition_id}/decision",
+        summary="Decide what follows a service that stopped short: replace it, go on without it, or the team",
+        doing="deciding a service transition",
+        stages=SERVICE_STAGES,
+        checks=rules.validate_decide_transition,
+        apply=rules.decide_transition,
+    ),
+    StaffAction(
+        name="record_consent",
+        fields=fields.RecordConsent,
+        path="consents",
+        summary="Record the client's consent to share with a partner organisation",
+        doing="recording a consent",
+        stages=OPEN_STAGES,
+        checks=rules.validate_record_consent,
+        apply=rules.record_consent,
+        names_partner=("partner_id",),
+    ),
+    StaffAction(
+        name="withdraw_consent",
+        fields=fields.WithdrawConsent,
+        path="consents/{consent_id}/withdraw",
+        summary="Record that the client withdrew a consent: nothing more is shared with that partner",
+        doing="withdrawing a consent",
+        stages=OPEN_STAGES,
+        checks=rules.validate_withdraw_consent,
+        apply=rules.withdraw_consent,
+    ),
+    StaffAction(
+        name="refer_service",
+        fields=fields.ReferService,
+        path="services/{service_id}/referral",
+        summary="Refer a planned service to its provider (needs the client's consent to share with it)",
+        doing="referring a service",
+        stages=SERVICE_STAGES,
+        checks=rules.validate_refer_service,
+        apply=rules.refer_service,
+        names_partner=("partner_id",),
+    ),
+    StaffAction(
+        name="answer_referral",
+        fields=fields.AnswerReferral,
+        path="referrals/{referral_id}/answer",
+        summary="Record the provider's answer to a referral: accepted, declined, started or ended",
+        doing="answering a referral",
+        stages=SERVICE_STAGES,
+        checks=rules.validate_answer_referral,
+        apply=rules.answer_referral,
+        actor_check=rules.require_referral_partner,
+        partner_may_act=True,
+    ),
+    StaffAction(
+        name="schedule_network_meeting",
+        fields=fields.ScheduleNetworkMeeting,
+        path="network-meetings",
+        summary="Schedule a network meeting with professionals inside and outside the team",
+        doing="scheduling a network meeting",
+        stages=OPEN_STAGES,
+        checks=rules.validate_schedule_network_meeting,
+        apply=rules.schedule_network_meeting,
+    ),
+    StaffAction(
+        name="record_network_meeting",
+        fields=fields.RecordNetworkMeeting,
+        path="network-meetings/held",
+        summary="Record a network meeting: participants, decisions, the plan it revised, the next meeting",
+        doing="recording a network meeting",
+        stages=OPEN_STAGES,
+        checks=rules.validate_record_network_meeting,
+        apply=rules.record_network_meeting,
     ),
     StaffAction(
         name="record_follow_up",

@@ -61,6 +61,8 @@ RECORD_RETRY_POLICY = RetryPolicy(
 RECORD_TIMEOUT = timedelta(seconds=30)
 # In the first task a few quick attempts only: a database that stays down is the main loop's to wait for.
 START_RETRY_POLICY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
+# Deadlines fired in one workflow task; more wait for the next turn of the main loop.
+MAX_DEADLINES_AT_ONCE = 20
 
 
 class InvalidPathwayAction(ApplicationError):
@@ -150,6 +152,12 @@ class PathwayWorkflow:
             except TimeoutError:
                 pass
         self._fire(upcoming)
+        # Whatever else is due by now fires in the same task (many at once after an outage), recorded in one batch.
+        for _ in range(MAX_DEADLINES_AT_ONCE - 1):
+            due = deadlines.due_now(self.state, workflow.now())
+            if not due:
+                break
+            self._fire(due[0])
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -277,10 +285,10 @@ class PathwayWorkflow:
 
     @act.validator
     def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
-        action, _actor, fields = self._decode(name, args)
+        action, actor, fields = self._decode(name, args)
         try:
             rules.require_record_keeping_up(self.state)
-            action.validate(self.state, fields, workflow.now())
+            action.validate(self.state, fields, workflow.now(), actor)
         except Refusal as refusal:
             raise InvalidPathwayAction(refusal.reason) from None
 

@@ -18,22 +18,35 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from models.actions import (
+    MAX_SERVICES_IN_PLAN,
+    AcceptHandover,
     AddInvestigation,
+    AnswerReferral,
     AssignCaseManager,
     Close,
     CompleteAssessment,
     CompleteInvestigation,
     ConfirmSustainment,
     DecideTeamReview,
+    DecideTransition,
+    DeclineHandover,
     Intake,
+    MeetingParticipant,
+    PlannedServiceInput,
+    RecordConsent,
     RecordFeedback,
     RecordFollowUp,
+    RecordNetworkMeeting,
     RecordOutcome,
+    ReferService,
     RequestTeamReview,
+    ScheduleNetworkMeeting,
     SetGoal,
     SetPlan,
     Triage,
     UpdateService,
+    WithdrawConsent,
+    WithdrawHandover,
 )
 from models.events import (
     SYSTEM_ACTOR,
@@ -41,60 +54,88 @@ from models.events import (
     CaseManagerAssigned,
     CaseManagerChanged,
     Closed,
+    ConsentRecorded,
+    ConsentWithdrawn,
+    DeadlineNoticed,
     EventKind,
     FeedbackRecorded,
     FollowUpRecorded,
     FollowUpReminderSent,
     GoalSet,
     GoalUpdated,
+    HandoverEnded,
+    HandoverProposed,
     InvestigationAdded,
     InvestigationCompleted,
+    MeetingParticipantFacts,
+    NetworkMeetingHeld,
+    NetworkMeetingScheduled,
     OutcomeRecorded,
     OutcomeSetAside,
     PathwayEvent,
     PlannedServiceFacts,
     PlanSet,
     ReassessmentStarted,
+    ReferralAnswered,
     ReferralReceived,
+    ReferralSent,
+    ReferralWithdrawn,
     ServiceGapNoticed,
     ServiceStatusChanged,
     SustainmentCheckRequested,
     SustainmentConfirmed,
     TeamReviewDecided,
     TeamReviewOpened,
+    TransitionDecided,
+    TransitionOpened,
     Triaged,
 )
 from models.pathway import (
     ENDED_SERVICE_STATUSES,
+    PARTNER_ACTOR_PREFIX,
+    SERVICE_STAGES,
     ClosureReason,
+    ConsentScope,
     DeadlineKind,
     InvestigationStatus,
     NotificationKind,
     PathwayPolicy,
+    ReferralAnswer,
+    ReferralStatus,
     ServiceStatus,
     ServiceStatusChange,
     Stage,
     TeamReviewCause,
     TeamReviewDecision,
+    TransitionCause,
+    TransitionDecision,
     TriageRoute,
 )
 from models.process import (
+    MAX_CONSENTS,
     MAX_GOALS_KEPT,
     MAX_INVESTIGATIONS,
     MAX_OPEN_GOALS,
     MAX_UNRECORDED_EVENTS,
+    ActionWarning,
     Deadline,
     Notice,
+    OpenTransition,
+    PendingHandover,
     PendingReview,
     ProcessAssessment,
     ProcessClosure,
+    ProcessConsent,
     ProcessGoal,
     ProcessInvestigation,
     ProcessOutcome,
     ProcessPlan,
+    ProcessReferral,
     ProcessService,
     ProcessState,
     Recipient,
+    ScheduledMeeting,
+    WarningCode,
 )
 from workflows import deadlines
 
@@ -124,7 +165,7 @@ class Decision:
     events: list[PathwayEvent] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     created_ids: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    warnings: list[ActionWarning] = field(default_factory=list)
 
 
 @dataclass
@@ -163,13 +204,30 @@ class Change:
         *,
         due_at: datetime | None = None,
         review_id: str | None = None,
+        referral_id: str | None = None,
     ) -> None:
         key = f"{self.state.pathway_id}:{self.cause}:{kind.value}:{recipient or to.value}"
         if any(notice.key == key for notice in self.decision.notices):
             return
         self.decision.notices.append(
-            Notice(key=key, kind=kind, to=to, recipient=recipient, due_at=due_at, review_id=review_id)
+            Notice(
+                key=key,
+                kind=kind,
+                to=to,
+                recipient=recipient,
+                due_at=due_at,
+                review_id=review_id,
+                referral_id=referral_id,
+            )
         )
+
+    def tell_case_manager(self, kind: NotificationKind, *, due_at: datetime | None = None) -> str:
+        """Notify the case manager, or the coordinators while the pathway has none; who was told."""
+        if self.state.case_manager is not None:
+            self.notify(kind, Recipient.CASE_MANAGER, self.state.case_manager, due_at=due_at)
+            return "case_manager"
+        self.notify(kind, Recipient.COORDINATORS, due_at=due_at)
+        return "coordinators"
 
     def new_item_id(self) -> str:
         item_id = self.new_id()
@@ -251,6 +309,7 @@ def start(
         demo=intake.demo,
         policy=policy,
         referred_at=referred_at,
+        remote_services_needed=intake.remote_services_needed,
     )
     change = Change(state=state, now=now, new_id=lambda: "", cause="start", actor=registered_by)
     change.record(
@@ -296,13 +355,78 @@ def triage(change: Change, action: Triage) -> None:
     _assign_case_manager(change, action.case_manager, "named in triage")
 
 
-def validate_assign_case_manager(state: ProcessState, action: AssignCaseManager, now: datetime) -> None:
+def _require_new_case_manager(state: ProcessState, new: str) -> None:
     require_case_manager(state, "changing the case manager")
-    refuse_unless(action.case_manager != state.case_manager, f"{action.case_manager} is already the case manager")
+    refuse_unless(new != state.case_manager, f"{new} is already the case manager")
+    refuse_unless(
+        state.handover is None or state.handover.to != new,
+        f"a hand-over to {new} is already pending; it completes when {new} accepts it",
+    )
+
+
+def validate_assign_case_manager(state: ProcessState, action: AssignCaseManager, now: datetime) -> None:
+    _require_new_case_manager(state, action.case_manager)
 
 
 def assign_case_manager(change: Change, action: AssignCaseManager) -> None:
-    _assign_case_manager(change, action.case_manager, action.reason)
+    _propose_handover(change, action.case_manager, action.reason)
+
+
+def _require_pending_handover(state: ProcessState) -> PendingHandover:
+    handover = state.handover
+    if handover is None:
+        raise Refusal("no hand-over is pending on this pathway")
+    return handover
+
+
+def require_incoming_case_manager(state: ProcessState, action: object, actor: str) -> None:
+    handover = _require_pending_handover(state)
+    refuse_unless(
+        actor == handover.to, f"only {handover.to}, to whom the pathway is being handed over, can answer the hand-over"
+    )
+
+
+def validate_accept_handover(state: ProcessState, action: AcceptHandover, now: datetime) -> None:
+    _require_pending_handover(state)
+    refuse_unless(
+        action.client_informed,
+        "a hand-over completes only when the client knows whom to contact: tell the client, then record how "
+        "(client_informed and client_informed_via)",
+    )
+
+
+def accept_handover(change: Change, action: AcceptHandover) -> None:
+    state = change.state
+    handover = _require_pending_handover(state)
+    previous = state.case_manager
+    assert previous is not None
+    state.case_manager, state.handover = handover.to, None
+    change.record(
+        CaseManagerChanged,
+        previous_case_manager=previous,
+        case_manager=handover.to,
+        proposed_by=handover.proposed_by,
+        proposed_at=handover.proposed_at,
+        client_informed_via=action.client_informed_via,
+        handover_note=action.note,
+    )
+    change.notify(NotificationKind.HANDOVER_ACCEPTED, Recipient.STAFF, previous)
+
+
+def validate_decline_handover(state: ProcessState, action: DeclineHandover, now: datetime) -> None:
+    _require_pending_handover(state)
+
+
+def decline_handover(change: Change, action: DeclineHandover) -> None:
+    _end_handover(change, EventKind.HANDOVER_DECLINED, action.reason)
+
+
+def validate_withdraw_handover(state: ProcessState, action: WithdrawHandover, now: datetime) -> None:
+    _require_pending_handover(state)
+
+
+def withdraw_handover(change: Change, action: WithdrawHandover) -> None:
+    _end_handover(change, EventKind.HANDOVER_WITHDRAWN, action.reason)
 
 
 def validate_set_goal(state: ProcessState, action: SetGoal, now: datetime) -> None:
@@ -423,26 +547,43 @@ def validate_set_plan(state: ProcessState, action: SetPlan, now: datetime) -> No
 
 
 def set_plan(change: Change, action: SetPlan) -> None:
+    _apply_plan(change, action.services, action.follow_up_interval, action.note)
+
+
+def _apply_plan(
+    change: Change,
+    planned_services: list[PlannedServiceInput],
+    follow_up_interval: timedelta | None,
+    note: str | None,
+    *,
+    keep_follow_up: bool = False,
+) -> list[str]:
+    """Set or revise the plan (checked by `validate_set_plan`); the ids of its services, in the given order.
+
+    The answer warns of the gaps the plan already has and of services a client who needs remote services
+    cannot reach: a warning, not a refusal, for the case manager may know more than the dates say.
+    """
     state = change.state
     now = change.now
     revision = state.plan is not None
     current = {service.service_id: service for service in state.services}
-    listed = {service.service_id for service in action.services if service.service_id}
+    listed = {service.service_id for service in planned_services if service.service_id}
     for service in state.services:
         if service.service_id not in listed and service.status is ServiceStatus.PLANNED:
             # A planned service left out of a revised plan is no longer going to happen.
             _end_service(change, service, ServiceStatus.CANCELLED, EventKind.SERVICE_CANCELLED, "left_out_of_plan")
     services: list[ProcessService] = []
     facts: list[PlannedServiceFacts] = []
-    for planned in action.services:
+    for planned in planned_services:
         if planned.service_id:
             service = current[planned.service_id]
-            service.kind, service.remote = planned.kind, planned.remote
+            service.kind, service.remote, service.provider = planned.kind, planned.remote, planned.provider
             service.planned_start, service.planned_end = planned.planned_start, planned.planned_end
         else:
             service = ProcessService(
                 service_id=change.new_item_id(),
                 kind=planned.kind,
+                provider=planned.provider,
                 planned_start=planned.planned_start,
                 planned_end=planned.planned_end,
                 remote=planned.remote,
@@ -460,14 +601,16 @@ def set_plan(change: Change, action: SetPlan) -> None:
                 new=not planned.service_id,
             )
         )
-    # The process keeps the current plan's services; ended ones left out are the record's alone.
+    # The process keeps the current plan's services; ended ones left out are the record's alone, and so are
+    # the referrals of services that left the plan.
     state.services = services
-    interval = action.follow_up_interval or (
-        state.plan.follow_up_interval if state.plan else state.policy.follow_up_interval
-    )
+    kept = {service.service_id for service in services}
+    state.referrals = [referral for referral in state.referrals if referral.service_id in kept]
+    interval = follow_up_interval or (state.plan.follow_up_interval if state.plan else state.policy.follow_up_interval)
     version = state.plan.version + 1 if state.plan else 1
     state.plan = ProcessPlan(version=version, set_at=now, follow_up_interval=interval)
-    state.next_follow_up_due = now + interval
+    if not keep_follow_up or state.next_follow_up_due is None:
+        state.next_follow_up_due = now + interval
     if state.stage is Stage.PLANNING:
         state.stage = Stage.IN_SERVICES
     change.record(
@@ -477,8 +620,64 @@ def set_plan(change: Change, action: SetPlan) -> None:
         follow_up_interval=interval,
         next_follow_up_due=state.next_follow_up_due,
         services=facts,
-        note=action.note,
+        note=note,
     )
+    change.decision.warnings.extend(plan_warnings(state, now))
+    return [service.service_id for service in services]
+
+
+def plan_warnings(state: ProcessState, now: datetime) -> list[ActionWarning]:
+    """Gaps the plan leaves from now on (longer than the policy allows, or no service after the last one ends)
+    and, for a client who needs remote services, the services that are not remote."""
+    allowed = state.policy.service_gap_allowed
+    spans = sorted(
+        (
+            (now if service.status is ServiceStatus.ACTIVE else max(service.planned_start, now), service.planned_end)
+            for service in state.services
+            if service.status not in ENDED_SERVICE_STATUSES
+        ),
+        key=lambda span: span[0],
+    )
+    warnings: list[ActionWarning] = []
+    covered_until: datetime | None = now
+    for starts, ends in spans:
+        assert covered_until is not None
+        if starts - covered_until > allowed:
+            days = (starts - covered_until).days
+            warnings.append(
+                ActionWarning(
+                    code=WarningCode.PLAN_GAP,
+                    message=f"the plan leaves the client without a service from {covered_until:%Y-%m-%d} to "
+                    f"{starts:%Y-%m-%d} ({days} days; the team allows {allowed.days})",
+                    starts=covered_until,
+                    ends=starts,
+                )
+            )
+        if ends is None:
+            covered_until = None
+            break
+        covered_until = max(covered_until, ends)
+    if spans and covered_until is not None:
+        warnings.append(
+            ActionWarning(
+                code=WarningCode.PLAN_GAP,
+                message=f"the plan has no service after {covered_until:%Y-%m-%d}: plan what follows, or record the "
+                "long-term solution by then",
+                starts=covered_until,
+            )
+        )
+    if state.remote_services_needed:
+        for service in state.services:
+            if service.status not in ENDED_SERVICE_STATUSES and not service.remote:
+                warnings.append(
+                    ActionWarning(
+                        code=WarningCode.REMOTE_SERVICE_NEEDED,
+                        message=f"the client needs remote services, and service {service.service_id} "
+                        f"({service.kind.value}) is not remote",
+                        service_id=service.service_id,
+                    )
+                )
+    return warnings
 
 
 # The status change staff report -> (from which statuses, to which status, the event it records).
@@ -515,18 +714,37 @@ def update_service(change: Change, action: UpdateService) -> None:
     service = next(s for s in change.state.services if s.service_id == action.service_id)
     _, new_status, event_kind = SERVICE_TRANSITIONS[action.change]
     if new_status is ServiceStatus.ACTIVE:
-        service.status = new_status
-        service.started_at = change.now
-        change.record(
-            ServiceStatusChanged,
-            kind=event_kind,
-            service_id=service.service_id,
-            service_kind=service.kind,
-            status=new_status,
-            note=action.note,
-        )
+        _start_service(change, service, "staff", action.note)
     else:
         _end_service(change, service, new_status, event_kind, "staff", note=action.note)
+
+
+def _start_service(change: Change, service: ProcessService, because: str, note: str | None = None) -> None:
+    service.status = ServiceStatus.ACTIVE
+    service.started_at = change.now
+    change.record(
+        ServiceStatusChanged,
+        kind=EventKind.SERVICE_STARTED,
+        service_id=service.service_id,
+        service_kind=service.kind,
+        status=ServiceStatus.ACTIVE,
+        because=because,
+        note=note,
+    )
+    for referral in change.state.referrals:
+        if referral.service_id == service.service_id and referral.status in (
+            ReferralStatus.SENT,
+            ReferralStatus.ACCEPTED,
+        ):
+            referral.status = ReferralStatus.STARTED
+
+
+# Ending a service this way leaves the plan short of what was agreed: the case manager decides what follows.
+_TRANSITION_CAUSES = {
+    ("staff", ServiceStatus.INTERRUPTED): TransitionCause.INTERRUPTED,
+    ("staff", ServiceStatus.CANCELLED): TransitionCause.CANCELLED,
+    ("declined_by_provider", ServiceStatus.CANCELLED): TransitionCause.DECLINED_BY_PROVIDER,
+}
 
 
 def _end_service(
@@ -550,6 +768,412 @@ def _end_service(
         because=because,
         note=note,
     )
+    if not any(other.status is ServiceStatus.ACTIVE for other in state.services):
+        for transition in state.transitions:
+            transition.gap_seen = True
+    for referral in list(state.referrals):
+        if referral.service_id != service.service_id:
+            continue
+        if referral.status is ReferralStatus.STARTED:
+            referral.status = ReferralStatus.ENDED
+        elif referral.status in (ReferralStatus.SENT, ReferralStatus.ACCEPTED) and because != "declined_by_provider":
+            # The provider is told to stop; nothing more about the client is shared.
+            _withdraw_referral(change, referral, "pathway_closed" if because == "pathway_closed" else "service_ended")
+    cause = _TRANSITION_CAUSES.get((because, status))
+    if cause is not None:
+        _open_transition(change, service, cause)
+
+
+def _open_transition(change: Change, service: ProcessService, cause: TransitionCause) -> None:
+    state = change.state
+    if state.stage not in SERVICE_STAGES:
+        return
+    active_left = sum(1 for other in state.services if other.status is ServiceStatus.ACTIVE)
+    transition = OpenTransition(
+        transition_id=change.new_item_id(),
+        service_id=service.service_id,
+        service_kind=service.kind,
+        cause=cause,
+        opened_at=change.now,
+        gap_seen=active_left == 0,
+    )
+    state.transitions.append(transition)
+    change.record(
+        TransitionOpened,
+        transition_id=transition.transition_id,
+        service_id=service.service_id,
+        service_kind=service.kind,
+        cause=cause,
+        active_services_left=active_left,
+    )
+    change.tell_case_manager(
+        NotificationKind.TRANSITION_TO_DECIDE, due_at=change.now + state.policy.transition_decide_within
+    )
+
+
+def _find_transition(state: ProcessState, transition_id: str) -> OpenTransition:
+    found = next((t for t in state.transitions if t.transition_id == transition_id), None)
+    if found is None:
+        raise Refusal(f"no open transition {transition_id} (it may have been decided already)")
+    return found
+
+
+def validate_decide_transition(state: ProcessState, action: DecideTransition, now: datetime) -> None:
+    _find_transition(state, action.transition_id)
+    if action.decision is TransitionDecision.REPLACE:
+        refuse_unless(
+            len(state.services) < MAX_SERVICES_IN_PLAN, f"a plan holds at most {MAX_SERVICES_IN_PLAN} services"
+        )
+    if action.decision is TransitionDecision.TEAM_REVIEW:
+        refuse_unless(
+            not any(review.cause is TeamReviewCause.SERVICE_TRANSITION for review in state.pending_reviews),
+            "a team review of a service transition is already pending; the team decides them together",
+        )
+
+
+def decide_transition(change: Change, action: DecideTransition) -> None:
+    state = change.state
+    transition = _find_transition(state, action.transition_id)
+    state.transitions.remove(transition)
+    replacement_id = review_id = None
+    if action.decision is TransitionDecision.REPLACE:
+        assert action.replacement is not None
+        kept = [
+            PlannedServiceInput(
+                service_id=service.service_id,
+                kind=service.kind,
+                provider=service.provider or "-",
+                planned_start=service.planned_start,
+                planned_end=service.planned_end,
+                remote=service.remote,
+            )
+            for service in state.services
+            if service.status not in ENDED_SERVICE_STATUSES
+        ]
+        replacement_id = _apply_plan(change, [*kept, action.replacement], None, action.note, keep_follow_up=True)[-1]
+    elif action.decision is TransitionDecision.TEAM_REVIEW:
+        review_id = _open_team_review(change, TeamReviewCause.SERVICE_TRANSITION, action.note, change.actor)
+    change.record(
+        TransitionDecided,
+        transition_id=transition.transition_id,
+        service_id=transition.service_id,
+        decision=action.decision,
+        replacement_service_id=replacement_id,
+        review_id=review_id,
+        opened_at=transition.opened_at,
+        without_gap=not transition.gap_seen,
+        note=action.note,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Consent and referrals to partners outside the team
+# --------------------------------------------------------------------------------------------------
+
+
+def consent_in_force(state: ProcessState, partner_id: str, scope: ConsentScope, at: datetime) -> ProcessConsent | None:
+    return next(
+        (c for c in state.consents if c.partner_id == partner_id and c.allows(scope, at)),
+        None,
+    )
+
+
+def validate_record_consent(state: ProcessState, action: RecordConsent, now: datetime) -> None:
+    require_not_future(state, now, action.given_at, "given_at")
+    refuse_unless(action.expires_at is None or action.expires_at > now, "expires_at has already passed")
+    in_force = [c for c in state.consents if c.expires_at is None or c.expires_at > now]
+    refuse_unless(len(in_force) < MAX_CONSENTS, f"a pathway holds at most {MAX_CONSENTS} consents in force")
+
+
+def record_consent(change: Change, action: RecordConsent) -> None:
+    state = change.state
+    # Expired consents leave the process (the record keeps them).
+    state.consents = [c for c in state.consents if c.expires_at is None or c.expires_at > change.now]
+    consent = ProcessConsent(
+        consent_id=change.new_item_id(),
+        partner_id=action.partner_id,
+        scopes=list(action.scopes),
+        given_at=action.given_at,
+        expires_at=action.expires_at,
+    )
+    state.consents.append(consent)
+    change.record(
+        ConsentRecorded,
+        consent_id=consent.consent_id,
+        partner_id=consent.partner_id,
+        scopes=consent.scopes,
+        given_at=consent.given_at,
+        expires_at=consent.expires_at,
+        note=action.note,
+    )
+
+
+def validate_withdraw_consent(state: ProcessState, action: WithdrawConsent, now: datetime) -> None:
+    refuse_unless(
+        any(c.consent_id == action.consent_id for c in state.consents), f"no consent {action.consent_id} in force"
+    )
+
+
+def withdraw_consent(change: Change, action: WithdrawConsent) -> None:
+    """Withdrawing stops further sharing: referrals made under the consent are withdrawn and the provider told
+    to stop; a service that had not started yet becomes a transition for the case manager to decide."""
+    state = change.state
+    consent = next(c for c in state.consents if c.consent_id == action.consent_id)
+    state.consents.remove(consent)
+    change.record(ConsentWithdrawn, consent_id=consent.consent_id, partner_id=consent.partner_id, note=action.note)
+    for referral in list(state.referrals):
+        if referral.consent_id != consent.consent_id or referral.status in (
+            ReferralStatus.DECLINED,
+            ReferralStatus.ENDED,
+            ReferralStatus.WITHDRAWN,
+        ):
+            continue
+        _withdraw_referral(change, referral, "consent_withdrawn")
+        service = next((s for s in state.services if s.service_id == referral.service_id), None)
+        if service is not None and service.status is ServiceStatus.PLANNED:
+            _open_transition(change, service, TransitionCause.CONSENT_WITHDRAWN)
+
+
+def _withdraw_referral(change: Change, referral: ProcessReferral, because: str) -> None:
+    referral.status = ReferralStatus.WITHDRAWN
+    change.record(
+        ReferralWithdrawn,
+        referral_id=referral.referral_id,
+        service_id=referral.service_id,
+        partner_id=referral.partner_id,
+        because=because,
+    )
+    change.notify(
+        NotificationKind.REFERRAL_WITHDRAWN, Recipient.PARTNER, referral.partner_id, referral_id=referral.referral_id
+    )
+    change.state.referrals.remove(referral)
+
+
+def _referral_of_service(state: ProcessState, service_id: str) -> ProcessReferral | None:
+    return next((r for r in state.referrals if r.service_id == service_id), None)
+
+
+def validate_refer_service(state: ProcessState, action: ReferService, now: datetime) -> None:
+    service = next((s for s in state.services if s.service_id == action.service_id), None)
+    refuse_unless(service is not None, f"no service {action.service_id} in the plan")
+    assert service is not None
+    refuse_unless(
+        service.status is ServiceStatus.PLANNED,
+        f"only a planned service can be referred; service {action.service_id} is {service.status.value}",
+    )
+    existing = _referral_of_service(state, action.service_id)
+    if existing is not None:
+        refuse_unless(
+            existing.status is ReferralStatus.SENT,
+            f"service {action.service_id} is already {existing.status.value} by {existing.partner_id}",
+        )
+        refuse_unless(
+            existing.partner_id == action.partner_id,
+            f"service {action.service_id} is already referred to {existing.partner_id}; record its answer first",
+        )
+    refuse_unless(
+        consent_in_force(state, action.partner_id, ConsentScope.REFERRAL, now) is not None,
+        f"the client has not consented to share a referral with {action.partner_id} (or the consent has expired "
+        "or was withdrawn): record the client's consent first",
+    )
+
+
+def refer_service(change: Change, action: ReferService) -> None:
+    state = change.state
+    service = next(s for s in state.services if s.service_id == action.service_id)
+    consent = consent_in_force(state, action.partner_id, ConsentScope.REFERRAL, change.now)
+    assert consent is not None
+    answer_due = change.now + state.policy.referral_answer_within
+    referral = _referral_of_service(state, action.service_id)
+    resent = referral is not None
+    if referral is None:
+        referral = ProcessReferral(
+            referral_id=change.new_item_id(),
+            service_id=service.service_id,
+            partner_id=action.partner_id,
+            consent_id=consent.consent_id,
+            sent_at=change.now,
+            answer_due=answer_due,
+        )
+        state.referrals.append(referral)
+    else:
+        referral.sent_at, referral.answer_due, referral.consent_id = change.now, answer_due, consent.consent_id
+    change.record(
+        ReferralSent,
+        referral_id=referral.referral_id,
+        service_id=service.service_id,
+        service_kind=service.kind,
+        partner_id=action.partner_id,
+        consent_id=consent.consent_id,
+        consent_expires_at=consent.expires_at,
+        planned_start=service.planned_start,
+        planned_end=service.planned_end,
+        remote=service.remote,
+        answer_due=answer_due,
+        resent=resent,
+        message=action.message,
+    )
+    change.notify(
+        NotificationKind.REFERRAL_TO_PARTNER,
+        Recipient.PARTNER,
+        action.partner_id,
+        due_at=answer_due,
+        referral_id=referral.referral_id,
+    )
+
+
+# The answer -> the referral statuses it may follow.
+REFERRAL_ANSWERS_FROM: dict[ReferralAnswer, frozenset[ReferralStatus]] = {
+    ReferralAnswer.ACCEPTED: frozenset({ReferralStatus.SENT}),
+    ReferralAnswer.DECLINED: frozenset({ReferralStatus.SENT, ReferralStatus.ACCEPTED}),
+    ReferralAnswer.STARTED: frozenset({ReferralStatus.SENT, ReferralStatus.ACCEPTED}),
+    ReferralAnswer.ENDED: frozenset({ReferralStatus.STARTED}),
+}
+
+
+def is_partner(actor: str) -> bool:
+    return actor.startswith(PARTNER_ACTOR_PREFIX)
+
+
+def _find_referral(state: ProcessState, referral_id: str) -> ProcessReferral:
+    referral = next((r for r in state.referrals if r.referral_id == referral_id), None)
+    if referral is None:
+        raise Refusal(
+            f"no referral {referral_id} is open on this pathway (it was withdrawn, or its service left the plan)"
+        )
+    return referral
+
+
+def require_referral_partner(state: ProcessState, action: AnswerReferral, actor: str) -> None:
+    """A partner answers only its own referrals (staff may record any provider's answer)."""
+    if is_partner(actor):
+        referral = _find_referral(state, action.referral_id)
+        refuse_unless(
+            actor == PARTNER_ACTOR_PREFIX + referral.partner_id, "a provider answers only the referrals sent to it"
+        )
+
+
+def validate_answer_referral(state: ProcessState, action: AnswerReferral, now: datetime) -> None:
+    referral = _find_referral(state, action.referral_id)
+    allowed = REFERRAL_ANSWERS_FROM[action.answer]
+    refuse_unless(
+        referral.status in allowed,
+        f"the referral is {referral.status.value}: it cannot be answered {action.answer.value} now",
+    )
+    service = next((s for s in state.services if s.service_id == referral.service_id), None)
+    refuse_unless(service is not None, f"the referred service {referral.service_id} is no longer in the plan")
+
+
+def answer_referral(change: Change, action: AnswerReferral) -> None:
+    state = change.state
+    referral = _find_referral(state, action.referral_id)
+    service = next(s for s in state.services if s.service_id == referral.service_id)
+    by_partner = is_partner(change.actor)
+    because = "provider" if by_partner else "staff"
+    change.record(
+        ReferralAnswered,
+        referral_id=referral.referral_id,
+        service_id=referral.service_id,
+        partner_id=referral.partner_id,
+        answer=action.answer,
+        by_partner=by_partner,
+        reason=action.reason,
+    )
+    if action.answer is ReferralAnswer.ACCEPTED:
+        referral.status = ReferralStatus.ACCEPTED
+    elif action.answer is ReferralAnswer.DECLINED:
+        referral.status = ReferralStatus.DECLINED
+        if service.status is ServiceStatus.PLANNED:
+            _end_service(change, service, ServiceStatus.CANCELLED, EventKind.SERVICE_CANCELLED, "declined_by_provider")
+    elif action.answer is ReferralAnswer.STARTED:
+        if service.status is ServiceStatus.PLANNED:
+            _start_service(change, service, because)
+        referral.status = ReferralStatus.STARTED
+    elif action.answer is ReferralAnswer.ENDED and service.status is ServiceStatus.ACTIVE:
+        _end_service(change, service, ServiceStatus.COMPLETED, EventKind.SERVICE_COMPLETED, because)
+        referral.status = ReferralStatus.ENDED
+    if by_partner:
+        change.tell_case_manager(NotificationKind.REFERRAL_ANSWERED)
+
+
+# --------------------------------------------------------------------------------------------------
+# Network meetings
+# --------------------------------------------------------------------------------------------------
+
+
+def _participant_facts(participants: list[MeetingParticipant]) -> list[MeetingParticipantFacts]:
+    return [
+        MeetingParticipantFacts(role=p.role, staff_id=p.staff_id, partner_id=p.partner_id, remote=p.remote)
+        for p in participants
+    ]
+
+
+def _require_partner_consents(state: ProcessState, participants: list[MeetingParticipant], at: datetime) -> None:
+    for participant in participants:
+        if participant.partner_id is not None:
+            refuse_unless(
+                consent_in_force(state, participant.partner_id, ConsentScope.NETWORK_MEETING, at) is not None,
+                f"the client has not consented to {participant.partner_id} taking part in network meetings "
+                "(or the consent has expired or was withdrawn): record the consent first",
+            )
+
+
+def validate_schedule_network_meeting(state: ProcessState, action: ScheduleNetworkMeeting, now: datetime) -> None:
+    require_case_manager(state, "scheduling a network meeting")
+    refuse_unless(action.at > now, "a network meeting is scheduled for a time in the future")
+    _require_partner_consents(state, action.participants, now)
+
+
+def schedule_network_meeting(change: Change, action: ScheduleNetworkMeeting) -> None:
+    meeting = ScheduledMeeting(meeting_id=change.new_item_id(), at=action.at)
+    change.state.next_meeting = meeting
+    change.record(
+        NetworkMeetingScheduled,
+        meeting_id=meeting.meeting_id,
+        meeting_at=action.at,
+        participants=_participant_facts(action.participants),
+        remote=action.remote,
+        agenda=action.agenda,
+    )
+
+
+def validate_record_network_meeting(state: ProcessState, action: RecordNetworkMeeting, now: datetime) -> None:
+    require_case_manager(state, "recording a network meeting")
+    require_not_future(state, now, action.held_at, "held_at")
+    _require_partner_consents(state, action.participants, action.held_at)
+    if action.next_meeting_at is not None:
+        refuse_unless(action.next_meeting_at > now, "next_meeting_at must be in the future")
+    if action.plan is not None:
+        refuse_unless(
+            state.stage in (Stage.PLANNING, Stage.IN_SERVICES),
+            f"a network meeting revises the plan at planning or in services, not at stage {state.stage.value}",
+        )
+        validate_set_plan(state, action.plan, now)
+
+
+def record_network_meeting(change: Change, action: RecordNetworkMeeting) -> None:
+    state = change.state
+    scheduled = state.next_meeting
+    meeting_id = scheduled.meeting_id if scheduled is not None else change.new_item_id()
+    following = (
+        ScheduledMeeting(meeting_id=change.new_item_id(), at=action.next_meeting_at)
+        if action.next_meeting_at is not None
+        else None
+    )
+    change.record(
+        NetworkMeetingHeld,
+        meeting_id=meeting_id,
+        held_at=action.held_at,
+        participants=_participant_facts(action.participants),
+        remote=action.remote,
+        revised_plan=action.plan is not None,
+        next_meeting_id=following.meeting_id if following else None,
+        next_meeting_at=action.next_meeting_at,
+        decisions=action.decisions,
+    )
+    if action.plan is not None:
+        _apply_plan(change, action.plan.services, action.plan.follow_up_interval, action.plan.note)
+    state.next_meeting = following
 
 
 def validate_record_follow_up(state: ProcessState, action: RecordFollowUp, now: datetime) -> None:
@@ -596,10 +1220,8 @@ def validate_decide_team_review(state: ProcessState, action: DecideTeamReview, n
             "revise_plan needs a completed assessment; complete the assessment first",
         )
     if decision is TeamReviewDecision.CHANGE_CASE_MANAGER:
-        require_case_manager(state, "changing the case manager")
-        refuse_unless(
-            action.new_case_manager != state.case_manager, f"{action.new_case_manager} is already the case manager"
-        )
+        assert action.new_case_manager is not None
+        _require_new_case_manager(state, action.new_case_manager)
 
 
 def decide_team_review(change: Change, action: DecideTeamReview) -> None:
@@ -621,7 +1243,7 @@ def decide_team_review(change: Change, action: DecideTeamReview) -> None:
         change.record(ReassessmentStarted, route=state.assessment.route, assessment_level=state.assessment.level)
     elif action.decision is TeamReviewDecision.CHANGE_CASE_MANAGER:
         assert action.new_case_manager is not None
-        _assign_case_manager(change, action.new_case_manager, "team review decision")
+        _propose_handover(change, action.new_case_manager, action.note)
     elif action.decision is TeamReviewDecision.REVISE_PLAN:
         _set_outcome_aside(change)
         state.stage = Stage.PLANNING
@@ -699,20 +1321,43 @@ def record_feedback(change: Change, action: RecordFeedback) -> None:
 
 
 def _assign_case_manager(change: Change, new: str, reason: str) -> None:
+    """The first case manager, named by the team in triage (a later change is a hand-over)."""
+    change.state.case_manager = new
+    change.record(CaseManagerAssigned, case_manager=new, reason=reason)
+    change.notify(NotificationKind.ASSIGNED_CASE_MANAGER, Recipient.STAFF, new)
+
+
+def _propose_handover(change: Change, new: str, reason: str) -> None:
+    """A warm hand-over: the current case manager stays responsible (and keeps getting the pathway's notices)
+    until the new one accepts it; a proposal replaces one still pending."""
     state = change.state
-    previous = state.case_manager
-    state.case_manager = new
-    if previous is None:
-        change.record(CaseManagerAssigned, case_manager=new, reason=reason)
-        change.notify(NotificationKind.ASSIGNED_CASE_MANAGER, Recipient.STAFF, new)
-        return
-    # A safe handover: both the previous and the new case manager know.
-    change.record(CaseManagerChanged, previous_case_manager=previous, case_manager=new, reason=reason)
-    change.notify(NotificationKind.HANDOVER_FROM, Recipient.STAFF, previous)
-    change.notify(NotificationKind.HANDOVER_TO, Recipient.STAFF, new)
+    current = state.case_manager
+    assert current is not None
+    if state.handover is not None:
+        _end_handover(change, EventKind.HANDOVER_WITHDRAWN, "replaced by a new proposal")
+    state.handover = PendingHandover(to=new, proposed_by=change.actor, proposed_at=change.now)
+    change.record(HandoverProposed, case_manager=current, proposed_case_manager=new, reason=reason)
+    accept_by = change.now + state.policy.handover_accept_within
+    change.notify(NotificationKind.HANDOVER_PROPOSED, Recipient.STAFF, new, due_at=accept_by)
+    change.notify(NotificationKind.HANDOVER_PENDING, Recipient.STAFF, current, due_at=accept_by)
 
 
-def _open_team_review(change: Change, cause: TeamReviewCause, reason: str, opened_by: str) -> None:
+def _end_handover(change: Change, kind: EventKind, reason: str) -> None:
+    state = change.state
+    handover = state.handover
+    assert handover is not None and state.case_manager is not None
+    state.handover = None
+    change.record(
+        HandoverEnded, kind=kind, case_manager=state.case_manager, proposed_case_manager=handover.to, reason=reason
+    )
+    if kind is EventKind.HANDOVER_DECLINED:
+        change.notify(NotificationKind.HANDOVER_DECLINED, Recipient.COORDINATORS)
+        change.notify(NotificationKind.HANDOVER_DECLINED, Recipient.STAFF, state.case_manager)
+    else:
+        change.notify(NotificationKind.HANDOVER_WITHDRAWN, Recipient.STAFF, handover.to)
+
+
+def _open_team_review(change: Change, cause: TeamReviewCause, reason: str, opened_by: str) -> str:
     state = change.state
     review = PendingReview(review_id=change.new_item_id(), cause=cause, opened_at=change.now, opened_by=opened_by)
     state.pending_reviews.append(review)
@@ -725,6 +1370,7 @@ def _open_team_review(change: Change, cause: TeamReviewCause, reason: str, opene
             state.case_manager,
             review_id=review.review_id,
         )
+    return review.review_id
 
 
 def _decide_review(
@@ -754,10 +1400,18 @@ def _set_outcome_aside(change: Change) -> None:
 
 
 def _close(change: Change, reason: ClosureReason, note: str) -> None:
+    """Closing settles everything open: planned services, referrals (providers told to stop), a pending
+    hand-over, team reviews, transitions and the next network meeting."""
     state = change.state
     for service in state.services:
         if service.status is ServiceStatus.PLANNED:
             _end_service(change, service, ServiceStatus.CANCELLED, EventKind.SERVICE_CANCELLED, "pathway_closed")
+    for referral in list(state.referrals):
+        if referral.status in (ReferralStatus.SENT, ReferralStatus.ACCEPTED, ReferralStatus.STARTED):
+            _withdraw_referral(change, referral, "pathway_closed")
+    if state.handover is not None:
+        _end_handover(change, EventKind.HANDOVER_WITHDRAWN, "the pathway was closed")
+    state.transitions, state.next_meeting = [], None
     for review in list(state.pending_reviews):
         _decide_review(change, review, TeamReviewDecision.CLOSE, "the pathway was closed")
     solution = state.outcome.solution if state.outcome else None
@@ -772,7 +1426,7 @@ def _close(change: Change, reason: ClosureReason, note: str) -> None:
 
 
 def fire_deadline(change: Change, deadline: Deadline) -> None:
-    """What a deadline that fell due does: remind the case manager, or escalate to the team."""
+    """What a deadline that fell due does: remind the case manager (or whoever must act), or escalate to the team."""
     state = change.state
     state.fired_deadline_keys.append(deadline.key)
     case_manager = state.case_manager
@@ -808,6 +1462,75 @@ def fire_deadline(change: Change, deadline: Deadline) -> None:
         )
     elif kind is DeadlineKind.SUSTAINMENT_UNCONFIRMED:
         _escalate_once(change, TeamReviewCause.SUSTAINMENT_UNCONFIRMED, "the solution was not confirmed in time")
+    elif kind in _REMINDERS:
+        notification, committed_at = _REMINDERS[kind]
+        _notice(change, deadline, notification, committed_at(state, deadline))
+    elif kind in _ESCALATIONS:
+        cause, reason = _ESCALATIONS[kind]
+        _escalate_once(change, cause, reason)
+
+
+def _notice(change: Change, deadline: Deadline, kind: NotificationKind, due_at: datetime | None) -> None:
+    """Tell whoever must act on the deadline, and record that they were told."""
+    state = change.state
+    if deadline.kind is DeadlineKind.TEAM_REVIEW_STALLED:
+        change.notify(kind, Recipient.COORDINATORS, due_at=due_at, review_id=deadline.item_id)
+        notified = "coordinators"
+    elif deadline.kind is DeadlineKind.HANDOVER_REMINDER and state.handover is not None:
+        change.notify(kind, Recipient.STAFF, state.handover.to, due_at=due_at)
+        notified = "incoming_case_manager"
+    else:
+        notified = change.tell_case_manager(kind, due_at=due_at)
+    change.record(
+        DeadlineNoticed,
+        actor=SYSTEM_ACTOR,
+        deadline=deadline.kind,
+        due_at=due_at or deadline.due_at,
+        item_id=deadline.item_id,
+        notified=notified,
+    )
+
+
+def _item_date(state: ProcessState, deadline: Deadline) -> datetime | None:
+    """The date the deadline's item committed to (its anchor), from the key `<kind>@<item>@<date>`."""
+    return datetime.fromisoformat(deadline.key.rsplit("@", 1)[1])
+
+
+# Deadline -> (the notification that reminds, the date the commitment named).
+_REMINDERS: dict[DeadlineKind, tuple[NotificationKind, Callable[[ProcessState, Deadline], datetime | None]]] = {
+    DeadlineKind.SERVICE_START_MISSED: (NotificationKind.SERVICE_START_MISSED, _item_date),
+    DeadlineKind.SERVICE_END_PASSED: (NotificationKind.SERVICE_END_PASSED, _item_date),
+    DeadlineKind.INVESTIGATION_OVERDUE: (NotificationKind.INVESTIGATION_OVERDUE, _item_date),
+    DeadlineKind.GOAL_REVIEW: (NotificationKind.GOAL_REVIEW_DUE, _item_date),
+    DeadlineKind.TEAM_REVIEW_STALLED: (NotificationKind.TEAM_REVIEW_STALLED, _item_date),
+    DeadlineKind.TRANSITION_REMINDER: (NotificationKind.TRANSITION_TO_DECIDE, lambda state, d: d.due_at),
+    DeadlineKind.HANDOVER_REMINDER: (NotificationKind.HANDOVER_REMINDER, lambda state, d: d.due_at),
+    DeadlineKind.REFERRAL_ANSWER_REMINDER: (NotificationKind.REFERRAL_UNANSWERED, _item_date),
+    DeadlineKind.NETWORK_MEETING_REMINDER: (NotificationKind.NETWORK_MEETING_SOON, _item_date),
+    DeadlineKind.NETWORK_MEETING_OVERDUE: (NotificationKind.NETWORK_MEETING_OVERDUE, _item_date),
+}
+_ESCALATIONS: dict[DeadlineKind, tuple[TeamReviewCause, str]] = {
+    DeadlineKind.SERVICE_START_ESCALATION: (
+        TeamReviewCause.SERVICE_NOT_STARTED,
+        "a planned service has not started long after its planned start",
+    ),
+    DeadlineKind.INVESTIGATION_ESCALATION: (
+        TeamReviewCause.INVESTIGATION_OVERDUE,
+        "an investigation is long past its due date",
+    ),
+    DeadlineKind.TRANSITION_ESCALATION: (
+        TeamReviewCause.TRANSITION_UNDECIDED,
+        "a service stopped short and what follows has not been decided",
+    ),
+    DeadlineKind.HANDOVER_ESCALATION: (
+        TeamReviewCause.HANDOVER_STALLED,
+        "the proposed case manager has not taken the pathway over",
+    ),
+    DeadlineKind.REFERRAL_ANSWER_ESCALATION: (
+        TeamReviewCause.REFERRAL_UNANSWERED,
+        "the provider has not answered the referral",
+    ),
+}
 
 
 def _escalate_once(change: Change, cause: TeamReviewCause, reason: str) -> None:

@@ -12,6 +12,8 @@ from api.routes import (
     health,
     me,
     notifications,
+    partner_callbacks,
+    partners,
     pathways,
     reports,
     staff,
@@ -27,6 +29,8 @@ api_router.include_router(me.router, prefix="/me", tags=["me"])
 api_router.include_router(team_reviews.router, prefix="/team-reviews", tags=["team reviews"])
 api_router.include_router(staff.router, prefix="/staff", tags=["staff"])
 api_router.include_router(teams.router, prefix="/teams", tags=["teams"])
+api_router.include_router(partners.router, prefix="/teams", tags=["partners and hand-overs"])
+api_router.include_router(partner_callbacks.router, tags=["partner organisations"])
 api_router.include_router(audit.router, tags=["audit"])
 api_router.include_router(notifications.router, prefix="/notifications", tags=["notifications"])
 api_router.include_router(fhir.router)

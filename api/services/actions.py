@@ -7,17 +7,40 @@ import uuid
 from typing import Any
 
 from pydantic import BaseModel
+from sqlmodel import Session
 from temporalio.client import Client
 
 from api.access import PathwayGrant
+from api.services.partners import check_partner
 from api.services.pathways import WORKER_ANSWER_SECONDS, RecordMovingError
-from api.services.staff import check_case_manager
+from api.services.staff import check_case_manager, check_team_member
 from api.services.temporal_errors import translated
 from models.process import ActionAnswer
 from models.tables import ProcessVersion
 from workflows.actions import StaffAction
 from workflows.client import act as run_action
 from workflows.client import pathway_handle, request_record_move
+
+
+def check_named(session: Session, action: StaffAction[Any], fields: BaseModel, *, team: str) -> None:
+    """The staff members and partners an action names must be the team's own (the workflow cannot know)."""
+    for name in action.names_case_manager:
+        named = getattr(fields, name, None)
+        if named is not None:
+            check_case_manager(session, staff_id=named, team=team, field=name)
+    for name in action.names_partner:
+        named = getattr(fields, name, None)
+        if named is not None:
+            check_partner(session, team=team, partner_id=named, field=name)
+    for index, participant in enumerate(getattr(fields, "participants", None) or []):
+        if participant.staff_id is not None:
+            check_team_member(
+                session, staff_id=participant.staff_id, team=team, field=f"participants[{index}].staff_id"
+            )
+        if participant.partner_id is not None:
+            check_partner(
+                session, team=team, partner_id=participant.partner_id, field=f"participants[{index}].partner_id"
+            )
 
 
 async def act(
@@ -41,10 +64,7 @@ async def act(
             f"pathway {row.pathway_id} started on the previous version and is moving its record into the "
             "database now: repeat the action (with the same Idempotency-Key) in a few seconds"
         )
-    for name in action.names_case_manager:
-        named = getattr(fields, name, None)
-        if named is not None:
-            await asyncio.to_thread(check_case_manager, grant.session, staff_id=named, team=row.team, field=name)
+    await asyncio.to_thread(check_named, grant.session, action, fields, team=row.team)
     # The update id makes Temporal apply a retried request once and answer it with the first result.
     update_id = idempotency_key or str(uuid.uuid4())
     async with translated(row.pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from sqlmodel import col, select
 from temporalio.client import Client
 
 from api.access import PathwayGrant, TeamGrant
@@ -21,6 +22,7 @@ from interop.fhir import FhirExportInput, StageChange, pathway_bundle_json
 from models.events import EventKind, FollowUpRecorded
 from models.pathway import ClosureReason, ContactChannel, DeadlineKind, Stage
 from models.record import FollowUpRecord
+from models.tables import Partner
 from records import store
 from records.store import aware
 from reports.chart import render_png
@@ -63,6 +65,7 @@ async def fhir_export(*, client: Client, sealer: RecordSealer, grant: PathwayGra
     # What the live process has decided but the database has not got yet is in the view's latest items.
     recorded = rows[-1].sequence if rows else 0
     contacts += [item for item in view.follow_ups if item.sequence > recorded]
+    partner_names = await asyncio.to_thread(_partner_names, grant)
     return pathway_bundle_json(
         FhirExportInput(
             record=view,
@@ -70,8 +73,17 @@ async def fhir_export(*, client: Client, sealer: RecordSealer, grant: PathwayGra
             follow_ups=contacts,
             plan_first_set_at=plan_first_set_at,
             follow_up_overdue=DeadlineKind.FOLLOW_UP_OVERDUE in view.overdue_deadlines,
+            partner_names=partner_names,
+            exported_at=datetime.now(UTC),
         )
     )
+
+
+def _partner_names(grant: PathwayGrant) -> dict[str, str]:
+    return {
+        partner.partner_id: partner.name
+        for partner in grant.session.exec(select(Partner).where(col(Partner.team_id) == grant.pathway.team))
+    }
 
 
 def _all_event_rows(grant: PathwayGrant) -> list[Any]:
@@ -109,7 +121,7 @@ async def outcomes(
     if period_from is not None and period_to is not None and period_from >= period_to:
         raise InvalidInputError("'from' must be before 'to'", field="from")
     rows = await asyncio.to_thread(store.cohort_events, grant.session, grant.teams, period_from)
-    return outcome_report(rows, team=team, period_from=period_from, period_to=period_to)
+    return outcome_report(rows, team=team, period_from=period_from, period_to=period_to, as_of=datetime.now(UTC))
 
 
 def render(report: OutcomeReport, report_format: ReportFormat) -> tuple[bytes, str]:

@@ -235,6 +235,13 @@ def list_staff(session: Session) -> list[tuple[Staff, list[str]]]:
     ]
 
 
+def check_team_member(session: Session, *, staff_id: str, team: str, field: str) -> None:
+    """A staff member named as taking part (e.g. in a network meeting) must be a member of the pathway's team."""
+    staff = session.get(Staff, staff_id)
+    if staff is None or session.get(StaffTeam, (staff_id, team)) is None:
+        raise InvalidInputError(f"{field}: {staff_id} is not a member of the pathway's team {team}", field=field)
+
+
 def check_case_manager(session: Session, *, staff_id: str, team: str, field: str) -> None:
     """A case manager named in an action must be an active professional or coordinator of the pathway's team."""
     staff = session.get(Staff, staff_id)

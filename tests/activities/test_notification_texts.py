@@ -15,10 +15,19 @@ from models.pathway import Language, NotificationKind
 
 PATHWAY = "pathway-client-3f9a1c2b7d4e"
 TEAM = "eura-team"
+# Notices to staff name the pathway; notices to partner organisations never do.
+STAFF_KINDS = list(notification_texts.TEMPLATES)
+PARTNER_KINDS = list(notification_texts.PARTNER_TEMPLATES)
+LINK = "https://pathways.example.org/partner/referrals/eyJ0b2tlbiI.c2lnbmF0dXJl"
+
+
+def test_every_kind_is_worded_for_staff_or_for_partners() -> None:
+    assert set(STAFF_KINDS) | set(PARTNER_KINDS) == set(NotificationKind)
+    assert not set(STAFF_KINDS) & set(PARTNER_KINDS)
 
 
 @pytest.mark.parametrize("language", list(Language))
-@pytest.mark.parametrize("kind", list(NotificationKind))
+@pytest.mark.parametrize("kind", STAFF_KINDS)
 def test_every_kind_has_a_text_in_every_language_naming_the_pathway(kind: NotificationKind, language: Language) -> None:
     text = render_notification(kind, language, pathway_id=PATHWAY, team=TEAM)
 
@@ -28,7 +37,7 @@ def test_every_kind_has_a_text_in_every_language_naming_the_pathway(kind: Notifi
     assert len(text.subject) <= 300 and len(text.body) <= 4000
 
 
-@pytest.mark.parametrize("kind", list(NotificationKind))
+@pytest.mark.parametrize("kind", STAFF_KINDS)
 def test_the_three_languages_give_three_different_texts(kind: NotificationKind) -> None:
     subjects = {render_notification(kind, language, pathway_id=PATHWAY, team=TEAM).subject for language in Language}
     bodies = {render_notification(kind, language, pathway_id=PATHWAY, team=TEAM).body for language in Language}
@@ -74,8 +83,44 @@ def test_templates_can_only_carry_the_pathway_reference_and_the_team() -> None:
 
 @pytest.mark.parametrize("language", list(Language))
 def test_texts_contain_no_identity_code_or_email_address(language: Language) -> None:
-    for kind in NotificationKind:
+    for kind in STAFF_KINDS:
         text = render_notification(kind, language, pathway_id=PATHWAY, team=TEAM)
         content = text.subject + "\n" + text.body
         assert not re.search(r"\d{6}[-+A-FU-Y]\d{3}[0-9A-Y]", content)
         assert "@" not in content
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("kind", PARTNER_KINDS)
+def test_a_partner_notice_names_the_team_and_the_referral_never_the_pathway(
+    kind: NotificationKind, language: Language
+) -> None:
+    valid_until = datetime(2026, 12, 31, 10, 0, tzinfo=UTC)
+    text = notification_texts.render_partner_notice(
+        kind, language, team_name="Euran työkykytiimi", reference="3f9a1c2b", link=LINK, valid_until=valid_until
+    )
+    content = text.subject + "\n" + text.body
+    assert "Euran työkykytiimi" in content and "3f9a1c2b" in text.subject
+    assert "pathway-" not in content
+    assert "{" not in content and len(text.subject) <= 300 and len(text.body) <= 4000
+    if kind is NotificationKind.REFERRAL_TO_PARTNER:
+        assert LINK in text.body and "31.12.2026" in text.body
+
+
+@pytest.mark.parametrize("kind", PARTNER_KINDS)
+def test_partner_notices_differ_by_language_and_carry_only_the_team_the_reference_and_the_link(
+    kind: NotificationKind,
+) -> None:
+    texts = {
+        notification_texts.render_partner_notice(kind, language, team_name="T", reference="r", link=LINK).body
+        for language in Language
+    }
+    assert len(texts) == 3
+    subject, body = notification_texts.PARTNER_TEMPLATES[kind]
+    fields: set[str] = set()
+    for language in ("fi", "sv"):
+        for context, part in (("subject", subject), ("body", body)):
+            translated = pgettext(language, f"partner notice {kind.value} {context}", part)
+            assert translated != part, f"{kind.value} {context} has no {language} translation"
+            fields |= {name for _, name, _, _ in string.Formatter().parse(translated) if name}
+    assert fields <= {"team_name", "reference", "link", "valid_until"}

@@ -116,6 +116,14 @@ async def test_professional_referral_with_specialist_assessment_handover_and_ove
     )
     investigation_id = answer.created_ids[0]
     await pathway.do(coordinator, a.AssignCaseManager(case_manager=nurse, reason="Health needs dominate"))
+    # A warm hand-over: the social worker stays case manager until the nurse takes over, having told the client.
+    assert (await pathway.process()).case_manager == social_worker
+    await pathway.do(
+        nurse,
+        a.AcceptHandover(
+            note="Met the client together", client_informed=True, client_informed_via=ContactChannel.PHONE
+        ),
+    )
     await pathway.do(nurse, a.CompleteInvestigation(investigation_id=investigation_id, result_summary="Memory limits"))
     await pathway.do(nurse, a.CompleteAssessment(summary="Reduced", recommendation="Rehabilitation"))
     await pathway.do(nurse, a.SetPlan(services=[service()]))
@@ -138,13 +146,16 @@ async def test_professional_referral_with_specialist_assessment_handover_and_ove
     [review] = record.team_reviews
     assert review.cause is TeamReviewCause.FOLLOW_UP_OVERDUE and review.decision is TeamReviewDecision.CONTINUE
     assert record.reminders_sent == 1
+    assert record.case_manager_history[1].handover_note == "Met the client together"
     kinds_to_nurse = {n.kind for n in pathway.inbox(nurse)}
     assert {
-        NotificationKind.HANDOVER_TO,
+        NotificationKind.HANDOVER_PROPOSED,
         NotificationKind.FOLLOW_UP_DUE_SOON,
         NotificationKind.FOLLOW_UP_OVERDUE,
     } <= kinds_to_nurse
-    assert NotificationKind.HANDOVER_FROM in {n.kind for n in pathway.inbox(social_worker)}
+    assert {NotificationKind.HANDOVER_PENDING, NotificationKind.HANDOVER_ACCEPTED} <= {
+        n.kind for n in pathway.inbox(social_worker)
+    }
 
 
 async def test_no_need_closes_the_pathway_and_its_workflow(

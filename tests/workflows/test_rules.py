@@ -5,9 +5,8 @@ The dev-server tests beside these prove the workflow runs the same rules durably
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from models.events import (
     EventKind,
     FollowUpReminderSent,
     GoalSet,
+    HandoverProposed,
     OutcomeSetAside,
     PlanSet,
     ReferralReceived,
@@ -43,90 +43,21 @@ from models.pathway import (
 )
 from models.process import MAX_OPEN_GOALS, MAX_UNRECORDED_EVENTS, ProcessState, Recipient
 from models.record import apply_events
+from tests.support.rules import (
+    COORDINATOR,
+    NURSE,
+    SOCIAL_WORKER,
+    T0,
+    Clock,
+    do,
+    fire_next,
+    in_services,
+    refused,
+    started,
+)
 from workflows import deadlines, rules
-from workflows.actions import ACTIONS, BY_FIELDS
+from workflows.actions import ACTIONS
 from workflows.rules import Decision, Refusal
-
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
-TEAM = "eura-team"
-COORDINATOR, NURSE, SOCIAL_WORKER = "coordinator.aalto", "nurse.virtanen", "socialworker.nieminen"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-        self._ids = itertools.count(1)
-
-    def new_id(self) -> str:
-        return f"id-{next(self._ids):04d}"
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-def started(clock: Clock, policy: PathwayPolicy | None = None) -> tuple[ProcessState, Decision]:
-    intake = a.Intake(
-        client_reference="client-abcd",
-        team=TEAM,
-        referral_source="self_referral",
-        reason="Reduced work ability suspected",
-        referred_at=clock.now,
-    )
-    return rules.start(
-        intake,
-        pathway_id="pathway-client-abcd",
-        registered_by=COORDINATOR,
-        policy=policy or PathwayPolicy(),
-        now=clock.now,
-    )
-
-
-def do(
-    state: ProcessState, actor: str, fields: Any, clock: Clock, cause: str | None = None
-) -> tuple[ProcessState, Decision]:
-    """Validate, then apply, exactly as the workflow's update handler does."""
-    action = BY_FIELDS[type(fields)]
-    action.validate(state, fields, clock.now)
-    return rules.decide(
-        state,
-        action.apply,
-        fields,
-        now=clock.now,
-        new_id=clock.new_id,
-        cause=cause or f"update:{clock.new_id()}",
-        actor=actor,
-    )
-
-
-def refused(state: ProcessState, fields: Any, clock: Clock, reason_part: str) -> None:
-    with pytest.raises(Refusal) as refusal:
-        BY_FIELDS[type(fields)].validate(state, fields, clock.now)
-    assert reason_part in refusal.value.reason, refusal.value.reason
-
-
-def in_services(clock: Clock, policy: PathwayPolicy | None = None, services: int = 2) -> ProcessState:
-    state, _ = started(clock, policy)
-    state, _ = do(state, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE), clock)
-    state, _ = do(state, NURSE, a.CompleteAssessment(summary="fair", recommendation="services"), clock)
-    plan = a.SetPlan(
-        services=[
-            a.PlannedServiceInput(kind=ServiceKind.SOCIAL_WORK, provider=f"P{index}", planned_start=clock.now)
-            for index in range(services)
-        ]
-    )
-    state, _ = do(state, NURSE, plan, clock)
-    return state
-
-
-def fire_next(state: ProcessState, clock: Clock) -> tuple[Any, ProcessState, Decision]:
-    upcoming = deadlines.next_deadline(state)
-    assert upcoming is not None
-    clock.now = max(clock.now, upcoming.due_at)
-    new_state, decision = rules.fire(state, upcoming, now=clock.now, new_id=clock.new_id)
-    return upcoming, new_state, decision
-
 
 # -- intake and triage ---------------------------------------------------------------------------------------
 
@@ -184,7 +115,10 @@ def test_overdue_triage_escalates_once_and_triage_resolves_that_review(clock: Cl
     opened = decision.events[0]
     assert isinstance(opened, TeamReviewOpened) and opened.cause is TeamReviewCause.TRIAGE_OVERDUE
     assert {n.to for n in decision.notices} == {Recipient.COORDINATORS}
-    assert deadlines.is_overdue(state) and deadlines.next_deadline(state) is None
+    # The review itself is the next commitment: the coordinators hear if it waits longer than the policy allows.
+    upcoming = deadlines.next_deadline(state)
+    assert deadlines.is_overdue(state) and upcoming is not None
+    assert upcoming.kind is DeadlineKind.TEAM_REVIEW_STALLED and upcoming.due_at == clock.now + timedelta(days=14)
     state, decision = do(state, COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE), clock)
     decided = decision.events[0]
     assert isinstance(decided, TeamReviewDecided) and decided.decision is TeamReviewDecision.CONTINUE
@@ -194,18 +128,43 @@ def test_overdue_triage_escalates_once_and_triage_resolves_that_review(clock: Cl
 # -- case managers, goals, investigations -------------------------------------------------------------------------
 
 
-def test_a_handover_tells_the_previous_and_the_new_case_manager(clock: Clock) -> None:
+def test_a_handover_is_pending_until_the_new_case_manager_accepts_it_and_the_client_is_told(clock: Clock) -> None:
     state = in_services(clock)
     refused(state, a.AssignCaseManager(case_manager=NURSE, reason="x"), clock, "already the case manager")
     state, decision = do(
         state, COORDINATOR, a.AssignCaseManager(case_manager=SOCIAL_WORKER, reason="Social needs"), clock
     )
     [event] = decision.events
-    assert isinstance(event, CaseManagerChanged) and event.previous_case_manager == NURSE
+    assert isinstance(event, HandoverProposed) and event.proposed_case_manager == SOCIAL_WORKER
+    # The previous case manager stays responsible and hears so; the new one is asked to take over.
+    assert state.case_manager == NURSE and state.handover is not None
     assert [(n.kind, n.recipient) for n in decision.notices] == [
-        (NotificationKind.HANDOVER_FROM, NURSE),
-        (NotificationKind.HANDOVER_TO, SOCIAL_WORKER),
+        (NotificationKind.HANDOVER_PROPOSED, SOCIAL_WORKER),
+        (NotificationKind.HANDOVER_PENDING, NURSE),
     ]
+    assert deadlines.status_of(state).handover_to == SOCIAL_WORKER
+    refused(state, a.AssignCaseManager(case_manager=SOCIAL_WORKER, reason="x"), clock, "already pending")
+    accept = a.AcceptHandover(
+        note="Briefed on the plan", client_informed=True, client_informed_via=ContactChannel.PHONE
+    )
+    refused(state, accept, clock, "only socialworker.nieminen", actor=NURSE)
+    refused(state, accept, clock, "only socialworker.nieminen", actor=COORDINATOR)
+    not_told = a.AcceptHandover(note="Briefed", client_informed=False)
+    refused(state, not_told, clock, "the client knows whom to contact", actor=SOCIAL_WORKER)
+    # Until accepted, the pathway's reminders still reach the previous case manager.
+    clock.now += timedelta(days=1)
+    state, decision = do(state, SOCIAL_WORKER, accept, clock)
+    [changed] = decision.events
+    assert isinstance(changed, CaseManagerChanged)
+    assert (changed.previous_case_manager, changed.case_manager, changed.proposed_by) == (
+        NURSE,
+        SOCIAL_WORKER,
+        COORDINATOR,
+    )
+    assert changed.handover_note == "Briefed on the plan" and changed.client_informed_via is ContactChannel.PHONE
+    assert state.case_manager == SOCIAL_WORKER and state.handover is None
+    assert [(n.kind, n.recipient) for n in decision.notices] == [(NotificationKind.HANDOVER_ACCEPTED, NURSE)]
+    refused(state, accept, clock, "no hand-over is pending", actor=SOCIAL_WORKER)
 
 
 def test_goals_are_set_updated_and_bounded(clock: Clock) -> None:
@@ -320,7 +279,7 @@ def test_a_follow_up_replans_the_next_one_and_reminders_fire_in_order(clock: Clo
         follow_up_reminder_before=timedelta(days=3),
         follow_up_grace=timedelta(days=7),
     )
-    state = in_services(clock, policy)
+    state = in_services(clock, policy, start_services=True)
     assert state.next_follow_up_due == T0 + timedelta(days=30)
     refused(
         state,
@@ -349,7 +308,7 @@ def test_a_follow_up_replans_the_next_one_and_reminders_fire_in_order(clock: Clo
 
 def test_fired_deadline_keys_stay_bounded_over_a_long_pathway(clock: Clock) -> None:
     policy = PathwayPolicy(follow_up_interval=timedelta(days=7))
-    state = in_services(clock, policy)
+    state = in_services(clock, policy, start_services=True)
     for _week in range(200):
         _, state, _ = fire_next(state, clock)  # the reminder
         state, _ = do(state, NURSE, a.RecordFollowUp(channel=ContactChannel.PHONE, note="weekly"), clock)

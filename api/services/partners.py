@@ -1,0 +1,128 @@
+"""The team's register of partner organisations: who a planned service can be referred to, and how.
+
+A partner is an organisation (Kela, employment services, TYP, a provider), never a person; it has no staff
+account. Coordinators of the team (or administrators) keep the register; every member of the team reads it
+to pick a provider. A webhook partner's secret is made here, shown once, and kept to sign and verify.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from api.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
+from api.services.staff import StaffMember
+from models.pathway import PartnerChannel
+from models.tables import Partner, Team
+
+WEBHOOK_SECRET_BYTES = 32
+# A partner's system may listen on http only on this machine (development and tests); elsewhere https.
+_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+
+
+@dataclass(frozen=True)
+class PartnerFields:
+    name: str
+    kind: str
+    channel: PartnerChannel
+    email: str | None
+    webhook_url: str | None
+    language: str
+
+
+def require_register_keeper(staff: StaffMember, team_id: str) -> None:
+    if staff.is_admin:
+        return
+    if not staff.is_coordinator or team_id not in staff.teams:
+        raise ForbiddenError(f"only a coordinator of team {team_id} (or an administrator) keeps its partner register")
+
+
+def require_register_reader(staff: StaffMember, team_id: str) -> None:
+    if staff.is_admin or team_id in staff.teams:
+        return
+    raise ForbiddenError(f"you see only your own teams' partners, not team {team_id}'s")
+
+
+def _check_channel(channel: PartnerChannel, email: str | None, webhook_url: str | None) -> None:
+    if channel is PartnerChannel.EMAIL and not email:
+        raise InvalidInputError("an e-mail partner needs its e-mail address (email)", field="email")
+    if channel is PartnerChannel.WEBHOOK:
+        if not webhook_url:
+            raise InvalidInputError("a webhook partner needs its webhook_url", field="webhook_url")
+        url = urlparse(webhook_url)
+        if url.scheme not in ("https", "http") or not url.hostname:
+            raise InvalidInputError("webhook_url must be an https:// address", field="webhook_url")
+        if url.scheme == "http" and url.hostname not in _LOCAL_HOSTS:
+            raise InvalidInputError(
+                "webhook_url must use https (client data goes to it); http only on this machine", field="webhook_url"
+            )
+
+
+def list_partners(session: Session, team_id: str, *, include_inactive: bool = False) -> list[Partner]:
+    if session.get(Team, team_id) is None:
+        raise NotFoundError(f"no team {team_id}")
+    statement = select(Partner).where(col(Partner.team_id) == team_id).order_by(col(Partner.name))
+    if not include_inactive:
+        statement = statement.where(col(Partner.active).is_(True))
+    return list(session.exec(statement))
+
+
+def create_partner(
+    session: Session, team_id: str, partner_id: str, fields: PartnerFields
+) -> tuple[Partner, str | None]:
+    """The new partner and, for a webhook partner, its secret (shown once)."""
+    if session.get(Team, team_id) is None:
+        raise NotFoundError(f"no team {team_id}")
+    _check_channel(fields.channel, fields.email, fields.webhook_url)
+    secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES) if fields.channel is PartnerChannel.WEBHOOK else None
+    partner = Partner(
+        team_id=team_id,
+        partner_id=partner_id,
+        name=fields.name,
+        kind=fields.kind,  # type: ignore[arg-type]
+        channel=fields.channel,
+        email=fields.email,
+        webhook_url=fields.webhook_url,
+        language=fields.language,  # type: ignore[arg-type]
+        webhook_secret=secret,
+    )
+    session.add(partner)
+    try:
+        session.commit()
+    except IntegrityError as err:
+        session.rollback()
+        raise ConflictError(f"team {team_id} already has a partner {partner_id}") from err
+    session.refresh(partner)
+    return partner, secret
+
+
+def update_partner(
+    session: Session, team_id: str, partner_id: str, changes: dict[str, object], *, rotate_secret: bool
+) -> tuple[Partner, str | None]:
+    partner = session.get(Partner, (team_id, partner_id))
+    if partner is None:
+        raise NotFoundError(f"team {team_id} has no partner {partner_id}")
+    for name, value in changes.items():
+        setattr(partner, name, value)
+    _check_channel(PartnerChannel(partner.channel), partner.email, partner.webhook_url)
+    secret = None
+    if rotate_secret or (partner.channel is PartnerChannel.WEBHOOK and not partner.webhook_secret):
+        secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
+        partner.webhook_secret = secret
+    session.add(partner)
+    session.commit()
+    session.refresh(partner)
+    return partner, secret
+
+
+def check_partner(session: Session, *, team: str, partner_id: str, field: str) -> None:
+    """A partner named in an action must be an active partner in the register of the pathway's team."""
+    partner = session.get(Partner, (team, partner_id))
+    if partner is None:
+        raise InvalidInputError(f"{field}: team {team} has no partner {partner_id} in its register", field=field)
+    if not partner.active:
+        raise InvalidInputError(f"{field}: partner {partner_id} is no longer active in the register", field=field)
