@@ -170,7 +170,7 @@ def write_notices(
                 if insert_ignoring_conflict(session, Notification.__table__, values, ["idempotency_key"]):  # type: ignore[attr-defined]
                     written += 1
                     if not inbox:
-                        pending.extend(_row_id(session, values["idempotency_key"]))
+                        pending.extend(_row_id(session, str(values["idempotency_key"])))
     return written, pending
 
 

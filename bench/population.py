@@ -76,7 +76,7 @@ class RulesDriver:
 
     def act(self, actor: str, fields: BaseModel) -> RulesDriver:
         action = BY_FIELDS[type(fields)]
-        action.validate(self.process, fields, self.now)
+        action.validate(self.process, fields, self.now, actor)
         self.process, decision = rules.decide(
             self.process,
             action.apply,

@@ -218,6 +218,14 @@ class ProcessState(ContractModel):
     consents: list[ProcessConsent] = Field(default=[], description="Consents in force (withdrawn ones leave).")
     referrals: list[ProcessReferral] = Field(default=[], description="Referrals of the current plan's services.")
     next_meeting: ScheduledMeeting | None = None
+    safe_transitions: bool = Field(
+        default=True,
+        description=(
+            "Dated commitments, warm hand-over and service transitions apply. The workflow sets it from a "
+            "patch marker in every run: a run begun before them (a version-5 history) keeps their rules, "
+            "so its history replays as recorded; its next run takes the new ones."
+        ),
+    )
 
     fired_deadline_keys: list[str] = []
     recent_action_keys: list[str] = Field(

@@ -502,8 +502,8 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                         event.note,
                     )
         case ReferralSent():
-            existing = record.referral_out(event.referral_id)
-            if existing is None:
+            sent = record.referral_out(event.referral_id)
+            if sent is None:
                 record.referrals.append(
                     ReferralRecord(
                         referral_id=event.referral_id,
@@ -518,9 +518,9 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                     )
                 )
             else:
-                existing.sent_at, existing.sent_by, existing.answer_due = event.at, event.actor, event.answer_due
-                existing.message, existing.consent_id = event.message, event.consent_id
-                existing.times_sent += 1
+                sent.sent_at, sent.sent_by, sent.answer_due = event.at, event.actor, event.answer_due
+                sent.message, sent.consent_id = event.message, event.consent_id
+                sent.times_sent += 1
         case ReferralAnswered():
             answered = record.referral_out(event.referral_id)
             if answered is not None:

@@ -63,6 +63,8 @@ RECORD_TIMEOUT = timedelta(seconds=30)
 START_RETRY_POLICY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 # Deadlines fired in one workflow task; more wait for the next turn of the main loop.
 MAX_DEADLINES_AT_ONCE = 20
+# Runs begun before dated commitments, warm hand-over and transitions (version-5 histories) have no marker.
+PATCH_SAFE_TRANSITIONS = "safe-transitions"
 
 
 class InvalidPathwayAction(ApplicationError):
@@ -87,6 +89,7 @@ class PathwayWorkflow:
             # Continue-as-new: the bounded process came along; unrecorded decisions with it.
             self.state = start.carried
             self.state.runs += 1
+            self.state.safe_transitions = workflow.patched(PATCH_SAFE_TRANSITIONS)
             return
         if start.intake is None or start.registered_by is None:
             raise ApplicationError("a new pathway needs its intake and who registered it", non_retryable=True)
@@ -97,6 +100,7 @@ class PathwayWorkflow:
             policy=start.policy,
             now=workflow.now(),
         )
+        self.state.safe_transitions = workflow.patched(PATCH_SAFE_TRANSITIONS)
         self._take(decision)
         # Only what the start decided: an update handled in the same first task is not durable yet.
         self._start_batch = RecordBatch(
@@ -152,6 +156,8 @@ class PathwayWorkflow:
             except TimeoutError:
                 pass
         self._fire(upcoming)
+        if not self.state.safe_transitions:
+            return
         # Whatever else is due by now fires in the same task (many at once after an outage), recorded in one batch.
         for _ in range(MAX_DEADLINES_AT_ONCE - 1):
             due = deadlines.due_now(self.state, workflow.now())

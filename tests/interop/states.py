@@ -59,7 +59,7 @@ class StateBuilder:
 
     def act(self, actor: str, fields: Any) -> StateBuilder:
         action = BY_FIELDS[type(fields)]
-        action.validate(self._process, fields, self.now)
+        action.validate(self._process, fields, self.now, actor)
         self._process, decision = rules.decide(
             self._process,
             action.apply,

@@ -208,7 +208,7 @@ def test_any_sequence_of_actions_and_deadlines_keeps_the_process_and_the_record_
             action = BY_FIELDS[type(fields)]
             before = state.model_copy(deep=True)
             try:
-                action.validate(state, fields, now)
+                action.validate(state, fields, now, actor)
             except Refusal as refusal:
                 assert refusal.reason
                 assert state == before, "a refusal changes nothing"

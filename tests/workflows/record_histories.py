@@ -1,6 +1,6 @@
 """Record full-scenario histories into tests/histories/ for the replay test.
 
-Run after a deliberate workflow change (`python -m tests.workflows.record_histories v5`) and commit the
+Run after a deliberate workflow change (`python -m tests.workflows.record_histories v6`) and commit the
 new files NEXT TO the old ones: the old histories stand for pathways already running in production.
 Scenarios run on a real dev server with the production worker on a temporary SQLite database.
 """
@@ -22,13 +22,19 @@ from core.settings import Settings
 from core.temporal import data_converter, temporal_cli_path
 from models import actions as a
 from models.pathway import (
+    PARTNER_ACTOR_PREFIX,
     AssessmentLevel,
+    ClosureReason,
+    ConsentScope,
     ContactChannel,
     LongTermSolution,
+    MeetingRole,
     PathwayPolicy,
+    ReferralAnswer,
     ServiceKind,
     ServiceStatusChange,
     TeamReviewDecision,
+    TransitionDecision,
     TriageRoute,
 )
 from tests.support.fixtures import Org, make_org, migrated, running_worker
@@ -95,6 +101,10 @@ async def specialist_assessment_with_team_review(client: Client, org: Org, start
     answer = await pathway.do(social_worker, a.AddInvestigation(description="Neuropsych"))
     await pathway.do(coordinator, a.AssignCaseManager(case_manager=physician, reason="Health needs"))
     await pathway.do(
+        physician,
+        a.AcceptHandover(note="Briefed by phone", client_informed=True, client_informed_via=ContactChannel.PHONE),
+    )
+    await pathway.do(
         physician, a.CompleteInvestigation(investigation_id=answer.created_ids[0], result_summary="Limits")
     )
     await pathway.do(physician, a.CompleteAssessment(summary="Reduced", recommendation="Rehab"))
@@ -123,10 +133,85 @@ async def no_need(client: Client, org: Org, start: Start) -> DrivenPathway:
     return pathway
 
 
+async def safe_transitions(client: Client, org: Org, start: Start) -> DrivenPathway:
+    """A missed start, a referral with consent answered by the partner, an interruption decided, a warm
+    hand-over that waited, and a network meeting that revised the plan: every new deadline and action."""
+    policy = PathwayPolicy(
+        commitment_grace=timedelta(seconds=1),
+        handover_accept_within=timedelta(seconds=1),
+        network_meeting_reminder_before=timedelta(seconds=1),
+    )
+    nurse, social_worker, coordinator = org.nurse.staff_id, org.social_worker.staff_id, org.coordinator.staff_id
+    partner = "kela-satakunta"
+    pathway = await start(intake(org.team), policy)
+    await pathway.do(coordinator, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
+    await pathway.do(nurse, a.CompleteAssessment(summary="Fair", recommendation="Rehabilitation and social work"))
+    answer = await pathway.do(
+        nurse,
+        a.SetPlan(
+            services=[
+                _now_service(ServiceKind.SOCIAL_WORK, "Social"),
+                _now_service(ServiceKind.VOCATIONAL_REHABILITATION, "Kela"),
+            ]
+        ),
+    )
+    social, rehab = answer.created_ids
+    await pathway.do(nurse, a.UpdateService(service_id=social, change=ServiceStatusChange.STARTED))
+    await asyncio.sleep(1.5)  # the rehabilitation's planned start is missed: the reminder fires
+    consent = await pathway.do(
+        nurse, a.RecordConsent(partner_id=partner, scopes=[ConsentScope.REFERRAL], given_at=datetime.now(UTC))
+    )
+    referral = await pathway.do(
+        nurse, a.ReferService(service_id=rehab, partner_id=partner, message="Needs a work try-out")
+    )
+    partner_actor = f"{PARTNER_ACTOR_PREFIX}{partner}"
+    referral_id = referral.created_ids[0]
+    await pathway.do(partner_actor, a.AnswerReferral(referral_id=referral_id, answer=ReferralAnswer.ACCEPTED))
+    await pathway.do(partner_actor, a.AnswerReferral(referral_id=referral_id, answer=ReferralAnswer.STARTED))
+    interrupted = await pathway.do(
+        nurse, a.UpdateService(service_id=social, change=ServiceStatusChange.INTERRUPTED, note="Moved")
+    )
+    await pathway.do(
+        nurse,
+        a.DecideTransition(
+            transition_id=interrupted.created_ids[0], decision=TransitionDecision.ACCEPT, note="Rehab goes on"
+        ),
+    )
+    await pathway.do(coordinator, a.AssignCaseManager(case_manager=social_worker, reason="Social needs"))
+    await asyncio.sleep(1.5)  # the hand-over waits: the incoming case manager is reminded
+    await pathway.do(
+        social_worker,
+        a.AcceptHandover(note="Met the client", client_informed=True, client_informed_via=ContactChannel.IN_PERSON),
+    )
+    await pathway.do(social_worker, a.RecordFollowUp(channel=ContactChannel.PHONE, note="ok"))
+    participants = [
+        a.MeetingParticipant(role=MeetingRole.TEAM_MEMBER, staff_id=social_worker),
+        a.MeetingParticipant(role=MeetingRole.CLIENT),
+    ]
+    await pathway.do(
+        social_worker,
+        a.ScheduleNetworkMeeting(at=datetime.now(UTC) + timedelta(seconds=2), participants=participants),
+    )
+    await asyncio.sleep(1.5)  # the meeting's reminder fires
+    await pathway.do(
+        social_worker,
+        a.RecordNetworkMeeting(
+            held_at=datetime.now(UTC),
+            participants=participants,
+            decisions="Rehabilitation goes on; no new service",
+        ),
+    )
+    await pathway.do(social_worker, a.WithdrawConsent(consent_id=consent.created_ids[0], note="Client asked"))
+    await pathway.do(social_worker, a.Close(reason=ClosureReason.CLIENT_DECLINED, note="Declined further support"))
+    await pathway.handle.result()
+    return pathway
+
+
 SCENARIOS = {
     "health_check_to_employment": health_check_to_employment,
     "specialist_assessment_with_team_review": specialist_assessment_with_team_review,
     "no_need": no_need,
+    "safe_transitions": safe_transitions,
 }
 
 
@@ -183,4 +268,4 @@ async def main(tag: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v5"))
+    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v6"))

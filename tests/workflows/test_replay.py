@@ -7,8 +7,9 @@ Each history replays twice: in the worker's runner, and in the SDK's strict sand
 workflow module and refuses non-deterministic calls (`datetime.now()`, `random`, ...) written in it.
 The worker's runner passes modules through for speed and would not notice such a call.
 
-`v1`-`v4` histories are of the version-4 workflow (type `PathwayWorkflow`, `workflows.legacy`), `v5` of the
-current one (type `Pathway`); the replayer picks the class by the history's workflow type, as a worker does.
+`v1`-`v4` histories are of the version-4 workflow (type `PathwayWorkflow`, `workflows.legacy`), `v5` and `v6`
+of the current one (type `Pathway`; `v5` before safe transitions, without their patch marker, `v6` with it);
+the replayer picks the class by the history's workflow type, as a worker does.
 """
 
 from __future__ import annotations
@@ -27,9 +28,10 @@ HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("
 
 
 def test_histories_cover_every_recorded_scenario_of_both_workflows() -> None:
-    for version in ("v4", "v5"):
+    scenarios = {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"}
+    for version, expected in (("v4", scenarios), ("v5", scenarios), ("v6", scenarios | {"safe_transitions"})):
         names = {path.name.split("-")[1] for path in HISTORIES if path.name.startswith(f"{version}-")}
-        assert {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"} <= names, version
+        assert expected <= names, version
 
 
 RUNNERS = {"worker": workflow_runner, "strict": strict_workflow_runner}
