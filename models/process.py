@@ -269,6 +269,7 @@ class ActionAnswer(ContractModel):
     pathway_id: str
     stage: Stage
     case_manager: str | None
+    handover_to: str | None = Field(default=None, description="A hand-over pending to this staff member.")
     team_review_pending: bool
     overdue: bool
     next_deadline: Deadline | None

@@ -27,6 +27,8 @@ from models.pathway import (
     ContactChannel,
     Language,
     LongTermSolution,
+    PartnerChannel,
+    PartnerKind,
     PathwayPolicy,
     ReferralSource,
     ReferringOrganisation,
@@ -35,7 +37,7 @@ from models.pathway import (
     TriageRoute,
 )
 from models.process import ActionAnswer
-from models.tables import StaffRole, Team
+from models.tables import Partner, StaffRole, Team
 from ops.admin import add_staff, add_team
 from workflows.actions import BY_FIELDS
 from workflows.client import act, start_pathway
@@ -81,9 +83,29 @@ def demo_team_exists(engine: Engine) -> bool:
         return session.get(Team, DEMO_TEAM) is not None
 
 
+# A provider the demo's services can be referred to; its answers come through the signed link (the
+# referral e-mail goes nowhere without SMTP: the link is in the outbox row).
+DEMO_PARTNER_ID = "kela-demo"
+
+
+def _demo_partner() -> Partner:
+    return Partner(
+        team_id=DEMO_TEAM,
+        partner_id=DEMO_PARTNER_ID,
+        name="Kela (demo)",
+        kind=PartnerKind.KELA,
+        channel=PartnerChannel.EMAIL,
+        email="referrals@kela.example",
+        language=Language.EN,
+    )
+
+
 def add_demo_staff(engine: Engine) -> dict[str, str]:
-    """The demo team and its staff; returns staff id -> bearer token (shown once, kept only hashed)."""
+    """The demo team, its staff and its partner; returns staff id -> bearer token (shown once, kept hashed)."""
     add_team(engine, team_id=DEMO_TEAM, name=DEMO_TEAM_NAME)
+    with Session(engine) as session:
+        session.add(_demo_partner())
+        session.commit()
     return {
         member.staff_id: add_staff(
             engine,

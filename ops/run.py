@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import secrets
 import signal
 import socket
 import sys
@@ -101,6 +102,9 @@ def child_environment(settings: Settings) -> dict[str, str]:
         key_id, key = local_encryption_key(settings.var_dir)
         env["PATHWAYS_ENCRYPTION_KEYS"] = f"{key_id}:{key}"
         env["PATHWAYS_ENCRYPTION_ACTIVE_KEY"] = key_id
+    if not env.get("PATHWAYS_PARTNER_LINK_SECRETS"):
+        # Partners' referral links work out of the box, signed with a secret kept beside the key.
+        env["PATHWAYS_PARTNER_LINK_SECRETS"] = local_partner_link_secret(settings.var_dir)
     return env
 
 
@@ -127,6 +131,21 @@ def local_encryption_key(var_dir: Path) -> tuple[str, str]:
             file.write(entry + "\n")
     key_id, _, key = path.read_text().strip().partition(":")
     return key_id, key
+
+
+LOCAL_PARTNER_LINK_SECRET_FILE = "partner-links.secret"  # noqa: S105 (a file name, not a secret)
+
+
+def local_partner_link_secret(var_dir: Path) -> str:
+    """The secret `make run` signs partners' referral links with: made once into var/ (mode 600), so links
+    already sent keep working after a restart."""
+    path = var_dir / LOCAL_PARTNER_LINK_SECRET_FILE
+    if not path.exists():
+        var_dir.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(secrets.token_urlsafe(32) + "\n")
+    return path.read_text().strip()
 
 
 def busy_ports(settings: Settings) -> list[str]:

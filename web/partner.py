@@ -21,7 +21,7 @@ from api.errors import ApiError, ConflictError, NotFoundError
 from api.services import partner_referrals
 from api.services.audit import AuditOutcome
 from core.links import InvalidLink, PartnerLinks
-from models.pathway import ReferralAnswer
+from models.pathway import ReferralAnswer, ReferralStatus
 from web.labels import code_label
 from web.templating import LANGUAGES, render, t
 
@@ -155,6 +155,7 @@ async def answer_partner_referral(
         return await _page(request, token, session, sealer, settings, status=409, error=err.detail, audit_read=False)
     except ApiError as err:
         return await _page(request, token, session, sealer, settings, status=503, error=err.detail, audit_read=False)
+    await asyncio.to_thread(partner_referrals.wait_until_recorded, session, referral_id, ReferralStatus(answer))
     return await _page(
         request,
         token,

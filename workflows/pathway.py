@@ -318,6 +318,7 @@ class PathwayWorkflow:
             pathway_id=state.pathway_id,
             stage=state.stage,
             case_manager=state.case_manager,
+            handover_to=state.handover.to if state.handover else None,
             team_review_pending=state.team_review_pending,
             overdue=deadlines.is_overdue(state),
             next_deadline=deadlines.next_deadline(state),

@@ -879,7 +879,8 @@ def consent_in_force(state: ProcessState, partner_id: str, scope: ConsentScope, 
 
 
 def validate_record_consent(state: ProcessState, action: RecordConsent, now: datetime) -> None:
-    require_not_future(state, now, action.given_at, "given_at")
+    # A consent may predate the referral (signed with the referral form), never the future.
+    refuse_unless(action.given_at <= now + CLOCK_TOLERANCE, "given_at cannot be in the future")
     refuse_unless(action.expires_at is None or action.expires_at > now, "expires_at has already passed")
     in_force = [c for c in state.consents if c.expires_at is None or c.expires_at > now]
     refuse_unless(len(in_force) < MAX_CONSENTS, f"a pathway holds at most {MAX_CONSENTS} consents in force")

@@ -43,9 +43,11 @@ class ReferralCallback(Body):
 
 
 class ReferralCallbackAnswer(BaseModel):
+    """The answer was applied; a retried delivery gets this same answer and applies nothing more."""
+
     referral_id: str
     answer: ReferralAnswer
-    repeated: bool = Field(description="The same delivery had already been applied.")
+    stage: str = Field(description="The pathway's stage after the answer.")
 
 
 @router.post(
@@ -106,4 +108,4 @@ async def referral_callback(
         reason=body.reason,
         update_id=f"partner-callback:{body.referral_id}:{delivery_id}"[:300],
     )
-    return ReferralCallbackAnswer(referral_id=body.referral_id, answer=body.answer, repeated=answer.repeated)
+    return ReferralCallbackAnswer(referral_id=body.referral_id, answer=body.answer, stage=answer.stage.value)

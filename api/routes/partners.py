@@ -59,7 +59,9 @@ async def create_partner(
         partner, secret = await asyncio.to_thread(
             partner_service.create_partner, session, team_id, body.partner_id, fields
         )
-    return _public(partner, secret)
+        # Read before the audit line's commit expires the row.
+        saved = _public(partner, secret)
+    return saved
 
 
 @router.patch(
@@ -85,7 +87,8 @@ async def update_partner(
             changes,
             rotate_secret=body.rotate_webhook_secret,
         )
-    return _public(partner, secret)
+        saved = _public(partner, secret)
+    return saved
 
 
 @router.post(

@@ -10,6 +10,7 @@ expired shows nothing but that fact. Every read and answer is audited on the pat
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -82,6 +83,22 @@ def view_of(session: Session, sealer: RecordSealer, referral_id: str, partner_id
         sharing_stopped=stopped,
         possible_answers=possible,
     )
+
+
+def wait_until_recorded(session: Session, referral_id: str, status: ReferralStatus, timeout: float = 3.0) -> bool:
+    """Whether the referral's row shows `status` within `timeout` seconds. The workflow takes an answer at
+    once; the activity that records its events writes the row a moment later, and the provider's page
+    should show the answer it just gave rather than the state before it."""
+    waited = 0.0
+    while True:
+        session.expire_all()
+        referral = session.get(PartnerReferral, referral_id)
+        if referral is not None and ReferralStatus(referral.status) is status:
+            return True
+        if waited >= timeout:
+            return False
+        time.sleep(0.1)
+        waited += 0.1
 
 
 def audit_partner(session: Session, view: PartnerView, action: str, outcome: AuditOutcome, purpose: str) -> None:

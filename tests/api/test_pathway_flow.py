@@ -105,9 +105,13 @@ async def test_complete_pathway_from_intake_to_closure_through_http(api: httpx.A
             headers=coordinator,
         )
     )
-    assert answer["case_manager"] == org.social_worker.staff_id and not answer["team_review_pending"]
-
+    # The team's decision proposes the hand-over; the social worker takes the pathway over by accepting it.
+    assert (answer["case_manager"], answer["handover_to"]) == (org.nurse.staff_id, org.social_worker.staff_id)
+    assert not answer["team_review_pending"]
     social_worker = org.social_worker.auth
+    accept = {"note": "Met the client with the nurse", "client_informed": True, "client_informed_via": "in_person"}
+    answer = ok(await api.post(f"{pathway}/handover/accept", json=accept, headers=social_worker))
+    assert (answer["case_manager"], answer["handover_to"]) == (org.social_worker.staff_id, None)
     ok(
         await api.post(
             f"{pathway}/outcome", json={"solution": "studies", "description": "Admitted"}, headers=social_worker

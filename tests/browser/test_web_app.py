@@ -9,6 +9,7 @@ serious or critical violation. Screenshots of the pages are kept in the test's f
 from __future__ import annotations
 
 import re
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -41,6 +42,7 @@ class Stack:
     run: MakeRun
     api: str
     shots: Path
+    var: Path
 
 
 @pytest.fixture(scope="module")
@@ -74,7 +76,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         shots = tmp / "screenshots"
         shots.mkdir()
         print(f"\nscreenshots: {shots}")
-        yield Stack(run, f"http://localhost:{ports['api']}", shots)
+        yield Stack(run, f"http://localhost:{ports['api']}", shots, tmp / "var")
     finally:
         run.kill_if_running()
 
@@ -307,3 +309,107 @@ async def test_the_coordinators_pages_pass_the_accessibility_checks(coordinator:
             await expect(
                 coordinator.page.get_by_text("team review pending").or_(coordinator.page.get_by_text("pending")).first
             ).to_be_visible()
+
+
+async def _to_services(nurse: Checked, coordinator: Checked, reference: str) -> str:
+    """A new pathway through the pages: the nurse's intake, the coordinator's triage, the plan with a service."""
+    pathway_id = await keyboard_intake(nurse, reference, "Unemployed for a year; needs a work try-out.")
+    page = coordinator.page
+    await coordinator.page.goto(f"{coordinator.stack.api}/app/pathways/{pathway_id}")
+    form = await open_action(page, "Team triage")
+    await form.get_by_label("Route").select_option("health_check")
+    await form.get_by_label("Case manager").select_option("demo.nurse")
+    await submit(form, "Team triage", page)
+    page = nurse.page
+    await page.goto(f"{nurse.stack.api}/app/pathways/{pathway_id}")
+    form = await open_action(page, "Complete the assessment")
+    await form.get_by_label("Summary").fill("Able to work part-time")
+    await form.get_by_label("Recommendation").fill("A work try-out through Kela")
+    await submit(form, "Complete the assessment", page)
+    form = await open_action(page, "Set the plan")
+    row = form.locator("fieldset.service-row", has_text="New service 1")
+    await row.get_by_label("Service").select_option("vocational_rehabilitation")
+    await row.get_by_label("Provider").fill("Kela")
+    await row.get_by_label("Planned start").fill(local(datetime.now(HELSINKI) + timedelta(days=7)))
+    await submit(form, "Set the plan", page)
+    return pathway_id
+
+
+async def test_a_handover_waits_for_the_new_case_manager_who_accepts_it_on_the_page(
+    chromium: Browser, stack: Stack, nurse: Checked, coordinator: Checked
+) -> None:
+    pathway_id = await _to_services(nurse, coordinator, f"ho{uuid.uuid4().hex[:8]}")
+    page = coordinator.page
+    await coordinator.goto(f"/app/pathways/{pathway_id}", "handover-before")
+    form = await open_action(page, "Hand over to another case manager")
+    await form.get_by_label("Case manager").select_option("demo.social-worker")
+    await form.get_by_label("Reason").fill("The nurse starts a long leave")
+    await submit(form, "Hand over to another case manager", page)
+    await expect(page.get_by_text("hand-over to demo.social-worker pending since")).to_be_visible()
+    await coordinator.check("handover-pending")
+
+    context, social = await signed_in(chromium, stack, "Demo social worker")
+    try:
+        page = social.page
+        await social.goto(f"/app/pathways/{pathway_id}", "handover-to-accept")
+        form = await open_action(page, "Accept the hand-over")
+        await form.get_by_label("Note").fill("Met the client with the nurse; the try-out starts next week")
+        await form.get_by_role("button", name="Accept the hand-over").click()
+        # Not yet: the client must know whom to contact. The reason is beside the form; nothing changed.
+        refusal = action(page, "Accept the hand-over").get_by_role("alert")
+        await expect(refusal).to_contain_text("the client knows whom to contact")
+        form = action(page, "Accept the hand-over").locator("form")
+        await form.get_by_label("Note").fill("Met the client with the nurse; the try-out starts next week")
+        await form.get_by_label("The client knows whom to contact now").check()
+        await form.get_by_label("How the client was told").select_option("in_person")
+        await submit(form, "Accept the hand-over", page)
+        await expect(page.get_by_text("Met the client with the nurse; the try-out starts next week")).to_be_visible()
+        await expect(page.locator("dd").filter(has_text="demo.social-worker").first).to_be_visible()
+        await social.check("handover-accepted")
+    finally:
+        await context.close()
+
+
+async def test_the_provider_answers_a_referral_on_the_signed_link_page(
+    chromium: Browser, stack: Stack, nurse: Checked, coordinator: Checked
+) -> None:
+    pathway_id = await _to_services(nurse, coordinator, f"rf{uuid.uuid4().hex[:8]}")
+    page = nurse.page
+    await nurse.goto(f"/app/pathways/{pathway_id}", "referral-before")
+    form = await open_action(page, "Record the client's consent")
+    await form.get_by_label("Partner organisation").select_option("kela-demo")
+    await form.get_by_label("Referral to its service").check()
+    await form.get_by_label("Consent given").fill(local(datetime.now(HELSINKI) - timedelta(minutes=5)))
+    await submit(form, "Record the client's consent", page)
+    form = await open_action(page, "Refer to its provider: Vocational rehabilitation")
+    await form.get_by_label("Partner organisation").select_option("kela-demo")
+    message = "Needs a work try-out with short days at first"
+    await form.get_by_label("Message to the provider").fill(message)
+    await submit(form, "Refer to its provider: Vocational rehabilitation", page)
+    await nurse.check("referral-sent")
+
+    # The provider's link, as the referral e-mail carries it (make run has no SMTP: read from the outbox).
+    database = stack.var / "pathways.db"
+    with sqlite3.connect(database) as connection:
+        [(body,)] = connection.execute(
+            "SELECT body FROM notification WHERE pathway_id = ? AND kind = 'referral_to_partner'", (pathway_id,)
+        ).fetchall()
+    match = re.search(r"(/partner/referrals/\S+)", body)
+    assert match, body
+    assert message not in body  # the message is behind the link, shared under the consent only
+    context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        provider = Checked(await context.new_page(), stack, "provider")
+        await provider.goto(match.group(1), "partner-referral")
+        await expect(provider.page.get_by_text(message)).to_be_visible()
+        await provider.page.get_by_label("We accept the referral").check()
+        await provider.page.get_by_role("button", name="Send the answer").click()
+        await expect(provider.page.get_by_role("status")).to_contain_text("your answer was recorded")
+        # The page shows the answer just given, and offers only what can follow it.
+        await expect(provider.page.locator("dd").filter(has_text="Accepted")).to_be_visible()
+        await expect(provider.page.get_by_label("We accept the referral")).to_have_count(0)
+        await provider.check("partner-answered")
+    finally:
+        await context.close()
+    await page.goto(f"{stack.api}/app/pathways/{pathway_id}")
+    await expect(page.get_by_text("Accepted").first).to_be_visible()

@@ -2,8 +2,8 @@
 and the Temporal server restarts, then the coordinator retries with the same Idempotency-Key.
 
 Whatever moment the kill hits, no notice exists for a hand-over that is not in the workflow's history;
-after the retry the hand-over is applied once, each of the two case managers has one notice of it, and
-each notice went out as one e-mail."""
+after the retry the hand-over is proposed once (it waits for the new case manager to accept it), each of the
+two case managers has one notice of it, and each notice went out as one e-mail."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ pytestmark = pytest.mark.slow
 # task is handed to it and never completes, then it is killed: the hand-over's task dies with the worker,
 # every time. Then the issue's own timing, 0.15 s after the request, and at once.
 KILL_MOMENTS: tuple[str | float, ...] = ("in task", 0.15, 0.0)
-HANDOVER_KINDS = {NotificationKind.HANDOVER_FROM.value, NotificationKind.HANDOVER_TO.value}
+HANDOVER_KINDS = {NotificationKind.HANDOVER_PENDING.value, NotificationKind.HANDOVER_PROPOSED.value}
 
 
 def _handover_notices(engine: object, pathway_id: str) -> list[Notification]:
@@ -121,7 +121,7 @@ async def test_a_handover_lost_with_the_worker_and_server_sends_nothing_and_its_
                         server.address, queue, database_url, tmp_path / f"worker-{attempt}.log", **env
                     )
                     answer = ok(await api.post(f"/pathways/{pathway_id}/case-manager", json=handover, headers=headers))
-                    assert answer["case_manager"] == SOCIAL_WORKER
+                    assert (answer["case_manager"], answer["handover_to"]) == (NURSE, SOCIAL_WORKER)
 
                     def delivered(pathway_id: str = pathway_id) -> bool:
                         rows = _handover_notices(engine, pathway_id)
@@ -131,13 +131,13 @@ async def test_a_handover_lost_with_the_worker_and_server_sends_nothing_and_its_
                     rows = _handover_notices(engine, pathway_id)
                     # One notice per recipient and kind, in the inbox and by e-mail.
                     assert Counter((row.recipient, row.kind, row.channel) for row in rows) == {
-                        (NURSE, NotificationKind.HANDOVER_FROM.value, NotificationChannel.INBOX): 1,
-                        (NURSE, NotificationKind.HANDOVER_FROM.value, NotificationChannel.EMAIL): 1,
-                        (SOCIAL_WORKER, NotificationKind.HANDOVER_TO.value, NotificationChannel.INBOX): 1,
-                        (SOCIAL_WORKER, NotificationKind.HANDOVER_TO.value, NotificationChannel.EMAIL): 1,
+                        (NURSE, NotificationKind.HANDOVER_PENDING.value, NotificationChannel.INBOX): 1,
+                        (NURSE, NotificationKind.HANDOVER_PENDING.value, NotificationChannel.EMAIL): 1,
+                        (SOCIAL_WORKER, NotificationKind.HANDOVER_PROPOSED.value, NotificationChannel.INBOX): 1,
+                        (SOCIAL_WORKER, NotificationKind.HANDOVER_PROPOSED.value, NotificationChannel.EMAIL): 1,
                     }
                     timeline = ok(await api.get(f"/pathways/{pathway_id}/timeline", headers=coordinator))
-                    changes = [entry for entry in timeline["items"] if entry["kind"] == "case_manager_changed"]
+                    changes = [entry for entry in timeline["items"] if entry["kind"] == "handover_proposed"]
                     assert len(changes) == 1, f"attempt {attempt}: the hand-over applied {len(changes)} times"
             await asyncio.to_thread(stop_process, worker.process)
 

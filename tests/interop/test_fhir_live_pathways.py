@@ -201,6 +201,8 @@ async def test_specialist_assessment_exports_investigations_and_the_handover_in_
             headers=coordinator,
         )
     )
+    accept = {"note": "Briefed by the social worker", "client_informed": True, "client_informed_via": "phone"}
+    ok(await api.post(f"{pathway}/handover/accept", json=accept, headers=nurse.auth))
     ok(
         await api.post(
             f"{pathway}/investigations/{planned}/complete",

@@ -41,6 +41,12 @@ async def run_pathway_with_notes(
     pathway = await start_driven(client, task_queue, engine, sealer, referral, registered_by=coordinator)
     await pathway.do(coordinator, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse, note=f"Triage {marker}"))
     await pathway.do(coordinator, a.AssignCaseManager(case_manager=social_worker, reason=f"Handover {marker}"))
+    await pathway.do(
+        social_worker,
+        a.AcceptHandover(
+            note=f"Handover note {marker}", client_informed=True, client_informed_via=ContactChannel.PHONE
+        ),
+    )
     await pathway.do(social_worker, a.SetGoal(text=f"Client's own goal {marker}"))
     await pathway.do(social_worker, a.CompleteAssessment(summary=f"Summary {marker}", recommendation=f"Rec {marker}"))
     now = datetime.now(UTC)

@@ -182,7 +182,9 @@ async def test_long_follow_up_timers_escalate_after_a_month_with_time_skipping(
     )
     await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
     await pathway.do(nurse, a.CompleteAssessment(summary="s", recommendation="r"))
-    await pathway.do(nurse, a.SetPlan(services=[service()]))
+    answer = await pathway.do(nurse, a.SetPlan(services=[service()]))
+    # The service starts as planned: only the follow-up's own deadlines are left to fire.
+    await pathway.do(nurse, a.UpdateService(service_id=answer.created_ids[0], change=ServiceStatusChange.STARTED))
     started = datetime.now(UTC)
     # 30 days' follow-up interval and a week's grace pass in seconds for this workflow only.
     await env.fast_forward(pathway.handle, timedelta(days=38))
