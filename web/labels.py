@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
+from api.schemas import HandoverOutcome
 from core.i18n import pgettext
 from models.events import EventKind
 from models.pathway import (
@@ -211,6 +212,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "ended": "Service ended",
         "withdrawn": "Withdrawn",
     },
+    HandoverOutcome: {"proposed": "Proposed", "refused": "Refused", "failed": "Failed"},
     ReferralAnswer: {
         "accepted": "We accept the referral",
         "declined": "We decline the referral",

@@ -9,20 +9,24 @@ API; a refusal re-renders the page with the rule's reason next to the form and n
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
+from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
 from api.access import PathwayGrant, TeamGrant, audited, pathway_access, team_access
 from api.auth.sessions import safe_return_path
 from api.deps import SealerDep, SessionDep, SettingsDep, TemporalClientDep
-from api.errors import ConflictError, InvalidInputError
+from api.errors import ApiError, ConflictError, ForbiddenError, InvalidInputError
+from api.schemas import HandoverRequest, HandoverResults
 from api.services import audit as audit_service
+from api.services import handovers as handover_service
 from api.services import notifications as notification_service
 from api.services import partners as partner_service
 from api.services import pathways as pathway_service
@@ -96,6 +100,11 @@ async def team_view(
     by_case_manager: dict[str, list[Any]] = {}
     for item in listing.items:
         by_case_manager.setdefault(item.case_manager or "", []).append(item)
+    # A case manager's pathways can be handed over in one go where the page shows one team.
+    handover_team = grant.team or (grant.teams[0] if len(grant.teams) == 1 else None)
+    handover_staff = (
+        await asyncio.to_thread(_team_staff, grant.session, handover_team) if handover_team is not None else []
+    )
     return render(
         request,
         "team.html",
@@ -107,6 +116,67 @@ async def team_view(
         stages=choices(Stage, page.language),
         stage=stage.value if stage else "",
         more=listing.next_page_token is not None,
+        handover_team=handover_team,
+        handover_staff=handover_staff,
+        handover_key=uuid.uuid4().hex,
+        nav="team",
+    )
+
+
+@router.post("/team/handovers", dependencies=[FormToken])
+async def hand_over_pathways(
+    request: Request,
+    page: PageDep,
+    session: SessionDep,
+    client: TemporalClientDep,
+    team: Annotated[str, Form(max_length=64)] = "",
+    from_case_manager: Annotated[str, Form(max_length=64)] = "",
+    to_case_manager: Annotated[str, Form(max_length=64)] = "",
+    reason: Annotated[str, Form(max_length=500)] = "",
+    handover_key: Annotated[str, Form(pattern=r"^[0-9a-f]{32}$")] = "",
+) -> Response:
+    """All open pathways of one case manager to another, one result per pathway (the API's own service)."""
+    try:
+        body = HandoverRequest(from_case_manager=from_case_manager, to_case_manager=to_case_manager, reason=reason)
+    except ValidationError as err:
+        problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
+        return _handover_page(request, page, team, from_case_manager, None, problem, 422)
+    try:
+        async with audited(session, page.staff, f"hand_over_pathways:{team}/{from_case_manager}"):
+            results = await handover_service.hand_over_many(
+                client=client,
+                session=session,
+                staff=page.staff,
+                team=team,
+                request=body,
+                idempotency_key=f"web-handover-{handover_key}" if handover_key else None,
+            )
+    except ForbiddenError as err:
+        return _handover_page(request, page, team, from_case_manager, None, err.detail, 403)
+    except ApiError as err:
+        return _handover_page(request, page, team, from_case_manager, None, err.detail, 422)
+    return _handover_page(request, page, team, from_case_manager, results, None, 200)
+
+
+def _handover_page(
+    request: Request,
+    page: PageDep,
+    team: str,
+    from_case_manager: str,
+    results: HandoverResults | None,
+    error: str | None,
+    status: int,
+) -> Response:
+    return render(
+        request,
+        "handover_results.html",
+        page.language,
+        status,
+        page=page,
+        team=team,
+        from_case_manager=from_case_manager,
+        results=results,
+        error=error,
         nav="team",
     )
 

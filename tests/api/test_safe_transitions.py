@@ -106,6 +106,54 @@ async def test_a_missed_start_reminds_the_case_manager_then_goes_to_the_team(
     assert not status["next_deadline"] or not status["next_deadline"]["kind"].startswith("service_start")
 
 
+async def test_every_other_dated_commitment_reaches_whoever_must_act(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    """An investigation past its due date, a goal at its target date, an active service past its planned
+    end and a team review left pending: each tells the case manager (or the coordinators) once."""
+    record = await start_via_api(
+        api,
+        org.nurse.auth,
+        org.team,
+        **_policy(commitment_grace="PT1S", commitment_escalate_after="P30D", team_review_allowed="PT2S"),
+    )
+    pathway = f"/pathways/{record['pathway_id']}"
+    triage = {"route": "extended_assessment", "assessment_level": "basic", "case_manager": org.nurse.staff_id}
+    ok(await api.post(f"{pathway}/triage", json=triage, headers=org.coordinator.auth))
+    [investigation_id] = ok(
+        await api.post(
+            f"{pathway}/investigations",
+            json={"description": "Physiotherapy", "due_at": _now_plus(seconds=1)},
+            headers=org.nurse.auth,
+        )
+    )["created_ids"]
+    goal = {"text": "Back to work part-time", "target_date": _now_plus(seconds=1)}
+    ok(await api.post(f"{pathway}/goals", json=goal, headers=org.nurse.auth))
+    ok(await api.post(f"{pathway}/team-review", json={"reason": "Pension question"}, headers=org.nurse.auth))
+    nurse = org.nurse.staff_id
+    await eventually(lambda: _inbox(sqlite_engine, nurse, "investigation_overdue"), what="the investigation")
+    await eventually(lambda: _inbox(sqlite_engine, nurse, "goal_review_due"), what="the goal review")
+    await eventually(
+        lambda: _inbox(sqlite_engine, org.coordinator.staff_id, "team_review_stalled"), what="the stalled review"
+    )
+    decision = {"decision": "continue", "note": "Go on"}
+    ok(await api.post(f"{pathway}/team-review/decision", json=decision, headers=org.coordinator.auth))
+    result = {"result_summary": "Can work part-time"}
+    ok(await api.post(f"{pathway}/investigations/{investigation_id}/complete", json=result, headers=org.nurse.auth))
+    assessment = {"summary": "Fair", "recommendation": "Rehabilitation"}
+    ok(await api.post(f"{pathway}/assessment", json=assessment, headers=org.nurse.auth))
+    ending = service_body(days=0) | {"planned_end": _now_plus(seconds=2)}
+    [service_id] = ok(await api.post(f"{pathway}/plan", json={"services": [ending]}, headers=org.nurse.auth))[
+        "created_ids"
+    ]
+    ok(await api.post(f"{pathway}/services/{service_id}", json={"change": "started"}, headers=org.nurse.auth))
+    await eventually(lambda: _inbox(sqlite_engine, nurse, "service_end_passed"), what="the planned end")
+    for kind in ("investigation_overdue", "goal_review_due", "service_end_passed"):
+        assert len(_inbox(sqlite_engine, nurse, kind)) == 1, kind
+    record = await _record(api, pathway, org.nurse.auth)
+    assert record["deadline_notices"] >= 4
+
+
 async def test_set_plan_answers_the_gaps_the_plan_already_has(api: httpx.AsyncClient, org: Org) -> None:
     first = service_body(days=0) | {"planned_end": _now_plus(days=30)}
     later = service_body(kind="social_work", provider="Sosiaalityö", days=120)

@@ -222,3 +222,40 @@ async def test_the_inbox_shows_the_notices_and_marks_them_read(
         assert row is not None and row.read_at is not None and row.recipient == org.coordinator.staff_id
     after = await web.get("/app/inbox", headers=cookie)
     assert f"/app/inbox/{notification_id}/read" not in after.text
+
+
+async def test_a_coordinator_hands_all_of_a_case_managers_pathways_over_from_the_team_page(
+    web: httpx.AsyncClient, sqlite_engine: Engine, org: Org
+) -> None:
+    coordinator = signed_in(sqlite_engine, org.coordinator)
+    pathways = [await new_pathway(web, sqlite_engine, org) for _ in range(2)]
+    for pathway_id in pathways:
+        triage = {"route": "health_check", "case_manager": org.nurse.staff_id}
+        ok(await web.post(f"/pathways/{pathway_id}/triage", json=triage, headers=org.coordinator.auth))
+    team = await web.get("/app/team", params={"team": org.team}, headers=coordinator)
+    assert f"Siirrä kaikki käyttäjän {org.nurse.staff_id} polut" in team.text  # the coordinator's Finnish
+    form = {
+        "csrf": form_token(team),
+        "team": org.team,
+        "from_case_manager": org.nurse.staff_id,
+        "to_case_manager": org.social_worker.staff_id,
+        "reason": "Long leave",
+        "handover_key": "0" * 32,
+    }
+    nurse = signed_in(sqlite_engine, org.nurse)
+    nurse_page = await web.get("/app/intake", headers=nurse)
+    by_nurse = await web.post("/app/team/handovers", data={**form, "csrf": form_token(nurse_page)}, headers=nurse)
+    assert by_nurse.status_code == 403 and "only a coordinator" in by_nurse.text
+    done = await web.post("/app/team/handovers", data=form, headers=coordinator)
+    assert done.status_code == 200, done.text
+    assert "Ehdotettu: 2 · hylätty: 0 · epäonnistui: 0" in done.text
+    for pathway_id in pathways:
+        assert pathway_id in done.text
+        record = ok(await web.get(f"/pathways/{pathway_id}", headers=org.coordinator.auth))
+        assert record["case_manager"] == org.nurse.staff_id
+        assert record["handover"]["to_case_manager"] == org.social_worker.staff_id
+    # Sent again (the same form), nothing is proposed twice.
+    again = await web.post("/app/team/handovers", data=form, headers=coordinator)
+    assert "Ehdotettu: 2 · hylätty: 0 · epäonnistui: 0" in again.text
+    record = ok(await web.get(f"/pathways/{pathways[0]}", headers=org.coordinator.auth))
+    assert len([h for h in record["handovers"] if h["outcome"] == "withdrawn"]) == 0
