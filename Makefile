@@ -25,8 +25,14 @@ $(OIDC_PROVIDER): tests/support/oidc/package.json tests/support/oidc/package-loc
 	@if command -v npm >/dev/null; then npm ci --prefix tests/support/oidc --no-audit --no-fund --loglevel=error && touch $@; \
 	else echo "npm not found: the sign-in tests against a real OpenID provider will be skipped"; fi
 
+# Independent FHIR validators for the export tests (HL7's JSON schema with Ajv, Medplum's validator).
+FHIR_VALIDATORS := tests/support/fhir/node_modules/.installed
+$(FHIR_VALIDATORS): tests/support/fhir/package.json tests/support/fhir/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix tests/support/fhir --no-audit --no-fund --loglevel=error && touch $@; \
+	else echo "npm not found: the FHIR export tests against independent validators will be skipped"; fi
+
 ## make test: lint, type-check and the whole suite against real Temporal servers, a real OpenID provider and Chromium.
-test: $(STAMP) lint $(OIDC_PROVIDER)
+test: $(STAMP) lint $(OIDC_PROVIDER) $(FHIR_VALIDATORS)
 	$(BIN)/python -m pytest
 
 ## make migrate: upgrade the database (DATABASE_URL, default var/pathways.db) to the newest schema (db area).

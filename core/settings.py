@@ -168,6 +168,19 @@ class Settings(BaseSettings):
     partner_link_days: int = Field(default=30, ge=1, le=365, description="How long a partner's referral link works")
     # A partner's signed callback is refused when its timestamp is further than this from our clock.
     partner_callback_tolerance_seconds: int = Field(default=300, ge=30, le=3600)
+    # The FHIR export's identifier systems and organisation (issue 22): each deployment its own, so two
+    # counties never export the same identifiers (e.g. https://fhir.satakunta.fi/tyokyky).
+    fhir_identifier_base: str = Field(
+        default="urn:workability-pathways",
+        min_length=5,
+        max_length=200,
+        pattern=r"^(urn:[A-Za-z0-9.:-]+|https?://[^\s|?#]+)$",
+        description="The base of the FHIR export's identifier systems: an URL the organisation controls, or an URN",
+    )
+    fhir_organisation_name: str = Field(default="Work-ability services", min_length=1, max_length=200)
+    fhir_organisation_identifier: str | None = Field(
+        default=None, max_length=100, description="e.g. the wellbeing services county's business id (Y-tunnus)"
+    )
     # At start-up a worker asks every running version-4 pathway to move its record into the database.
     move_v4_records_on_start: bool = True
 

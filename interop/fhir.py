@@ -1,4 +1,11 @@
-"""A pathway as a FHIR R4B Bundle, so other health and social-care systems can read it.
+"""A pathway as a FHIR R4B transaction Bundle, so other health and social-care systems can ingest it.
+
+The bundle is a `transaction` a FHIR server (HAPI, Medplum, ...) takes at its base: every entry is a
+conditional update by the resource's business identifier (`PUT Task?identifier=<system>|<value>`), so a
+re-export updates what the server has and never duplicates it; a client's later pathway has identifiers of
+its own and never overwrites the earlier one. Identifier systems and the organisation come from the
+deployment (`FhirSystems`), so two counties never export the same identifiers. Every resource carries a
+generated narrative.
 
 Pure functions of the pathway's record (`FhirExportInput`: the record, its stage changes and every
 follow-up contact, read from the database): no clock, no I/O; the same state always gives the same bundle (resource
@@ -12,13 +19,15 @@ What goes in (the DOMAIN.md mapping):
 - `CareTeam`: one participant per case-manager period, so every handover shows.
 - `Goal`: the client's own goals, in the client's own words (`expressedBy` = the client).
 - `CarePlan`: the follow-up plan, its services as activities.
-- `Task`: follow-up contacts (done and next due), investigations and team reviews.
+- `Encounter`: each follow-up contact (in person, by phone, remote), in the episode.
+- `Task`: the next follow-up due, investigations and team reviews, each focused on the episode and based
+  on the referral (investigations, reviews) or the plan (the next follow-up).
 - Referrals out to partner organisations: a `ServiceRequest` per referral (`basedOn` the CarePlan, the
   partner `Organization` as performer, the client's `Consent` as supporting information) with the `Task`
   that follows the provider's answers (requested, accepted, rejected, in-progress, completed, cancelled).
 - `Consent`: each consent to share with a partner, its scopes, period and withdrawal.
 - `Patient`, `Practitioner`, `Organization`: thin resources that exist so every reference resolves inside
-  the bundle. The client is there only as the pseudonymous reference; staff only by staff id.
+  the bundle. The client is there only as the pseudonymous reference; staff by staff id and display name.
 
 Privacy: staff notes, the referral reason, assessment and investigation results, decision notes,
 feedback comments, the messages to providers and the providers' reasons stay out. Goal texts and short
@@ -28,17 +37,20 @@ run of characters in them that looks like a Finnish personal identity code is re
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from fhir.resources.R4B.bundle import Bundle
 
 from models.pathway import (
     ClosureReason,
     ConsentScope,
+    ContactChannel,
     InvestigationStatus,
     ReferralSource,
     ReferralStatus,
@@ -57,6 +69,59 @@ class StageChange:
 
 
 @dataclass(frozen=True)
+class FhirSystems:
+    """The deployment's identifier systems and organisation (`PATHWAYS_FHIR_*` settings).
+
+    `base` names the county's namespace, an URL it controls (https://fhir.satakunta.fi/tyokyky) or a URN;
+    each identifier system is `base` plus the kind of identifier. Code systems stay the product's own."""
+
+    base: str = "urn:workability-pathways"
+    organisation_name: str = "Work-ability services"
+    organisation_identifier: str | None = None  # e.g. the county's business id (Y-tunnus) or OID
+
+    def system(self, kind: str) -> str:
+        separator = ":" if self.base.startswith("urn:") else "/"
+        return f"{self.base.rstrip(separator)}{separator}{kind}"
+
+    @property
+    def client_reference(self) -> str:
+        return self.system("client-reference")
+
+    @property
+    def pathway(self) -> str:
+        return self.system("pathway-id")
+
+    @property
+    def staff(self) -> str:
+        return self.system("staff-id")
+
+    @property
+    def team(self) -> str:
+        return self.system("team-id")
+
+    @property
+    def partner(self) -> str:
+        return self.system("partner-id")
+
+    @property
+    def referral(self) -> str:
+        return self.system("referral-id")
+
+    @property
+    def consent(self) -> str:
+        return self.system("consent-id")
+
+    @property
+    def item(self) -> str:
+        """A pathway's own items (goals, tasks, encounters, the plan): `<pathway id>/<type>/<item>`."""
+        return self.system("pathway-item")
+
+    @property
+    def organisation(self) -> str:
+        return self.system("organisation")
+
+
+@dataclass(frozen=True)
 class FhirExportInput:
     """What the export reads: the record, the stage after each change, and every follow-up contact."""
 
@@ -67,17 +132,15 @@ class FhirExportInput:
     follow_up_overdue: bool = False
     partner_names: dict[str, str] = field(default_factory=dict)  # partner id -> the register's name
     exported_at: datetime | None = None  # decides whether a consent has expired (None: only withdrawal ends one)
+    systems: FhirSystems = field(default_factory=FhirSystems)
+    staff_names: dict[str, str] = field(default_factory=dict)  # staff id -> display name
 
 
 # --------------------------------------------------------------------------------------------------
-# Identifier and code systems of this product. URNs: they name, they do not resolve.
+# Code systems of this product (URNs: they name, they do not resolve). Identifier systems: `FhirSystems`.
 # --------------------------------------------------------------------------------------------------
 
 NAMESPACE = "urn:workability-pathways"
-CLIENT_REFERENCE_SYSTEM = f"{NAMESPACE}:client-reference"
-PATHWAY_ID_SYSTEM = f"{NAMESPACE}:pathway-id"
-STAFF_ID_SYSTEM = f"{NAMESPACE}:staff-id"
-TEAM_ID_SYSTEM = f"{NAMESPACE}:team-id"
 REFERRAL_SOURCE_SYSTEM = f"{NAMESPACE}:referral-source"
 REFERRING_ORGANISATION_SYSTEM = f"{NAMESPACE}:referring-organisation"
 TRIAGE_ROUTE_SYSTEM = f"{NAMESPACE}:triage-route"
@@ -88,9 +151,6 @@ CARE_TEAM_ROLE_SYSTEM = f"{NAMESPACE}:care-team-role"
 TASK_CODE_SYSTEM = f"{NAMESPACE}:task"
 TEAM_REVIEW_CAUSE_SYSTEM = f"{NAMESPACE}:team-review-cause"
 TEAM_REVIEW_DECISION_SYSTEM = f"{NAMESPACE}:team-review-decision"
-PARTNER_ID_SYSTEM = f"{NAMESPACE}:partner-id"
-REFERRAL_ID_SYSTEM = f"{NAMESPACE}:referral-id"
-CONSENT_ID_SYSTEM = f"{NAMESPACE}:consent-id"
 CONSENT_SCOPE_SYSTEM = f"{NAMESPACE}:consent-scope"
 REFERRAL_STATUS_SYSTEM = f"{NAMESPACE}:referral-status"
 PATHWAY_STAGE_EXTENSION = f"{NAMESPACE}:fhir:extension:pathway-stage"
@@ -133,6 +193,14 @@ SERVICE_ACTIVITY_STATUS = {
     ServiceStatus.INTERRUPTED: "stopped",
     # Withdrawn before it began.
     ServiceStatus.CANCELLED: "cancelled",
+}
+
+
+# Encounter.class (v3 ActCode): met in person (ambulatory), or at a distance.
+ENCOUNTER_CLASS = {
+    ContactChannel.IN_PERSON: ("AMB", "ambulatory"),
+    ContactChannel.PHONE: ("VR", "virtual"),
+    ContactChannel.REMOTE: ("VR", "virtual"),
 }
 
 
@@ -221,23 +289,81 @@ def _period(start: datetime | None, end: datetime | None = None) -> dict[str, An
     return period
 
 
-class _BundleBuilder:
-    """Collects resources under urn:uuid fullUrls; references point at those fullUrls."""
+_XHTML = "http://www.w3.org/1999/xhtml"
 
-    def __init__(self, pathway_id: str) -> None:
+
+def _text_of(value: Any) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        if isinstance(value.get("text"), str):
+            return str(value["text"])
+        codings = value.get("coding") or []
+        if codings and codings[0].get("display"):
+            return str(codings[0]["display"])
+    if isinstance(value, list) and value:
+        return _text_of(value[0])
+    return None
+
+
+def narrative(resource_type: str, resource: dict[str, Any]) -> dict[str, str]:
+    """A generated narrative: the resource's kind, what it is and its status, for a human reader."""
+    label = re.sub(r"(?<!^)(?=[A-Z])", " ", resource_type)
+    what = next(
+        (
+            text
+            for key in ("title", "name", "description", "code", "type", "category", "class", "scope")
+            if (text := _text_of(resource.get(key)))
+        ),
+        None,
+    )
+    if what is None and resource_type in ("Patient", "Practitioner"):
+        what = resource["identifier"][0]["value"]  # the pseudonymous reference, the staff id
+    status = resource.get("status") or resource.get("lifecycleStatus")
+    parts = [part for part in (what, f"status: {status}" if status else None) if part]
+    body = html.escape(f"{label}: {'; '.join(parts)}" if parts else label)
+    return {"status": "generated", "div": f'<div xmlns="{_XHTML}"><p>{body}</p></div>'}
+
+
+def conditional_url(resource_type: str, identifier: dict[str, str]) -> str:
+    """The conditional update of a resource by its business identifier (FHIR search `system|value`)."""
+    return (
+        f"{resource_type}?identifier={quote(identifier['system'], safe=':/')}|{quote(identifier['value'], safe=':/')}"
+    )
+
+
+class _BundleBuilder:
+    """Collects resources under urn:uuid fullUrls (references point at those; the server resolves them to
+    the ids it assigns), each with its business identifier, a narrative and a conditional update."""
+
+    def __init__(self, pathway_id: str, systems: FhirSystems) -> None:
         self._pathway_id = pathway_id
+        self._systems = systems
         self._entries: dict[str, dict[str, Any]] = {}
 
     def url(self, resource_type: str, key: str) -> str:
-        return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, f'{self._pathway_id}/{resource_type}/{key}')}"
+        seed = f"{self._systems.base}/{self._pathway_id}/{resource_type}/{key}"
+        return f"urn:uuid:{uuid.uuid5(_ID_NAMESPACE, seed)}"
 
-    def add(self, resource_type: str, key: str, resource: dict[str, Any]) -> dict[str, Any]:
-        """A reference to the resource, adding it on first use (thin resources are shared)."""
+    def add(
+        self, resource_type: str, key: str, resource: dict[str, Any], *, shared_key: str | None = None
+    ) -> dict[str, Any]:
+        """A reference to the resource, adding it on first use (thin resources are shared). A resource with
+        no business identifier of its own gets the pathway's item identifier (`shared_key`: one shared by
+        the deployment's pathways, e.g. a provider named in several plans)."""
         full_url = self.url(resource_type, key)
         if full_url not in self._entries:
+            if "identifier" not in resource:
+                value = shared_key or f"{self._pathway_id}/{resource_type}/{key}"
+                resource = {"identifier": [{"system": self._systems.item, "value": value}], **resource}
+            identifiers = resource["identifier"]
+            identifier = identifiers[0] if isinstance(identifiers, list) else identifiers
+            body = {"resourceType": resource_type, **resource}
+            body["text"] = narrative(resource_type, resource)
             self._entries[full_url] = {
                 "fullUrl": full_url,
-                "resource": {"resourceType": resource_type, "id": full_url.removeprefix("urn:uuid:"), **resource},
+                "resource": body,
+                "request": {"method": "PUT", "url": conditional_url(resource_type, identifier)},
             }
         return {"reference": full_url, "type": resource_type}
 
@@ -249,19 +375,35 @@ class _PathwayExport:
     def __init__(self, export: FhirExportInput) -> None:
         self.export = export
         self.state = export.record
-        self.bundle = _BundleBuilder(export.record.pathway_id)
+        self.systems = export.systems
+        self.bundle = _BundleBuilder(export.record.pathway_id, export.systems)
 
     # -- thin resources --------------------------------------------------------------------------
 
     def patient(self) -> dict[str, Any]:
-        identifier = {"system": CLIENT_REFERENCE_SYSTEM, "value": self.state.client_reference}
+        identifier = {"system": self.systems.client_reference, "value": self.state.client_reference}
         reference = self.bundle.add("Patient", "client", {"identifier": [identifier]})
         # The identifier on the reference lets a receiver match the client without the Patient entry.
         return {**reference, "identifier": identifier}
 
     def practitioner(self, staff_id: str) -> dict[str, Any]:
-        identifier = {"system": STAFF_ID_SYSTEM, "value": staff_id}
-        return self.bundle.add("Practitioner", f"staff:{staff_id}", {"identifier": [identifier]})
+        identifier = {"system": self.systems.staff, "value": staff_id}
+        resource: dict[str, Any] = {"identifier": [identifier]}
+        name = self.export.staff_names.get(staff_id)
+        if name:
+            resource["name"] = [{"text": name}]
+        reference = self.bundle.add("Practitioner", f"staff:{staff_id}", resource)
+        return {**reference, "display": name} if name else reference
+
+    def organisation(self) -> dict[str, Any]:
+        """The wellbeing services county (or whoever runs the deployment): every team is part of it."""
+        systems = self.systems
+        identifier = {"system": systems.organisation, "value": systems.organisation_identifier or "organisation"}
+        return self.bundle.add(
+            "Organization",
+            "organisation",
+            {"identifier": [identifier], "active": True, "name": systems.organisation_name},
+        )
 
     def team(self) -> dict[str, Any]:
         team = self.state.team
@@ -269,17 +411,22 @@ class _PathwayExport:
             "Organization",
             f"team:{team}",
             {
-                "identifier": [{"system": TEAM_ID_SYSTEM, "value": team}],
+                "identifier": [{"system": self.systems.team, "value": team}],
                 "active": True,
                 "name": f"Work-ability team {team}",
+                "partOf": self.organisation(),
             },
         )
 
     def provider(self, name: str) -> dict[str, Any]:
-        return self.bundle.add("Organization", f"provider:{name}", {"name": redact(name)})
+        shown = redact(name)
+        return self.bundle.add(
+            "Organization", f"provider:{name}", {"name": shown}, shared_key=f"{self.state.team}/provider/{shown}"
+        )
 
     def partner(self, partner_id: str) -> dict[str, Any]:
-        resource: dict[str, Any] = {"identifier": [{"system": PARTNER_ID_SYSTEM, "value": partner_id}], "active": True}
+        identifier = {"system": self.systems.partner, "value": f"{self.state.team}/{partner_id}"}
+        resource: dict[str, Any] = {"identifier": [identifier], "active": True}
         if partner_id in self.export.partner_names:
             resource["name"] = redact(self.export.partner_names[partner_id])
         return self.bundle.add("Organization", f"partner:{partner_id}", resource)
@@ -293,6 +440,7 @@ class _PathwayExport:
             "Organization",
             f"referrer:{organisation.value}",
             {"type": [_concept(REFERRING_ORGANISATION_SYSTEM, organisation.value, label)], "name": label},
+            shared_key=f"referrer/{organisation.value}",
         )
 
     # -- the pathway --------------------------------------------------------------------------------
@@ -348,17 +496,16 @@ class _PathwayExport:
         requester = self.patient() if self_referral else self.referring_organisation()
         source_label = "Self-referral" if self_referral else "Professional referral"
         resource: dict[str, Any] = {
-            "identifier": [{"system": PATHWAY_ID_SYSTEM, "value": self.state.pathway_id}],
+            "identifier": [{"system": self.systems.pathway, "value": self.state.pathway_id}],
             "status": referral_status(self.state),
             "intent": "order",
+            # What it is (SNOMED) and where it came from (the product's code) are two categories, not one.
             "category": [
+                _concept(SNOMED, "3457005", "Patient referral"),
                 {
-                    "coding": [
-                        _coding(SNOMED, "3457005", "Patient referral"),
-                        _coding(REFERRAL_SOURCE_SYSTEM, intake.referral_source.value, source_label),
-                    ],
+                    "coding": [_coding(REFERRAL_SOURCE_SYSTEM, intake.referral_source.value, source_label)],
                     "text": source_label,
-                }
+                },
             ],
             "code": {"text": "Work-ability support"},
             "subject": self.patient(),
@@ -421,7 +568,7 @@ class _PathwayExport:
                 detail["description"] = "Remote service"
             activities.append({"detail": detail})
         resource: dict[str, Any] = {
-            "identifier": [{"system": PATHWAY_ID_SYSTEM, "value": f"{self.state.pathway_id}/plan"}],
+            "identifier": [{"system": self.systems.item, "value": f"{self.state.pathway_id}/plan"}],
             "status": status,
             "intent": "plan",
             "title": f"Follow-up plan v{plan.version}",
@@ -446,42 +593,54 @@ class _PathwayExport:
         return current
 
     def _task(self, key: str, resource: dict[str, Any]) -> dict[str, Any]:
-        return self.bundle.add("Task", key, {"for": self.patient(), **resource})
+        # Every task of the pathway acts on its episode: a receiver finds them from the EpisodeOfCare.
+        return self.bundle.add("Task", key, {"for": self.patient(), "focus": self.episode_reference, **resource})
 
-    def follow_up_tasks(self, care_plan: dict[str, Any] | None) -> None:
-        based_on = {"basedOn": [care_plan]} if care_plan else {}
-        code = _concept(TASK_CODE_SYSTEM, "follow_up_contact", "Follow-up contact")
+    def follow_up_encounters(self) -> None:
+        """Each follow-up contact as the Encounter it was, in the pathway's episode."""
         for index, contact in enumerate(self.export.follow_ups):
-            self._task(
+            channel = contact.channel.value.replace("_", " ")
+            self.bundle.add(
+                "Encounter",
                 f"follow-up:{index}",
                 {
-                    **based_on,
-                    "status": "completed",
-                    "intent": "plan",
-                    "code": code,
-                    "description": f"Follow-up contact ({contact.channel.value.replace('_', ' ')})",
-                    "authoredOn": contact.contacted_at,
-                    "executionPeriod": _period(contact.contacted_at, contact.contacted_at),
-                    "owner": self.practitioner(contact.recorded_by),
+                    "status": "finished",
+                    "class": _coding(ACT_CODES, *ENCOUNTER_CLASS[contact.channel]),
+                    "type": [_concept(TASK_CODE_SYSTEM, "follow_up_contact", "Follow-up contact")],
+                    "serviceType": {"text": f"Follow-up contact ({channel})"},
+                    "subject": self.patient(),
+                    "episodeOfCare": [self.episode_reference],
+                    "participant": [
+                        {
+                            "type": [_concept(PARTICIPATION_TYPE, "PPRF", "primary performer")],
+                            "individual": self.practitioner(contact.recorded_by),
+                        }
+                    ],
+                    "period": _period(contact.contacted_at, contact.contacted_at),
+                    "serviceProvider": self.team(),
                 },
             )
-        due = self.state.next_follow_up_due
-        if self.state.stage in (Stage.IN_SERVICES, Stage.SUSTAINMENT) and due is not None:
-            resource: dict[str, Any] = {
-                **based_on,
-                "status": "ready",
-                "intent": "plan",
-                "code": code,
-                "description": "Next follow-up contact",
-                "restriction": {"period": {"end": due}},
-            }
-            if self.state.case_manager:
-                resource["owner"] = self.practitioner(self.state.case_manager)
-            if self.export.follow_up_overdue:
-                resource["businessStatus"] = {"text": "overdue"}
-            self._task(f"follow-up-due:{due.isoformat()}", resource)
 
-    def investigation_tasks(self) -> None:
+    def next_follow_up_task(self, care_plan: dict[str, Any] | None) -> None:
+        due = self.state.next_follow_up_due
+        if self.state.stage not in (Stage.IN_SERVICES, Stage.SUSTAINMENT) or due is None:
+            return
+        resource: dict[str, Any] = {
+            "status": "ready",
+            "intent": "plan",
+            "code": _concept(TASK_CODE_SYSTEM, "follow_up_contact", "Follow-up contact"),
+            "description": "Next follow-up contact",
+            "restriction": {"period": {"end": due}},
+        }
+        if care_plan is not None:
+            resource["basedOn"] = [care_plan]
+        if self.state.case_manager:
+            resource["owner"] = self.practitioner(self.state.case_manager)
+        if self.export.follow_up_overdue:
+            resource["businessStatus"] = {"text": "overdue"}
+        self._task(f"follow-up-due:{due.isoformat()}", resource)
+
+    def investigation_tasks(self, referral: dict[str, Any]) -> None:
         closed = self.state.stage is Stage.CLOSED
         for investigation in self.state.investigations:
             completed = investigation.status is InvestigationStatus.COMPLETED
@@ -492,6 +651,7 @@ class _PathwayExport:
             if investigation.provider:
                 description += f" ({redact(investigation.provider)})"
             resource: dict[str, Any] = {
+                "basedOn": [referral],
                 "status": status,
                 "intent": "order",
                 "code": _concept(TASK_CODE_SYSTEM, "investigation", "Investigation or further examination"),
@@ -506,12 +666,13 @@ class _PathwayExport:
                 resource["owner"] = self.practitioner(owner)
             self._task(f"investigation:{investigation.investigation_id}", resource)
 
-    def team_review_tasks(self) -> None:
+    def team_review_tasks(self, referral: dict[str, Any]) -> None:
         closed = self.state.stage is Stage.CLOSED
         for review in self.state.team_reviews:
             decided = review.decision is not None
             status = "completed" if decided else ("cancelled" if closed else "requested")
             resource: dict[str, Any] = {
+                "basedOn": [referral],
                 "status": status,
                 "intent": "order",
                 "code": _concept(TASK_CODE_SYSTEM, "team_review", "Team review"),
@@ -538,7 +699,7 @@ class _PathwayExport:
         for consent in self.state.consents:
             ended = consent.withdrawn_at or consent.expires_at
             resource: dict[str, Any] = {
-                "identifier": [{"system": CONSENT_ID_SYSTEM, "value": consent.consent_id}],
+                "identifier": [{"system": self.systems.consent, "value": consent.consent_id}],
                 "status": consent_status(consent, self.export.exported_at),
                 "scope": _concept(CONSENT_SCOPE_CODES, "patient-privacy", "Privacy Consent"),
                 "category": [
@@ -576,7 +737,7 @@ class _PathwayExport:
         """Each referral to a partner as a ServiceRequest, and the Task that follows the provider's answers."""
         for referral in self.state.referrals:
             label = referral.service_kind.value.replace("_", " ").capitalize()
-            identifier = [{"system": REFERRAL_ID_SYSTEM, "value": referral.referral_id}]
+            identifier = [{"system": self.systems.referral, "value": referral.referral_id}]
             service = next((s for s in self.state.services if s.service_id == referral.service_id), None)
             request: dict[str, Any] = {
                 "identifier": identifier,
@@ -612,7 +773,7 @@ class _PathwayExport:
             }
             self._task(f"referral-out:{referral.referral_id}", task)
 
-    def episode(self, care_team: dict[str, Any] | None, referral: dict[str, Any]) -> None:
+    def episode(self, care_team: dict[str, Any] | None, referral: dict[str, Any]) -> dict[str, Any]:
         state = self.state
         episode_type = [_concept(f"{NAMESPACE}:programme", "work_ability_support", "Work-ability support")]
         if state.assessment is not None:
@@ -623,7 +784,7 @@ class _PathwayExport:
             "extension": [
                 {"url": PATHWAY_STAGE_EXTENSION, "valueCoding": _coding(PATHWAY_STAGE_SYSTEM, state.stage.value)}
             ],
-            "identifier": [{"system": PATHWAY_ID_SYSTEM, "value": state.pathway_id}],
+            "identifier": [{"system": self.systems.pathway, "value": state.pathway_id}],
             "status": episode_status(state.stage, _closure_reason(state)),
             "statusHistory": self.status_history(),
             "type": episode_type,
@@ -636,30 +797,33 @@ class _PathwayExport:
             resource["careManager"] = self.practitioner(state.case_manager)
         if care_team is not None:
             resource["team"] = [care_team]
-        self.bundle.add("EpisodeOfCare", "episode", resource)
+        return self.bundle.add("EpisodeOfCare", "episode", resource)
 
     def build(self) -> dict[str, Any]:
+        # The episode's reference is known before it is added (fullUrls are name-based): tasks point at it.
+        self.episode_reference = {"reference": self.bundle.url("EpisodeOfCare", "episode"), "type": "EpisodeOfCare"}
         referral = self.referral()
         care_team = self.care_team()
         goals = self.goals()
         care_plan = self.care_plan(care_team, goals)
         self.episode(care_team, referral)
-        self.follow_up_tasks(care_plan)
-        self.investigation_tasks()
-        self.team_review_tasks()
+        self.follow_up_encounters()
+        self.next_follow_up_task(care_plan)
+        self.investigation_tasks(referral)
+        self.team_review_tasks(referral)
         self.referrals_out(care_plan, self.consents())
         # The episode first: a reader looking for "the pathway" finds it at once.
         entries = sorted(self.bundle.entries(), key=lambda e: e["resource"]["resourceType"] != "EpisodeOfCare")
         return {
             "resourceType": "Bundle",
-            "identifier": {"system": PATHWAY_ID_SYSTEM, "value": self.state.pathway_id},
-            "type": "collection",
+            "identifier": {"system": self.systems.pathway, "value": self.state.pathway_id},
+            "type": "transaction",
             "entry": entries,
         }
 
 
 def pathway_bundle(export: FhirExportInput) -> Bundle:
-    """The pathway as a FHIR R4B collection Bundle whose references all resolve inside it."""
+    """The pathway as a FHIR R4B transaction Bundle whose references all resolve inside it."""
     return Bundle.model_validate(_PathwayExport(export).build())
 
 

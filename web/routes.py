@@ -32,7 +32,7 @@ from api.services import partners as partner_service
 from api.services import pathways as pathway_service
 from api.services.actions import act
 from api.services.audit import AuditOutcome
-from api.services.exports import ReportFormat, fhir_export, outcomes
+from api.services.exports import FHIR_JSON, ReportFormat, fhir_export, outcomes
 from api.services.exports import render as render_report
 from models.actions import IntakeRequest
 from models.pathway import Stage
@@ -402,13 +402,14 @@ async def pathway_fhir(
     grant: Annotated[PathwayGrant, pathway_access("export_fhir", signed_in=get_web_staff)],
     client: TemporalClientDep,
     sealer: SealerDep,
+    settings: SettingsDep,
 ) -> Response:
     import json
 
-    bundle = await fhir_export(client=client, sealer=sealer, grant=grant)
+    bundle = await fhir_export(client=client, sealer=sealer, grant=grant, settings=settings)
     return Response(
         json.dumps(bundle, indent=2, ensure_ascii=False),
-        media_type="application/fhir+json",
+        media_type=FHIR_JSON,
         headers={
             "Content-Disposition": f'attachment; filename="{grant.pathway_id}.fhir.json"',
             "Cache-Control": "no-store",

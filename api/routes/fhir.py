@@ -1,4 +1,4 @@
-"""GET /pathways/{pathway_id}/fhir: the pathway as a FHIR R4B Bundle (the transform is `interop.fhir`)."""
+"""GET /pathways/{pathway_id}/fhir: the pathway as a FHIR R4B transaction Bundle (the transform is `interop.fhir`)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from api.access import PathwayGrant, pathway_access
-from api.deps import SealerDep, TemporalClientDep
+from api.deps import SealerDep, SettingsDep, TemporalClientDep
 from api.routes.responses import PATHWAY_READ
 from api.services.exports import FHIR_JSON, fhir_export
 
@@ -19,10 +19,13 @@ router = APIRouter(tags=["interoperability"])
     "/pathways/{pathway_id}/fhir",
     response_class=Response,
     responses={200: {"content": {FHIR_JSON: {}}}, **PATHWAY_READ},
-    summary="The pathway as a FHIR R4B Bundle",
+    summary="The pathway as a FHIR R4B transaction Bundle (POST it to a FHIR server's base)",
 )
 async def export_pathway_fhir(
-    grant: Annotated[PathwayGrant, pathway_access("export_fhir")], client: TemporalClientDep, sealer: SealerDep
+    grant: Annotated[PathwayGrant, pathway_access("export_fhir")],
+    client: TemporalClientDep,
+    sealer: SealerDep,
+    settings: SettingsDep,
 ) -> Response:
-    bundle = await fhir_export(client=client, sealer=sealer, grant=grant)
+    bundle = await fhir_export(client=client, sealer=sealer, grant=grant, settings=settings)
     return Response(content=json.dumps(bundle), media_type=FHIR_JSON)

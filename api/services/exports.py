@@ -18,23 +18,27 @@ from api.access import PathwayGrant, TeamGrant
 from api.errors import InvalidInputError
 from api.services import pathways
 from core.crypto import RecordSealer
-from interop.fhir import FhirExportInput, StageChange, pathway_bundle_json
+from core.settings import Settings
+from interop.fhir import FhirExportInput, FhirSystems, StageChange, pathway_bundle_json
 from models.events import EventKind, FollowUpRecorded
 from models.pathway import ClosureReason, ContactChannel, DeadlineKind, Stage
 from models.record import FollowUpRecord
-from models.tables import Partner
+from models.tables import Partner, Staff
 from records import store
 from records.store import aware
 from reports.chart import render_png
 from reports.outcomes import OutcomeReport, outcome_report, report_csv
 
-FHIR_JSON = "application/fhir+json"
+# The media type names the FHIR version (R4B), so a receiver need not guess.
+FHIR_JSON = "application/fhir+json; fhirVersion=4.3"
 # Every event of a pathway is read for its export; beyond this many, page by page.
 _EVENT_PAGE = 2000
 
 
-async def fhir_export(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> dict[str, Any]:
-    """The pathway as a FHIR R4B Bundle."""
+async def fhir_export(
+    *, client: Client, sealer: RecordSealer, grant: PathwayGrant, settings: Settings
+) -> dict[str, Any]:
+    """The pathway as a FHIR R4B transaction Bundle, under the deployment's identifier systems."""
     view = await pathways.read(client=client, sealer=sealer, grant=grant)
     rows = await asyncio.to_thread(_all_event_rows, grant)
     changes: list[StageChange] = []
@@ -66,6 +70,8 @@ async def fhir_export(*, client: Client, sealer: RecordSealer, grant: PathwayGra
     recorded = rows[-1].sequence if rows else 0
     contacts += [item for item in view.follow_ups if item.sequence > recorded]
     partner_names = await asyncio.to_thread(_partner_names, grant)
+    named = {row.actor for row in rows} | {period.staff_id for period in view.case_manager_history}
+    staff_names = await asyncio.to_thread(_staff_names, grant, named)
     return pathway_bundle_json(
         FhirExportInput(
             record=view,
@@ -75,8 +81,22 @@ async def fhir_export(*, client: Client, sealer: RecordSealer, grant: PathwayGra
             follow_up_overdue=DeadlineKind.FOLLOW_UP_OVERDUE in view.overdue_deadlines,
             partner_names=partner_names,
             exported_at=datetime.now(UTC),
+            systems=FhirSystems(
+                base=settings.fhir_identifier_base,
+                organisation_name=settings.fhir_organisation_name,
+                organisation_identifier=settings.fhir_organisation_identifier,
+            ),
+            staff_names=staff_names,
         )
     )
+
+
+def _staff_names(grant: PathwayGrant, staff_ids: set[str]) -> dict[str, str]:
+    """Display names of the staff the export can name (whoever acted on the pathway, its case managers)."""
+    rows = grant.session.exec(
+        select(Staff.staff_id, Staff.display_name).where(col(Staff.staff_id).in_(sorted(staff_ids)))
+    )
+    return {staff_id: name for staff_id, name in rows}
 
 
 def _partner_names(grant: PathwayGrant) -> dict[str, str]:

@@ -32,7 +32,7 @@ async def test_fhir_export_answers_a_bundle_to_the_team_and_is_audited(api: http
     pathway = await _pathway_in_services(api, org)
     response = await api.get(f"{pathway}/fhir", headers=org.nurse.auth)
     assert response.status_code == 200, response.text
-    assert response.headers["content-type"] == "application/fhir+json"
+    assert response.headers["content-type"] == "application/fhir+json; fhirVersion=4.3"
     bundle: Any = Bundle.model_validate_json(response.content)
     by_type: dict[str, list[Any]] = {}
     for entry in bundle.entry:

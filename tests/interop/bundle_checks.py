@@ -10,6 +10,7 @@ import itertools
 import json
 import re
 from typing import Any
+from urllib.parse import unquote
 
 from fhir.resources.R4B.bundle import Bundle
 
@@ -123,16 +124,27 @@ def _references(node: Any) -> list[str]:
 def check_bundle(export: FhirExportInput, bundle: Bundle, bundle_json: dict[str, Any]) -> None:
     """Parses back, every reference resolves inside, codes in their value sets, no personal data."""
     assert bundle_json["resourceType"] == "Bundle"
-    assert bundle_json["type"] == "collection"
+    assert bundle_json["type"] == "transaction"
     # Parses back, from the dict and from the JSON text, to the same bundle.
     assert Bundle.model_validate(bundle_json).model_dump(mode="json") == bundle_json
     assert Bundle.model_validate_json(bundle.model_dump_json()).model_dump(mode="json") == bundle_json
 
     full_urls = [entry["fullUrl"] for entry in bundle_json["entry"]]
     assert len(full_urls) == len(set(full_urls)), "duplicate fullUrl"
+    conditional_urls = [entry["request"]["url"] for entry in bundle_json["entry"]]
+    assert len(conditional_urls) == len(set(conditional_urls)), "two entries update the same resource"
     for entry in bundle_json["entry"]:
         assert _URN_UUID.match(entry["fullUrl"]), entry["fullUrl"]
-        assert entry["fullUrl"] == f"urn:uuid:{entry['resource']['id']}"
+        resource = entry["resource"]
+        # A conditional update by the resource's own first identifier: the server assigns the id.
+        assert "id" not in resource
+        identifier = resource["identifier"][0] if isinstance(resource["identifier"], list) else resource["identifier"]
+        method, url = entry["request"]["method"], entry["request"]["url"]
+        resource_type, _, query = url.partition("?identifier=")
+        assert (method, resource_type) == ("PUT", resource["resourceType"]), entry["request"]
+        assert unquote(query) == f"{identifier['system']}|{identifier['value']}", url
+        assert resource["text"]["status"] == "generated"
+        assert resource["text"]["div"].startswith('<div xmlns="http://www.w3.org/1999/xhtml">')
     references = _references(bundle_json["entry"])
     assert references, "a pathway bundle links its resources"
     dangling = [reference for reference in references if reference not in full_urls]
@@ -177,12 +189,11 @@ def _check_privacy(export: FhirExportInput, bundle_json: dict[str, Any]) -> None
     # Random UUIDs (resource ids) can contain an identity-code-like run of characters; they are not one.
     assert not looks_like_personal_identity_code(_UUID.sub("<uuid>", text)), "something like an identity code"
     patient = one(bundle_json, "Patient")
-    assert set(patient) == {"resourceType", "id", "identifier"}
-    assert patient["identifier"] == [
-        {"system": "urn:workability-pathways:client-reference", "value": state.client_reference}
-    ]
+    assert set(patient) == {"resourceType", "identifier", "text"}
+    assert patient["identifier"] == [{"system": export.systems.client_reference, "value": state.client_reference}]
     for practitioner in resources(bundle_json, "Practitioner"):
-        assert set(practitioner) == {"resourceType", "id", "identifier"}
+        # The staff id, and the display name the register has: nothing else about staff.
+        assert set(practitioner) <= {"resourceType", "identifier", "text", "name"}
     # Staff's and the client's free texts stay home; the client's own goals are the exception.
     private_texts = [state.referral.reason]
     private_texts += [f.note for f in state.follow_ups]

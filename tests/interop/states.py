@@ -22,6 +22,7 @@ from models.pathway import (
     ServiceKind,
     ServiceStatusChange,
     TriageRoute,
+    pathway_id_for,
 )
 from models.process import ProcessState
 from models.record import FollowUpRecord, apply_events
@@ -34,7 +35,7 @@ T0 = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 
 
 class StateBuilder:
-    def __init__(self, client_reference: str = "client-built-0001") -> None:
+    def __init__(self, client_reference: str = "client-built-0001", ordinal: int = 1) -> None:
         self.now = T0
         self._ids = itertools.count(1)
         self._process, decision = rules.start(
@@ -45,7 +46,7 @@ class StateBuilder:
                 reason="Wants support after a long sick leave",
                 referred_at=T0,
             ),
-            pathway_id=f"pathway-{client_reference}",
+            pathway_id=pathway_id_for(client_reference, ordinal),
             registered_by=COORDINATOR,
             policy=PathwayPolicy(),
             now=T0,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from interop.fhir import FhirExportInput, episode_status, pathway_bundle, pathway_bundle_json
+from interop.fhir import FhirExportInput, FhirSystems, episode_status, pathway_bundle, pathway_bundle_json
 from models.pathway import ClosureReason, LongTermSolution, Stage
 
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
@@ -48,7 +50,13 @@ def test_sustainment_is_still_an_active_episode_with_the_next_follow_up_due() ->
     assert status_history(bundle) == ["waitlist", "active"]
     assert one(bundle, "CarePlan")["status"] == "active"
     assert [a["detail"]["status"] for a in one(bundle, "CarePlan")["activity"]] == ["completed"]
-    assert sorted(t["status"] for t in tasks_by_code(bundle, "follow_up_contact")) == ["completed", "ready"]
+    # The contact that happened is an Encounter in the episode; the next one due is a Task.
+    [contact] = resources(bundle, "Encounter")
+    assert (
+        contact["status"] == "finished"
+        and resolve(bundle, contact["episodeOfCare"][0])["resourceType"] == "EpisodeOfCare"
+    )
+    assert [t["status"] for t in tasks_by_code(bundle, "follow_up_contact")] == ["ready"]
     assert [g["lifecycleStatus"] for g in resources(bundle, "Goal")] == ["active"]
 
 
@@ -80,8 +88,9 @@ def test_closed_after_the_solution_held_is_a_finished_episode_with_everything_co
         ("cancelled", "not-achieved"),
         ("completed", "achieved"),
     ]
-    # No open follow-up once the pathway is closed.
-    assert [t["status"] for t in tasks_by_code(bundle, "follow_up_contact")] == ["completed"]
+    # No open follow-up once the pathway is closed; the contact that happened stays an Encounter.
+    assert tasks_by_code(bundle, "follow_up_contact") == []
+    assert [e["status"] for e in resources(bundle, "Encounter")] == ["finished"]
 
 
 def test_solution_that_did_not_hold_is_back_in_services_with_a_team_review_requested() -> None:
@@ -137,5 +146,32 @@ def test_the_same_state_exports_the_same_ids_and_another_pathway_different_ones(
     first = pathway_bundle_json(StateBuilder("client-aaaa").later(1).triaged().state)
     again = pathway_bundle_json(StateBuilder("client-aaaa").later(1).triaged().state)
     other = pathway_bundle_json(StateBuilder("client-bbbb").later(1).triaged().state)
-    assert first == again
+    assert first == again  # a re-export updates the same resources (the same conditional updates)
     assert not {e["fullUrl"] for e in first["entry"]} & {e["fullUrl"] for e in other["entry"]}
+
+
+def test_a_later_pathway_of_the_same_client_never_updates_the_earlier_ones_resources() -> None:
+    earlier = pathway_bundle_json(StateBuilder("client-aaaa").later(1).triaged().goal("Työ").state)
+    later = pathway_bundle_json(StateBuilder("client-aaaa", ordinal=2).later(1).triaged().goal("Työ").state)
+    updates = {e["request"]["url"]: e["resource"]["resourceType"] for e in earlier["entry"]}
+    shared = {url: kind for url, kind in updates.items() if url in {e["request"]["url"] for e in later["entry"]}}
+    # Only the client, the staff and the organisations are the same resources; the episode and all it holds
+    # are the later pathway's own.
+    assert set(shared.values()) <= {"Patient", "Practitioner", "Organization"}, shared
+    assert "Patient" in shared.values()
+
+
+def test_identifier_systems_and_the_organisation_are_the_deployments() -> None:
+    systems = FhirSystems(
+        base="https://fhir.satakunta.fi/tyokyky",
+        organisation_name="Satakunnan hyvinvointialue",
+        organisation_identifier="3221356-0",
+    )
+    state = StateBuilder("client-aaaa").later(1).triaged().state
+    bundle = pathway_bundle_json(replace(state, systems=systems))
+    assert one(bundle, "Patient")["identifier"][0]["system"] == "https://fhir.satakunta.fi/tyokyky/client-reference"
+    assert one(bundle, "EpisodeOfCare")["identifier"][0]["system"] == "https://fhir.satakunta.fi/tyokyky/pathway-id"
+    team = next(o for o in resources(bundle, "Organization") if "partOf" in o)
+    county = resolve(bundle, team["partOf"])
+    assert (county["name"], county["identifier"][0]["value"]) == ("Satakunnan hyvinvointialue", "3221356-0")
+    assert "urn:workability-pathways:client-reference" not in json.dumps(bundle)

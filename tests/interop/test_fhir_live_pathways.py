@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -10,6 +12,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from interop.fhir import FhirExportInput
 from models.record import PathwayRecord
+from tests.support.fhir_validators import validate_fhir
 from tests.support.fixtures import Org
 from tests.support.helpers import eventually, intake_body, ok
 
@@ -37,6 +40,8 @@ async def _export(
     check_bundle(
         FhirExportInput(record=PathwayRecord.model_validate(fields)), Bundle.model_validate(bundle_json), bundle_json
     )
+    with tempfile.TemporaryDirectory() as folder:
+        assert validate_fhir({pathway_id: bundle_json}, Path(folder)) == {pathway_id: []}
     return bundle_json  # type: ignore[no-any-return]
 
 
@@ -164,18 +169,28 @@ async def test_health_check_in_services_exports_goals_every_service_status_follo
     assert {resolve(bundle, goal)["resourceType"] for goal in plan["goal"]} == {"Goal"}
     assert resolve(bundle, plan["careTeam"][0]) == one(bundle, "CareTeam")
 
-    follow_ups = tasks_by_code(bundle, "follow_up_contact")
-    assert sorted(t["status"] for t in follow_ups) == ["completed", "completed", "ready"]
-    due = next(t for t in follow_ups if t["status"] == "ready")
+    # The two contacts are Encounters in the episode, by the nurse (named); the next one due is a Task.
+    contacts = resources(bundle, "Encounter")
+    assert [c["status"] for c in contacts] == ["finished", "finished"]
+    episode_url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"]["resourceType"] == "EpisodeOfCare")
+    assert all(c["episodeOfCare"][0]["reference"] == episode_url for c in contacts)
+    performer = contacts[0]["participant"][0]["individual"]
+    assert resolve(bundle, performer)["identifier"][0]["value"] == org.nurse.staff_id
+    assert performer["display"] == resolve(bundle, performer)["name"][0]["text"]
+    [due] = tasks_by_code(bundle, "follow_up_contact")
+    assert due["status"] == "ready" and due["focus"]["reference"] == episode_url
     assert due["restriction"]["period"]["end"] == record["next_follow_up_due"].replace("+00:00", "Z")
     assert resolve(bundle, due["owner"])["identifier"][0]["value"] == org.nurse.staff_id
-    assert all(resolve(bundle, t["basedOn"][0])["resourceType"] == "CarePlan" for t in follow_ups)
+    assert resolve(bundle, due["basedOn"][0])["resourceType"] == "CarePlan"
 
     reviews = tasks_by_code(bundle, "team_review")
     assert sorted(t["status"] for t in reviews) == ["completed", "requested"]
     decided = next(t for t in reviews if t["status"] == "completed")
     assert decided["output"][0]["valueCodeableConcept"]["coding"][0]["code"] == "continue"
     assert all(resolve(bundle, t["owner"])["resourceType"] == "Organization" for t in reviews)
+    # Every review is about the episode and follows from the referral.
+    assert all(t["focus"]["reference"] == episode_url for t in reviews)
+    assert all(resolve(bundle, t["basedOn"][0])["resourceType"] == "ServiceRequest" for t in reviews)
 
 
 async def test_specialist_assessment_exports_investigations_and_the_handover_in_the_care_team(
@@ -227,7 +242,11 @@ async def test_specialist_assessment_exports_investigations_and_the_handover_in_
 
     referral = resolve(bundle, episode["referralRequest"][0])
     assert referral["status"] == "active"
-    assert [c["code"] for c in referral["category"][0]["coding"]] == ["3457005", "professional_referral"]
+    # What the request is (SNOMED) and where it came from (the product's code) are separate categories.
+    assert [[c["code"] for c in category["coding"]] for category in referral["category"]] == [
+        ["3457005"],
+        ["professional_referral"],
+    ]
     referrer = resolve(bundle, referral["requester"])
     assert referrer["resourceType"] == "Organization"
     assert referrer["type"][0]["coding"][0]["code"] == "employment_services"
