@@ -1,4 +1,5 @@
-"""The outcome report as one PNG page: six panels, large labels, numbers on the bars.
+"""The outcome report as one PNG page (six panels, large labels, numbers on the bars), and as a printable
+PDF: that page, then the programme's trends and teams as charts, then every figure as a table.
 
 Uses a `Figure` with the Agg canvas directly rather than pyplot, so concurrent requests in the API share
 no global figure state and no display is needed.
@@ -10,9 +11,10 @@ import io
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from reports.outcomes import OutcomeReport
+from reports.outcomes import CSV_HEADER, OutcomeReport, report_rows
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 14.0, 9.0, 100
 _BLUE, _GREEN, _ORANGE, _GREY = "#2b6cb0", "#2f855a", "#c05621", "#718096"
@@ -45,6 +47,12 @@ def _empty(axes: Axes, title: str) -> None:
 
 
 def render_png(report: OutcomeReport) -> bytes:
+    buffer = io.BytesIO()
+    _overview(report).savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
+
+
+def _overview(report: OutcomeReport) -> Figure:
     figure = Figure(figsize=(WIDTH_INCHES, HEIGHT_INCHES), dpi=DPI, layout="constrained")
     FigureCanvasAgg(figure)
     period = " to ".join(
@@ -135,6 +143,84 @@ def render_png(report: OutcomeReport) -> bytes:
     else:
         _empty(feedback, "Client feedback")
 
+    return figure
+
+
+# A4 landscape, in inches.
+A4_LANDSCAPE = (11.69, 8.27)
+ROWS_PER_PAGE = 38
+
+
+def _trends(report: OutcomeReport) -> Figure:
+    programme = report.programme
+    figure = Figure(figsize=A4_LANDSCAPE, layout="constrained")
+    FigureCanvasAgg(figure)
+    figure.suptitle("Do pathways move? Trends by month of referral, teams side by side", fontsize=14, fontweight="bold")
+    grid = figure.subplots(2, 2)
+    months = [trend.period for trend in programme.by_month]
+    trend_axes = grid[0][0]
+    if months:
+        for values, label, color in (
+            ([t.referrals for t in programme.by_month], "referrals", _BLUE),
+            ([t.reached_a_service for t in programme.by_month], "reached a service", _ORANGE),
+            ([t.closed_with_solution for t in programme.by_month], "closed with a solution", _GREEN),
+        ):
+            trend_axes.plot(months, values, marker="o", label=label, color=color)
+        trend_axes.legend(frameon=False)
+        trend_axes.spines[["top", "right"]].set_visible(False)
+        _title(trend_axes, "Pathways by month of referral", "month of referral")
+    else:
+        _empty(trend_axes, "Pathways by month of referral")
+    teams = programme.teams
+    team_axes = grid[0][1]
+    if teams:
+        _bars(team_axes, [t.team for t in teams], [t.median_days_to_service or 0.0 for t in teams], _ORANGE, "{:.1f} d")
+        _title(team_axes, "Median days from referral to a service", "per team")
+    else:
+        _empty(team_axes, "Median days from referral to a service")
+    backlog = grid[1][0]
+    if programme.backlog_by_stage:
+        stages = programme.backlog_by_stage
+        _bars(backlog, list(stages), [float(v) for v in stages.values()], _BLUE)
+        _title(backlog, "Open pathways by stage now", f"{sum(stages.values())} open")
+    else:
+        _empty(backlog, "Open pathways by stage now")
+    caseload = grid[1][1]
+    if programme.caseload_by_case_manager:
+        load = programme.caseload_by_case_manager
+        _bars(caseload, list(load), [float(v) for v in load.values()], _GREEN)
+        _title(caseload, "Open pathways per case manager", "caseload now")
+    else:
+        _empty(caseload, "Open pathways per case manager")
+    return figure
+
+
+def _table_pages(report: OutcomeReport) -> list[Figure]:
+    rows = report_rows(report)
+    pages = []
+    for start in range(0, len(rows), ROWS_PER_PAGE):
+        figure = Figure(figsize=A4_LANDSCAPE)
+        FigureCanvasAgg(figure)
+        axes = figure.add_axes((0.03, 0.03, 0.94, 0.9))
+        axes.set_axis_off()
+        figure.suptitle(f"Every figure ({start + 1} to {min(start + ROWS_PER_PAGE, len(rows))} of {len(rows)})")
+        table = axes.table(
+            cellText=[list(row) for row in rows[start : start + ROWS_PER_PAGE]],
+            colLabels=list(CSV_HEADER),
+            loc="upper left",
+            cellLoc="left",
+            colWidths=[0.2, 0.35, 0.3, 0.15],
+        )
+        table.auto_set_font_size(False)
+        table.set_fontsize(8)
+        pages.append(figure)
+    return pages
+
+
+def render_pdf(report: OutcomeReport) -> bytes:
+    """A printable PDF: the overview, the trends and teams, then every figure as a table."""
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=DPI)
+    with PdfPages(buffer, metadata={"Title": "Work-ability pathways: outcome report", "Creator": "pathways"}) as pdf:
+        for figure in (_overview(report), _trends(report), *_table_pages(report)):
+            pdf.savefig(figure)
     return buffer.getvalue()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import csv
 import io
-import math
+import re
 import statistics
 from collections import Counter
 from collections.abc import Iterable
@@ -37,6 +37,17 @@ from pydantic import BaseModel, Field
 from models.events import EventKind
 from models.pathway import LongTermSolution, ReferralSource, Stage, TeamReviewCause
 from models.tables import PathwayEventRow
+from reports.measures import (
+    DurationSummary,
+    Share,
+    aware,
+    days_between,
+    durations,
+    in_period,
+    referred_at_of,
+    share,
+)
+from reports.programme import ProgrammeFigures, programme_figures
 
 _SECONDS_PER_DAY = 86400.0
 
@@ -44,17 +55,6 @@ _SECONDS_PER_DAY = 86400.0
 # --------------------------------------------------------------------------------------------------
 # The report
 # --------------------------------------------------------------------------------------------------
-
-
-class DurationSummary(BaseModel):
-    count: int = Field(description="How many pathways the durations are over.")
-    median_days: float | None = None
-    p90_days: float | None = Field(default=None, description="Nearest-rank 90th percentile.")
-
-
-class Share(BaseModel):
-    count: int
-    share: float | None = Field(description="count / the denominator named by the figure; None if that is 0.")
 
 
 class CaseManagerChanges(BaseModel):
@@ -114,46 +114,12 @@ class OutcomeReport(BaseModel):
     outcomes: OutcomeFigures
     feedback: FeedbackFigures
     continuity: ServiceContinuity
+    programme: ProgrammeFigures = Field(description="Trends, teams side by side, backlog, caseload, services.")
 
 
 # --------------------------------------------------------------------------------------------------
 # Computing it
 # --------------------------------------------------------------------------------------------------
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands timestamps back without their zone; everything the product writes is UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _referred_at(referral: PathwayEventRow) -> datetime:
-    stated = referral.details.get("referred_at")
-    return _aware(datetime.fromisoformat(stated)) if stated else _aware(referral.at)
-
-
-def _in_period(moment: datetime, period_from: datetime | None, period_to: datetime | None) -> bool:
-    return (period_from is None or moment >= _aware(period_from)) and (period_to is None or moment < _aware(period_to))
-
-
-def nearest_rank(values: list[float], percent: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(1, math.ceil(percent / 100 * len(ordered))) - 1]
-
-
-def _durations(days: list[float]) -> DurationSummary:
-    if not days:
-        return DurationSummary(count=0)
-    return DurationSummary(
-        count=len(days), median_days=round(statistics.median(days), 2), p90_days=round(nearest_rank(days, 90), 2)
-    )
-
-
-def _share(count: int, of: int) -> Share:
-    return Share(count=count, share=round(count / of, 4) if of else None)
-
-
-def _days_between(start: datetime, end: datetime) -> float:
-    return (_aware(end) - start).total_seconds() / _SECONDS_PER_DAY
 
 
 _SERVICE_ENDS = frozenset({EventKind.SERVICE_COMPLETED, EventKind.SERVICE_INTERRUPTED, EventKind.SERVICE_CANCELLED})
@@ -167,7 +133,7 @@ def days_without_service(rows: list[PathwayEventRow], as_of: datetime) -> float 
     stage: str | None = None
     since: datetime | None = None  # when the current stretch without a service began
     for row in rows:
-        at = _aware(row.at)
+        at = aware(row.at)
         if since is not None:
             without += (at - since).total_seconds()
             since = None
@@ -183,7 +149,7 @@ def days_without_service(rows: list[PathwayEventRow], as_of: datetime) -> float 
     if not planned:
         return None
     if since is not None and stage != Stage.CLOSED:
-        without += max((_aware(as_of) - since).total_seconds(), 0.0)
+        without += max((aware(as_of) - since).total_seconds(), 0.0)
     return without / _SECONDS_PER_DAY
 
 
@@ -202,7 +168,7 @@ def outcome_report(
     for event in events:
         if team is None or event.team == team:
             by_pathway.setdefault(event.pathway_id, []).append(event)
-            latest = max(latest, _aware(event.at)) if latest else _aware(event.at)
+            latest = max(latest, aware(event.at)) if latest else aware(event.at)
     as_of = as_of or latest or datetime.now(UTC)
     gaps: list[float] = []
     transition_causes: Counter[str] = Counter()
@@ -228,8 +194,8 @@ def outcome_report(
         referral = next((row for row in rows if row.kind == EventKind.REFERRAL_RECEIVED), None)
         if referral is None:
             continue
-        referred_at = _referred_at(referral)
-        if not _in_period(referred_at, period_from, period_to):
+        referred_at = referred_at_of(referral)
+        if not in_period(referred_at, period_from, period_to):
             continue
         cohort += 1
         sources[referral.details.get("referral_source", "")] += 1
@@ -238,12 +204,12 @@ def outcome_report(
 
         triage = next((row for row in rows if row.kind == EventKind.TRIAGED), None)
         if triage is not None:
-            to_triage.append(_days_between(referred_at, triage.at))
+            to_triage.append(days_between(referred_at, triage.at))
             route, level = triage.details.get("route", ""), triage.details.get("assessment_level", "")
             routes[f"{route}:{level}" if level else route] += 1
         assessment = next((row for row in rows if row.stage == Stage.ASSESSMENT), None)
         if assessment is not None:
-            to_assessment.append(_days_between(referred_at, assessment.at))
+            to_assessment.append(days_between(referred_at, assessment.at))
 
         kinds = Counter(row.kind for row in rows)
         if kinds[EventKind.CASE_MANAGER_ASSIGNED]:
@@ -279,15 +245,19 @@ def outcome_report(
     reached_counts = Counter(s for s in solution_at_closure if s)
     held_counts = Counter(held_solutions)
     reached_any = sum(reached_counts.values())
+    programme = programme_figures(
+        (row for rows in by_pathway.values() for row in rows), period_from=period_from, period_to=period_to
+    )
     return OutcomeReport(
+        programme=programme,
         team=team,
         period_from=period_from,
         period_to=period_to,
         pathways=cohort,
         referrals_by_source={source.value: sources[source.value] for source in ReferralSource},
         referrals_by_organisation=dict(sorted(organisations.items())),
-        time_to_triage=_durations(to_triage),
-        time_to_assessment_start=_durations(to_assessment),
+        time_to_triage=durations(to_triage),
+        time_to_assessment_start=durations(to_assessment),
         routes=dict(sorted(routes.items())),
         case_manager_changes=CaseManagerChanges(
             pathways_with_case_manager=len(changes_per_pathway),
@@ -304,10 +274,10 @@ def outcome_report(
         outcomes=OutcomeFigures(
             closed_pathways=closed_count,
             closure_reasons=dict(sorted(closure_reasons.items())),
-            reached={s.value: _share(reached_counts[s.value], closed_count) for s in LongTermSolution},
-            reached_any=_share(reached_any, closed_count),
-            held=_share(len(held_solutions), reached_any),
-            held_by_solution={s.value: _share(held_counts[s.value], reached_counts[s.value]) for s in LongTermSolution},
+            reached={s.value: share(reached_counts[s.value], closed_count) for s in LongTermSolution},
+            reached_any=share(reached_any, closed_count),
+            held=share(len(held_solutions), reached_any),
+            held_by_solution={s.value: share(held_counts[s.value], reached_counts[s.value]) for s in LongTermSolution},
             solutions_that_did_not_hold=did_not_hold,
         ),
         feedback=FeedbackFigures(
@@ -317,14 +287,14 @@ def outcome_report(
         ),
         continuity=ServiceContinuity(
             pathways_with_plan=len(gaps),
-            days_without_service=_durations(gaps),
+            days_without_service=durations(gaps),
             total_days_without_service=round(sum(gaps), 2),
             pathways_with_days_without_service=sum(1 for days in gaps if days > 0),
             transitions_opened=sum(transition_causes.values()),
             transitions_by_cause=dict(sorted(transition_causes.items())),
             transitions_decided=sum(transition_decisions.values()),
             transitions_by_decision=dict(sorted(transition_decisions.items())),
-            transitions_without_gap=_share(without_gap, sum(transition_decisions.values())),
+            transitions_without_gap=share(without_gap, sum(transition_decisions.values())),
         ),
     )
 
@@ -376,16 +346,16 @@ def report_rows(report: OutcomeReport) -> list[tuple[str, str, str, str]]:
     outcomes = report.outcomes
     rows.append(("outcomes", "closed_pathways", "", outcomes.closed_pathways))
     rows += [("outcomes", "closure_reason", k, v) for k, v in outcomes.closure_reasons.items()]
-    for solution, share in outcomes.reached.items():
-        rows += [("outcomes", "reached", solution, share.count), ("outcomes", "reached_share", solution, share.share)]
+    for solution, part in outcomes.reached.items():
+        rows += [("outcomes", "reached", solution, part.count), ("outcomes", "reached_share", solution, part.share)]
     rows += [
         ("outcomes", "reached_any", "", outcomes.reached_any.count),
         ("outcomes", "reached_any_share", "", outcomes.reached_any.share),
         ("outcomes", "held", "", outcomes.held.count),
         ("outcomes", "held_share", "", outcomes.held.share),
     ]
-    for solution, share in outcomes.held_by_solution.items():
-        rows += [("outcomes", "held", solution, share.count), ("outcomes", "held_share", solution, share.share)]
+    for solution, part in outcomes.held_by_solution.items():
+        rows += [("outcomes", "held", solution, part.count), ("outcomes", "held_share", solution, part.share)]
     rows.append(("outcomes", "solutions_that_did_not_hold", "", outcomes.solutions_that_did_not_hold))
     feedback = report.feedback
     rows += [("feedback", "count", "", feedback.count), ("feedback", "mean_rating", "", feedback.mean_rating)]
@@ -406,13 +376,58 @@ def report_rows(report: OutcomeReport) -> list[tuple[str, str, str, str]]:
         ("continuity", "transitions_without_gap", "", continuity.transitions_without_gap.count),
         ("continuity", "transitions_without_gap_share", "", continuity.transitions_without_gap.share),
     ]
+    rows += _programme_rows(report.programme)
     return [(section, measure, category, _value(value)) for section, measure, category, value in rows]
 
 
-def report_csv(report: OutcomeReport) -> str:
-    """The report as CSV, one figure a row, ready for a spreadsheet."""
+def _programme_rows(programme: ProgrammeFigures) -> list[tuple[str, str, str, object]]:
+    rows: list[tuple[str, str, str, object]] = []
+    for section, trends in (("trend_by_month", programme.by_month), ("trend_by_quarter", programme.by_quarter)):
+        for trend in trends:
+            rows += [
+                (section, name, trend.period, value) for name, value in trend.model_dump().items() if name != "period"
+            ]
+    for team in programme.teams:
+        rows += [
+            ("teams", "referrals", team.team, team.referrals),
+            ("teams", "open", team.team, team.open),
+            ("teams", "median_days_to_triage", team.team, team.median_days_to_triage),
+            ("teams", "median_days_to_service", team.team, team.median_days_to_service),
+            ("teams", "closed", team.team, team.closed),
+            ("teams", "reached_solution", team.team, team.reached_solution.count),
+            ("teams", "reached_solution_share", team.team, team.reached_solution.share),
+            ("teams", "held", team.team, team.held.count),
+            ("teams", "held_share", team.team, team.held.share),
+        ]
+    summary = programme.time_to_service
+    rows += [
+        ("time_to_service", "count", "", summary.count),
+        ("time_to_service", "median_days", "", summary.median_days),
+        ("time_to_service", "p90_days", "", summary.p90_days),
+    ]
+    rows += [("services", "started_by_kind", kind, count) for kind, count in programme.services_by_kind.items()]
+    rows += [("backlog", "open_by_stage", stage, count) for stage, count in programme.backlog_by_stage.items()]
+    rows += [
+        ("caseload", "open_by_case_manager", who, count) for who, count in programme.caseload_by_case_manager.items()
+    ]
+    return rows
+
+
+# Excel in a Finnish or Swedish locale reads a CSV by the locale's list separator (;) and decimal comma,
+# and takes the file as UTF-8 only with a byte-order mark; in English, commas and points.
+EXCEL_LOCALE_LANGUAGES = frozenset({"fi", "sv"})
+_NUMBER = re.compile(r"^-?\d+\.\d+$")
+
+
+def report_csv(report: OutcomeReport, *, language: str = "en") -> str:
+    """The report as CSV, one figure a row, in the spreadsheet conventions of the reader's language."""
+    nordic = language in EXCEL_LOCALE_LANGUAGES
     buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
+    if nordic:
+        buffer.write("\ufeff")
+    writer = csv.writer(buffer, delimiter=";" if nordic else ",", lineterminator="\r\n" if nordic else "\n")
     writer.writerow(CSV_HEADER)
-    writer.writerows(report_rows(report))
+    for row in report_rows(report):
+        value = row[3]
+        writer.writerow((*row[:3], value.replace(".", ",") if nordic and _NUMBER.match(value) else value))
     return buffer.getvalue()

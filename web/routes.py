@@ -14,7 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session, col, select
@@ -564,6 +564,31 @@ async def report(
         period_from=period_from or "",
         period_to=period_to or "",
         nav="reports",
+    )
+
+
+@router.get("/reports/outcome-report.{extension}")
+async def report_download(
+    page: PageDep,
+    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True, signed_in=get_web_staff)],
+    extension: Annotated[ReportFormat, Path(description="csv or pdf")],
+    period_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
+    period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
+) -> Response:
+    """The report to keep or print: a CSV in the reader's spreadsheet conventions, or a printable PDF."""
+    if extension not in (ReportFormat.CSV, ReportFormat.PDF):
+        raise InvalidInputError("the report downloads as csv or pdf", field="extension")
+    result = await outcomes(
+        grant=grant, team=grant.team, period_from=_period(period_from), period_to=_period(period_to)
+    )
+    body, media_type = await asyncio.to_thread(render_report, result, extension, page.language)
+    return Response(
+        body,
+        media_type=media_type,
+        headers={
+            "Cache-Control": "no-store",
+            "Content-Disposition": f'attachment; filename="outcome-report.{extension.value}"',
+        },
     )
 
 

@@ -26,7 +26,7 @@ from models.record import FollowUpRecord
 from models.tables import Partner, Staff
 from records import store
 from records.store import aware
-from reports.chart import render_png
+from reports.chart import render_pdf, render_png
 from reports.outcomes import OutcomeReport, outcome_report, report_csv
 
 # The media type names the FHIR version (R4B), so a receiver need not guess.
@@ -121,9 +121,15 @@ class ReportFormat(StrEnum):
     JSON = "json"
     CSV = "csv"
     PNG = "png"
+    PDF = "pdf"
 
 
-MEDIA_TYPES = {ReportFormat.JSON: "application/json", ReportFormat.CSV: "text/csv", ReportFormat.PNG: "image/png"}
+MEDIA_TYPES = {
+    ReportFormat.JSON: "application/json",
+    ReportFormat.CSV: "text/csv; charset=utf-8",
+    ReportFormat.PNG: "image/png",
+    ReportFormat.PDF: "application/pdf",
+}
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -144,12 +150,14 @@ async def outcomes(
     return outcome_report(rows, team=team, period_from=period_from, period_to=period_to, as_of=datetime.now(UTC))
 
 
-def render(report: OutcomeReport, report_format: ReportFormat) -> tuple[bytes, str]:
-    """The report body in the asked format, and its media type."""
+def render(report: OutcomeReport, report_format: ReportFormat, language: str = "en") -> tuple[bytes, str]:
+    """The report body in the asked format, and its media type (a CSV in the language's spreadsheet style)."""
     if report_format is ReportFormat.CSV:
-        body = report_csv(report).encode()
+        body = report_csv(report, language=language).encode()
     elif report_format is ReportFormat.PNG:
         body = render_png(report)
+    elif report_format is ReportFormat.PDF:
+        body = render_pdf(report)
     else:
         body = report.model_dump_json().encode()
     return body, MEDIA_TYPES[report_format]

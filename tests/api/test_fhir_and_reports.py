@@ -80,6 +80,24 @@ async def test_outcome_report_counts_the_teams_pathways_from_the_record(api: htt
     )
     assert response.status_code == 200 and response.content.startswith(b"\x89PNG")
 
+    # For Finnish Excel: a byte-order mark, semicolons and decimal commas; the programme figures included.
+    response = await api.get(
+        "/reports/outcomes", params={"team": org.team, "format": "csv", "lang": "fi"}, headers=org.coordinator.auth
+    )
+    assert response.content.startswith("\ufeff".encode())
+    assert 'filename="outcome-report.csv"' in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["section", "measure", "category", "value"] and all(len(row) == 4 for row in rows)
+    shares = [row[3] for row in rows if row[1] == "reached_share" and row[3]]
+    assert shares and all("," in share or share in ("0", "1") for share in shares), shares
+    assert ["backlog", "open_by_stage", "in_services", "1"] in rows
+    # A printable PDF: the overview, the trends and every figure as tables.
+    response = await api.get(
+        "/reports/outcomes", params={"team": org.team, "format": "pdf"}, headers=org.coordinator.auth
+    )
+    assert response.headers["content-type"] == "application/pdf" and response.content.startswith(b"%PDF-")
+    assert response.content.count(b"/Type /Page\n") + response.content.count(b"/Type /Page ") >= 3
+
     assert (await api.get("/reports/outcomes", headers=org.nurse.auth)).status_code == 403
     other = await api.get("/reports/outcomes", params={"team": org.team}, headers=org.other_coordinator.auth)
     assert other.status_code == 403

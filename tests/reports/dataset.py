@@ -49,6 +49,11 @@ class Truth:
     held: bool = False
     did_not_hold: int = 0
     ratings: list[int] = field(default_factory=list)
+    # As the story stands at its end (the programme figures):
+    service_days: float | None = None  # referral -> the first service started
+    service_kinds: list[str] = field(default_factory=list)
+    stage_now: str = Stage.AWAITING_TRIAGE.value
+    case_manager_now: str | None = None
 
 
 class _Writer:
@@ -66,6 +71,11 @@ class _Writer:
         self.now += timedelta(days=rng.uniform(0.01, max_days))
 
     def event(self, kind: EventKind, **details: str) -> None:
+        self.truth.stage_now, self.truth.case_manager_now = self.stage.value, self.case_manager
+        if kind is EventKind.SERVICE_STARTED:
+            if self.truth.service_days is None:
+                self.truth.service_days = (self.now - self.truth.referred_at).total_seconds() / 86400
+            self.truth.service_kinds.append(details["service_kind"])
         self.rows.append(
             PathwayEventRow(
                 pathway_id=self.truth.pathway_id,
@@ -154,6 +164,8 @@ def _pathway(rng: random.Random, index: int) -> tuple[Truth, list[PathwayEventRo
     w.stage = Stage.IN_SERVICES
     w.event(EventKind.PLAN_SET)
     w.event(EventKind.SERVICE_STARTED, service_kind="employment_services")
+    if index % 3 == 0:  # a second service beside the first (no draw: the other stories stay as they were)
+        w.event(EventKind.SERVICE_STARTED, service_kind="vocational_rehabilitation")
     for _ in range(rng.randint(0, 5)):
         w.later(rng, 30)
         truth.contacts += 1

@@ -72,3 +72,57 @@ def expected_figures(truths: list[Truth]) -> dict[str, Any]:
         "did_not_hold": sum(t.did_not_hold for t in truths),
         "ratings": ratings,
     }
+
+
+def quarter(moment: datetime) -> str:
+    return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+
+
+def expected_programme(truths: list[Truth]) -> dict[str, Any]:
+    """The programme figures from the stories: trends by referral month and quarter, teams, services, the
+    open pathways by stage and case manager now."""
+
+    def trend(group: list[Truth]) -> dict[str, Any]:
+        triaged = [t.triage_days for t in group if t.triage_days is not None]
+        return {
+            "referrals": len(group),
+            "triaged": len(triaged),
+            "median_days_to_triage": median(triaged) if triaged else None,
+            "reached_a_service": sum(1 for t in group if t.service_days is not None),
+            "closed_with_solution": sum(1 for t in group if t.closed and t.solution_at_close),
+            "escalations": sum(len(t.review_causes) for t in group),
+        }
+
+    def grouped(label: Any) -> dict[str, dict[str, Any]]:
+        groups: dict[str, list[Truth]] = {}
+        for t in truths:
+            groups.setdefault(label(t.referred_at), []).append(t)
+        return {name: trend(group) for name, group in sorted(groups.items())}
+
+    teams = {}
+    for team in sorted({t.team for t in truths}):
+        mine = [t for t in truths if t.team == team]
+        closed = [t for t in mine if t.closed]
+        solved = [t for t in closed if t.solution_at_close]
+        services = [t.service_days for t in mine if t.service_days is not None]
+        triage = [t.triage_days for t in mine if t.triage_days is not None]
+        teams[team] = {
+            "referrals": len(mine),
+            "open": len(mine) - len(closed),
+            "median_days_to_triage": median(triage) if triage else None,
+            "median_days_to_service": median(services) if services else None,
+            "closed": len(closed),
+            "reached_solution": len(solved),
+            "held": sum(1 for t in solved if t.held),
+        }
+    services = [t.service_days for t in truths if t.service_days is not None]
+    open_ones = [t for t in truths if not t.closed]
+    return {
+        "by_month": grouped(lambda moment: f"{moment:%Y-%m}"),
+        "by_quarter": grouped(quarter),
+        "teams": teams,
+        "time_to_service": (len(services), median(services), p90(services)),
+        "services_by_kind": count_by([kind for t in truths for kind in t.service_kinds]),
+        "backlog_by_stage": count_by([t.stage_now for t in open_ones]),
+        "caseload": count_by([t.case_manager_now or "-" for t in open_ones]),
+    }
