@@ -166,7 +166,8 @@ def _trends(report: OutcomeReport) -> Figure:
             ([t.closed_with_solution for t in programme.by_month], "closed with a solution", _GREEN),
         ):
             trend_axes.plot(months, values, marker="o", label=label, color=color)
-        trend_axes.legend(frameon=False)
+        trend_axes.set_ylim(bottom=0)
+        trend_axes.legend(frameon=False, loc="lower left", fontsize=9)
         trend_axes.spines[["top", "right"]].set_visible(False)
         _title(trend_axes, "Pathways by month of referral", "month of referral")
     else:
