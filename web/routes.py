@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -42,7 +43,7 @@ from records.store import PathwayQuery
 from web import forms
 from web.coverage import service_coverage
 from web.deps import LANGUAGE_COOKIE, FormToken, PageDep, get_web_staff
-from web.labels import choices
+from web.labels import choices, code_label
 from web.templating import LANGUAGES, render
 from workflows.actions import ACTIONS, StaffAction
 
@@ -567,6 +568,11 @@ async def report(
     )
 
 
+def _labels(language: str) -> Callable[[str], str]:
+    """The report's codes in the reader's words, for its charts."""
+    return lambda value: code_label(value, language)
+
+
 @router.get("/reports/outcome-report.{extension}")
 async def report_download(
     page: PageDep,
@@ -581,7 +587,7 @@ async def report_download(
     result = await outcomes(
         grant=grant, team=grant.team, period_from=_period(period_from), period_to=_period(period_to)
     )
-    body, media_type = await asyncio.to_thread(render_report, result, extension, page.language)
+    body, media_type = await asyncio.to_thread(render_report, result, extension, page.language, _labels(page.language))
     return Response(
         body,
         media_type=media_type,
@@ -594,6 +600,7 @@ async def report_download(
 
 @router.get("/reports/chart.png")
 async def report_chart(
+    page: PageDep,
     grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True, signed_in=get_web_staff)],
     period_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
@@ -601,7 +608,9 @@ async def report_chart(
     result = await outcomes(
         grant=grant, team=grant.team, period_from=_period(period_from), period_to=_period(period_to)
     )
-    body, media_type = await asyncio.to_thread(render_report, result, ReportFormat.PNG)
+    body, media_type = await asyncio.to_thread(
+        render_report, result, ReportFormat.PNG, page.language, _labels(page.language)
+    )
     return Response(body, media_type=media_type, headers={"Cache-Control": "no-store"})
 
 

@@ -26,7 +26,7 @@ from models.record import FollowUpRecord
 from models.tables import Partner, Staff
 from records import store
 from records.store import aware
-from reports.chart import render_pdf, render_png
+from reports.chart import Labeler, render_pdf, render_png
 from reports.outcomes import OutcomeReport, outcome_report, report_csv
 
 # The media type names the FHIR version (R4B), so a receiver need not guess.
@@ -150,14 +150,17 @@ async def outcomes(
     return outcome_report(rows, team=team, period_from=period_from, period_to=period_to, as_of=datetime.now(UTC))
 
 
-def render(report: OutcomeReport, report_format: ReportFormat, language: str = "en") -> tuple[bytes, str]:
-    """The report body in the asked format, and its media type (a CSV in the language's spreadsheet style)."""
+def render(
+    report: OutcomeReport, report_format: ReportFormat, language: str = "en", code: Labeler = None
+) -> tuple[bytes, str]:
+    """The report body in the asked format, and its media type: a CSV in the language's spreadsheet style,
+    charts in the language (`code` words the codes: the web app passes its labels)."""
     if report_format is ReportFormat.CSV:
         body = report_csv(report, language=language).encode()
     elif report_format is ReportFormat.PNG:
-        body = render_png(report)
+        body = render_png(report, language, code)
     elif report_format is ReportFormat.PDF:
-        body = render_pdf(report)
+        body = render_pdf(report, language, code)
     else:
         body = report.model_dump_json().encode()
     return body, MEDIA_TYPES[report_format]

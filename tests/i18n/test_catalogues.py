@@ -16,7 +16,12 @@ from web.labels import CODES, FIELDS
 
 ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": (2,), "t": (2,), "pgettext": ((2, "c"), 3)}
-METHODS = [("web/**.py", "python"), ("activities/notification_texts.py", "python"), ("web/templates/**.html", "jinja2")]
+METHODS = [
+    ("web/**.py", "python"),
+    ("activities/notification_texts.py", "python"),
+    ("reports/chart.py", "python"),
+    ("web/templates/**.html", "jinja2"),
+]
 OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}
 PLACEHOLDER = re.compile(r"%\(\w+\)s|\{\w+\}")
 
