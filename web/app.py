@@ -20,7 +20,7 @@ from api.app import api_error_response
 from api.app import create_app as create_api
 from api.errors import ApiError, ConflictError, ForbiddenError, NotAuthenticatedError, NotFoundError
 from core.settings import Settings
-from web import partner, routes
+from web import partner, register, routes
 from web.deps import SignInRequired, language_of
 from web.templating import render, t
 
@@ -69,6 +69,7 @@ def create_app(
 ) -> FastAPI:
     app = create_api(settings, temporal_client=temporal_client, engine=engine)
     app.include_router(routes.router, prefix=PREFIX)
+    app.include_router(register.router, prefix=PREFIX)
     app.include_router(partner.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
 

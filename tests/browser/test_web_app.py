@@ -298,6 +298,7 @@ async def test_the_coordinators_pages_pass_the_accessibility_checks(coordinator:
         ("/app/reviews", "reviews"),
         ("/app/inbox", "inbox"),
         ("/app/reports", "report"),
+        ("/app/partners", "partners"),
         ("/app/intake", "intake"),
         ("/app/pathways/pathway-demo-0005", "pathway-with-review"),
     ):

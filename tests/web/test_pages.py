@@ -259,3 +259,55 @@ async def test_a_coordinator_hands_all_of_a_case_managers_pathways_over_from_the
     assert "Ehdotettu: 2 · hylätty: 0 · epäonnistui: 0" in again.text
     record = ok(await web.get(f"/pathways/{pathways[0]}", headers=org.coordinator.auth))
     assert len([h for h in record["handovers"] if h["outcome"] == "withdrawn"]) == 0
+
+
+async def test_a_coordinator_keeps_the_partner_register_on_its_page(
+    web: httpx.AsyncClient, sqlite_engine: Engine, org: Org
+) -> None:
+    coordinator = signed_in(sqlite_engine, org.coordinator)
+    page = await web.get("/app/partners", params={"team": org.team}, headers=coordinator)
+    assert page.status_code == 200
+    token = form_token(page)
+    base = {"csrf": token, "team": org.team, "kind": "kela", "language": "fi"}
+    # An e-mail partner without its address: the reason beside the form, nothing saved.
+    refused = await web.post(
+        "/app/partners",
+        data={**base, "partner_id": "kela-pori", "name": "Kela Pori", "channel": "email"},
+        headers=coordinator,
+    )
+    assert refused.status_code == 422 and "needs its e-mail address" in refused.text
+    assert ok(await web.get(f"/teams/{org.team}/partners", headers=org.coordinator.auth)) == []
+    added = await web.post(
+        "/app/partners",
+        data={**base, "partner_id": "kela-pori", "name": "Kela Pori", "channel": "email", "email": "kela@pori.example"},
+        headers=coordinator,
+    )
+    assert added.status_code == 303
+    hooked = await web.post(
+        "/app/partners",
+        data={
+            **base,
+            "partner_id": "tyopaja-pori",
+            "name": "Työpaja Pori",
+            "kind": "service_provider",
+            "channel": "webhook",
+            "webhook_url": "https://tyopaja.example/referrals",
+        },
+        headers=coordinator,
+    )
+    # The webhook secret is shown this once, on the page (never in a URL).
+    secret = re.search(r"<code>([A-Za-z0-9_-]{40,})</code>", hooked.text)
+    assert hooked.status_code == 200 and secret is not None
+    listed = {
+        p["partner_id"]: p for p in ok(await web.get(f"/teams/{org.team}/partners", headers=org.coordinator.auth))
+    }
+    assert set(listed) == {"kela-pori", "tyopaja-pori"} and listed["kela-pori"]["email"] == "kela@pori.example"
+    stopped = await web.post(
+        "/app/partners/kela-pori/active", data={"csrf": token, "team": org.team, "active": "false"}, headers=coordinator
+    )
+    assert stopped.status_code == 303
+    active = ok(await web.get(f"/teams/{org.team}/partners", headers=org.coordinator.auth))
+    assert [p["partner_id"] for p in active] == ["tyopaja-pori"]
+    # A professional reads partners through the forms, but does not keep the register.
+    nurse = signed_in(sqlite_engine, org.nurse)
+    assert (await web.get("/app/partners", params={"team": org.team}, headers=nurse)).status_code == 403
