@@ -126,13 +126,20 @@ async def test_a_re_referred_client_gets_a_new_pathway_and_the_earlier_record_st
     assert [item["pathway_id"] for item in listed] == [second["pathway_id"], first]
     old_fhir = ok(await api.get(f"/pathways/{first}/fhir", headers=nurse))
     new_fhir = ok(await api.get(f"/pathways/{second['pathway_id']}/fhir", headers=nurse))
-    old_ids = {
-        entry["resource"]["id"] for entry in old_fhir["entry"] if entry["resource"]["resourceType"] == "EpisodeOfCare"
-    }
-    new_ids = {
-        entry["resource"]["id"] for entry in new_fhir["entry"] if entry["resource"]["resourceType"] == "EpisodeOfCare"
-    }
-    assert old_ids.isdisjoint(new_ids), "the new episode never takes the earlier one's resource ids"
+    shared = {"Patient", "Practitioner", "Organization"}
+
+    def own_updates(bundle: dict[str, Any]) -> set[str]:
+        return {e["request"]["url"] for e in bundle["entry"] if e["resource"]["resourceType"] not in shared}
+
+    # A re-export is a set of conditional updates by identifier: the new episode's never hit the earlier one's.
+    assert own_updates(old_fhir).isdisjoint(own_updates(new_fhir)), "the new episode never updates the earlier one"
+    assert {e["fullUrl"] for e in old_fhir["entry"]}.isdisjoint({e["fullUrl"] for e in new_fhir["entry"]})
+    [old_episode] = [e["resource"] for e in old_fhir["entry"] if e["resource"]["resourceType"] == "EpisodeOfCare"]
+    [new_episode] = [e["resource"] for e in new_fhir["entry"] if e["resource"]["resourceType"] == "EpisodeOfCare"]
+    assert (old_episode["identifier"][0]["value"], new_episode["identifier"][0]["value"]) == (
+        first,
+        second["pathway_id"],
+    )
 
 
 async def test_a_client_has_at_most_one_open_pathway_even_with_intakes_at_the_same_time(
