@@ -15,6 +15,7 @@ import pytest
 from sqlmodel import Session, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
+from temporalio.service import RPCError
 
 from core.codec import KEY_ID_METADATA, PayloadDecryptionError
 from core.crypto import RecordSealer, SealedValueError
@@ -87,21 +88,34 @@ async def test_a_pathway_started_with_the_old_key_keeps_working_after_the_active
     # A worker with only key B fails the workflow task (retried), never the pathway.
     caplog.set_level(logging.ERROR, logger="temporalio.worker._workflow")
     pathway_b = DrivenPathway(client=client_b, engine=engine, sealer=RecordSealer(None), pathway_id=pathway.pathway_id)
-    update = asyncio.create_task(
-        pathway_b.do(org.nurse.staff_id, a.CompleteAssessment(summary="Done", recommendation="Employment"))
-    )
+    assessment = a.CompleteAssessment(summary="Done", recommendation="Employment")
+    update_id = f"key-rotation-{uuid.uuid4().hex}"
+    update = asyncio.create_task(pathway_b.do(org.nurse.staff_id, assessment, update_id=update_id))
     async with running_worker(client_b, only_b, engine):
         await eventually(
             lambda: any(_mentions_unknown_key_a(record) for record in caplog.records),
             timeout=60,
             what="the worker with only key B reported that it does not know key A",
         )
-    assert not update.done()
-    # Once a worker with both keys is back, the waiting update goes through: nothing was lost.
+    # The update waits; Temporal may instead refuse it while the task keeps failing ("Workflow Task in failed
+    # state"), and then the client sends it again with the same id, as the API's callers do.
+    assert not update.done() or _refused_while_failing(update.exception())
+    # Once a worker with both keys is back, the update goes through, once: nothing was lost.
     async with running_worker(client_ab, a_and_b, engine):
-        answer = await update
+        try:
+            answer = await update
+        except RPCError as err:
+            assert _refused_while_failing(err), err
+            pathway_ab = DrivenPathway(
+                client=client_ab, engine=engine, sealer=RecordSealer(None), pathway_id=pathway.pathway_id
+            )
+            answer = await pathway_ab.do(org.nurse.staff_id, assessment, update_id=update_id)
     assert answer.stage is Stage.PLANNING
     engine.dispose()
+
+
+def _refused_while_failing(error: BaseException | None) -> bool:
+    return isinstance(error, RPCError) and "Workflow Task in failed state" in str(error)
 
 
 def _mentions_unknown_key_a(record: logging.LogRecord) -> bool:
