@@ -269,6 +269,25 @@ class _Claimed:
     # Why the row must not go out after all (the consent was withdrawn or expired before delivery).
     blocked: str | None = None
 
+    @classmethod
+    def of(cls, row: Notification, **where: Any) -> _Claimed:
+        """The claimed row's own fields, with where it goes (`email`, `webhook_*`, a partner's payload)."""
+        return cls(
+            row_id=row.id or 0,
+            key=row.idempotency_key,
+            channel=NotificationChannel(row.channel),
+            recipient=row.recipient,
+            kind=row.kind,
+            pathway_id=row.pathway_id,
+            team=row.team,
+            language=Language(row.language),
+            subject=row.subject,
+            body=row.body,
+            due_at=aware(row.due_at) if row.due_at else None,
+            attempts=row.attempts,
+            **where,
+        )
+
 
 class OutboxDispatcher:
     """Delivers pending outbox rows by e-mail and webhook, each row by whoever claims it first."""
@@ -406,19 +425,8 @@ class OutboxDispatcher:
                 return self._claimed_for_partner(session, row)
             staff = session.get(Staff, row.recipient)
             team = session.get(Team, row.team)
-            return _Claimed(
-                row_id=row_id,
-                key=row.idempotency_key,
-                channel=NotificationChannel(row.channel),
-                recipient=row.recipient,
-                kind=row.kind,
-                pathway_id=row.pathway_id,
-                team=row.team,
-                language=Language(row.language),
-                subject=row.subject,
-                body=row.body,
-                due_at=aware(row.due_at) if row.due_at else None,
-                attempts=row.attempts,
+            return _Claimed.of(
+                row,
                 email=staff.email if staff is not None and staff.active else None,
                 webhook_url=team.webhook_url if team else None,
                 webhook_secret=team.webhook_secret if team else None,
@@ -456,19 +464,8 @@ class OutboxDispatcher:
                     "message": self._sealer.open(referral.message, place=referral_place(referral.referral_id)),
                 }
         usable = partner is not None and partner.active
-        return _Claimed(
-            row_id=row.id or 0,
-            key=row.idempotency_key,
-            channel=NotificationChannel(row.channel),
-            recipient=row.recipient,
-            kind=row.kind,
-            pathway_id=row.pathway_id,
-            team=row.team,
-            language=Language(row.language),
-            subject=row.subject,
-            body=row.body,
-            due_at=aware(row.due_at) if row.due_at else None,
-            attempts=row.attempts,
+        return _Claimed.of(
+            row,
             email=partner.email if usable and partner else None,
             webhook_url=partner.webhook_url if usable and partner else None,
             webhook_secret=partner.webhook_secret if usable and partner else None,
