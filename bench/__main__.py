@@ -67,29 +67,48 @@ async def run(sizes: Sizes, output: Path, workdir: Path, mode: str, postgres_url
     started = datetime.now(UTC)
     measured: list[Figure] = []
     async with running_stack(workdir) as stack:
+
+        def checkpoint(done: str) -> None:
+            # The report so far, after every figure: a run that stops later still leaves what it measured.
+            write_report(
+                output,
+                measured,
+                sizes=sizes,
+                mode=f"{mode} (in progress: measured up to {done})",
+                started=started,
+                finished=datetime.now(UTC),
+                server_warnings=stack.server_warnings(),
+            )
+
         async with stack.deployment("sqlite", f"sqlite:///{workdir / 'bench.db'}") as sqlite:
             log.info("1. intake")
             measured += await intake(sqlite, sizes)
+            checkpoint("1. intake")
             log.info("population: %d open pathways", sizes.open_pathways)
             population, seconds_per_start = await open_population(sqlite, sizes.open_pathways, "caseload")
             log.info("6. pathway-years %s", sizes.years)
             years, aged, raw_aged = await pathway_years(sqlite, sizes)
+            measured += years
+            checkpoint("6. pathway-years")
             log.info("2. staff actions")
             measured += await staff_actions(sqlite, sizes, population, aged, raw_aged, "SQLite")
+            checkpoint("2. staff actions")
             log.info("3. caseload")
             measured += await caseload(sqlite, sizes, "SQLite")
             log.info("4. timer burst")
             burst = await timer_burst(sqlite, sizes, seconds_per_start)
             measured += burst
+            checkpoint("4. timer burst")
             log.info("4. restart while reminders are due")
             measured += await restart_while_due(sqlite, sizes, seconds_per_start)
             log.info("4. two workers")
             measured += await two_workers(sqlite, sizes, seconds_per_start, statistics.median(burst[0].ours))
+            checkpoint("4. two workers")
             log.info("7. %d staff on a mixed workload", sizes.mixed_staff)
             measured += await mixed_workload(sqlite, sizes, population)
             log.info("5. worker memory")
             measured += await worker_memory(sqlite, sizes, sizes.open_pathways)
-            measured += years
+            checkpoint("5. worker memory")
         async with stack.deployment("postgresql", postgres_url) as postgres:
             log.info("PostgreSQL: %d open pathways", sizes.postgres_pathways)
             population, _ = await open_population(postgres, sizes.postgres_pathways, "pgcaseload")

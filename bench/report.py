@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import shutil
 import subprocess
 from dataclasses import asdict
 from datetime import datetime
@@ -13,6 +14,7 @@ from typing import Any
 
 from bench.harness import Figure
 from bench.stack import MAX_CACHED_WORKFLOWS
+from bench.staff import RETRIED
 from core.temporal import temporal_cli_path
 
 TITLES = {
@@ -115,6 +117,22 @@ def _bullets(values: dict[str, Any]) -> list[str]:
     return [f"- {key}: {value}" for key, value in values.items()]
 
 
+def _commit() -> str:
+    """The commit measured, and whether the work tree differed from it."""
+    git = shutil.which("git")
+    if git is None:
+        return "unknown (git not found)"
+    try:
+        # Fixed arguments to the git found on PATH, no shell.
+        head = subprocess.run([git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)  # noqa: S603
+        dirty = subprocess.run(  # noqa: S603
+            [git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+        )
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown (not a git checkout)"
+    return head.stdout.strip() + (" with uncommitted changes" if dirty.stdout.strip() else "")
+
+
 def write_report(
     path: Path,
     measured: list[Figure],
@@ -137,10 +155,14 @@ def write_report(
         "",
         f"- Mode: {mode}" + (" (small sizes, one repeat: checks the code, not the speed)" if mode == "quick" else ""),
         f"- Date: {started:%Y-%m-%d %H:%M} to {finished:%H:%M} UTC",
+        f"- Code: commit {_commit()}",
         *_bullets(_machine()),
         *_bullets(_versions()),
         f"- Sizes: {', '.join(f'{key}={value}' for key, value in asdict(sizes).items())}",
         f"- Dev server warnings about payload or history size in the whole run: {len(server_warnings)}",
+        f"- Requests answered 503 and sent again with the same Idempotency-Key (counted in their latency): "
+        f"{sum(RETRIED.values())}"
+        + (f" ({', '.join(f'{k}: {n}' for k, n in sorted(RETRIED.items()))})" if RETRIED else ""),
         "",
         "The systems under test run as in production, only on one machine: a fresh Temporal dev server (from the "
         "venv, in memory), and per database the product's API (uvicorn; bearer tokens, validation, audit, "

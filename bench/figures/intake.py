@@ -23,7 +23,7 @@ from bench.harness import CpuMeter, Figure, alternating, bounded, describe_cpu, 
 from bench.population import drained
 from bench.reference import reference_rows
 from bench.stack import PROFESSIONALS, TEAM, Deployment, professional_id
-from bench.staff import auth, expect, http
+from bench.staff import auth, expect, http, send_as_staff
 from models.tables import PathwayRow
 
 LIMITED_BY = (
@@ -74,7 +74,7 @@ async def intake(deployment: Deployment, sizes: Sizes) -> list[Figure]:
             async def one(index: int) -> None:
                 staff_id = professional_id(index % PROFESSIONALS)
                 body = _body(f"{batch}-{index:05d}")
-                expect(await send.post(path, json=body, headers=auth(deployment, staff_id)), 201)
+                expect(await send_as_staff(send, "POST", path, json=body, headers=auth(deployment, staff_id)), 201)
 
             began = time.perf_counter()
             await bounded(sizes.intake_starts, sizes.intake_concurrency, one)

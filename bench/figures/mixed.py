@@ -16,7 +16,7 @@ from bench.figures import Sizes
 from bench.figures.actions import Target
 from bench.harness import CpuMeter, Figure, Latencies, describe_cpu, informative
 from bench.stack import Deployment
-from bench.staff import NOTE, auth, expect, http
+from bench.staff import NOTE, auth, expect, http, send_as_staff
 
 KINDS = (("read pathway", 0.40), ("caseload", 0.20), ("timeline", 0.10), ("follow-up", 0.30))
 
@@ -45,16 +45,18 @@ async def mixed_workload(deployment: Deployment, sizes: Sizes, population: Seque
                     roll -= share
                 started = time.perf_counter()
                 if kind == "read pathway":
-                    expect(await send.get(f"/pathways/{target.pathway_id}", headers=headers), 200)
+                    expect(await send_as_staff(send, "GET", f"/pathways/{target.pathway_id}", headers=headers), 200)
                 elif kind == "caseload":
-                    expect(await send.get("/me/caseload", headers=headers), 200)
+                    expect(await send_as_staff(send, "GET", "/me/caseload", headers=headers), 200)
                 elif kind == "timeline":
-                    expect(await send.get(f"/pathways/{target.pathway_id}/timeline", headers=headers), 200)
+                    expect(
+                        await send_as_staff(send, "GET", f"/pathways/{target.pathway_id}/timeline", headers=headers),
+                        200,
+                    )
                 else:
                     body = {"channel": "phone", "note": NOTE}
-                    expect(
-                        await send.post(f"/pathways/{target.pathway_id}/follow-ups", json=body, headers=headers), 200
-                    )
+                    path = f"/pathways/{target.pathway_id}/follow-ups"
+                    expect(await send_as_staff(send, "POST", path, json=body, headers=headers), 200)
                 samples[kind].append((time.perf_counter() - started) * 1000)
 
         await asyncio.gather(*(day(staff_id) for staff_id in staff))
