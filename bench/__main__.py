@@ -63,7 +63,12 @@ async def open_population(deployment: Deployment, count: int, prefix: str) -> tu
     return targets, seconds_per_start
 
 
-async def run(sizes: Sizes, output: Path, workdir: Path, mode: str, postgres_url: str) -> list[Figure]:
+ALL_FIGURES = frozenset(range(1, 8))
+
+
+async def run(
+    sizes: Sizes, output: Path, workdir: Path, mode: str, postgres_url: str, figures: frozenset[int] = ALL_FIGURES
+) -> list[Figure]:
     started = datetime.now(UTC)
     measured: list[Figure] = []
     async with running_stack(workdir) as stack:
@@ -81,40 +86,57 @@ async def run(sizes: Sizes, output: Path, workdir: Path, mode: str, postgres_url
             )
 
         async with stack.deployment("sqlite", f"sqlite:///{workdir / 'bench.db'}") as sqlite:
-            log.info("1. intake")
-            measured += await intake(sqlite, sizes)
-            checkpoint("1. intake")
-            log.info("population: %d open pathways", sizes.open_pathways)
-            population, seconds_per_start = await open_population(sqlite, sizes.open_pathways, "caseload")
-            log.info("6. pathway-years %s", sizes.years)
-            years, aged, raw_aged = await pathway_years(sqlite, sizes)
-            measured += years
-            checkpoint("6. pathway-years")
-            log.info("2. staff actions")
-            measured += await staff_actions(sqlite, sizes, population, aged, raw_aged, "SQLite")
-            checkpoint("2. staff actions")
-            log.info("3. caseload")
-            measured += await caseload(sqlite, sizes, "SQLite")
-            log.info("4. timer burst")
-            burst = await timer_burst(sqlite, sizes, seconds_per_start)
-            measured += burst
-            checkpoint("4. timer burst")
-            log.info("4. restart while reminders are due")
-            measured += await restart_while_due(sqlite, sizes, seconds_per_start)
-            log.info("4. two workers")
-            measured += await two_workers(sqlite, sizes, seconds_per_start, statistics.median(burst[0].ours))
-            checkpoint("4. two workers")
-            log.info("7. %d staff on a mixed workload", sizes.mixed_staff)
-            measured += await mixed_workload(sqlite, sizes, population)
-            log.info("5. worker memory")
-            measured += await worker_memory(sqlite, sizes, sizes.open_pathways)
-            checkpoint("5. worker memory")
-        async with stack.deployment("postgresql", postgres_url) as postgres:
-            log.info("PostgreSQL: %d open pathways", sizes.postgres_pathways)
-            population, _ = await open_population(postgres, sizes.postgres_pathways, "pgcaseload")
-            measured += await staff_actions(postgres, sizes, population, [], [], "PostgreSQL")
-            measured += await caseload(postgres, sizes, "PostgreSQL")
+            if 1 in figures:
+                log.info("1. intake")
+                measured += await intake(sqlite, sizes)
+                checkpoint("1. intake")
+            population: list[Target] = []
+            seconds_per_start = 0.0
+            if figures - {1, 6}:
+                log.info("population: %d open pathways", sizes.open_pathways)
+                population, seconds_per_start = await open_population(sqlite, sizes.open_pathways, "caseload")
+            aged: list[Target] = []
+            raw_aged: list[Target] = []
+            if 6 in figures:
+                log.info("6. pathway-years %s", sizes.years)
+                years, aged, raw_aged = await pathway_years(sqlite, sizes)
+                measured += years
+                checkpoint("6. pathway-years")
+            if 2 in figures:
+                log.info("2. staff actions")
+                measured += await staff_actions(sqlite, sizes, population, aged, raw_aged, "SQLite")
+                checkpoint("2. staff actions")
+            if 3 in figures:
+                log.info("3. caseload")
+                measured += await caseload(sqlite, sizes, "SQLite")
+            if 4 in figures:
+                log.info("4. timer burst")
+                burst = await timer_burst(sqlite, sizes, seconds_per_start)
+                measured += burst
+                checkpoint("4. timer burst")
+                log.info("4. restart while reminders are due")
+                measured += await restart_while_due(sqlite, sizes, seconds_per_start)
+                log.info("4. two workers")
+                measured += await two_workers(sqlite, sizes, seconds_per_start, statistics.median(burst[0].ours))
+                checkpoint("4. two workers")
+            if 7 in figures:
+                log.info("7. %d staff on a mixed workload", sizes.mixed_staff)
+                measured += await mixed_workload(sqlite, sizes, population)
+            if 5 in figures:
+                log.info("5. worker memory")
+                measured += await worker_memory(sqlite, sizes, sizes.open_pathways)
+                checkpoint("5. worker memory")
+        if figures & {2, 3}:
+            async with stack.deployment("postgresql", postgres_url) as postgres:
+                log.info("PostgreSQL: %d open pathways", sizes.postgres_pathways)
+                population, _ = await open_population(postgres, sizes.postgres_pathways, "pgcaseload")
+                if 2 in figures:
+                    measured += await staff_actions(postgres, sizes, population, [], [], "PostgreSQL")
+                if 3 in figures:
+                    measured += await caseload(postgres, sizes, "PostgreSQL")
         warnings = stack.server_warnings()
+    if figures != ALL_FIGURES:
+        mode += f" (figures {', '.join(str(number) for number in sorted(figures))} only)"
     write_report(
         output, measured, sizes=sizes, mode=mode, started=started, finished=datetime.now(UTC), server_warnings=warnings
     )
@@ -131,7 +153,17 @@ def main(argv: list[str] | None = None) -> int:
         default=os.environ.get("BENCH_POSTGRES_URL", DEFAULT_POSTGRES),
         help="a database named pathways_bench*, dropped and created afresh (default %(default)s)",
     )
+    parser.add_argument(
+        "--figures",
+        type=lambda text: frozenset(int(number) for number in text.split(",")),
+        default=ALL_FIGURES,
+        help="only these figures, e.g. 1,4 (to measure one lever; the report says which were run)",
+    )
     args = parser.parse_args(argv)
+    if not args.figures <= ALL_FIGURES:
+        parser.error(
+            f"--figures: the figures are 1 to 7, not {', '.join(map(str, sorted(args.figures - ALL_FIGURES)))}"
+        )
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for noisy in ("httpx", "alembic", "temporalio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
@@ -144,7 +176,9 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="bench-"))
     try:
-        measured = asyncio.run(run(sizes, args.output, workdir, "quick" if args.quick else "full", args.postgres_url))
+        measured = asyncio.run(
+            run(sizes, args.output, workdir, "quick" if args.quick else "full", args.postgres_url, args.figures)
+        )
     finally:
         if args.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)
