@@ -29,10 +29,11 @@ from bench.figures.intake import intake
 from bench.figures.memory import worker_memory
 from bench.figures.mixed import mixed_workload
 from bench.figures.years import pathway_years
-from bench.harness import Figure
+from bench.harness import Figure, at_most
 from bench.population import in_services, populate
 from bench.report import write_report
 from bench.stack import PROFESSIONALS, TEAM, Deployment, professional_id, running_stack
+from bench.staff import FAILED, FIRST_FAILURES
 from models.pathway import PathwayPolicy
 
 log = logging.getLogger("bench")
@@ -135,12 +136,30 @@ async def run(
                 if 3 in figures:
                     measured += await caseload(postgres, sizes, "PostgreSQL")
         warnings = stack.server_warnings()
+    measured.append(failed_requests())
     if figures != ALL_FIGURES:
         mode += f" (figures {', '.join(str(number) for number in sorted(figures))} only)"
     write_report(
         output, measured, sizes=sizes, mode=mode, started=started, finished=datetime.now(UTC), server_warnings=warnings
     )
     return measured
+
+
+def failed_requests() -> Figure:
+    """What no benchmark may hide: staff requests answered with a server error even after the retries."""
+    figure = Figure(
+        7,
+        "Staff requests failed with a server error after retries (whole run)",
+        "requests",
+        "0",
+        at_most(0),
+        [float(sum(FAILED.values()))],
+        limited_by="any 5xx is a defect or an unhandled overload; a 503 is retried first with the same key",
+    )
+    if FAILED:
+        by_kind = ", ".join(f"{kind}: {count}" for kind, count in sorted(FAILED.items()))
+        figure.notes.append(f"Failed requests by kind: {by_kind}. First answers: {' | '.join(FIRST_FAILURES)}")
+    return figure
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -38,6 +38,11 @@ async def translated(pathway_id: str | None = None) -> AsyncIterator[None]:
             if any(closing in err.message for closing in _CLOSED_MESSAGES):
                 raise ConflictError(f"pathway {pathway_id} is closed; no further actions are possible") from err
             raise NotFoundError(f"no pathway {pathway_id}") from err
+        if err.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            # A rate limit or a workflow busy with other requests; the update was not admitted.
+            raise TemporalUnavailableError(
+                "Temporal is busy with this pathway; nothing was changed, retry shortly with the same Idempotency-Key"
+            ) from err
         if err.status in _UNAVAILABLE:
             raise TemporalUnavailableError(
                 "Temporal cannot be reached; nothing was changed, try again shortly"
