@@ -35,3 +35,7 @@ def test_quick_benchmark_writes_a_report_with_all_six_figures(tmp_path: Path) ->
         assert all("not measured" not in row for row in measured), measured
     assert "Temporal CLI / dev server" in text
     assert "- Mode: quick" in text
+    assert "- Code: commit " in text
+    # No staff request may end in a server error, even at small sizes.
+    failed = [row for row in rows if "failed with a server error" in row]
+    assert len(failed) == 1 and "| 0 |" in failed[0] and "| pass |" in failed[0], failed
