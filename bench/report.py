@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import shutil
@@ -117,8 +118,10 @@ def _bullets(values: dict[str, Any]) -> list[str]:
     return [f"- {key}: {value}" for key, value in values.items()]
 
 
+@functools.cache
 def _commit() -> str:
-    """The commit measured, and whether the work tree differed from it."""
+    """The commit measured, and whether the work tree differed from it (the report itself aside): read at
+    the first write, so commits made while a run goes on do not change what it says it measured."""
     git = shutil.which("git")
     if git is None:
         return "unknown (git not found)"
@@ -126,7 +129,9 @@ def _commit() -> str:
         # Fixed arguments to the git found on PATH, no shell.
         head = subprocess.run([git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True)  # noqa: S603
         dirty = subprocess.run(  # noqa: S603
-            [git, "status", "--porcelain", "--untracked-files=no"], capture_output=True, text=True
+            [git, "status", "--porcelain", "--untracked-files=no", "--", ".", ":!docs/BENCHMARKS.md"],
+            capture_output=True,
+            text=True,
         )
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"

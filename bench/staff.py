@@ -41,7 +41,15 @@ async def send_as_staff(send: httpx.AsyncClient, method: str, url: str, **kwargs
     if method == "POST":
         headers.setdefault("Idempotency-Key", str(uuid.uuid4()))
     for attempt in range(RETRIES + 1):
-        response = await send.request(method, url, headers=headers, **kwargs)  # type: ignore[arg-type]
+        try:
+            response = await send.request(method, url, headers=headers, **kwargs)  # type: ignore[arg-type]
+        except httpx.TransportError:
+            # A dropped connection: a client sends the request again with the same key.
+            if attempt == RETRIES:
+                raise
+            RETRIED[f"{method} {url.split('/')[1] if url.count('/') > 1 else url} (connection)"] += 1
+            await asyncio.sleep(1.0)
+            continue
         if response.status_code != 503 or attempt == RETRIES:
             return response
         RETRIED[f"{method} {url.split('/')[1] if url.count('/') > 1 else url}"] += 1

@@ -16,6 +16,8 @@ INVALID_PATHWAY_ACTION = "InvalidPathwayAction"
 _UNREACHABLE = "Temporal cannot be reached; nothing was changed, try again shortly"
 # How the server words NOT_FOUND for an update that reached a pathway just as it closed.
 _CLOSED_MESSAGES = ("already completed", "aborted by closing workflow")
+# How the server words FAILED_PRECONDITION (WorkflowNotReadyFailure) for an update while a task is retried.
+_WORKFLOW_NOT_READY = "Workflow Task in failed state"
 _UNAVAILABLE = frozenset({RPCStatusCode.UNAVAILABLE, RPCStatusCode.DEADLINE_EXCEEDED})
 
 
@@ -38,6 +40,13 @@ async def translated(pathway_id: str | None = None) -> AsyncIterator[None]:
             if any(closing in err.message for closing in _CLOSED_MESSAGES):
                 raise ConflictError(f"pathway {pathway_id} is closed; no further actions are possible") from err
             raise NotFoundError(f"no pathway {pathway_id}") from err
+        if err.status is RPCStatusCode.FAILED_PRECONDITION and _WORKFLOW_NOT_READY in err.message:
+            # The pathway's last workflow task failed or timed out (an overloaded worker); the server takes
+            # no update until the next attempt succeeds, which it schedules itself.
+            raise TemporalUnavailableError(
+                "the pathway's worker is catching up (its last workflow task did not complete in time); nothing "
+                "was changed, retry shortly with the same Idempotency-Key"
+            ) from err
         if err.status is RPCStatusCode.RESOURCE_EXHAUSTED:
             # A rate limit or a workflow busy with other requests; the update was not admitted.
             raise TemporalUnavailableError(
