@@ -33,6 +33,11 @@ RETRIED: Counter[str] = Counter()
 RETRIES = 5
 
 
+def request_kind(method: str, path: str) -> str:
+    """How the report groups requests: the method and the first path segment (`POST pathways`)."""
+    return f"{method} {path.split('/')[1]}"
+
+
 async def send_as_staff(send: httpx.AsyncClient, method: str, url: str, **kwargs: object) -> httpx.Response:
     """One request as a staff client would send it: a POST carries an Idempotency-Key, and a 503 (the
     worker did not answer in time, or Temporal could not be reached) is sent again with the same key after
@@ -47,12 +52,12 @@ async def send_as_staff(send: httpx.AsyncClient, method: str, url: str, **kwargs
             # A dropped connection: a client sends the request again with the same key.
             if attempt == RETRIES:
                 raise
-            RETRIED[f"{method} {url.split('/')[1] if url.count('/') > 1 else url} (connection)"] += 1
+            RETRIED[f"{request_kind(method, url)} (connection)"] += 1
             await asyncio.sleep(1.0)
             continue
         if response.status_code != 503 or attempt == RETRIES:
             return response
-        RETRIED[f"{method} {url.split('/')[1] if url.count('/') > 1 else url}"] += 1
+        RETRIED[request_kind(method, url)] += 1
         await asyncio.sleep(min(2.0, float(response.headers.get("retry-after", "1") or 1)))
     return response
 
@@ -66,7 +71,7 @@ FIRST_FAILURES: list[str] = []
 def expect(response: httpx.Response, status: int) -> httpx.Response:
     if response.status_code >= 500 and status < 500:
         request = response.request
-        FAILED[f"{request.method} {request.url.path.split('/')[1]}"] += 1
+        FAILED[request_kind(request.method, request.url.path)] += 1
         if len(FIRST_FAILURES) < 5:
             FIRST_FAILURES.append(f"{request.method} {request.url.path}: {response.status_code} {response.text[:300]}")
         return response
