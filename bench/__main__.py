@@ -110,6 +110,7 @@ async def run(
             if 3 in figures:
                 log.info("3. caseload")
                 measured += await caseload(sqlite, sizes, "SQLite")
+                checkpoint("3. caseload")
             if 4 in figures:
                 log.info("4. timer burst")
                 burst = await timer_burst(sqlite, sizes, seconds_per_start)
@@ -123,6 +124,7 @@ async def run(
             if 7 in figures:
                 log.info("7. %d staff on a mixed workload", sizes.mixed_staff)
                 measured += await mixed_workload(sqlite, sizes, population)
+                checkpoint("7. mixed workload")
             if 5 in figures:
                 log.info("5. worker memory")
                 measured += await worker_memory(sqlite, sizes, sizes.open_pathways)

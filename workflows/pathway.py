@@ -5,10 +5,13 @@ A thin durable shell around `workflows.rules`. Staff act through updates named a
 with its reason before it enters the history). Deadlines come from `workflows.deadlines`. What a
 transition decides (events, notices) waits in the state until the main loop hands it, in one activity per
 batch, to the database; the activity is scheduled by a command, so nothing leaves the system for a decision
-that is not durably in the history. The one exception is a new pathway's referral: what the start decides
-follows from the start event alone, which is in the history before the first workflow task runs, so it is
-written by a local activity in that first task (a retried task writes the same rows, which the store
-ignores). Recorded events leave the state: it stays bounded whatever the age.
+that is not durably in the history. The exceptions are decisions that follow from the history alone, written
+by a local activity in their own workflow task (one task instead of a task, an activity task and another
+task): a new pathway's referral follows from the start event, and a deadline that fell due follows from the
+state before the task (durable) and its timer's event or the clock, provided no staff action was handled in
+the same task (its update is not in the history until the task completes). A retried task decides the
+same rows and notices with the same keys, which the store and the outbox ignore. Recorded events leave the
+state: it stays bounded whatever the age.
 
 Deterministic: time from `workflow.now()`, ids from `workflow.uuid4()`, no I/O. A change that alters the
 commands a saved history produced needs `workflow.patched` (README, "Changing workflow code").
@@ -59,12 +62,14 @@ RECORD_RETRY_POLICY = RetryPolicy(
     non_retryable_error_types=("InvalidRecordBatch",),
 )
 RECORD_TIMEOUT = timedelta(seconds=30)
-# In the first task a few quick attempts only: a database that stays down is the main loop's to wait for.
-START_RETRY_POLICY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
+# Inside a workflow task a few quick attempts only: a database that stays down is the main loop's to wait for.
+IN_TASK_RETRY_POLICY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 # Deadlines fired in one workflow task; more wait for the next turn of the main loop.
 MAX_DEADLINES_AT_ONCE = 20
 # Runs begun before dated commitments, warm hand-over and transitions (version-5 histories) have no marker.
 PATCH_SAFE_TRANSITIONS = "safe-transitions"
+# Runs whose deadlines were all recorded by the main loop's activity (before 2026-12-01) have no marker.
+PATCH_DEADLINES_RECORDED_IN_THEIR_TASK = "deadlines-recorded-in-their-task"
 
 
 class InvalidPathwayAction(ApplicationError):
@@ -85,6 +90,9 @@ class PathwayWorkflow:
             pair.key.name: pair.value for pair in workflow.info().typed_search_attributes
         }
         self._start_batch: RecordBatch | None = None
+        # The history length when a staff action was last handled: a task of that length holds an update that is
+        # not durable yet, so a deadline fired in it is recorded after the task, by the main loop's activity.
+        self._action_task = -1
         if start.carried is not None:
             # Continue-as-new: the bounded process came along; unrecorded decisions with it.
             self.state = start.carried
@@ -164,6 +172,28 @@ class PathwayWorkflow:
             if not due:
                 break
             self._fire(due[0])
+        batch = self._deadline_batch()
+        if batch is not None:
+            await self._record_in_this_task(batch, summary=f"record {upcoming.kind.value}")
+
+    def _deadline_batch(self) -> RecordBatch | None:
+        """What the deadlines just fired decided, when it may be recorded in this task: the state was settled
+        before them (waiting is only entered settled, so everything unrecorded is theirs) and no staff action was
+        handled in this task. Otherwise, or for a batch too large for one write, the main loop's activity."""
+        state = self.state
+        if self._action_task == workflow.info().get_current_history_length():
+            return None
+        if len(state.unrecorded_events) > MAX_EVENTS_PER_BATCH or len(state.pending_notices) > MAX_NOTICES_PER_BATCH:
+            return None
+        if not workflow.patched(PATCH_DEADLINES_RECORDED_IN_THEIR_TASK):
+            return None
+        return RecordBatch(
+            pathway_id=state.pathway_id,
+            team=state.team,
+            events=list(state.unrecorded_events),
+            notices=list(state.pending_notices),
+            status=self._status(),
+        )
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -175,24 +205,27 @@ class PathwayWorkflow:
         )
 
     async def _record_start(self) -> None:
-        """The referral and the team's notice, written in the first workflow task (a local activity: one task
-        and one transaction for a new pathway instead of a task, an activity task and another task)."""
+        """The referral and the team's notice, written in the first workflow task."""
         batch = self._start_batch
         if batch is None:
             return
         self._start_batch = None
+        await self._record_in_this_task(batch, summary="record the referral")
+
+    async def _record_in_this_task(self, batch: RecordBatch, *, summary: str) -> None:
+        """Write decisions that follow from the history alone by a local activity in the current task."""
         try:
             await workflow.execute_local_activity(
                 RECORD_PATHWAY_CHANGES,
                 batch,
                 result_type=RecordResult,
                 start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=START_RETRY_POLICY,
-                summary="record the referral",
+                retry_policy=IN_TASK_RETRY_POLICY,
+                summary=summary,
             )
         except ActivityError as err:
             # The database was not reachable for long: the main loop records the same decisions by an activity.
-            workflow.logger.warning("Recording the referral of %s in the first task failed: %s", batch.pathway_id, err)
+            workflow.logger.warning("%s of %s in its task failed: %s", summary, batch.pathway_id, err)
             return
         self._recorded(batch)
 
@@ -284,6 +317,7 @@ class PathwayWorkflow:
             actor=actor,
         )
         self.state.recent_action_keys = [*self.state.recent_action_keys, key][-MAX_RECENT_ACTION_KEYS:]
+        self._action_task = workflow.info().get_current_history_length()
         self._take(decision)
         # In the same workflow task as the answer, so the Web UI's lists show the action at once.
         self._publish_status()

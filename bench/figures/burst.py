@@ -1,7 +1,8 @@
 """4. Timer burst: follow-up reminders falling due at one moment, until the last is in the inbox.
 
 Ours: pathways in services whose reminder deadline is the same second; each wakes (most replay, the cache
-holds 500), decides the reminder and files it with its event by the record activity. Reference: as many
+holds 500), decides the reminder and files it with its event by a local activity in the same task (what a
+deadline decides follows from the history alone). Reference: as many
 `RawPathway`s whose timer fires at the same second and whose task inserts the same notification row from
 a local activity. Both detected by the same poll of the notification table (every 0.2 s). Also: the same
 with the worker SIGKILLed just after the due moment (restart while reminders are due), and with two
@@ -27,8 +28,9 @@ from models.pathway import NotificationKind, PathwayPolicy
 from models.tables import Notification
 
 LIMITED_BY = (
-    "the worker: a workflow task per reminder (with a replay for the pathways evicted from the cache), the "
-    "record activity and the task that completes it, where the reference has one task with a local activity"
+    "the worker: a workflow task per reminder with a replay for the pathways evicted from the cache (ours "
+    "replays a longer history), and the record's write (event, folded record, status, inbox row) in that "
+    "task's local activity where the reference inserts one row"
 )
 
 

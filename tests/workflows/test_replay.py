@@ -8,7 +8,8 @@ workflow module and refuses non-deterministic calls (`datetime.now()`, `random`,
 The worker's runner passes modules through for speed and would not notice such a call.
 
 `v1`-`v4` histories are of the version-4 workflow (type `PathwayWorkflow`, `workflows.legacy`), `v5` and `v6`
-of the current one (type `Pathway`; `v5` before safe transitions, without their patch marker, `v6` with it);
+of the current one (type `Pathway`; `v5` before safe transitions, without their patch marker, `v6` with it,
+`v7` with deadlines recorded in their own task by a local activity);
 the replayer picks the class by the history's workflow type, as a worker does.
 """
 
@@ -29,7 +30,8 @@ HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("
 
 def test_histories_cover_every_recorded_scenario_of_both_workflows() -> None:
     scenarios = {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"}
-    for version, expected in (("v4", scenarios), ("v5", scenarios), ("v6", scenarios | {"safe_transitions"})):
+    with_transitions = scenarios | {"safe_transitions"}
+    for version, expected in (("v4", scenarios), ("v5", scenarios), ("v6", with_transitions), ("v7", with_transitions)):
         names = {path.name.split("-")[1] for path in HISTORIES if path.name.startswith(f"{version}-")}
         assert expected <= names, version
 
