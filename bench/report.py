@@ -33,8 +33,9 @@ EXPLANATIONS = {
     1: (
         "Everything shares two cores: the dev server (SQLite persistence; frontend, history and matching in one "
         "process), the APIs, the workers and the load generator. Ours answers after the reservation row, the "
-        "start and the audit line; its first task files the referral through the record activity (a workflow "
-        "task, the activity, a second workflow task), where the reference's first task runs one local activity.",
+        "start and the audit line; its first task files the referral by a local activity as the reference's does, "
+        "but writes the event, the folded record, the status and the team's notice in that transaction, and "
+        "records the safe-transitions patch marker (with its change-version upsert) and the status upsert.",
         "Workers on their own machines, API replicas behind a load balancer, a Temporal cluster on real "
         "persistence; the reservation and audit writes go to PostgreSQL.",
     ),
@@ -53,9 +54,10 @@ EXPLANATIONS = {
     ),
     4: (
         f"When the reminders fall due every pathway needs a workflow task, with a replay for those evicted from "
-        f"the worker's {MAX_CACHED_WORKFLOWS}-entry cache; ours then runs the record activity (the inbox row in "
-        "the same transaction as the event) and a task that completes it. A SIGKILLed worker's in-flight "
-        "activities are retried once their start-to-close timeout passes.",
+        f"the worker's {MAX_CACHED_WORKFLOWS}-entry cache (ours replays a longer history); both sides then write in "
+        "the same task by a local activity (ours the event, the folded record, the status and the inbox row in "
+        "one transaction; the reference one row). A SIGKILLed worker's unfinished tasks are retried once their "
+        "timeout passes.",
         "More workers on the task queue (pathways spread over them), history shards on real persistence.",
     ),
     5: (

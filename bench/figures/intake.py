@@ -3,7 +3,7 @@
 Ours: POST /pathways (token, validation, the client's reservation row, the start with every search
 attribute, the audit line). Reference: POST /raw/pathways on the bare endpoint (the same start: id
 policies, search attributes, payload; one commit). Capacity counts until each first workflow task has
-written its row: ours the referral event filed by the record activity (the pathway row's
+written its row: ours the referral event filed by a local activity in the first task (the pathway row's
 `recorded_sequence`), the reference's one local activity inserting one row.
 """
 
@@ -28,9 +28,8 @@ from models.tables import PathwayRow
 
 LIMITED_BY = (
     "the two cores shared by the dev server (SQLite, frontend, history and matching in one process), the API, "
-    "the worker and the load generator; ours adds the reservation row and the audit line, and its first task "
-    "is a workflow task, the record activity and a second workflow task where the reference has one task "
-    "with a local activity"
+    "the worker and the load generator; ours adds the reservation row and the audit line, and its first task's "
+    "local activity writes the event, the folded record and the team's notice where the reference's writes one row"
 )
 
 
