@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -298,6 +298,26 @@ def event_rows(
     return list(session.scalars(statement))
 
 
+# Listings read the coded columns as plain rows: a caseload lists hundreds of pathways, and an ORM object per
+# row (with the sealed record document, kilobytes each) cost more than the query itself.
+LISTING_COLUMNS = (
+    col(PathwayRow.pathway_id),
+    col(PathwayRow.client_reference),
+    col(PathwayRow.stage),
+    col(PathwayRow.team),
+    col(PathwayRow.case_manager),
+    col(PathwayRow.route),
+    col(PathwayRow.team_review_pending),
+    col(PathwayRow.overdue),
+    col(PathwayRow.next_deadline_at),
+    col(PathwayRow.next_deadline_kind),
+    col(PathwayRow.opened_at),
+    col(PathwayRow.closed_at),
+    col(PathwayRow.demo),
+)
+ListedPathway = Row[*tuple[Any, ...]]
+
+
 @dataclass(frozen=True)
 class PathwayQuery:
     teams: Sequence[str]
@@ -311,9 +331,9 @@ class PathwayQuery:
 
 def find_pathways(
     session: Session, query: PathwayQuery, *, limit: int, after: tuple[datetime, str] | None
-) -> list[PathwayRow]:
-    """Pathways of the given teams matching the query, newest referral first (keyset pages)."""
-    statement = select(PathwayRow).where(col(PathwayRow.team).in_(list(query.teams)))
+) -> list[ListedPathway]:
+    """Pathways of the given teams matching the query, newest referral first (keyset pages): `LISTING_COLUMNS`."""
+    statement = select(*LISTING_COLUMNS).where(col(PathwayRow.team).in_(list(query.teams)))
     if query.stage is not None:
         statement = statement.where(col(PathwayRow.stage) == query.stage.value)
     if query.case_manager is not None:
@@ -337,13 +357,13 @@ def find_pathways(
             )
         )
     statement = statement.order_by(col(PathwayRow.opened_at).desc(), col(PathwayRow.pathway_id).desc()).limit(limit)
-    return list(session.scalars(statement))
+    return list(session.execute(statement).all())
 
 
-def caseload_rows(session: Session, *, case_manager: str, teams: Sequence[str], limit: int) -> list[PathwayRow]:
-    """The open pathways a staff member is case manager of, soonest deadline first (none last)."""
+def caseload_rows(session: Session, *, case_manager: str, teams: Sequence[str], limit: int) -> list[ListedPathway]:
+    """The open pathways a staff member is case manager of, soonest deadline first (none last): `LISTING_COLUMNS`."""
     statement = (
-        select(PathwayRow)
+        select(*LISTING_COLUMNS)
         .where(
             col(PathwayRow.case_manager) == case_manager,
             col(PathwayRow.team).in_(list(teams)),
@@ -354,7 +374,7 @@ def caseload_rows(session: Session, *, case_manager: str, teams: Sequence[str], 
         )
         .limit(limit)
     )
-    return list(session.scalars(statement))
+    return list(session.execute(statement).all())
 
 
 def pending_review_rows(

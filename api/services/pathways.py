@@ -38,7 +38,7 @@ from api.services.temporal_errors import translated
 from core.crypto import RecordSealer
 from models.actions import IntakeRequest
 from models.events import EventKind, FollowUpRecorded, PathwayEvent, coded_facts, summarize
-from models.pathway import DeadlineKind, Stage, TriageRoute, pathway_id_for
+from models.pathway import Stage, pathway_id_for
 from models.process import ProcessState
 from models.record import PathwayRecord, apply_events
 from models.tables import PathwayEventRow, PathwayRow, ProcessVersion
@@ -392,22 +392,9 @@ def _v4_follow_up(sealer: RecordSealer, row: PathwayEventRow) -> FollowUpEntry:
 # -- listings -------------------------------------------------------------------------------------------------
 
 
-def list_item(row: PathwayRow) -> PathwayListItem:
-    return PathwayListItem(
-        pathway_id=row.pathway_id,
-        client_reference=row.client_reference,
-        stage=Stage(row.stage),
-        team=row.team,
-        case_manager=row.case_manager,
-        route=TriageRoute(row.route) if row.route else None,
-        team_review_pending=row.team_review_pending,
-        overdue=row.overdue,
-        next_deadline_at=row.next_deadline_at,
-        next_deadline_kind=DeadlineKind(row.next_deadline_kind) if row.next_deadline_kind else None,
-        opened_at=row.opened_at,
-        closed_at=row.closed_at,
-        demo=row.demo,
-    )
+def list_item(row: store.ListedPathway) -> PathwayListItem:
+    """A listing's item from a row of `store.LISTING_COLUMNS` (validated in one call: hundreds per caseload)."""
+    return PathwayListItem.model_validate(row._asdict())
 
 
 async def list_pathways(
