@@ -79,19 +79,31 @@ class ServerTimingMiddleware:
             _current.reset(token)
 
 
+# Set by a timed engine's `commit` event (after the session's flush, just before the DBAPI commit) and read by
+# the one session-wide `after_commit` listener below, in the same thread and context.
+_commit_started: ContextVar[float | None] = ContextVar("commit_started", default=None)
+
+
+def _count_database(since: float) -> None:
+    timing = _current.get()
+    if timing is not None:
+        timing.database += time.perf_counter() - since
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(_session: Session) -> None:
+    since = _commit_started.get()
+    if since is not None:
+        _commit_started.set(None)
+        _count_database(since)
+
+
 def time_database(engine: Engine) -> None:
     """Count the engine's statement and commit time towards the current request.
 
-    A commit is the database's work too (with SQLite the WAL write and its sync): timed from the connection's
-    `commit` event, which fires after the session's flush and just before the DBAPI commit, to the session's
-    `after_commit`. Without it an audited read's commit counted as the API's own time."""
+    A commit is the database's work too (with SQLite the WAL write and its sync): without it an audited read's
+    commit counted as the API's own time."""
     started: ContextVar[float] = ContextVar(f"statement_started_{id(engine)}", default=0.0)
-    commit_started: ContextVar[float | None] = ContextVar(f"commit_started_{id(engine)}", default=None)
-
-    def _count(since: float) -> None:
-        timing = _current.get()
-        if timing is not None:
-            timing.database += time.perf_counter() - since
 
     @event.listens_for(engine, "before_cursor_execute")
     def _before(*_args: Any) -> None:
@@ -99,18 +111,11 @@ def time_database(engine: Engine) -> None:
 
     @event.listens_for(engine, "after_cursor_execute")
     def _after(*_args: Any) -> None:
-        _count(started.get())
+        _count_database(started.get())
 
     @event.listens_for(engine, "commit")
     def _committing(*_args: Any) -> None:
-        commit_started.set(time.perf_counter())
-
-    @event.listens_for(Session, "after_commit")
-    def _committed(session: Session) -> None:
-        since = commit_started.get()
-        if since is not None and session.get_bind() is engine:
-            commit_started.set(None)
-            _count(since)
+        _commit_started.set(time.perf_counter())
 
 
 class TemporalTimingInterceptor(temporal.Interceptor):

@@ -8,11 +8,15 @@ import asyncio
 import subprocess
 import sys
 import threading
+import uuid
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
+from typing import NamedTuple
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -20,6 +24,7 @@ from sqlalchemy import Engine, func
 from sqlmodel import Session as DbSession
 from sqlmodel import select
 
+from core.db import build_engine
 from models.tables import Notification, NotificationChannel, PathwayEventRow
 from tests.ops.helpers import REPO_ROOT, clean_env, free_port, port_open, stop_process, wait_for_temporal, wait_until
 from tests.support.helpers import seed_fixed_team
@@ -71,6 +76,30 @@ class TemporalServer:
             self.process = None
         # The next start binds the same ports: wait until they are free (bounded).
         wait_until(lambda: not port_open(self.port) and not port_open(self.ui_port), "Temporal ports released", 30)
+
+
+class FaultStage(NamedTuple):
+    database_url: str
+    tokens: dict[str, str]  # each seeded staff member's API token
+    engine: Engine
+    queue: str
+    server: TemporalServer
+
+
+@contextmanager
+def fault_stage(tmp_path: Path) -> Iterator[FaultStage]:
+    """A fault test's own world: a seeded SQLite database, a task queue and a running dev server, torn down
+    afterwards."""
+    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    tokens = seed_staff_with_email(database_url)
+    engine = build_engine(database_url)
+    server = TemporalServer(tmp_path / "temporal", tmp_path)
+    server.start()
+    try:
+        yield FaultStage(database_url, tokens, engine, f"faults-{uuid.uuid4().hex[:8]}", server)
+    finally:
+        engine.dispose()
+        server.stop()
 
 
 # -- worker subprocesses -------------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,6 @@ from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 
-from core.db import build_engine
 from core.temporal import data_converter
 from models import actions as a
 from models.pathway import NotificationKind, PathwayPolicy, TriageRoute
@@ -32,10 +30,9 @@ from tests.support.history import LOCAL_ACTIVITY_MARKER, commands_of_task_after_
 from workflows.client import get_process
 
 from .helpers import (
-    TemporalServer,
     duplicated_notification_keys,
+    fault_stage,
     recorded_sequences,
-    seed_staff_with_email,
     start_worker,
 )
 
@@ -50,13 +47,7 @@ async def _event_types(handle: WorkflowHandle[Any, Any]) -> list[EventType.Value
 async def test_a_reminder_due_in_the_task_of_a_staff_action_is_recorded_by_the_activity_after_it(
     tmp_path: Path,
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
-    seed_staff_with_email(database_url)
-    engine = build_engine(database_url)
-    queue = f"faults-{uuid.uuid4().hex[:8]}"
-    server = TemporalServer(tmp_path / "temporal", tmp_path)
-    server.start()
-    try:
+    with fault_stage(tmp_path) as (database_url, _tokens, engine, queue, server):
         client = await Client.connect(server.address, data_converter=data_converter())
         policy = PathwayPolicy(
             follow_up_interval=REMINDER_AFTER_PLAN + timedelta(seconds=1),
@@ -102,9 +93,6 @@ async def test_a_reminder_due_in_the_task_of_a_staff_action_is_recorded_by_the_a
         assert len(_inbox(engine, handle.id, NotificationKind.FOLLOW_UP_DUE_SOON)) == 1
         assert duplicated_notification_keys(engine) == []
         assert "Traceback" not in second.log()
-    finally:
-        engine.dispose()
-        server.stop()
 
 
 async def _settled(handle: WorkflowHandle[Any, Any]) -> ProcessState | None:

@@ -21,7 +21,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
 from api.app import create_app
-from core.db import build_engine
 from core.settings import Settings
 from core.temporal import data_converter
 from models.pathway import NotificationKind
@@ -30,7 +29,7 @@ from tests.ops.helpers import stop_process
 from tests.support.fixtures import serving
 from tests.support.helpers import COORDINATOR, NURSE, SOCIAL_WORKER, TEAM, eventually, intake_body, ok
 
-from .helpers import HoldingSmtpServer, TemporalServer, seed_staff_with_email, smtp_env, start_worker
+from .helpers import HoldingSmtpServer, fault_stage, smtp_env, start_worker
 
 pytestmark = pytest.mark.slow
 
@@ -64,15 +63,9 @@ async def _update_in_history(client: Client, pathway_id: str, update_id: str) ->
 async def test_a_handover_lost_with_the_worker_and_server_sends_nothing_and_its_retry_sends_each_notice_once(
     tmp_path: Path,
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
-    tokens = seed_staff_with_email(database_url)
-    engine = build_engine(database_url)
-    queue = f"faults-{uuid.uuid4().hex[:8]}"
-    server = TemporalServer(tmp_path / "temporal", tmp_path)
-    server.start()
-    coordinator = {"Authorization": f"Bearer {tokens[COORDINATOR]}"}
-    env = {"PATHWAYS_OUTBOX_CLAIM_SECONDS": "3", "PATHWAYS_OUTBOX_SWEEP_INTERVAL": "PT2S"}
-    try:
+    with fault_stage(tmp_path) as (database_url, tokens, engine, queue, server):
+        coordinator = {"Authorization": f"Bearer {tokens[COORDINATOR]}"}
+        env = {"PATHWAYS_OUTBOX_CLAIM_SECONDS": "3", "PATHWAYS_OUTBOX_SWEEP_INTERVAL": "PT2S"}
         with HoldingSmtpServer() as inbox:
             env.update(smtp_env(inbox.port))
             worker = start_worker(server.address, queue, database_url, tmp_path / "worker-0.log", **env)
@@ -153,6 +146,3 @@ async def test_a_handover_lost_with_the_worker_and_server_sends_nothing_and_its_
         for row in emails:
             expected = hashlib.sha256(row.idempotency_key.encode()).hexdigest()[:32]
             assert [count for message_id, count in sent.items() if message_id.startswith(f"<{expected}@")] == [1]
-    finally:
-        engine.dispose()
-        server.stop()

@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client, WorkflowHandle
 
-from core.db import build_engine
 from core.temporal import data_converter
 from models import actions as a
 from models.pathway import PathwayPolicy, Stage, TeamReviewCause, TeamReviewDecision, TriageRoute
@@ -23,11 +21,10 @@ from workflows.client import get_process
 
 from .helpers import (
     HoldingSmtpServer,
-    TemporalServer,
     duplicated_notification_keys,
     email_notifications,
+    fault_stage,
     recorded_sequences,
-    seed_staff_with_email,
     smtp_env,
     start_worker,
 )
@@ -41,13 +38,7 @@ Handle = WorkflowHandle[Any, Any]
 async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_server_process_restarts(
     tmp_path: Path,
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
-    seed_staff_with_email(database_url)
-    engine = build_engine(database_url)
-    queue = f"faults-{uuid.uuid4().hex[:8]}"
-    server = TemporalServer(tmp_path / "temporal", tmp_path)
-    server.start()
-    try:
+    with fault_stage(tmp_path) as (database_url, _tokens, engine, queue, server):
         with HoldingSmtpServer() as inbox:
             worker = start_worker(server.address, queue, database_url, tmp_path / "worker.log", **smtp_env(inbox.port))
             try:
@@ -107,9 +98,6 @@ async def test_several_pathways_on_a_worker_process_go_on_after_the_temporal_ser
         assert duplicated_notification_keys(engine) == []
         assert set(inbox.message_ids().values()) == {1}
         assert emails
-    finally:
-        engine.dispose()
-        server.stop()
 
 
 async def _pending_review(handle: Handle) -> ProcessState | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import uuid
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,6 @@ from typing import Any
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowHandle
 
-from core.db import build_engine
 from core.temporal import data_converter
 from models import actions as a
 from models.pathway import ClosureReason, PathwayPolicy, TeamReviewCause, TriageRoute
@@ -25,11 +23,10 @@ from workflows.client import get_process
 
 from .helpers import (
     HoldingSmtpServer,
-    TemporalServer,
     duplicated_notification_keys,
     email_notifications,
+    fault_stage,
     recorded_sequences,
-    seed_staff_with_email,
     smtp_env,
     start_worker,
 )
@@ -45,13 +42,7 @@ def _triage(case_manager: str) -> a.Triage:
 async def test_worker_killed_mid_pathway_a_new_worker_finishes_it_and_nothing_is_delivered_or_recorded_twice(
     tmp_path: Path,
 ) -> None:
-    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
-    seed_staff_with_email(database_url)
-    engine = build_engine(database_url)
-    queue = f"faults-{uuid.uuid4().hex[:8]}"
-    server = TemporalServer(tmp_path / "temporal", tmp_path)
-    server.start()
-    try:
+    with fault_stage(tmp_path) as (database_url, _tokens, engine, queue, server):
         with HoldingSmtpServer() as inbox:
             # The social worker's first e-mail is held before the server's 250 until its sender is gone.
             inbox.hold_first_message_to = {email_of(SOCIAL_WORKER)}
@@ -113,9 +104,6 @@ async def test_worker_killed_mid_pathway_a_new_worker_finishes_it_and_nothing_is
         escalations = [row for row in emails if row.kind == "escalated_to_team_review"]
         assert {row.recipient for row in escalations} == {COORDINATOR, NURSE}
         assert "Traceback" not in second.log()
-    finally:
-        engine.dispose()
-        server.stop()
 
 
 async def _with_pending_review(handle: WorkflowHandle[Any, Any]) -> ProcessState | None:
