@@ -24,14 +24,12 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.delivery import Delivery
 from activities.legacy_v4 import LegacyActivities
 from activities.outbox import OutboxDispatcher
 from activities.records import RecordActivities, RecordRetention
 from core.crypto import RecordSealer
 from core.db import OutdatedSchemaError, build_engine, check_schema_current
 from core.health import HealthChecks, HealthServer
-from core.links import PartnerLinks
 from core.logs import configure_logging
 from core.process import exit_without_finalizing
 from core.settings import Settings, get_settings
@@ -86,13 +84,7 @@ def build_effects(settings: Settings, engine: Engine | None = None) -> Effects:
     return Effects(
         engine=engine,
         sealer=sealer,
-        outbox=OutboxDispatcher(
-            engine,
-            Delivery.from_settings(settings),
-            settings.outbox_claim_seconds,
-            links=PartnerLinks.from_settings(settings),
-            sealer=sealer,
-        ),
+        outbox=OutboxDispatcher.from_settings(engine, settings, sealer),
         retention=RecordRetention(
             closed_records=settings.record_retention, demo_records=settings.demo_record_retention
         ),

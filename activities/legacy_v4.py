@@ -18,13 +18,14 @@ from sqlmodel import col
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.outbox import OutboxDispatcher, team_coordinators, write_notices
+from activities.outbox import OutboxDispatcher
 from core.crypto import RecordSealer
 from core.db import session_scope
 from models.pathway import NotificationKind
 from models.process import Notice, Recipient
 from models.tables import PathwayEventRow, PathwayRow, ProcessVersion, TeamReviewItem, utc_now
 from records import legacy_v4
+from records.outbox import team_coordinators, write_notices
 from records.store import insert_ignoring_conflict, lock_pathway, review_place
 from workflows.legacy.contract_v4 import (
     ESCALATE_TO_TEAM_REVIEW,

@@ -1,13 +1,10 @@
-"""The notification outbox: rows written with the decision that caused them, delivered after.
+"""Delivering the notification outbox: the rows `records.outbox` writes with the decisions that caused them.
 
-`write_notices` runs inside the transaction that records a workflow task's events, so a notice exists
-exactly when its decision is durably in the history. Each recipient gets an inbox row (delivered when
-written) and, per outside channel, a pending row keyed `<notice key>:<recipient>:<channel>`: the same
-decision, replayed or retried on another worker, writes nothing twice.
-
-`OutboxDispatcher` delivers the pending rows: at once, in the worker that recorded them, and later, for
-whatever that missed (a failure, a worker that died), from the outbox sweep (`workflows.outbox`). A row is
-sent only by whoever claims it (`claimed_until`), so two workers never send the same row at the same time.
+`OutboxDispatcher` delivers the pending rows by e-mail and webhook: at once, in the worker that recorded
+them; within `outbox_poll_seconds` for rows filed elsewhere (a staff action's, filed by the staff API with
+its audit line), by polling for due rows; and later, for whatever that missed (a failure, a worker that
+died), from the outbox sweep (`workflows.upkeep`). A row is sent only by whoever claims it
+(`claimed_until`), so two workers never send the same row at the same time.
 E-mail carries a Message-ID derived from the row's key: should a worker die between the SMTP server's 250
 and marking the row delivered, the copy sent again has the same id and mail systems drop it.
 """
@@ -17,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,12 +24,11 @@ from sqlalchemy.orm import Session
 from sqlmodel import col
 
 from activities.delivery import Delivery, OutgoingEmail, PermanentDeliveryError, TransientDeliveryError
-from activities.notification_texts import render_notification, render_partner_notice
 from core.crypto import RecordSealer
 from core.db import session_scope
 from core.links import PartnerLinks
-from models.pathway import PARTNER_ACTOR_PREFIX, Language, NotificationKind, PartnerChannel, ReferralStatus
-from models.process import Notice, Recipient
+from core.settings import Settings
+from models.pathway import PARTNER_ACTOR_PREFIX, Language, NotificationKind, ReferralStatus
 from models.tables import (
     DeliveryStatus,
     Notification,
@@ -40,207 +36,16 @@ from models.tables import (
     Partner,
     PartnerReferral,
     Staff,
-    StaffRole,
-    StaffTeam,
     Team,
     utc_now,
 )
-from records.store import aware, insert_ignoring_conflict, referral_place
+from records.store import aware, referral_place
 
 log = logging.getLogger("pathways.notifications")
 
 MAX_BACKOFF = timedelta(hours=1)
+POLL_BATCH = 100
 _MAX_ERROR_LENGTH = 1000
-
-
-def team_coordinators(session: Session, team: str) -> list[str]:
-    """Staff ids of the team's active coordinators (who triage and run team reviews)."""
-    statement = (
-        select(col(Staff.staff_id))
-        .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id))
-        .where(col(StaffTeam.team_id) == team, col(Staff.role) == StaffRole.COORDINATOR, col(Staff.active).is_(True))
-        .order_by(Staff.staff_id)
-    )
-    return list(session.scalars(statement).all())
-
-
-# What someone who has left needs no telling of (the pathway is, or was never, theirs).
-_NEEDLESS_AFTER_LEAVING = frozenset(
-    {
-        NotificationKind.HANDOVER_FROM,
-        NotificationKind.HANDOVER_PENDING,
-        NotificationKind.HANDOVER_ACCEPTED,
-        NotificationKind.HANDOVER_WITHDRAWN,
-    }
-)
-
-
-@dataclass(frozen=True)
-class _Delivery:
-    recipient: str
-    key: str
-    deactivated_case_manager: bool = False
-
-
-def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
-    """Who gets the notice. A notice for a case manager who has left goes to the coordinators instead, who
-    name a new one; a "handed over from you" notice to someone who left needs no telling."""
-    if notice.to is Recipient.COORDINATORS:
-        return [
-            _Delivery(coordinator, f"{notice.key}:{coordinator}") for coordinator in team_coordinators(session, team)
-        ]
-    assert notice.recipient is not None
-    staff = session.get(Staff, notice.recipient)
-    if staff is None:
-        log.warning("Notice %s: staff id %r is unknown; nobody notified", notice.kind.value, notice.recipient)
-        return []
-    if staff.active:
-        return [_Delivery(staff.staff_id, notice.key)]
-    if notice.kind in _NEEDLESS_AFTER_LEAVING:
-        return []
-    if notice.kind is NotificationKind.ESCALATED_TO_TEAM_REVIEW:
-        return []  # the coordinators have their own copy of an escalation
-    return [
-        _Delivery(coordinator, f"{notice.key}:handover:{coordinator}", deactivated_case_manager=True)
-        for coordinator in team_coordinators(session, team)
-    ]
-
-
-def write_notices(
-    session: Session,
-    notices: Iterable[Notice],
-    *,
-    pathway_id: str,
-    team: str,
-    email_enabled: bool,
-    links: PartnerLinks | None = None,
-) -> tuple[int, list[int]]:
-    """Outbox rows for the notices: how many rows were new, and the ids of pending outside deliveries."""
-    team_row = session.get(Team, team)
-    written = 0
-    pending: list[int] = []
-    now = utc_now()
-    for notice in notices:
-        if notice.to is Recipient.PARTNER:
-            row = _partner_row(session, notice, pathway_id=pathway_id, team_row=team_row, links=links, now=now)
-            if row is not None and insert_ignoring_conflict(session, Notification.__table__, row, ["idempotency_key"]):  # type: ignore[attr-defined]
-                written += 1
-                if row["status"] is DeliveryStatus.PENDING:
-                    pending.extend(_row_id(session, row["idempotency_key"]))
-            continue
-        for delivery in _recipients(session, notice, team):
-            staff = session.get(Staff, delivery.recipient)
-            if staff is None:
-                continue
-            language = Language(staff.language)
-            text = render_notification(
-                notice.kind,
-                language,
-                pathway_id=pathway_id,
-                team=team,
-                due_at=notice.due_at,
-                case_manager_deactivated=delivery.deactivated_case_manager,
-            )
-            channels = [NotificationChannel.INBOX]
-            # No e-mail to someone whose account is deactivated: they may have left the organisation.
-            if staff.email and staff.active and email_enabled:
-                channels.append(NotificationChannel.EMAIL)
-            if team_row is not None and team_row.webhook_url:
-                channels.append(NotificationChannel.WEBHOOK)
-            for channel in channels:
-                inbox = channel is NotificationChannel.INBOX
-                values = {
-                    "idempotency_key": f"{delivery.key}:{channel.value}"[:400],
-                    "recipient": staff.staff_id,
-                    "kind": notice.kind.value,
-                    "pathway_id": pathway_id,
-                    "team": team,
-                    "language": language,
-                    "subject": text.subject,
-                    "body": text.body,
-                    "channel": channel,
-                    # The inbox is this table: written is delivered.
-                    "status": DeliveryStatus.DELIVERED if inbox else DeliveryStatus.PENDING,
-                    "attempts": 0,
-                    "due_at": notice.due_at,
-                    "created_at": now,
-                    "next_attempt_at": None if inbox else now,
-                    "delivered_at": now if inbox else None,
-                }
-                if insert_ignoring_conflict(session, Notification.__table__, values, ["idempotency_key"]):  # type: ignore[attr-defined]
-                    written += 1
-                    if not inbox:
-                        pending.extend(_row_id(session, str(values["idempotency_key"])))
-    return written, pending
-
-
-def _row_id(session: Session, idempotency_key: str) -> list[int]:
-    row_id = session.scalar(select(col(Notification.id)).where(col(Notification.idempotency_key) == idempotency_key))
-    return [row_id] if row_id is not None else []
-
-
-def partner_recipient(partner_id: str) -> str:
-    return PARTNER_ACTOR_PREFIX + partner_id
-
-
-def _partner_row(
-    session: Session,
-    notice: Notice,
-    *,
-    pathway_id: str,
-    team_row: Team | None,
-    links: PartnerLinks | None,
-    now: datetime,
-) -> dict[str, Any] | None:
-    """The one outbox row of a notice to a partner organisation, by its own channel (no inbox: it has no
-    account). A row that can never be sent is written failed, with the reason, so operations see it."""
-    assert notice.recipient is not None and notice.referral_id is not None
-    partner = session.get(Partner, (team_row.team_id if team_row else "", notice.recipient))
-    if partner is None or team_row is None:
-        log.warning(
-            "Notice %s: partner %r is not in the team's register; nobody notified", notice.kind.value, notice.recipient
-        )
-        return None
-    channel = NotificationChannel.WEBHOOK if partner.channel is PartnerChannel.WEBHOOK else NotificationChannel.EMAIL
-    problem: str | None = None
-    link, valid_until = "", None
-    if links is not None and links.enabled:
-        link, valid_until = links.link(notice.referral_id, partner.partner_id, now)
-    elif channel is NotificationChannel.EMAIL:
-        problem = (
-            "partner links are not configured (PATHWAYS_PARTNER_LINK_SECRETS): the provider cannot open the referral"
-        )
-    if not partner.active:
-        problem = "the partner is no longer active in the team's register"
-    language = Language(partner.language)
-    text = render_partner_notice(
-        notice.kind,
-        language,
-        team_name=team_row.name,
-        reference=notice.referral_id[:8],
-        link=link,
-        valid_until=valid_until,
-        due_at=notice.due_at,
-    )
-    return {
-        "idempotency_key": f"{notice.key}:{channel.value}"[:400],
-        "recipient": partner_recipient(partner.partner_id),
-        "kind": notice.kind.value,
-        "pathway_id": pathway_id,
-        "team": team_row.team_id,
-        "referral_id": notice.referral_id,
-        "language": language,
-        "subject": text.subject,
-        "body": text.body,
-        "channel": channel,
-        "status": DeliveryStatus.FAILED if problem else DeliveryStatus.PENDING,
-        "attempts": 0,
-        "last_error": problem,
-        "due_at": notice.due_at,
-        "created_at": now,
-        "next_attempt_at": None if problem else now,
-        "delivered_at": None,
-    }
 
 
 def _backoff(attempts: int) -> timedelta:
@@ -300,6 +105,7 @@ class OutboxDispatcher:
         *,
         links: PartnerLinks | None = None,
         sealer: RecordSealer | None = None,
+        poll_seconds: float | None = None,
     ) -> None:
         self._engine = engine
         self._delivery = delivery
@@ -307,7 +113,20 @@ class OutboxDispatcher:
         self.links = links
         self._sealer = sealer or RecordSealer(None)
         self._queue: asyncio.Queue[int] = asyncio.Queue()
-        self._task: asyncio.Task[None] | None = None
+        self._poll_seconds = poll_seconds
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @classmethod
+    def from_settings(cls, engine: Engine, settings: Settings, sealer: RecordSealer) -> OutboxDispatcher:
+        """The worker's dispatcher: real delivery as configured, polling for rows filed by the staff API."""
+        return cls(
+            engine,
+            Delivery.from_settings(settings),
+            settings.outbox_claim_seconds,
+            links=PartnerLinks.from_settings(settings),
+            sealer=sealer,
+            poll_seconds=settings.outbox_poll_seconds,
+        )
 
     @property
     def email_enabled(self) -> bool:
@@ -320,15 +139,27 @@ class OutboxDispatcher:
             self._queue.put_nowait(row_id)
 
     async def start(self) -> None:
-        self._task = asyncio.create_task(self._drain(), name="outbox-dispatcher")
+        self._tasks = [asyncio.create_task(self._drain(), name="outbox-dispatcher")]
+        if self._poll_seconds is not None:
+            self._tasks.append(asyncio.create_task(self._poll(self._poll_seconds), name="outbox-poll"))
 
     async def stop(self) -> None:
         # Whatever is still queued stays pending in the database: the outbox sweep delivers it.
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+                await task
+        self._tasks = []
+
+    async def _poll(self, seconds: float) -> None:
+        """Rows another process filed (the staff API writes no e-mail itself): one indexed query per turn."""
+        while True:
+            await asyncio.sleep(seconds)
+            try:
+                for row_id in await asyncio.to_thread(self._due_rows, POLL_BATCH):
+                    await self.deliver(row_id)
+            except Exception:  # the database away: the next turn, or the sweep, tries again
+                log.exception("Polling the outbox failed; trying again in %.0f s", seconds)
 
     async def _drain(self) -> None:
         while True:

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.outbox import OutboxDispatcher, write_notices
+from activities.outbox import OutboxDispatcher
 from core.crypto import RecordSealer
 from core.db import session_scope
 from models.effects import (
@@ -33,6 +33,7 @@ from models.effects import (
     RecordResult,
 )
 from records import store
+from records.filing import FiledBatch, RecordFiler
 
 log = logging.getLogger("pathways.records")
 
@@ -52,7 +53,7 @@ class RecordActivities:
         self, engine: Engine, sealer: RecordSealer, outbox: OutboxDispatcher, retention: RecordRetention
     ) -> None:
         self._engine = engine
-        self._sealer = sealer
+        self._filer = RecordFiler(sealer, email_enabled=outbox.email_enabled, links=outbox.links)
         self._outbox = outbox
         self._retention = retention
 
@@ -61,39 +62,27 @@ class RecordActivities:
         """Write one workflow task's decisions: events, the folded record, status, team reviews and the
         outbox, in one transaction; then hand the new outside deliveries to the dispatcher."""
         try:
-            recorded, notifications, pending, sequence = await asyncio.to_thread(self._record, batch)
+            filed = await asyncio.to_thread(self._record, batch)
         except store.RecordBatchRefused as err:
             raise ApplicationError(str(err), type=INVALID_RECORD_BATCH, non_retryable=True) from err
-        self._outbox.hand_over(pending)
+        self._outbox.hand_over(filed.pending_deliveries)
         # Pathway id and counts only: no client data in logs.
         activity.logger.info(
             "Recorded %d event(s) and %d notification(s) of %s (up to %d)",
-            recorded,
-            notifications,
+            filed.recorded_events,
+            filed.notifications,
             batch.pathway_id,
-            sequence,
+            filed.recorded_sequence,
         )
-        return RecordResult(recorded_events=recorded, notifications=notifications, recorded_sequence=sequence)
+        return RecordResult(
+            recorded_events=filed.recorded_events,
+            notifications=filed.notifications,
+            recorded_sequence=filed.recorded_sequence,
+        )
 
-    def _record(self, batch: RecordBatch) -> tuple[int, int, list[int], int]:
+    def _record(self, batch: RecordBatch) -> FiledBatch:
         with session_scope(self._engine) as session:
-            row, recorded = store.file_events(
-                session,
-                self._sealer,
-                pathway_id=batch.pathway_id,
-                team=batch.team,
-                events=batch.events,
-                status=batch.status,
-            )
-            notifications, pending = write_notices(
-                session,
-                batch.notices,
-                pathway_id=batch.pathway_id,
-                team=batch.team,
-                email_enabled=self._outbox.email_enabled,
-                links=self._outbox.links,
-            )
-            return recorded, notifications, pending, row.recorded_sequence
+            return self._filer.file(session, batch)
 
     @activity.defn(name=ERASE_EXPIRED_RECORDS)
     async def erase_expired_records(self, request: EraseExpiredRecords) -> ErasedRecords:

@@ -84,7 +84,8 @@ def authorize_pathway(
 
 @dataclass
 class PathwayGrant:
-    """What an authorized route works with; `listed` adds audit lines for further pathways it shows."""
+    """What an authorized route works with. What a route adds to `session` is committed with the audit line
+    (a staff action's record), and rolled back if the route fails."""
 
     staff: StaffMember
     session: Session

@@ -44,8 +44,10 @@ from api.services.token_cache import TokenCache
 from api.timing import ServerTimingMiddleware, TemporalTimingInterceptor, time_database
 from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current
+from core.links import PartnerLinks
 from core.settings import Settings, get_settings
 from core.temporal import connect, data_converter
+from records.filing import RecordFiler
 
 API_DESCRIPTION = """Start, act on and read work-ability support pathways.
 
@@ -92,6 +94,10 @@ def _lifespan(
         app.state.identity_provider = IdentityProvider(settings) if settings.oidc_enabled else None
         app.state.sealer = RecordSealer.from_settings(settings)
         prepare_database(app.state.engine)
+        # Staff actions file their decisions with their audit line; the workers deliver their e-mails and webhooks.
+        app.state.record_filer = RecordFiler(
+            app.state.sealer, email_enabled=settings.smtp_enabled, links=PartnerLinks.from_settings(settings)
+        )
         interceptors = []
         if settings.server_timing:
             time_database(app.state.engine)

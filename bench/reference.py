@@ -21,11 +21,11 @@ from temporalio import activity, workflow
 with workflow.unsafe.imports_passed_through():
     from pydantic import BaseModel
 
-    from activities.notification_texts import render_notification
     from models.actions import RecordFollowUp
     from models.pathway import Language, NotificationKind
     from models.process import PathwayStart
     from models.tables import DeliveryStatus, Notification, NotificationChannel
+    from records.notification_texts import render_notification
     from records.store import insert_ignoring_conflict
     from workflows import search_attributes as sa
 

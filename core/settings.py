@@ -158,6 +158,9 @@ class Settings(BaseSettings):
     # A delivery attempt holds its outbox row this long: no other worker sends the row meanwhile, and a row
     # whose worker died is sent by the sweep once the hold has passed. Longer than an SMTP or webhook timeout.
     outbox_claim_seconds: float = Field(default=60.0, gt=0)
+    # How often a worker looks for outbox rows due that it did not write itself (a staff action's e-mails and
+    # webhooks, filed by the staff API with its audit line): one indexed query per worker per turn.
+    outbox_poll_seconds: float = Field(default=2.0, gt=0)
     # Referrals to partner organisations (issue 19): a provider reads and answers its referral through a
     # signed, expiring link (HMAC-SHA256). The first secret signs, every listed one verifies (rotation).
     partner_link_secrets: SecretStr = Field(

@@ -236,6 +236,12 @@ class ProcessState(ContractModel):
     unrecorded_events: list[PathwayEvent] = []
     pending_notices: list[Notice] = []
     recorded_status: ProcessStatus | None = None
+    # What an action's answer handed to the staff API to file with its audit line: events up to `handed_upto`,
+    # these notices and this status. They stay among the unrecorded until a later task learns they are filed
+    # (the next action's `recorded_sequence`, or a write of the workflow's own, which files them again).
+    handed_upto: int = 0
+    handed_notices: list[str] = []
+    handed_status: ProcessStatus | None = None
     runs: int = Field(default=1, description="Workflow runs (continue-as-new) so far.")
 
     @property

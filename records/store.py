@@ -107,7 +107,8 @@ def lock_pathway(session: Session, pathway_id: str) -> PathwayRow | None:
     """The pathway's row, locked for this transaction (an UPDATE first: SQLite takes its write lock at once,
     so a read-then-write transaction cannot fail on a writer that came in between)."""
     session.execute(update(PathwayRow).where(col(PathwayRow.pathway_id) == pathway_id).values(updated_at=utc_now()))
-    return session.get(PathwayRow, pathway_id, with_for_update=True)
+    # populate_existing: a row the session read before (the staff API's access check) is read again under the lock.
+    return session.get(PathwayRow, pathway_id, with_for_update=True, populate_existing=True)
 
 
 def row_for_referral(event: ReferralReceived, pathway_id: str, ordinal: int) -> PathwayRow:
@@ -138,7 +139,8 @@ def file_events(
     status: ProcessStatus | None,
 ) -> tuple[PathwayRow, int]:
     """File a batch: event rows, the folded record, status columns and team-review items. Returns the row
-    and how many events were new."""
+    and how many events were new. A batch whose events the record is already past (an action's answer filed
+    after a later deadline's write) leaves the status alone: it is older than the one there."""
     row = lock_pathway(session, pathway_id)
     if row is None:
         referral = next((event for event in events if isinstance(event, ReferralReceived)), None)
@@ -148,6 +150,7 @@ def file_events(
         row = row_for_referral(referral, pathway_id, ordinal_of(pathway_id))
         session.add(row)
         session.flush()
+    stale = bool(events) and events[-1].sequence < row.recorded_sequence
     new_events = [event for event in events if event.sequence > row.recorded_sequence]
     for event in new_events:
         texts = free_texts(event)
@@ -182,7 +185,7 @@ def file_events(
         if folded.closure is not None:
             row.closed_at = folded.closure.closed_at
             row.closure_reason = folded.closure.reason.value
-    if status is not None:
+    if status is not None and not stale:
         apply_status(row, status)
     row.updated_at = utc_now()
     session.add(row)

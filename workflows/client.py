@@ -29,6 +29,7 @@ from temporalio.client import (
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.actions import Intake, StaffActor
+from models.effects import ActionOutcome
 from models.pathway import PathwayPolicy
 from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState
 from workflows import deadlines, search_attributes
@@ -94,11 +95,30 @@ def pathway_handle(client: Client, pathway_id: str) -> WorkflowHandle[PathwayWor
 async def act(
     handle: WorkflowHandle[Any, Any], action: StaffAction[F], *, actor: str, fields: F, update_id: str | None = None
 ) -> ActionAnswer:
-    """Run one staff action as the pathway's update of that name; the same `update_id` applies once."""
+    """Run one staff action as the pathway's update of that name; the same `update_id` applies once. The
+    workflow files the action's decisions itself, by an activity after the update's task."""
     answer: ActionAnswer = await handle.execute_update(
         action.name, args=[StaffActor(actor=actor), fields], id=update_id, result_type=ActionAnswer
     )
     return answer
+
+
+async def act_and_hand_over(
+    handle: WorkflowHandle[Any, Any],
+    action: StaffAction[F],
+    *,
+    actor: str,
+    fields: F,
+    recorded_sequence: int,
+    update_id: str | None = None,
+) -> ActionOutcome:
+    """Run one staff action whose decisions the caller files itself (`ActionOutcome.record`), having read the
+    record filed up to `recorded_sequence` (which tells the workflow the previous answer's batch is filed)."""
+    actor_of = StaffActor(actor=actor, files_record=True, recorded_sequence=recorded_sequence)
+    outcome: ActionOutcome = await handle.execute_update(
+        action.name, args=[actor_of, fields], id=update_id, result_type=ActionOutcome
+    )
+    return outcome
 
 
 async def get_process(handle: WorkflowHandle[Any, Any]) -> ProcessState:

@@ -9,7 +9,10 @@ that is not durably in the history. The exceptions are decisions that follow fro
 by a local activity in their own workflow task (one task instead of a task, an activity task and another
 task): a new pathway's referral follows from the start event, and a deadline that fell due follows from the
 state before the task (durable) and its timer's event or the clock, provided no staff action was handled in
-the same task (its update is not in the history until the task completes). A retried task decides the
+the same task (its update is not in the history until the task completes). A staff action's decisions go
+back in its update's answer when the caller files the record itself (the staff API, in its audit line's
+transaction): the answer leaves the server only once its task is in the history, so no activity and no
+second task are needed, and the next action or deadline learns they are filed. A retried task decides the
 same rows and notices with the same keys, which the store and the outbox ignore. Recorded events leave the
 state: it stays bounded whatever the age.
 
@@ -35,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         MAX_EVENTS_PER_BATCH,
         MAX_NOTICES_PER_BATCH,
         RECORD_PATHWAY_CHANGES,
+        ActionOutcome,
         RecordBatch,
         RecordResult,
     )
@@ -142,8 +146,19 @@ class PathwayWorkflow:
                 await self._wait_for_change_or_deadline()
 
     def _settled(self) -> bool:
+        """Nothing decided waits for the main loop's activity. What an action's answer handed to the staff API is
+        the API's to file while the pathway is open; a closed pathway files it again itself before it ends (the
+        store ignores what is there already), so no decision is left behind with a completed workflow."""
         state = self.state
-        return not state.unrecorded_events and not state.pending_notices and state.recorded_status == self._status()
+        status = self._status()
+        if state.is_closed:
+            return not state.unrecorded_events and not state.pending_notices and state.recorded_status == status
+        handed_notices = set(state.handed_notices)
+        return (
+            all(event.sequence <= state.handed_upto for event in state.unrecorded_events)
+            and all(notice.key in handed_notices for notice in state.pending_notices)
+            and status in (state.recorded_status, state.handed_status)
+        )
 
     async def _wait_for_change_or_deadline(self) -> None:
         seen = self._changes
@@ -178,7 +193,8 @@ class PathwayWorkflow:
 
     def _deadline_batch(self) -> RecordBatch | None:
         """What the deadlines just fired decided, when it may be recorded in this task: the state was settled
-        before them (waiting is only entered settled, so everything unrecorded is theirs) and no staff action was
+        before them (waiting is only entered settled, so everything unrecorded is theirs, or an earlier action's
+        that its answer handed to the API, durable as well and filed again harmlessly) and no staff action was
         handled in this task. Otherwise, or for a batch too large for one write, the main loop's activity."""
         state = self.state
         if self._action_task == workflow.info().get_current_history_length():
@@ -237,6 +253,7 @@ class PathwayWorkflow:
         state.unrecorded_events = [event for event in state.unrecorded_events if event.sequence > upto]
         state.pending_notices = [notice for notice in state.pending_notices if notice.key not in recorded_keys]
         state.recorded_event_sequence = max(state.recorded_event_sequence, upto)
+        state.handed_notices = [key for key in state.handed_notices if key not in recorded_keys]
         # The status may have moved on meanwhile; the main loop records it again if so.
         if batch.status is not None:
             state.recorded_status = batch.status
@@ -302,11 +319,13 @@ class PathwayWorkflow:
     @workflow.update(dynamic=True)
     def act(self, name: str, args: Sequence[RawValue]) -> ActionAnswer:
         action, actor, fields = self._decode(name, args)
+        if actor.files_record:
+            self._confirm_handed(actor.recorded_sequence)
         update = workflow.current_update_info()
         key = update.id if update is not None else str(workflow.uuid4())
         if key in self.state.recent_action_keys:
             # The same action retried after continue-as-new (Temporal de-duplicates within a run only).
-            return self._answer(Decision(), repeated=True)
+            return self._outcome(Decision(), actor, repeated=True)
         self.state, decision = rules.decide(
             self.state,
             action.apply,
@@ -314,25 +333,64 @@ class PathwayWorkflow:
             now=workflow.now(),
             new_id=self._new_id,
             cause=f"update:{key}",
-            actor=actor,
+            actor=actor.actor,
         )
         self.state.recent_action_keys = [*self.state.recent_action_keys, key][-MAX_RECENT_ACTION_KEYS:]
         self._action_task = workflow.info().get_current_history_length()
         self._take(decision)
         # In the same workflow task as the answer, so the Web UI's lists show the action at once.
         self._publish_status()
-        return self._answer(decision)
+        return self._outcome(decision, actor)
+
+    def _outcome(self, decision: Decision, actor: StaffActor, *, repeated: bool = False) -> ActionAnswer:
+        answer = self._answer(decision, repeated=repeated)
+        if not actor.files_record:
+            return answer
+        return ActionOutcome(**dict(answer), record=self._hand_over_record())
+
+    def _hand_over_record(self) -> RecordBatch | None:
+        """Everything unrecorded, for the caller to file: the answer reaches it only once this task is in the
+        history, so all of it is durable by then (earlier tasks' decisions and this one's). None when there is
+        no event to hand (a retried action's, or the database far behind: the main loop's activity files it)."""
+        state = self.state
+        events, notices = state.unrecorded_events, state.pending_notices
+        if not events or len(events) > MAX_EVENTS_PER_BATCH or len(notices) > MAX_NOTICES_PER_BATCH:
+            return None
+        status = self._status()
+        state.handed_upto = events[-1].sequence
+        state.handed_notices = [notice.key for notice in notices]
+        state.handed_status = status
+        return RecordBatch(
+            pathway_id=state.pathway_id, team=state.team, events=list(events), notices=list(notices), status=status
+        )
+
+    def _confirm_handed(self, recorded_sequence: int) -> None:
+        """The caller read the record filed up to `recorded_sequence`: what the last answer handed over is filed
+        if that reaches it (the API files events, notices and status in one transaction). If not (the API died
+        before its commit), it stays unrecorded and this action's answer hands it over again."""
+        state = self.state
+        if state.handed_upto <= state.recorded_event_sequence or recorded_sequence < state.handed_upto:
+            return
+        self._recorded(
+            RecordBatch(
+                pathway_id=state.pathway_id,
+                team=state.team,
+                events=[event for event in state.unrecorded_events if event.sequence <= state.handed_upto],
+                notices=[notice for notice in state.pending_notices if notice.key in set(state.handed_notices)],
+                status=state.handed_status,
+            )
+        )
 
     @act.validator
     def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
         action, actor, fields = self._decode(name, args)
         try:
             rules.require_record_keeping_up(self.state)
-            action.validate(self.state, fields, workflow.now(), actor)
+            action.validate(self.state, fields, workflow.now(), actor.actor)
         except Refusal as refusal:
             raise InvalidPathwayAction(refusal.reason) from None
 
-    def _decode(self, name: str, args: Sequence[RawValue]) -> tuple[StaffAction[Any], str, Any]:
+    def _decode(self, name: str, args: Sequence[RawValue]) -> tuple[StaffAction[Any], StaffActor, Any]:
         action = BY_NAME.get(name)
         if action is None:
             raise InvalidPathwayAction(f"{name!r} is not an action of a pathway")
@@ -344,7 +402,7 @@ class PathwayWorkflow:
             fields = converter.from_payload(args[1].payload, action.fields)
         except (ValidationError, ValueError, TypeError) as err:
             raise InvalidPathwayAction(f"{name}: the action's fields are not valid: {err}") from None
-        return action, actor.actor, fields
+        return action, actor, fields
 
     def _answer(self, decision: Decision, *, repeated: bool = False) -> ActionAnswer:
         state = self.state
@@ -424,5 +482,6 @@ def _status_markdown(state: ProcessState, status: ProcessStatus) -> str:
         lines.append(f"**Next:** {due.kind.value} at {due.due_at:%Y-%m-%d %H:%M} UTC")
     if state.closure:
         lines.append(f"**Closed:** {state.closure.reason.value}")
-    lines.append(f"**Record:** {state.recorded_event_sequence} of {state.last_event_sequence} events in the database")
+    filed = max(state.recorded_event_sequence, state.handed_upto)
+    lines.append(f"**Record:** {filed} of {state.last_event_sequence} events in the database or with the staff API")
     return "  \n".join(lines)

@@ -17,9 +17,9 @@ from api.services.staff import check_case_manager, check_team_member
 from api.services.temporal_errors import translated
 from models.process import ActionAnswer
 from models.tables import ProcessVersion
+from records.filing import RecordFiler
 from workflows.actions import StaffAction
-from workflows.client import act as run_action
-from workflows.client import pathway_handle, request_record_move
+from workflows.client import act_and_hand_over, pathway_handle, request_record_move
 
 
 def check_named(session: Session, action: StaffAction[Any], fields: BaseModel, *, team: str) -> None:
@@ -46,12 +46,19 @@ def check_named(session: Session, action: StaffAction[Any], fields: BaseModel, *
 async def act(
     *,
     client: Client,
+    filer: RecordFiler,
     grant: PathwayGrant,
     action: StaffAction[Any],
     fields: BaseModel,
     idempotency_key: str | None,
 ) -> ActionAnswer:
     """Run one staff action as a workflow update; a repeated idempotency key applies it once.
+
+    The update's answer hands back the action's decisions, which are filed here in the audit line's
+    transaction (one commit for both): the record is current when staff get the answer, and the workflow
+    needs no activity or second task for them. Should this process die before the commit, the next action
+    on the pathway, or a retry with the same key, hands them over again; the pathway's next deadline or its
+    closing files them itself.
 
     A closed pathway is not checked for here: Temporal refuses the update ("already completed"), which
     `translated` answers as 409, so an open pathway costs no extra round trip.
@@ -68,10 +75,15 @@ async def act(
     # The update id makes Temporal apply a retried request once and answer it with the first result.
     update_id = idempotency_key or str(uuid.uuid4())
     async with translated(row.pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
-        return await run_action(
+        outcome = await act_and_hand_over(
             pathway_handle(client, row.pathway_id),
             action,
             actor=grant.staff.staff_id,
             fields=fields,
+            recorded_sequence=row.recorded_sequence,
             update_id=update_id,
         )
+    if outcome.record is not None:
+        # Committed with the audit line when the route returns; the workers send its e-mails and webhooks.
+        await asyncio.to_thread(filer.file, grant.session, outcome.record)
+    return outcome.answer()

@@ -13,6 +13,7 @@ import signal
 import uuid
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -70,7 +71,12 @@ async def test_a_handover_lost_with_the_worker_and_server_sends_nothing_and_its_
             env.update(smtp_env(inbox.port))
             worker = start_worker(server.address, queue, database_url, tmp_path / "worker-0.log", **env)
             client = await Client.connect(server.address, data_converter=data_converter())
-            settings = Settings(temporal_address=server.address, task_queue=queue, database_url=database_url)
+            # The API reads the same SMTP settings as the workers (as the deploy files give both): it writes the
+            # hand-over's e-mail rows with its audit line, and the worker sends them.
+            smtp: dict[str, Any] = {
+                name.removeprefix("PATHWAYS_").lower(): value for name, value in smtp_env(inbox.port).items()
+            }
+            settings = Settings(temporal_address=server.address, task_queue=queue, database_url=database_url, **smtp)
             app = create_app(settings, engine=engine)
             async with serving(app) as api:
                 outcomes: list[str] = []

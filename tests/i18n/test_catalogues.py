@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 KEYWORDS = {"_": None, "gettext": (2,), "t": (2,), "pgettext": ((2, "c"), 3)}
 METHODS = [
     ("web/**.py", "python"),
-    ("activities/notification_texts.py", "python"),
+    ("records/notification_texts.py", "python"),
     ("reports/chart.py", "python"),
     ("web/templates/**.html", "jinja2"),
 ]

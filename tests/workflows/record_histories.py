@@ -37,6 +37,7 @@ from models.pathway import (
     TransitionDecision,
     TriageRoute,
 )
+from records.filing import RecordFiler
 from tests.support.fixtures import Org, make_org, migrated, running_worker
 from tests.support.helpers import eventually, intake
 from tests.support.pathways import DrivenPathway, start_driven
@@ -216,8 +217,10 @@ SCENARIOS = {
 
 
 class Start:
-    def __init__(self, client: Client, engine: object, sealer: RecordSealer, org: Org) -> None:
-        self._client, self._engine, self._sealer, self._org = client, engine, sealer, org
+    """Starts a scenario's pathway; its actions are filed from their answers, as the staff API files them."""
+
+    def __init__(self, client: Client, engine: object, sealer: RecordSealer, org: Org, filer: RecordFiler) -> None:
+        self._client, self._engine, self._sealer, self._org, self._filer = client, engine, sealer, org, filer
 
     async def __call__(self, pathway_intake: a.Intake, policy: PathwayPolicy) -> DrivenPathway:
         return await start_driven(
@@ -228,6 +231,7 @@ class Start:
             pathway_intake,
             registered_by=self._org.coordinator.staff_id,
             policy=policy,
+            filer=self._filer,
         )
 
 
@@ -258,7 +262,8 @@ async def main(tag: str) -> None:
             ) as env,
             running_worker(env.client, settings, engine) as effects,
         ):
-            start = Start(env.client, engine, effects.sealer, org)
+            filer = RecordFiler(effects.sealer, email_enabled=effects.outbox.email_enabled, links=effects.outbox.links)
+            start = Start(env.client, engine, effects.sealer, org, filer)
             for name, scenario in SCENARIOS.items():
                 pathway = await scenario(env.client, org, start)
                 await asyncio.sleep(1)  # the visibility store catches up

@@ -9,7 +9,8 @@ The worker's runner passes modules through for speed and would not notice such a
 
 `v1`-`v4` histories are of the version-4 workflow (type `PathwayWorkflow`, `workflows.legacy`), `v5` and `v6`
 of the current one (type `Pathway`; `v5` before safe transitions, without their patch marker, `v6` with it,
-`v7` with deadlines recorded in their own task by a local activity);
+`v7` with deadlines recorded in their own task by a local activity, `v8` with staff actions filed from their
+answers by the caller, as the staff API does);
 the replayer picks the class by the history's workflow type, as a worker does.
 """
 
@@ -31,7 +32,13 @@ HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("
 def test_histories_cover_every_recorded_scenario_of_both_workflows() -> None:
     scenarios = {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"}
     with_transitions = scenarios | {"safe_transitions"}
-    for version, expected in (("v4", scenarios), ("v5", scenarios), ("v6", with_transitions), ("v7", with_transitions)):
+    for version, expected in (
+        ("v4", scenarios),
+        ("v5", scenarios),
+        ("v6", with_transitions),
+        ("v7", with_transitions),
+        ("v8", with_transitions),
+    ):
         names = {path.name.split("-")[1] for path in HISTORIES if path.name.startswith(f"{version}-")}
         assert expected <= names, version
 

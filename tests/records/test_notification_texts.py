@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from activities import notification_texts
-from activities.notification_texts import render_notification
 from core.i18n import pgettext
 from models.pathway import Language, NotificationKind
+from records import notification_texts
+from records.notification_texts import render_notification
 
 PATHWAY = "pathway-client-3f9a1c2b7d4e"
 TEAM = "eura-team"

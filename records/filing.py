@@ -1,0 +1,56 @@
+"""Filing a batch of a pathway's decisions: the one way they reach the database, whoever files them.
+
+The record activity files what the workflow hands it; the staff API files what a staff action's update
+answer hands back (`models.effects.ActionOutcome`), with the action's audit line in one transaction. Both
+file events, the folded record, status, team reviews and outbox rows alike, and repeats are ignored, so
+the same batch filed by two writers lands once. Delivering the outbox's e-mails and webhooks is the
+worker's (`activities.outbox`), which picks up the pending rows whoever wrote them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from core.crypto import RecordSealer
+from core.links import PartnerLinks
+from models.effects import RecordBatch
+from records import store
+from records.outbox import write_notices
+
+
+@dataclass(frozen=True)
+class FiledBatch:
+    recorded_events: int
+    notifications: int
+    pending_deliveries: list[int]  # outbox rows to deliver by e-mail or webhook once the transaction commits
+    recorded_sequence: int
+
+
+@dataclass(frozen=True)
+class RecordFiler:
+    """Files batches in the caller's transaction (it commits)."""
+
+    sealer: RecordSealer
+    email_enabled: bool
+    links: PartnerLinks | None = None
+
+    def file(self, session: Session, batch: RecordBatch) -> FiledBatch:
+        row, recorded = store.file_events(
+            session,
+            self.sealer,
+            pathway_id=batch.pathway_id,
+            team=batch.team,
+            events=batch.events,
+            status=batch.status,
+        )
+        notifications, pending = write_notices(
+            session,
+            batch.notices,
+            pathway_id=batch.pathway_id,
+            team=batch.team,
+            email_enabled=self.email_enabled,
+            links=self.links,
+        )
+        return FiledBatch(recorded, notifications, pending, row.recorded_sequence)

@@ -1,0 +1,229 @@
+"""The notification outbox's rows: written with the decision that caused them, in the same transaction.
+
+`write_notices` runs inside the transaction that files a batch of a pathway's decisions (`records.filing`),
+so a notice exists exactly when its decision is durably in the history. Each recipient gets an inbox row
+(delivered when written) and, per outside channel, a pending row keyed `<notice key>:<recipient>:<channel>`:
+the same decision, filed again by another writer, writes nothing twice. Delivering the pending rows is the
+worker's (`activities.outbox`).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlmodel import col
+
+from core.links import PartnerLinks
+from models.pathway import PARTNER_ACTOR_PREFIX, Language, NotificationKind, PartnerChannel
+from models.process import Notice, Recipient
+from models.tables import (
+    DeliveryStatus,
+    Notification,
+    NotificationChannel,
+    Partner,
+    Staff,
+    StaffRole,
+    StaffTeam,
+    Team,
+    utc_now,
+)
+from records.notification_texts import render_notification, render_partner_notice
+from records.store import insert_ignoring_conflict
+
+log = logging.getLogger("pathways.notifications")
+
+
+def team_coordinators(session: Session, team: str) -> list[str]:
+    """Staff ids of the team's active coordinators (who triage and run team reviews)."""
+    statement = (
+        select(col(Staff.staff_id))
+        .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id))
+        .where(col(StaffTeam.team_id) == team, col(Staff.role) == StaffRole.COORDINATOR, col(Staff.active).is_(True))
+        .order_by(Staff.staff_id)
+    )
+    return list(session.scalars(statement).all())
+
+
+# What someone who has left needs no telling of (the pathway is, or was never, theirs).
+_NEEDLESS_AFTER_LEAVING = frozenset(
+    {
+        NotificationKind.HANDOVER_FROM,
+        NotificationKind.HANDOVER_PENDING,
+        NotificationKind.HANDOVER_ACCEPTED,
+        NotificationKind.HANDOVER_WITHDRAWN,
+    }
+)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    recipient: str
+    key: str
+    deactivated_case_manager: bool = False
+
+
+def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
+    """Who gets the notice. A notice for a case manager who has left goes to the coordinators instead, who
+    name a new one; a "handed over from you" notice to someone who left needs no telling."""
+    if notice.to is Recipient.COORDINATORS:
+        return [
+            _Delivery(coordinator, f"{notice.key}:{coordinator}") for coordinator in team_coordinators(session, team)
+        ]
+    assert notice.recipient is not None
+    staff = session.get(Staff, notice.recipient)
+    if staff is None:
+        log.warning("Notice %s: staff id %r is unknown; nobody notified", notice.kind.value, notice.recipient)
+        return []
+    if staff.active:
+        return [_Delivery(staff.staff_id, notice.key)]
+    if notice.kind in _NEEDLESS_AFTER_LEAVING:
+        return []
+    if notice.kind is NotificationKind.ESCALATED_TO_TEAM_REVIEW:
+        return []  # the coordinators have their own copy of an escalation
+    return [
+        _Delivery(coordinator, f"{notice.key}:handover:{coordinator}", deactivated_case_manager=True)
+        for coordinator in team_coordinators(session, team)
+    ]
+
+
+def write_notices(
+    session: Session,
+    notices: Iterable[Notice],
+    *,
+    pathway_id: str,
+    team: str,
+    email_enabled: bool,
+    links: PartnerLinks | None = None,
+) -> tuple[int, list[int]]:
+    """Outbox rows for the notices: how many rows were new, and the ids of pending outside deliveries."""
+    team_row = session.get(Team, team)
+    written = 0
+    pending: list[int] = []
+    now = utc_now()
+    for notice in notices:
+        if notice.to is Recipient.PARTNER:
+            row = _partner_row(session, notice, pathway_id=pathway_id, team_row=team_row, links=links, now=now)
+            if row is not None and insert_ignoring_conflict(session, Notification.__table__, row, ["idempotency_key"]):  # type: ignore[attr-defined]
+                written += 1
+                if row["status"] is DeliveryStatus.PENDING:
+                    pending.extend(_row_id(session, row["idempotency_key"]))
+            continue
+        for delivery in _recipients(session, notice, team):
+            staff = session.get(Staff, delivery.recipient)
+            if staff is None:
+                continue
+            language = Language(staff.language)
+            text = render_notification(
+                notice.kind,
+                language,
+                pathway_id=pathway_id,
+                team=team,
+                due_at=notice.due_at,
+                case_manager_deactivated=delivery.deactivated_case_manager,
+            )
+            channels = [NotificationChannel.INBOX]
+            # No e-mail to someone whose account is deactivated: they may have left the organisation.
+            if staff.email and staff.active and email_enabled:
+                channels.append(NotificationChannel.EMAIL)
+            if team_row is not None and team_row.webhook_url:
+                channels.append(NotificationChannel.WEBHOOK)
+            for channel in channels:
+                inbox = channel is NotificationChannel.INBOX
+                values = {
+                    "idempotency_key": f"{delivery.key}:{channel.value}"[:400],
+                    "recipient": staff.staff_id,
+                    "kind": notice.kind.value,
+                    "pathway_id": pathway_id,
+                    "team": team,
+                    "language": language,
+                    "subject": text.subject,
+                    "body": text.body,
+                    "channel": channel,
+                    # The inbox is this table: written is delivered.
+                    "status": DeliveryStatus.DELIVERED if inbox else DeliveryStatus.PENDING,
+                    "attempts": 0,
+                    "due_at": notice.due_at,
+                    "created_at": now,
+                    "next_attempt_at": None if inbox else now,
+                    "delivered_at": now if inbox else None,
+                }
+                if insert_ignoring_conflict(session, Notification.__table__, values, ["idempotency_key"]):  # type: ignore[attr-defined]
+                    written += 1
+                    if not inbox:
+                        pending.extend(_row_id(session, str(values["idempotency_key"])))
+    return written, pending
+
+
+def _row_id(session: Session, idempotency_key: str) -> list[int]:
+    row_id = session.scalar(select(col(Notification.id)).where(col(Notification.idempotency_key) == idempotency_key))
+    return [row_id] if row_id is not None else []
+
+
+def partner_recipient(partner_id: str) -> str:
+    return PARTNER_ACTOR_PREFIX + partner_id
+
+
+def _partner_row(
+    session: Session,
+    notice: Notice,
+    *,
+    pathway_id: str,
+    team_row: Team | None,
+    links: PartnerLinks | None,
+    now: datetime,
+) -> dict[str, Any] | None:
+    """The one outbox row of a notice to a partner organisation, by its own channel (no inbox: it has no
+    account). A row that can never be sent is written failed, with the reason, so operations see it."""
+    assert notice.recipient is not None and notice.referral_id is not None
+    partner = session.get(Partner, (team_row.team_id if team_row else "", notice.recipient))
+    if partner is None or team_row is None:
+        log.warning(
+            "Notice %s: partner %r is not in the team's register; nobody notified", notice.kind.value, notice.recipient
+        )
+        return None
+    channel = NotificationChannel.WEBHOOK if partner.channel is PartnerChannel.WEBHOOK else NotificationChannel.EMAIL
+    problem: str | None = None
+    link, valid_until = "", None
+    if links is not None and links.enabled:
+        link, valid_until = links.link(notice.referral_id, partner.partner_id, now)
+    elif channel is NotificationChannel.EMAIL:
+        problem = (
+            "partner links are not configured (PATHWAYS_PARTNER_LINK_SECRETS): the provider cannot open the referral"
+        )
+    if not partner.active:
+        problem = "the partner is no longer active in the team's register"
+    language = Language(partner.language)
+    text = render_partner_notice(
+        notice.kind,
+        language,
+        team_name=team_row.name,
+        reference=notice.referral_id[:8],
+        link=link,
+        valid_until=valid_until,
+        due_at=notice.due_at,
+    )
+    return {
+        "idempotency_key": f"{notice.key}:{channel.value}"[:400],
+        "recipient": partner_recipient(partner.partner_id),
+        "kind": notice.kind.value,
+        "pathway_id": pathway_id,
+        "team": team_row.team_id,
+        "referral_id": notice.referral_id,
+        "language": language,
+        "subject": text.subject,
+        "body": text.body,
+        "channel": channel,
+        "status": DeliveryStatus.FAILED if problem else DeliveryStatus.PENDING,
+        "attempts": 0,
+        "last_error": problem,
+        "due_at": notice.due_at,
+        "created_at": now,
+        "next_attempt_at": None if problem else now,
+        "delivered_at": None,
+    }

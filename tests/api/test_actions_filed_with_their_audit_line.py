@@ -1,0 +1,168 @@
+"""A staff action's decisions are filed by the API with its audit line, in one commit, from the update's
+answer: the record holds the action when staff get the answer, a worker sends its e-mails within seconds,
+and a retry with the same Idempotency-Key after a lost answer files it once. (The workflow's side:
+tests/workflows/test_actions_handed_to_the_caller.py.) Real dev server, worker, SQLite file and SMTP server.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine, event
+from sqlmodel import Session, col, select
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client
+
+from api.app import create_app
+from core.settings import Settings
+from models import actions as a
+from models.pathway import ContactChannel
+from models.tables import AuditLogEntry, PathwayEventRow, PathwayRow
+from tests.support.fixtures import Org, SmtpInbox, make_org, running_worker, serving, settings_for
+from tests.support.helpers import eventually, ok, start_via_api
+from workflows.actions import BY_FIELDS
+from workflows.client import act_and_hand_over, pathway_handle
+
+FOLLOW_UP = {"channel": "phone", "note": "Called the client about the try-out"}
+
+
+@contextmanager
+def counted_commits(engine: Engine) -> Iterator[list[int]]:
+    commits: list[int] = []
+
+    def committed(_connection: object) -> None:
+        commits.append(1)
+
+    event.listen(engine, "commit", committed)
+    try:
+        yield commits
+    finally:
+        event.remove(engine, "commit", committed)
+
+
+def _row(engine: Engine, pathway_id: str) -> PathwayRow:
+    with Session(engine) as session:
+        row = session.get(PathwayRow, pathway_id)
+        assert row is not None
+        return row
+
+
+def _event_kinds(engine: Engine, pathway_id: str) -> list[str]:
+    with Session(engine) as session:
+        statement = (
+            select(PathwayEventRow.kind)
+            .where(col(PathwayEventRow.pathway_id) == pathway_id)
+            .order_by(col(PathwayEventRow.sequence))
+        )
+        return list(session.exec(statement))
+
+
+def _audit(engine: Engine, pathway_id: str, action: str) -> list[AuditLogEntry]:
+    with Session(engine) as session:
+        statement = select(AuditLogEntry).where(
+            col(AuditLogEntry.pathway_id) == pathway_id, col(AuditLogEntry.action) == action
+        )
+        return list(session.exec(statement))
+
+
+async def _triaged(api: httpx.AsyncClient, org: Org) -> str:
+    record = await start_via_api(api, org.nurse.auth, org.team)
+    pathway_id: str = record["pathway_id"]
+    triage = {"route": "health_check", "case_manager": org.nurse.staff_id}
+    ok(await api.post(f"/pathways/{pathway_id}/triage", json=triage, headers=org.coordinator.auth))
+    return pathway_id
+
+
+async def test_the_record_holds_the_action_when_its_answer_arrives_in_one_commit_with_the_audit_line(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, client: Client
+) -> None:
+    pathway_id = await _triaged(api, org)
+    with counted_commits(sqlite_engine) as commits:
+        answer = ok(await api.post(f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers=org.nurse.auth))
+    assert "record" not in answer, "the batch filed is not shown to staff"
+    assert len(commits) == 1, "the action's record and its audit line share one commit"
+
+    # No waiting: the answer came after the commit.
+    assert _row(sqlite_engine, pathway_id).recorded_sequence == answer["last_event_sequence"]
+    assert _event_kinds(sqlite_engine, pathway_id)[-1] == "follow_up_recorded"
+    [line] = _audit(sqlite_engine, pathway_id, "record_follow_up")
+    assert line.outcome == "ok" and line.staff_id == org.nurse.staff_id
+    timeline = ok(await api.get(f"/pathways/{pathway_id}/timeline", headers=org.nurse.auth))["items"]
+    assert [item["kind"] for item in timeline].count("follow_up_recorded") == 1
+
+    history = await pathway_handle(client, pathway_id).fetch_history()
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in [e.event_type for e in history.events]
+
+
+async def test_a_refused_action_files_nothing_and_its_audit_line_says_so(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    pathway_id = await _triaged(api, org)
+    before = _row(sqlite_engine, pathway_id).recorded_sequence
+    refused = await api.post(
+        f"/pathways/{pathway_id}/sustainment/confirm",
+        json={"held": True, "note": "Still at work"},
+        headers=org.nurse.auth,
+    )
+    assert refused.status_code == 409, refused.text
+    assert _row(sqlite_engine, pathway_id).recorded_sequence == before
+    [line] = _audit(sqlite_engine, pathway_id, "confirm_sustainment")
+    assert line.outcome == "rejected"
+
+
+async def test_a_retry_with_the_same_key_after_a_lost_answer_files_the_action_once(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, client: Client
+) -> None:
+    pathway_id = await _triaged(api, org)
+    key = "follow-up-after-a-crash-1"
+    # An API process that died after the update answered and before its commit: Temporal has the action,
+    # the database has not.
+    fields = a.RecordFollowUp(channel=ContactChannel.PHONE, note=FOLLOW_UP["note"])
+    lost = await act_and_hand_over(
+        pathway_handle(client, pathway_id),
+        BY_FIELDS[a.RecordFollowUp],
+        actor=org.nurse.staff_id,
+        fields=fields,
+        recorded_sequence=_row(sqlite_engine, pathway_id).recorded_sequence,
+        update_id=key,
+    )
+    assert _row(sqlite_engine, pathway_id).recorded_sequence < lost.last_event_sequence
+    # Staff reading the pathway meanwhile see the action (from the live process).
+    view = ok(await api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth))
+    assert view["follow_up_count"] == 1
+
+    retried = ok(
+        await api.post(
+            f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers={**org.nurse.auth, "Idempotency-Key": key}
+        )
+    )
+    assert retried["last_event_sequence"] == lost.last_event_sequence
+    assert _row(sqlite_engine, pathway_id).recorded_sequence == lost.last_event_sequence
+    assert _event_kinds(sqlite_engine, pathway_id).count("follow_up_recorded") == 1
+
+
+@pytest.fixture
+def mailing_settings(tmp_path: Path, task_queue: str, sqlite_url: str, smtp_inbox: SmtpInbox) -> Settings:
+    smtp = smtp_inbox.settings().model_dump(include={n for n in Settings.model_fields if n.startswith("smtp_")})
+    # The outbox sweep is far off: an e-mail that arrives in seconds was found by the worker's outbox poll.
+    return settings_for(tmp_path, task_queue, sqlite_url, outbox_sweep_interval=timedelta(hours=1), **smtp)
+
+
+async def test_the_e_mail_of_an_action_the_api_filed_leaves_within_seconds(
+    client: Client, mailing_settings: Settings, sqlite_engine: Engine, smtp_inbox: SmtpInbox
+) -> None:
+    org = make_org(sqlite_engine, emails=True)
+    async with running_worker(client, mailing_settings, sqlite_engine):
+        app = create_app(mailing_settings, temporal_client=client, engine=sqlite_engine)
+        async with serving(app) as api:
+            record = await start_via_api(api, org.nurse.auth, org.team)
+            triage = {"route": "health_check", "case_manager": org.social_worker.staff_id}
+            ok(await api.post(f"/pathways/{record['pathway_id']}/triage", json=triage, headers=org.coordinator.auth))
+            address = f"{org.social_worker.staff_id}@hyvinvointialue.example"
+            [mail] = await eventually(lambda: smtp_inbox.to(address), what="the new case manager's e-mail")
+    assert record["pathway_id"] in mail.get_content()
