@@ -41,8 +41,11 @@ EXPLANATIONS = {
     ),
     2: (
         "Both sides replay a pathway evicted from the cache before its update's task; ours then validates and "
-        "decides by the rules and answers a compact view, and files the event after answering. Around it the "
-        "API checks the token (cached 30 s), reads the pathway's row and commits the audit line.",
+        "decides by the rules, and its answer hands the decisions back. Around it the API checks the token "
+        "(cached 30 s), reads the pathway's row, and files the action (the event, the folded record re-sealed, "
+        "the status) in the audit line's commit, where the reference's local activity inserts one row and its "
+        "API commits the audit line. The filing is why our API spends more CPU per action than the "
+        "reference's; our worker spends about what the raw one does.",
         "Workers on their own cores (the update's workflow task is worker CPU), a larger cache where memory "
         "allows, PostgreSQL for the record and the audit.",
     ),
@@ -68,7 +71,9 @@ EXPLANATIONS = {
     6: (
         "The process the workflow carries is bounded (recorded events leave it), so continue-as-new keeps every "
         "run small whatever the age; each follow-up's note is in the history twice (the update's input and the "
-        "record activity's), so history bytes per year follow the notes written.",
+        "record activity's: this figure acts through the client as scripts do, so the workflow files; through "
+        "the API the second copy is the update's answer instead), so history bytes per year follow the notes "
+        "written.",
         "Nothing on the cluster side: the bound is in the workflow.",
     ),
     7: (

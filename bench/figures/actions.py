@@ -23,7 +23,8 @@ from bench.staff import NOTE, auth, http, timed
 
 LIMITED_BY = (
     "the worker: an evicted pathway replays its current run before the update's workflow task (both sides), "
-    "ours then validates and decides by the rules; around it the API's token check, row read and audit commit"
+    "ours then validates and decides by the rules; around it the API's token check, row read, and the commit of "
+    "the audit line with the action's record (the event, the folded record re-sealed, the status)"
 )
 
 
