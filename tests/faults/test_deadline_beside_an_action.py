@@ -63,6 +63,9 @@ async def test_a_reminder_due_in_the_task_of_a_staff_action_is_recorded_by_the_a
             await eventually(
                 lambda: _recorded_sequence(engine, handle.id) >= answer.last_event_sequence, what="the plan recorded"
             )
+            # The reminder's timer starts in the task after the record activity completed: killed before that task
+            # completes, the worker would leave no timer to fire.
+            await eventually(lambda: _timer_started_after_last_activity(handle), what="the reminder's timer started")
         finally:
             await asyncio.to_thread(stop_process, first.process, signal.SIGKILL)
 
@@ -93,6 +96,13 @@ async def test_a_reminder_due_in_the_task_of_a_staff_action_is_recorded_by_the_a
         assert len(_inbox(engine, handle.id, NotificationKind.FOLLOW_UP_DUE_SOON)) == 1
         assert duplicated_notification_keys(engine) == []
         assert "Traceback" not in second.log()
+
+
+async def _timer_started_after_last_activity(handle: WorkflowHandle[Any, Any]) -> bool:
+    types = await _event_types(handle)
+    completed = [i for i, kind in enumerate(types) if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED]
+    after = types[completed[-1] + 1 :] if completed else types
+    return EventType.EVENT_TYPE_TIMER_STARTED in after
 
 
 async def _settled(handle: WorkflowHandle[Any, Any]) -> ProcessState | None:
