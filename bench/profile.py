@@ -3,7 +3,9 @@
 The real app runs in this process over ASGI (the same settings, database and Temporal server as the
 benchmark's uvicorn process, a worker serving it), under pyinstrument in async mode: time spent awaiting
 Temporal or a database thread is attributed to the line that awaits it. One request at a time, then the
-same with 20 at once, for intake, a follow-up, a pathway read and the caseload.
+same with 20 at once, for intake, a follow-up, a pathway read and the caseload. The caseload is the
+benchmark's: 200 open pathways of one professional (their records filed by the product's store; the
+caseload reads only the database), so its profile is of the size figure 3 measures.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import sys
 import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -23,12 +26,35 @@ from pyinstrument import Profiler
 from api.app import create_app
 from bench.__main__ import open_population
 from bench.harness import bounded
-from bench.stack import TEAM, Deployment, running_stack
+from bench.population import file_records, in_services
+from bench.stack import TEAM, Deployment, professional_id, running_stack
 from bench.staff import NOTE, auth
+from models.pathway import PathwayPolicy
+
+# Figure 3's caseload: one professional's open pathways.
+CASELOAD_SIZE = 200
+CASELOAD_OWNER = professional_id(49)
+
+
+def file_caseload(deployment: Deployment) -> None:
+    """The records of CASELOAD_OWNER's caseload, without workflows (the caseload reads only the database)."""
+    soon = datetime.now(UTC) + timedelta(days=20)
+    built = [
+        in_services(
+            f"caseload-{index:05d}",
+            TEAM,
+            CASELOAD_OWNER,
+            reminder_at=soon + timedelta(minutes=index),
+            policy=PathwayPolicy(),
+        )
+        for index in range(CASELOAD_SIZE)
+    ]
+    file_records(deployment.engine, deployment.sealer, built)
 
 
 async def profile(deployment: Deployment, requests: int, output: Path) -> None:
     population, _ = await open_population(deployment, 400, "profiled")
+    await asyncio.to_thread(file_caseload, deployment)
     app = create_app(deployment.settings)
     sections: list[str] = []
     async with app.router.lifespan_context(app):
@@ -60,7 +86,7 @@ async def profile(deployment: Deployment, requests: int, output: Path) -> None:
                 return await http.get(f"/pathways/{target.pathway_id}", headers=auth(deployment, target.case_manager))
 
             async def caseload(index: int) -> httpx.Response:
-                return await http.get("/me/caseload", headers=auth(deployment, population[index % 50].case_manager))
+                return await http.get("/me/caseload", headers=auth(deployment, CASELOAD_OWNER))
 
             calls: list[tuple[str, Callable[[int], Awaitable[httpx.Response]]]] = [
                 ("POST /pathways (intake)", intake),
