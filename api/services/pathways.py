@@ -394,7 +394,7 @@ def _v4_follow_up(sealer: RecordSealer, row: PathwayEventRow) -> FollowUpEntry:
 
 def list_item(row: store.ListedPathway) -> PathwayListItem:
     """A listing's item from a row of `store.LISTING_COLUMNS` (validated in one call: hundreds per caseload)."""
-    return PathwayListItem.model_validate(row._asdict())
+    return PathwayListItem.model_validate(dict(zip(store.LISTING_FIELDS, row, strict=True)))
 
 
 async def list_pathways(

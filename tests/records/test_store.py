@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from sqlalchemy import Engine, func
+from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, select
 from temporalio.client import Client
 from temporalio.testing import ActivityEnvironment
@@ -16,6 +17,8 @@ from temporalio.testing import ActivityEnvironment
 from activities.delivery import Delivery
 from activities.outbox import OutboxDispatcher
 from activities.records import RecordActivities, RecordRetention
+from api.schemas import PathwayListItem
+from api.services.pathways import list_item
 from core.crypto import RecordSealer
 from core.db import session_scope
 from core.settings import Settings
@@ -119,6 +122,40 @@ async def test_a_batch_filed_twice_is_filed_once_with_its_status_and_team_review
             and RecordSealer(None).open(review.reason, place=store.review_place(review.review_id))
             == "triage is overdue"
         )
+
+
+async def test_a_listing_row_reads_back_as_the_item_staff_see_with_times_in_utc(engine: Engine) -> None:
+    """The caseload and the search read the listing columns as plain rows (no ORM object, no keyed dict):
+    every column lands on the item's field of the same name, and SQLite's naive times come back in UTC."""
+    pathway_id = f"pathway-client-{uuid.uuid4().hex[:10]}"
+    due_at = T0 + timedelta(days=14)
+    status = ProcessStatus(
+        stage=Stage.AWAITING_TRIAGE,
+        team_review_pending=True,
+        overdue=False,
+        next_deadline=Deadline(kind="triage_due", due_at=due_at, key="k"),
+    )
+    batch = RecordBatch(pathway_id=pathway_id, team=TEAM, events=_events(pathway_id), status=status)
+    await ActivityEnvironment().run(_activities(engine).record_pathway_changes, batch)
+    assert set(store.LISTING_FIELDS) == set(PathwayListItem.model_fields)
+    with Session(engine) as session:
+        row = session.execute(
+            select_columns(*store.LISTING_COLUMNS).where(col(PathwayRow.pathway_id) == pathway_id)
+        ).one()
+    item = list_item(row)
+    assert item.model_dump(exclude={"case_manager", "route", "closed_at", "demo"}) == {
+        "pathway_id": pathway_id,
+        "client_reference": pathway_id.removeprefix("pathway-"),
+        "stage": Stage.AWAITING_TRIAGE,
+        "team": TEAM,
+        "team_review_pending": True,
+        "overdue": False,
+        "next_deadline_at": due_at,
+        "next_deadline_kind": "triage_due",
+        "opened_at": T0,
+    }
+    assert item.next_deadline_at is not None and item.next_deadline_at.utcoffset() == timedelta(0)
+    assert (item.closed_at, item.demo) == (None, False)
 
 
 async def test_a_batch_that_does_not_follow_the_record_is_refused_for_good(engine: Engine) -> None:
