@@ -31,7 +31,7 @@ from core.crypto import RecordSealer
 from core.db import OutdatedSchemaError, build_engine, check_schema_current
 from core.health import HealthChecks, HealthServer
 from core.logs import configure_logging
-from core.process import exit_without_finalizing
+from core.process import exit_without_finalizing, freeze_startup_heap
 from core.settings import Settings, get_settings
 from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect, workflow_runner
@@ -174,6 +174,7 @@ async def run_worker(settings: Settings, effects: Effects | None = None, stop: a
             )
             await health.start()
         log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
+        freeze_startup_heap()
         running = asyncio.create_task(worker.run())
         preparing = asyncio.create_task(prepare_namespace(client, settings, effects))
         stopping = asyncio.create_task(stop.wait())

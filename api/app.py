@@ -45,6 +45,7 @@ from api.timing import ServerTimingMiddleware, TemporalTimingInterceptor, time_d
 from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current
 from core.links import PartnerLinks
+from core.process import freeze_startup_heap
 from core.settings import Settings, get_settings
 from core.temporal import connect, data_converter
 from records.filing import RecordFiler
@@ -103,6 +104,7 @@ def _lifespan(
             time_database(app.state.engine)
             interceptors.append(TemporalTimingInterceptor())
         app.state.temporal_client = temporal_client or await connect(settings, lazy=True, interceptors=interceptors)
+        freeze_startup_heap()
         try:
             yield
         finally:

@@ -24,6 +24,7 @@ import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
 from api.app import size_database_threads
 from bench.reference import RAW_WORKFLOW, RawAnswer, RawPathway, RawStart, reference_rows
 from core.db import build_engine
+from core.process import freeze_startup_heap
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from models.actions import IntakeRequest, RecordFollowUp
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         size_database_threads(settings.api_threads)
         app.state.engine = build_engine(settings.effective_database_url)
         app.state.client = await connect(settings)
+        freeze_startup_heap()  # as the product's API does: the same option on both sides
         yield
         app.state.engine.dispose()
 

@@ -15,7 +15,7 @@ from temporalio.worker import Worker
 
 from bench.reference import RawActivities, RawPathway
 from core.db import build_engine
-from core.process import exit_without_finalizing
+from core.process import exit_without_finalizing, freeze_startup_heap
 from core.settings import get_settings
 from core.temporal import connect, workflow_runner
 
@@ -38,6 +38,7 @@ async def run_raw_worker() -> None:
         max_concurrent_workflow_tasks=settings.max_concurrent_workflow_tasks,
         max_cached_workflows=settings.max_cached_workflows,
     ):
+        freeze_startup_heap()  # as the product's worker does: the same option on both sides
         await stop.wait()
     engine.dispose()
 

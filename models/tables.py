@@ -168,6 +168,8 @@ class PathwayRow(SQLModel, table=True):
             postgresql_where=text("closed_at IS NULL"),
         ),
         UniqueConstraint("client_reference", "ordinal", name="uq_pathway_client_ordinal"),
+        # A caseload: one staff member's open pathways of their teams (see migration 0006 for why composite).
+        Index("ix_pathway_caseload", "case_manager", "team", "closed_at"),
     )
 
     pathway_id: str = Field(primary_key=True, max_length=100)
@@ -176,7 +178,7 @@ class PathwayRow(SQLModel, table=True):
     team: str = Field(index=True, max_length=64)
     demo: bool = False
     stage: str = Field(index=True, max_length=32)
-    case_manager: str | None = Field(default=None, index=True, max_length=64)
+    case_manager: str | None = Field(default=None, max_length=64)
     route: str | None = Field(default=None, max_length=32)
     team_review_pending: bool = False
     overdue: bool = False

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -368,7 +368,12 @@ def find_pathways(
 
 def caseload_rows(session: Session, *, case_manager: str, teams: Sequence[str], limit: int) -> list[ListedPathway]:
     """The open pathways a staff member is case manager of, soonest deadline first (none last): `LISTING_COLUMNS`."""
-    statement = (
+    return list(session.execute(caseload_query(case_manager=case_manager, teams=teams, limit=limit)).all())
+
+
+def caseload_query(*, case_manager: str, teams: Sequence[str], limit: int) -> Select[*tuple[Any, ...]]:
+    """The caseload's select, found through `ix_pathway_caseload` (case manager, team, still open)."""
+    return (
         select(*LISTING_COLUMNS)
         .where(
             col(PathwayRow.case_manager) == case_manager,
@@ -380,7 +385,6 @@ def caseload_rows(session: Session, *, case_manager: str, teams: Sequence[str], 
         )
         .limit(limit)
     )
-    return list(session.execute(statement).all())
 
 
 def pending_review_rows(
