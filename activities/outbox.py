@@ -39,6 +39,7 @@ from models.tables import (
     Team,
     utc_now,
 )
+from records.filing import RecordFiler
 from records.store import aware, referral_place
 
 log = logging.getLogger("pathways.notifications")
@@ -132,6 +133,10 @@ class OutboxDispatcher:
     def email_enabled(self) -> bool:
         return self._delivery.email is not None
 
+    def filer(self, sealer: RecordSealer) -> RecordFiler:
+        """A filer of what this dispatcher delivers: e-mail rows only if it sends e-mail, with its partner links."""
+        return RecordFiler(sealer, email_enabled=self.email_enabled, links=self.links)
+
     # -- the fast path: rows a recording in this process has just committed --------------------------------
 
     def hand_over(self, row_ids: Sequence[int]) -> None:
@@ -156,8 +161,7 @@ class OutboxDispatcher:
         while True:
             await asyncio.sleep(seconds)
             try:
-                for row_id in await asyncio.to_thread(self._due_rows, POLL_BATCH):
-                    await self.deliver(row_id)
+                await self._deliver_due_rows(POLL_BATCH)
             except Exception:  # the database away: the next turn, or the sweep, tries again
                 log.exception("Polling the outbox failed; trying again in %.0f s", seconds)
 
@@ -173,14 +177,18 @@ class OutboxDispatcher:
 
     async def deliver_due(self, limit: int) -> tuple[int, int, int]:
         """Deliver pending rows whose next attempt is due: (delivered, failed for good, still pending)."""
-        due = await asyncio.to_thread(self._due_rows, limit)
+        delivered, failed = await self._deliver_due_rows(limit)
+        still = await asyncio.to_thread(self._count_pending)
+        return delivered, failed, still
+
+    async def _deliver_due_rows(self, limit: int) -> tuple[int, int]:
+        """Up to `limit` pending rows due now, oldest first: (delivered, failed for good)."""
         delivered = failed = 0
-        for row_id in due:
+        for row_id in await asyncio.to_thread(self._due_rows, limit):
             outcome = await self.deliver(row_id)
             delivered += outcome == DeliveryStatus.DELIVERED
             failed += outcome == DeliveryStatus.FAILED
-        still = await asyncio.to_thread(self._count_pending)
-        return delivered, failed, still
+        return delivered, failed
 
     async def deliver(self, row_id: int) -> DeliveryStatus | None:
         """Claim and deliver one row; None when someone else holds it or it is no longer pending."""

@@ -33,7 +33,7 @@ from models.effects import (
     RecordResult,
 )
 from records import store
-from records.filing import FiledBatch, RecordFiler
+from records.filing import FiledBatch
 
 log = logging.getLogger("pathways.records")
 
@@ -53,7 +53,7 @@ class RecordActivities:
         self, engine: Engine, sealer: RecordSealer, outbox: OutboxDispatcher, retention: RecordRetention
     ) -> None:
         self._engine = engine
-        self._filer = RecordFiler(sealer, email_enabled=outbox.email_enabled, links=outbox.links)
+        self._filer = outbox.filer(sealer)
         self._outbox = outbox
         self._retention = retention
 

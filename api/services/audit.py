@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 
 from models.tables import AuditLogEntry, utc_now
 
+AUDIT_TABLE = AuditLogEntry.__table__  # type: ignore[attr-defined]
+
 
 class AuditOutcome(StrEnum):
     OK = "ok"
@@ -40,9 +42,11 @@ def record(
     )
     if listed:
         at = utc_now()
-        # One multi-row INSERT: a caseload lists hundreds of pathways, and ORM objects cost per row.
-        session.execute(
-            insert(AuditLogEntry),
+        session.flush()  # the action's line first, as the lines' ids tell the order
+        # One executemany on the table itself: a caseload lists hundreds of pathways, and the ORM's bulk
+        # insert still walks every row in Python (in the benchmark's profile, a third of the audit's time).
+        session.connection().execute(
+            insert(AUDIT_TABLE),
             [
                 {
                     "at": at,

@@ -262,7 +262,7 @@ async def main(tag: str) -> None:
             ) as env,
             running_worker(env.client, settings, engine) as effects,
         ):
-            filer = RecordFiler(effects.sealer, email_enabled=effects.outbox.email_enabled, links=effects.outbox.links)
+            filer = effects.outbox.filer(effects.sealer)
             start = Start(env.client, engine, effects.sealer, org, filer)
             for name, scenario in SCENARIOS.items():
                 pathway = await scenario(env.client, org, start)

@@ -24,7 +24,7 @@ from worker import Effects
 
 
 def _filer(worker: Effects) -> RecordFiler:
-    return RecordFiler(worker.sealer, email_enabled=worker.outbox.email_enabled, links=worker.outbox.links)
+    return worker.outbox.filer(worker.sealer)
 
 
 async def _pathway(
