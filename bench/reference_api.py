@@ -33,6 +33,7 @@ from models.process import PathwayStart, ProcessStatus
 from models.tables import AuditLogEntry
 from records.store import insert_ignoring_conflict
 from workflows import search_attributes as sa
+from workflows.pathway import PATCHES_IN_FORCE
 
 BENCH_STAFF = "reference.bench"
 MAX_LISTED = 500
@@ -74,7 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         status = ProcessStatus(stage=Stage.AWAITING_TRIAGE)
         await client.start_workflow(
             RAW_WORKFLOW,
-            RawStart(pathway=PathwayStart(intake=intake, registered_by=BENCH_STAFF, policy=PathwayPolicy())),
+            RawStart(
+                pathway=PathwayStart(
+                    intake=intake,
+                    registered_by=BENCH_STAFF,
+                    policy=PathwayPolicy(),
+                    patches_in_force=list(PATCHES_IN_FORCE),  # the same payload as ours
+                )
+            ),
             id=workflow_id,
             task_queue=settings.task_queue,
             id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

@@ -292,6 +292,12 @@ class PathwayStart(ContractModel):
     registered_by: str | None = Field(default=None, description="Who registered the referral (the first run).")
     policy: PathwayPolicy = PathwayPolicy()
     carried: ProcessState | None = None
+    # The workflow changes (patch ids) this run takes as made, without asking `workflow.patched`: every patched
+    # call writes a marker and upserts TemporalChangeVersion in the run's history, so a new pathway and each
+    # continued run are begun with the changes the starting code already has. Empty in the input of every run
+    # begun before the field (their histories hold the markers and replay through `workflow.patched`). An older
+    # worker refuses this input (the models forbid unknown fields): its task fails until an upgraded worker takes it.
+    patches_in_force: list[str] = Field(default_factory=list)
 
 
 class PathwayClosing(ContractModel):

@@ -35,7 +35,7 @@ from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessSt
 from workflows import deadlines, search_attributes
 from workflows.actions import StaffAction
 from workflows.legacy.pathway_v4 import PathwayWorkflowV4
-from workflows.pathway import PathwayWorkflow
+from workflows.pathway import PATCHES_IN_FORCE, PathwayWorkflow
 from workflows.upkeep import OutboxSweepWorkflow, RecordRetentionWorkflow
 
 F = TypeVar("F", bound=BaseModel)
@@ -62,7 +62,9 @@ async def start_pathway(
     status = deadlines.status_of(_new_process(pathway_id, intake, policy))
     return await client.start_workflow(
         PathwayWorkflow.run,
-        PathwayStart(intake=intake, registered_by=registered_by, policy=policy),
+        PathwayStart(
+            intake=intake, registered_by=registered_by, policy=policy, patches_in_force=list(PATCHES_IN_FORCE)
+        ),
         id=pathway_id,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,

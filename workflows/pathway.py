@@ -74,6 +74,9 @@ MAX_DEADLINES_AT_ONCE = 20
 PATCH_SAFE_TRANSITIONS = "safe-transitions"
 # Runs whose deadlines were all recorded by the main loop's activity (before 2026-12-01) have no marker.
 PATCH_DEADLINES_RECORDED_IN_THEIR_TASK = "deadlines-recorded-in-their-task"
+# Every change above: a pathway this code starts, and each run it continues into, is begun with them in force
+# (`PathwayStart.patches_in_force`), so no run of it writes their markers. A new patch goes here as well.
+PATCHES_IN_FORCE = (PATCH_SAFE_TRANSITIONS, PATCH_DEADLINES_RECORDED_IN_THEIR_TASK)
 
 
 class InvalidPathwayAction(ApplicationError):
@@ -88,6 +91,7 @@ class PathwayWorkflow:
     @workflow.init
     def __init__(self, start: PathwayStart) -> None:
         self._changes = 0
+        self._patches_in_force = frozenset(start.patches_in_force)
         # What this run's search attributes hold now: a new run starts with what the start or the previous
         # run set, so only what changes is upserted (every upsert is an event in a history that lives for years).
         self._published: dict[str, Any] = {
@@ -101,7 +105,7 @@ class PathwayWorkflow:
             # Continue-as-new: the bounded process came along; unrecorded decisions with it.
             self.state = start.carried
             self.state.runs += 1
-            self.state.safe_transitions = workflow.patched(PATCH_SAFE_TRANSITIONS)
+            self.state.safe_transitions = self._patched(PATCH_SAFE_TRANSITIONS)
             return
         if start.intake is None or start.registered_by is None:
             raise ApplicationError("a new pathway needs its intake and who registered it", non_retryable=True)
@@ -112,7 +116,7 @@ class PathwayWorkflow:
             policy=start.policy,
             now=workflow.now(),
         )
-        self.state.safe_transitions = workflow.patched(PATCH_SAFE_TRANSITIONS)
+        self.state.safe_transitions = self._patched(PATCH_SAFE_TRANSITIONS)
         self._take(decision)
         # Only what the start decided: an update handled in the same first task is not durable yet.
         self._start_batch = RecordBatch(
@@ -141,7 +145,7 @@ class PathwayWorkflow:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 # Whatever is still unrecorded (the database is down) travels in the state to the next run.
-                workflow.continue_as_new(PathwayStart(carried=self.state))
+                workflow.continue_as_new(PathwayStart(carried=self.state, patches_in_force=list(PATCHES_IN_FORCE)))
             if self._settled():
                 await self._wait_for_change_or_deadline()
 
@@ -201,7 +205,7 @@ class PathwayWorkflow:
             return None
         if len(state.unrecorded_events) > MAX_EVENTS_PER_BATCH or len(state.pending_notices) > MAX_NOTICES_PER_BATCH:
             return None
-        if not workflow.patched(PATCH_DEADLINES_RECORDED_IN_THEIR_TASK):
+        if not self._patched(PATCH_DEADLINES_RECORDED_IN_THEIR_TASK):
             return None
         return RecordBatch(
             pathway_id=state.pathway_id,
@@ -210,6 +214,10 @@ class PathwayWorkflow:
             notices=list(state.pending_notices),
             status=self._status(),
         )
+
+    def _patched(self, patch_id: str) -> bool:
+        """Whether this run takes the change: in force from its start, or else as `workflow.patched` decides."""
+        return patch_id in self._patches_in_force or workflow.patched(patch_id)
 
     def _history_is_long(self) -> bool:
         info = workflow.info()

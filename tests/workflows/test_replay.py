@@ -10,7 +10,7 @@ The worker's runner passes modules through for speed and would not notice such a
 `v1`-`v4` histories are of the version-4 workflow (type `PathwayWorkflow`, `workflows.legacy`), `v5` and `v6`
 of the current one (type `Pathway`; `v5` before safe transitions, without their patch marker, `v6` with it,
 `v7` with deadlines recorded in their own task by a local activity, `v8` with staff actions filed from their
-answers by the caller, as the staff API does);
+answers by the caller, as the staff API does, `v9` begun with every change in force, so without patch markers);
 the replayer picks the class by the history's workflow type, as a worker does.
 """
 
@@ -38,6 +38,7 @@ def test_histories_cover_every_recorded_scenario_of_both_workflows() -> None:
         ("v6", with_transitions),
         ("v7", with_transitions),
         ("v8", with_transitions),
+        ("v9", with_transitions),
     ):
         names = {path.name.split("-")[1] for path in HISTORIES if path.name.startswith(f"{version}-")}
         assert expected <= names, version
