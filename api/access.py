@@ -84,17 +84,34 @@ def authorize_pathway(
 
 @dataclass
 class PathwayGrant:
-    """What an authorized route works with. What a route adds to `session` is committed with the audit line
-    (a staff action's record), and rolled back if the route fails."""
+    """What an authorized route works with. What a route writes goes through `write_with_audit`: done and
+    committed with the audit line, or not at all if the route fails."""
 
     staff: StaffMember
     session: Session
     pathway: PathwayRow
     purpose: str | None
+    writes: list[Callable[[Session], object]] = field(default_factory=list)
 
     @property
     def pathway_id(self) -> str:
         return self.pathway.pathway_id
+
+    def write_with_audit(self, write: Callable[[Session], object]) -> None:
+        """Do `write` in the audit line's transaction and in the thread that commits it. A write lock taken in
+        one thread hop and committed in the next stays held while the request queues for a thread, behind
+        requests whose threads wait on that very lock (SQLite has one writer; PostgreSQL locks the row)."""
+        self.writes.append(write)
+
+    async def release_connection(self) -> None:
+        """End the read transaction and hand its connection back before a long wait outside the database (a
+        workflow update): the loaded row stays usable, and the next query takes a connection afresh."""
+        await asyncio.to_thread(_release_connection, self.session, self.pathway)
+
+
+def _release_connection(session: Session, keep: PathwayRow) -> None:
+    session.close()
+    session.add(keep)  # back in the session as it was loaded, without a query
 
 
 def _sign_in_with(grant: Callable[..., Any], signed_in: Callable[..., Any]) -> None:
@@ -129,7 +146,8 @@ def pathway_access(
             error = err
             raise
         finally:
-            await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose)
+            writes = granted.writes if error is None else []
+            await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose, writes=writes)
 
     _sign_in_with(grant, signed_in)
     return Depends(grant, scope="function")
@@ -143,7 +161,16 @@ def _audit(
     error: BaseException | None,
     purpose: str | None,
     listed: Sequence[str] = (),
+    writes: Sequence[Callable[[Session], object]] = (),
 ) -> None:
+    """The audit line, committed with the route's writes (`PathwayGrant.write_with_audit`) in one transaction;
+    a write that fails rolls back, is audited with its outcome, and fails the request."""
+    failed: Exception | None = None
+    try:
+        for write in writes:
+            write(session)
+    except Exception as err:
+        failed = error = err
     if error is not None:
         # Whatever the failed request left in the session is not part of its audit line.
         session.rollback()
@@ -156,6 +183,8 @@ def _audit(
         purpose=purpose,
         listed=listed,
     )
+    if failed is not None:
+        raise failed
 
 
 @dataclass

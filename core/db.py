@@ -24,7 +24,10 @@ from core.settings import get_settings
 
 def build_engine(database_url: str) -> Engine:
     if database_url.startswith("sqlite"):
-        engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30})
+        # No bound on connections: a thread that waits for a pooled connection held by a request that waits for a
+        # thread is stuck until the pool's timeout (fifty staff at once did that with 5 + 10). A SQLite
+        # connection is a file handle; the single writer is what bounds concurrency.
+        engine = create_engine(database_url, connect_args={"check_same_thread": False, "timeout": 30}, max_overflow=-1)
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(connection, _record):  # type: ignore[no-untyped-def]

@@ -72,6 +72,8 @@ async def act(
             "database now: repeat the action (with the same Idempotency-Key) in a few seconds"
         )
     await asyncio.to_thread(check_named, grant.session, action, fields, team=row.team)
+    # No connection is held while the worker decides (seconds under load): fifty staff would hold the pool.
+    await grant.release_connection()
     # The update id makes Temporal apply a retried request once and answer it with the first result.
     update_id = idempotency_key or str(uuid.uuid4())
     async with translated(row.pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
@@ -83,7 +85,8 @@ async def act(
             recorded_sequence=row.recorded_sequence,
             update_id=update_id,
         )
-    if outcome.record is not None:
-        # Committed with the audit line when the route returns; the workers send its e-mails and webhooks.
-        await asyncio.to_thread(filer.file, grant.session, outcome.record)
+    record = outcome.record
+    if record is not None:
+        # Filed and committed with the audit line when the route returns; the workers send its e-mails and webhooks.
+        grant.write_with_audit(lambda session: filer.file(session, record))
     return outcome.answer()

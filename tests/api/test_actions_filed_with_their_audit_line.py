@@ -6,6 +6,7 @@ tests/workflows/test_actions_handed_to_the_caller.py.) Real dev server, worker, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -166,3 +167,27 @@ async def test_the_e_mail_of_an_action_the_api_filed_leaves_within_seconds(
             address = f"{org.social_worker.staff_id}@hyvinvointialue.example"
             [mail] = await eventually(lambda: smtp_inbox.to(address), what="the new case manager's e-mail")
     assert record["pathway_id"] in mail.get_content()
+
+
+async def test_staff_acting_and_reading_at_once_all_get_their_answers_on_few_database_threads(
+    client: Client, settings: Settings, sqlite_engine: Engine, org: Org, worker: object
+) -> None:
+    # Fewer threads than requests, as fifty staff on a production API's 32: a request waiting for the worker
+    # holds no connection, and a write lock is taken and committed in one thread (otherwise the threads end up
+    # waiting for connections and a lock held by requests that wait for a thread, until the 30 s timeouts).
+    app = create_app(settings.model_copy(update={"api_threads": 3}), temporal_client=client, engine=sqlite_engine)
+    async with serving(app) as api:
+        pathways = [await _triaged(api, org) for _ in range(4)]
+        follow_ups = [
+            api.post(f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers=org.nurse.auth)
+            for pathway_id in pathways
+            for _ in range(5)
+        ]
+        reads = [api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth) for pathway_id in pathways * 5]
+        responses = await asyncio.gather(*follow_ups, *reads)
+    failed = [(response.status_code, response.text[:200]) for response in responses if response.status_code >= 300]
+    assert failed == []
+    for pathway_id in pathways:
+        assert _event_kinds(sqlite_engine, pathway_id).count("follow_up_recorded") == 5
+        lines = _audit(sqlite_engine, pathway_id, "record_follow_up")
+        assert [line.outcome for line in lines] == ["ok"] * 5
