@@ -35,7 +35,7 @@ EXPLANATIONS = {
         "process), the APIs, the workers and the load generator. Ours answers after the reservation row, the "
         "start and the audit line; its first task files the referral by a local activity as the reference's does, "
         "but writes the event, the folded record, the status and the team's notice in that transaction, and "
-        "records the safe-transitions patch marker (with its change-version upsert) and the status upsert.",
+        "starts the triage deadline's timer (no patch marker, no upsert: the reference's one command and a timer).",
         "Workers on their own machines, API replicas behind a load balancer, a Temporal cluster on real "
         "persistence; the reservation and audit writes go to PostgreSQL.",
     ),

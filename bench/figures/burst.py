@@ -46,7 +46,7 @@ def _build(prefix: str, count: int, due: datetime) -> list[Built]:
     policy = PathwayPolicy()
     return [
         in_services(
-            f"{prefix}-{index:05d}", TEAM, professional_id(index % PROFESSIONALS), reminder_at=due, policy=policy
+            f"{prefix}-n{index:05d}", TEAM, professional_id(index % PROFESSIONALS), reminder_at=due, policy=policy
         )
         for index in range(count)
     ]

@@ -72,7 +72,8 @@ async def intake(deployment: Deployment, sizes: Sizes) -> list[Figure]:
 
             async def one(index: int) -> None:
                 staff_id = professional_id(index % PROFESSIONALS)
-                body = _body(f"{batch}-{index:05d}")
+                # A letter after the dash: six random hex digits, a dash and digits can read as an identity code.
+                body = _body(f"{batch}-n{index:05d}")
                 expect(await send_as_staff(send, "POST", path, json=body, headers=auth(deployment, staff_id)), 201)
 
             began = time.perf_counter()
