@@ -16,16 +16,18 @@ from temporalio.client import Client, WorkflowHandle
 
 from core.crypto import RecordSealer
 from core.db import session_scope
+from models import actions as a
 from models.actions import Intake
 from models.effects import ActionOutcome, RecordBatch
 from models.events import PathwayEvent
-from models.pathway import PathwayPolicy
+from models.pathway import PathwayPolicy, TriageRoute
 from models.process import ActionAnswer, ProcessState
 from models.record import PathwayRecord
 from models.tables import Notification, NotificationChannel, PathwayEventRow, PathwayRow
 from records import store
 from records.filing import RecordFiler
-from tests.support.helpers import eventually
+from tests.support.fixtures import Org
+from tests.support.helpers import eventually, service
 from workflows.actions import BY_FIELDS
 from workflows.client import act, act_and_hand_over, get_process, pathway_handle, start_pathway
 
@@ -148,3 +150,11 @@ async def start_driven(
         client, task_queue, pathway_id=pathway_id, intake=intake, registered_by=registered_by, policy=policy
     )
     return DrivenPathway(client=client, engine=engine, sealer=sealer, pathway_id=pathway_id, filer=filer)
+
+
+async def in_services(pathway: DrivenPathway, org: Org) -> None:
+    """Triaged to a health check with the nurse as case manager, assessed, and one service planned."""
+    nurse = org.nurse.staff_id
+    await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
+    await pathway.do(nurse, a.CompleteAssessment(summary="s", recommendation="r"))
+    await pathway.do(nurse, a.SetPlan(services=[service()]))

@@ -14,21 +14,14 @@ from temporalio.client import Client
 
 from models import actions as a
 from models.events import FollowUpRecorded
-from models.pathway import NOTE_MAX_LENGTH, ContactChannel, PathwayPolicy, TriageRoute
+from models.pathway import NOTE_MAX_LENGTH, ContactChannel, PathwayPolicy
 from tests.support.fixtures import Org
-from tests.support.helpers import intake, service
-from tests.support.pathways import DrivenPathway, start_driven
+from tests.support.helpers import intake
+from tests.support.pathways import in_services, start_driven
 from worker import Effects
 
 MAX_PROCESS_BYTES = 32 * 1024
 MAX_ANSWER_BYTES = 4 * 1024
-
-
-async def _in_services(pathway: DrivenPathway, org: Org) -> None:
-    nurse = org.nurse.staff_id
-    await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
-    await pathway.do(nurse, a.CompleteAssessment(summary="s", recommendation="r"))
-    await pathway.do(nurse, a.SetPlan(services=[service()]))
 
 
 async def test_notes_leave_the_process_and_runs_continue_as_new_while_the_record_keeps_every_contact(
@@ -44,7 +37,7 @@ async def test_notes_leave_the_process_and_runs_continue_as_new_while_the_record
         registered_by=org.nurse.staff_id,
         policy=policy,
     )
-    await _in_services(pathway, org)
+    await in_services(pathway, org)
     contacts = 40
     for index in range(contacts):
         note = f"contact {index:03d} " + "x" * (NOTE_MAX_LENGTH - 12)
@@ -80,7 +73,7 @@ async def test_an_action_retried_with_its_key_after_continue_as_new_applies_once
         registered_by=org.nurse.staff_id,
         policy=policy,
     )
-    await _in_services(pathway, org)
+    await in_services(pathway, org)
     key = "follow-up-2026-12-01-nurse"
     first = await pathway.do(
         org.nurse.staff_id, a.RecordFollowUp(channel=ContactChannel.PHONE, note="once"), update_id=key

@@ -13,12 +13,11 @@ from sqlalchemy import Engine
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 
-from models import actions as a
-from models.pathway import NotificationKind, PathwayPolicy, TriageRoute
+from models.pathway import NotificationKind, PathwayPolicy
 from tests.support.fixtures import Org
-from tests.support.helpers import eventually, intake, service
+from tests.support.helpers import eventually, intake
 from tests.support.history import LOCAL_ACTIVITY_MARKER, PATCH_MARKER, commands_of_task_after_timer, kinds, markers
-from tests.support.pathways import start_driven
+from tests.support.pathways import in_services, start_driven
 from worker import Effects
 
 
@@ -35,9 +34,7 @@ async def test_a_reminder_is_recorded_in_the_task_its_timer_woke_without_an_acti
     pathway = await start_driven(
         client, task_queue, sqlite_engine, worker.sealer, intake(org.team), registered_by=nurse, policy=policy
     )
-    await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
-    await pathway.do(nurse, a.CompleteAssessment(summary="s", recommendation="r"))
-    await pathway.do(nurse, a.SetPlan(services=[service()]))
+    await in_services(pathway, org)
 
     def reminders() -> list[object]:
         return [n for n in pathway.inbox(nurse) if n.kind == NotificationKind.FOLLOW_UP_DUE_SOON]

@@ -16,12 +16,12 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client
 
 from models import actions as a
-from models.pathway import ContactChannel, NotificationKind, PathwayPolicy, TriageRoute
+from models.pathway import ContactChannel, NotificationKind, PathwayPolicy
 from models.process import PathwayStart
 from tests.support.fixtures import Org
-from tests.support.helpers import eventually, intake, service
+from tests.support.helpers import eventually, intake
 from tests.support.history import PATCH_MARKER, markers, patch_markers
-from tests.support.pathways import DrivenPathway, start_driven
+from tests.support.pathways import DrivenPathway, in_services, start_driven
 from worker import Effects
 from workflows.pathway import PATCH_SAFE_TRANSITIONS, PATCHES_IN_FORCE, PathwayWorkflow
 
@@ -55,9 +55,7 @@ async def test_a_new_pathway_takes_every_change_without_a_marker_through_its_fir
     pathway = await start_driven(
         client, task_queue, sqlite_engine, worker.sealer, intake(org.team), registered_by=nurse, policy=policy
     )
-    await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
-    await pathway.do(nurse, a.CompleteAssessment(summary="s", recommendation="r"))
-    await pathway.do(nurse, a.SetPlan(services=[service()]))
+    await in_services(pathway, org)
     await eventually(
         lambda: [n for n in pathway.inbox(nurse) if n.kind == NotificationKind.FOLLOW_UP_DUE_SOON],
         what="the follow-up reminder in the nurse's inbox",
@@ -85,9 +83,7 @@ async def test_a_continued_run_is_begun_with_every_change_in_force(
         registered_by=nurse,
         policy=PathwayPolicy(continue_as_new_after_events=60),
     )
-    await pathway.do(org.coordinator.staff_id, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
-    await pathway.do(nurse, a.CompleteAssessment(summary="s", recommendation="r"))
-    await pathway.do(nurse, a.SetPlan(services=[service()]))
+    await in_services(pathway, org)
     while (await pathway.process()).runs == 1:
         await pathway.do(nurse, a.RecordFollowUp(channel=ContactChannel.PHONE, note="called"))
     process = await pathway.settled()
