@@ -7,7 +7,6 @@ Each activity is idempotent: a retry, a replay or another worker writes nothing 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,7 +19,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.outbox import OutboxDispatcher
 from core.crypto import RecordSealer
-from core.db import session_scope
+from core.db import WriteQueue, session_scope
 from models.effects import (
     DELIVER_PENDING_NOTIFICATIONS,
     ERASE_EXPIRED_RECORDS,
@@ -53,6 +52,7 @@ class RecordActivities:
         self, engine: Engine, sealer: RecordSealer, outbox: OutboxDispatcher, retention: RecordRetention
     ) -> None:
         self._engine = engine
+        self._writes = WriteQueue(engine)
         self._filer = outbox.filer(sealer)
         self._outbox = outbox
         self._retention = retention
@@ -62,7 +62,7 @@ class RecordActivities:
         """Write one workflow task's decisions: events, the folded record, status, team reviews and the
         outbox, in one transaction; then hand the new outside deliveries to the dispatcher."""
         try:
-            filed = await asyncio.to_thread(self._record, batch)
+            filed = await self._writes.run(self._record, batch)
         except store.RecordBatchRefused as err:
             raise ApplicationError(str(err), type=INVALID_RECORD_BATCH, non_retryable=True) from err
         self._outbox.hand_over(filed.pending_deliveries)
@@ -87,7 +87,7 @@ class RecordActivities:
     @activity.defn(name=ERASE_EXPIRED_RECORDS)
     async def erase_expired_records(self, request: EraseExpiredRecords) -> ErasedRecords:
         """Erase the records whose retention after closure has passed; each erasure is audited."""
-        erased = await asyncio.to_thread(self._erase, request)
+        erased = await self._writes.run(self._erase, request)
         if erased:
             activity.logger.info("Erased %d record(s) past their retention", len(erased))
         return ErasedRecords(erased=erased, more=len(erased) >= request.limit)

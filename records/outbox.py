@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 from sqlmodel import col
 
@@ -41,13 +41,26 @@ log = logging.getLogger("pathways.notifications")
 
 def team_coordinators(session: Session, team: str) -> list[str]:
     """Staff ids of the team's active coordinators (who triage and run team reviews)."""
-    statement = (
-        select(col(Staff.staff_id))
-        .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id))
-        .where(col(StaffTeam.team_id) == team, col(Staff.role) == StaffRole.COORDINATOR, col(Staff.active).is_(True))
-        .order_by(Staff.staff_id)
+    return [staff.staff_id for staff in coordinator_staff(session, team)]
+
+
+# Built once and executed with parameters (see records.store): every team notice runs these.
+_COORDINATORS = (
+    select(Staff)
+    .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id))
+    .where(
+        col(StaffTeam.team_id) == bindparam("coordinators_of"),
+        col(Staff.role) == StaffRole.COORDINATOR,
+        col(Staff.active).is_(True),
     )
-    return list(session.scalars(statement).all())
+    .order_by(col(Staff.staff_id))
+)
+_TEAM = select(Team).where(col(Team.team_id) == bindparam("team_id"))
+
+
+def coordinator_staff(session: Session, team: str) -> list[Staff]:
+    """The team's active coordinators, in one query (each gets its own copy of a team notice)."""
+    return list(session.scalars(_COORDINATORS, {"coordinators_of": team}).all())
 
 
 # What someone who has left needs no telling of (the pathway is, or was never, theirs).
@@ -63,7 +76,7 @@ _NEEDLESS_AFTER_LEAVING = frozenset(
 
 @dataclass(frozen=True)
 class _Delivery:
-    recipient: str
+    recipient: Staff
     key: str
     deactivated_case_manager: bool = False
 
@@ -73,7 +86,8 @@ def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
     name a new one; a "handed over from you" notice to someone who left needs no telling."""
     if notice.to is Recipient.COORDINATORS:
         return [
-            _Delivery(coordinator, f"{notice.key}:{coordinator}") for coordinator in team_coordinators(session, team)
+            _Delivery(coordinator, f"{notice.key}:{coordinator.staff_id}")
+            for coordinator in coordinator_staff(session, team)
         ]
     assert notice.recipient is not None
     staff = session.get(Staff, notice.recipient)
@@ -81,14 +95,14 @@ def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
         log.warning("Notice %s: staff id %r is unknown; nobody notified", notice.kind.value, notice.recipient)
         return []
     if staff.active:
-        return [_Delivery(staff.staff_id, notice.key)]
+        return [_Delivery(staff, notice.key)]
     if notice.kind in _NEEDLESS_AFTER_LEAVING:
         return []
     if notice.kind is NotificationKind.ESCALATED_TO_TEAM_REVIEW:
         return []  # the coordinators have their own copy of an escalation
     return [
-        _Delivery(coordinator, f"{notice.key}:handover:{coordinator}", deactivated_case_manager=True)
-        for coordinator in team_coordinators(session, team)
+        _Delivery(coordinator, f"{notice.key}:handover:{coordinator.staff_id}", deactivated_case_manager=True)
+        for coordinator in coordinator_staff(session, team)
     ]
 
 
@@ -102,7 +116,9 @@ def write_notices(
     links: PartnerLinks | None = None,
 ) -> tuple[int, list[int]]:
     """Outbox rows for the notices: how many rows were new, and the ids of pending outside deliveries."""
-    team_row = session.get(Team, team)
+    notices = list(notices)
+    # Read only when there is something to send (most staff actions' batches have no notice).
+    team_row = session.scalars(_TEAM, {"team_id": team}).one_or_none() if notices else None
     written = 0
     pending: list[int] = []
     now = utc_now()
@@ -115,9 +131,7 @@ def write_notices(
                     pending.extend(_row_id(session, row["idempotency_key"]))
             continue
         for delivery in _recipients(session, notice, team):
-            staff = session.get(Staff, delivery.recipient)
-            if staff is None:
-                continue
+            staff = delivery.recipient
             language = Language(staff.language)
             text = render_notification(
                 notice.kind,

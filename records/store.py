@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Select, and_, delete, func, insert, or_, select, update
+from sqlalchemy import Row, Select, and_, bindparam, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlmodel import col
@@ -103,12 +103,22 @@ def insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any
     return session.execute(statement, values).first() is not None
 
 
-def lock_pathway(session: Session, pathway_id: str) -> PathwayRow | None:
-    """The pathway's row, locked for this transaction (an UPDATE first: SQLite takes its write lock at once,
-    so a read-then-write transaction cannot fail on a writer that came in between)."""
-    session.execute(update(PathwayRow).where(col(PathwayRow.pathway_id) == pathway_id).values(updated_at=utc_now()))
+# Built once and executed with parameters, as above: building it per call was a tenth of a filing's CPU.
+_LOCK_PATHWAY = (
+    update(PathwayRow)
+    .where(col(PathwayRow.pathway_id) == bindparam("locked_pathway_id"))
+    .values(updated_at=bindparam("locked_at"))
+    .returning(PathwayRow)
     # populate_existing: a row the session read before (the staff API's access check) is read again under the lock.
-    return session.get(PathwayRow, pathway_id, with_for_update=True, populate_existing=True)
+    .execution_options(populate_existing=True, synchronize_session=False)
+)
+
+
+def lock_pathway(session: Session, pathway_id: str) -> PathwayRow | None:
+    """The pathway's row, locked for this transaction: an UPDATE, so SQLite takes its write lock at once (a
+    read-then-write transaction could fail on a writer that came in between) and PostgreSQL locks the row;
+    the same statement returns the row as it is under the lock."""
+    return session.scalars(_LOCK_PATHWAY, {"locked_pathway_id": pathway_id, "locked_at": utc_now()}).one_or_none()
 
 
 def row_for_referral(event: ReferralReceived, pathway_id: str, ordinal: int) -> PathwayRow:
