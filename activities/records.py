@@ -7,6 +7,7 @@ Each activity is idempotent: a retry, a replay or another worker writes nothing 
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -32,7 +33,7 @@ from models.effects import (
     RecordResult,
 )
 from records import store
-from records.filing import FiledBatch
+from records.filing import FiledBatch, RecordFiler
 
 log = logging.getLogger("pathways.records")
 
@@ -47,6 +48,73 @@ class RecordRetention:
     demo_records: timedelta
 
 
+# Filings written together at most: a transaction that fails is filed again one batch at a time.
+MAX_FILINGS_PER_TRANSACTION = 50
+
+
+class FilingQueue:
+    """Files record batches; on one writer (SQLite), those that arrive while a transaction is being written go
+    together into the next one.
+
+    A new pathway's first task, a reminder's task and the main loop each file one small batch. Under load
+    dozens wait for SQLite's one writer at once, and one transaction for all of them takes the write lock once,
+    reads the team's coordinators once and commits once. A group that fails is filed again batch by batch, so
+    a batch the database refuses fails alone. With writers side by side (PostgreSQL) each batch is its own
+    transaction.
+    """
+
+    def __init__(self, engine: Engine, writes: WriteQueue, filer: RecordFiler) -> None:
+        self._engine = engine
+        self._writes = writes
+        self._filer = filer
+        self._waiting: list[tuple[RecordBatch, asyncio.Future[FiledBatch]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def file(self, batch: RecordBatch) -> FiledBatch:
+        if not self._writes.one_writer:
+            return await self._writes.run(self._file_alone, batch)
+        future: asyncio.Future[FiledBatch] = asyncio.get_running_loop().create_future()
+        self._waiting.append((batch, future))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.create_task(self._write_waiting(), name="record-filing")
+        return await future
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            group = self._waiting[:MAX_FILINGS_PER_TRANSACTION]
+            del self._waiting[:MAX_FILINGS_PER_TRANSACTION]
+            try:
+                outcomes = await self._writes.run(self._file_group, [batch for batch, _ in group])
+            except BaseException as err:  # the thread itself failed (shutting down): nobody may wait forever
+                outcomes = [err] * len(group)
+            for (_, future), outcome in zip(group, outcomes, strict=True):
+                if future.done():  # its activity was cancelled meanwhile
+                    continue
+                if isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
+
+    def _file_group(self, batches: list[RecordBatch]) -> list[FiledBatch | BaseException]:
+        if len(batches) > 1:
+            try:
+                with session_scope(self._engine) as session:
+                    return [self._filer.file(session, batch) for batch in batches]
+            except Exception:
+                log.info("A transaction of %d record batches failed; filing them one by one", len(batches))
+        outcomes: list[FiledBatch | BaseException] = []
+        for batch in batches:
+            try:
+                outcomes.append(self._file_alone(batch))
+            except Exception as err:
+                outcomes.append(err)
+        return outcomes
+
+    def _file_alone(self, batch: RecordBatch) -> FiledBatch:
+        with session_scope(self._engine) as session:
+            return self._filer.file(session, batch)
+
+
 class RecordActivities:
     def __init__(
         self, engine: Engine, sealer: RecordSealer, outbox: OutboxDispatcher, retention: RecordRetention
@@ -54,6 +122,7 @@ class RecordActivities:
         self._engine = engine
         self._writes = WriteQueue(engine)
         self._filer = outbox.filer(sealer)
+        self._filings = FilingQueue(engine, self._writes, self._filer)
         self._outbox = outbox
         self._retention = retention
 
@@ -62,7 +131,7 @@ class RecordActivities:
         """Write one workflow task's decisions: events, the folded record, status, team reviews and the
         outbox, in one transaction; then hand the new outside deliveries to the dispatcher."""
         try:
-            filed = await self._writes.run(self._record, batch)
+            filed = await self._filings.file(batch)
         except store.RecordBatchRefused as err:
             raise ApplicationError(str(err), type=INVALID_RECORD_BATCH, non_retryable=True) from err
         self._outbox.hand_over(filed.pending_deliveries)
@@ -79,10 +148,6 @@ class RecordActivities:
             notifications=filed.notifications,
             recorded_sequence=filed.recorded_sequence,
         )
-
-    def _record(self, batch: RecordBatch) -> FiledBatch:
-        with session_scope(self._engine) as session:
-            return self._filer.file(session, batch)
 
     @activity.defn(name=ERASE_EXPIRED_RECORDS)
     async def erase_expired_records(self, request: EraseExpiredRecords) -> ErasedRecords:

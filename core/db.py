@@ -81,6 +81,11 @@ class WriteQueue:
             else None
         )
 
+    @property
+    def one_writer(self) -> bool:
+        """Writes run one at a time, so those that arrive meanwhile can go together in the next transaction."""
+        return self._one_writer is not None
+
     async def run(self, function: Callable[..., T], *args: object) -> T:
         if self._one_writer is None:
             return await asyncio.to_thread(function, *args)

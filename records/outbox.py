@@ -10,10 +10,10 @@ worker's (`activities.outbox`).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -37,6 +37,7 @@ from records.notification_texts import render_notification, render_partner_notic
 from records.store import insert_ignoring_conflict
 
 log = logging.getLogger("pathways.notifications")
+T = TypeVar("T")
 
 
 def team_coordinators(session: Session, team: str) -> list[str]:
@@ -60,7 +61,29 @@ _TEAM = select(Team).where(col(Team.team_id) == bindparam("team_id"))
 
 def coordinator_staff(session: Session, team: str) -> list[Staff]:
     """The team's active coordinators, in one query (each gets its own copy of a team notice)."""
-    return list(session.scalars(_COORDINATORS, {"coordinators_of": team}).all())
+    return _read_once(
+        session, ("coordinators", team), lambda: list(session.scalars(_COORDINATORS, {"coordinators_of": team}))
+    )
+
+
+def _team(session: Session, team: str) -> Team | None:
+    return _read_once(session, ("team", team), lambda: session.scalars(_TEAM, {"team_id": team}).one_or_none())
+
+
+_DIRECTORY = "pathways.notice_directory"
+
+
+def _read_once(session: Session, key: tuple[str, str], read: Callable[[], T]) -> T:
+    """Read once per transaction: the batches filed together in one (`activities.records`) mostly share a team.
+    Kept with the transaction that read it, and read afresh in the next."""
+    transaction = session.get_transaction()
+    held = session.info.get(_DIRECTORY)
+    if held is None or held[0] is not transaction:
+        held = session.info[_DIRECTORY] = (transaction, {})
+    cache: dict[tuple[str, str], Any] = held[1]
+    if key not in cache:
+        cache[key] = read()
+    return cast(T, cache[key])
 
 
 # What someone who has left needs no telling of (the pathway is, or was never, theirs).
@@ -118,7 +141,7 @@ def write_notices(
     """Outbox rows for the notices: how many rows were new, and the ids of pending outside deliveries."""
     notices = list(notices)
     # Read only when there is something to send (most staff actions' batches have no notice).
-    team_row = session.scalars(_TEAM, {"team_id": team}).one_or_none() if notices else None
+    team_row = _team(session, team) if notices else None
     written = 0
     pending: list[int] = []
     now = utc_now()
