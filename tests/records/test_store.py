@@ -8,9 +8,10 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import Engine, func
+from sqlalchemy import Engine, event, func
 from sqlmodel import Session, col, select
 from temporalio.client import Client
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import ActivityEnvironment
 
 from activities.delivery import Delivery
@@ -24,11 +25,20 @@ from core.settings import Settings
 from models import actions as a
 from models.effects import EraseExpiredRecords, RecordBatch
 from models.events import Closed, FollowUpRecorded, ReferralReceived, TeamReviewOpened
-from models.pathway import ClosureReason, ContactChannel, Language, ReferralSource, Stage, TeamReviewCause, TriageRoute
-from models.process import Deadline, ProcessStatus
+from models.pathway import (
+    ClosureReason,
+    ContactChannel,
+    Language,
+    NotificationKind,
+    ReferralSource,
+    Stage,
+    TeamReviewCause,
+    TriageRoute,
+)
+from models.process import Deadline, Notice, ProcessStatus, Recipient
 from models.tables import AuditLogEntry, Notification, NotificationChannel, PathwayEventRow, PathwayRow, TeamReviewItem
 from records import store
-from tests.support.fixtures import Org, running_worker
+from tests.support.fixtures import Org, make_org, running_worker
 from tests.support.helpers import eventually, intake
 from tests.support.pathways import start_driven
 from workflows.client import OUTBOX_SCHEDULE_ID, RETENTION_SCHEDULE_ID, UpkeepIntervals, ensure_schedules
@@ -172,6 +182,49 @@ async def test_a_batch_that_does_not_follow_the_record_is_refused_for_good(engin
     missing = RecordBatch(pathway_id=f"pathway-client-{uuid.uuid4().hex[:10]}", team=TEAM, events=events[1:])
     with pytest.raises(Exception, match="does not start with its referral"):
         await ActivityEnvironment().run(activities.record_pathway_changes, missing)
+
+
+async def test_batches_filed_at_once_each_land_with_their_team_notice_and_a_refused_one_fails_alone(
+    engine: Engine,
+) -> None:
+    """Twelve new pathways' first batches at once, each with its notice to the team's coordinators, and one
+    batch the database must refuse. On SQLite's one writer they go together into fewer transactions."""
+    org = make_org(engine)
+    commits = 0
+
+    def counted(_connection: object) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(engine, "commit", counted)
+    activities = _activities(engine)
+    batches = []
+    for _ in range(12):
+        pathway_id = f"pathway-client-{uuid.uuid4().hex[:10]}"
+        referral = _events(pathway_id)[0].model_copy(update={"team": org.team})
+        notice = Notice(key=f"{pathway_id}:new-referral", kind=NotificationKind.NEW_REFERRAL, to=Recipient.COORDINATORS)
+        batches.append(RecordBatch(pathway_id=pathway_id, team=org.team, events=[referral], notices=[notice]))
+    refused = RecordBatch(
+        pathway_id=f"pathway-client-{uuid.uuid4().hex[:10]}", team=org.team, events=_events("pathway-x")[1:]
+    )
+    outcomes = await asyncio.gather(
+        *(ActivityEnvironment().run(activities.record_pathway_changes, batch) for batch in [*batches, refused]),
+        return_exceptions=True,
+    )
+    event.remove(engine, "commit", counted)
+
+    assert [outcome.recorded_sequence for outcome in outcomes[:-1]] == [1] * 12  # type: ignore[union-attr]
+    assert isinstance(outcomes[-1], ApplicationError) and "does not start with its referral" in str(outcomes[-1])
+    assert outcomes[-1].non_retryable
+    with Session(engine) as session:
+        for batch in batches:
+            inbox = session.exec(select(Notification).where(col(Notification.pathway_id) == batch.pathway_id)).all()
+            assert [(row.recipient, row.kind) for row in inbox] == [(org.coordinator.staff_id, "new_referral")]
+        assert session.get(PathwayRow, refused.pathway_id) is None
+    if engine.dialect.name == "sqlite":
+        assert commits < 13
+    else:  # writers side by side: each batch its own transaction
+        assert commits == 12
 
 
 def _file(engine: Engine, pathway_id: str, *, closed_at: datetime, demo: bool = False) -> None:
