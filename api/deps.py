@@ -45,9 +45,9 @@ async def get_engine(request: Request) -> Engine:
     return engine
 
 
-async def get_session(engine: Annotated[Engine, Depends(get_engine)]) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     # Opening a session touches no database; the queries that follow go to a thread themselves.
-    with Session(engine) as session:
+    with Session(request.app.state.engine) as session:
         yield session
 
 
@@ -73,11 +73,6 @@ SessionDep = Annotated[Session, Depends(get_session)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]
 
 
-async def get_token_cache(request: Request) -> TokenCache:
-    cache: TokenCache = request.app.state.token_cache
-    return cache
-
-
 async def get_identity_provider(request: Request) -> IdentityProvider | None:
     provider: IdentityProvider | None = request.app.state.identity_provider
     return provider
@@ -86,12 +81,12 @@ async def get_identity_provider(request: Request) -> IdentityProvider | None:
 IdentityProviderDep = Annotated[IdentityProvider | None, Depends(get_identity_provider)]
 
 
+# The signed-in staff member is solved for every request: it reads the app's state itself instead of through
+# four dependencies of its own, which FastAPI would solve (and check) again on each request.
+
+
 async def get_current_staff(
-    engine: Annotated[Engine, Depends(get_engine)],
-    cache: Annotated[TokenCache, Depends(get_token_cache)],
-    settings: SettingsDep,
-    provider: IdentityProviderDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> StaffMember:
     """The staff member of the request's bearer token: a JWT access token from the identity provider, or a
     token from the staff table (scripts and service accounts)."""
@@ -99,14 +94,15 @@ async def get_current_staff(
         raise NotAuthenticatedError(
             "sign in: Authorization: Bearer <access token from the identity provider, or an API token>"
         )
-    return await staff_for_bearer(
-        credentials.credentials, engine=engine, cache=cache, settings=settings, provider=provider
-    )
+    return await staff_for_bearer(request, credentials.credentials)
 
 
-async def staff_for_bearer(
-    token: str, *, engine: Engine, cache: TokenCache, settings: Settings, provider: IdentityProvider | None
-) -> StaffMember:
+async def staff_for_bearer(request: Request, token: str) -> StaffMember:
+    state = request.app.state
+    engine: Engine = state.engine
+    cache: TokenCache = state.token_cache
+    settings: Settings = state.settings
+    provider: IdentityProvider | None = state.identity_provider
     token_hash = hash_token(token)
     staff = cache.get(token_hash)
     if staff is not None:
@@ -140,22 +136,16 @@ def _staff_for_claims(engine: Engine, claims: dict[str, Any], settings: Settings
 
 
 async def get_signed_in_staff(
-    request: Request,
-    engine: Annotated[Engine, Depends(get_engine)],
-    cache: Annotated[TokenCache, Depends(get_token_cache)],
-    settings: SettingsDep,
-    provider: IdentityProviderDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> StaffMember:
     """A bearer token, or else the browser's session cookie: for the codec endpoints and the web app only."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
-        return await staff_for_bearer(
-            credentials.credentials, engine=engine, cache=cache, settings=settings, provider=provider
-        )
+        return await staff_for_bearer(request, credentials.credentials)
     secret = request.cookies.get(SESSION_COOKIE)
     if not secret:
+        settings: Settings = request.app.state.settings
         raise NotAuthenticatedError(f"sign in first: {settings.effective_public_url}/auth/login")
-    return await asyncio.to_thread(_staff_for_session, engine, secret)
+    return await asyncio.to_thread(_staff_for_session, request.app.state.engine, secret)
 
 
 def _staff_for_session(engine: Engine, secret: str) -> StaffMember:
