@@ -122,8 +122,12 @@ async def start(
 async def _reserve(
     client: Client, session: Session, body: IntakeRequest, registered_by: str, referred_at: datetime, audit: AuditLine
 ) -> PathwayRow:
-    """The client's next pathway row with the intake's audit line, in one commit (optimistic: the unique
-    index on the client's open pathway refuses a second one, so the common case is a single write)."""
+    """The client's next pathway row with the intake's audit line, in one commit. Optimistic twice over: the
+    unique index on the client's open pathway refuses a second one, and the first try takes the client's first
+    pathway (most intakes are), so the common case is a single write and no read."""
+    row = await asyncio.to_thread(_insert_reservation, session, body, registered_by, referred_at, audit, 1)
+    if row is not None:
+        return row
     for _ in range(2):
         row = await asyncio.to_thread(_insert_reservation, session, body, registered_by, referred_at, audit)
         if row is not None:
@@ -140,10 +144,16 @@ async def _reserve(
 
 
 def _insert_reservation(
-    session: Session, body: IntakeRequest, registered_by: str, referred_at: datetime, audit: AuditLine
+    session: Session,
+    body: IntakeRequest,
+    registered_by: str,
+    referred_at: datetime,
+    audit: AuditLine,
+    ordinal: int | None = None,
 ) -> PathwayRow | None:
-    """The reservation and the audit line in one commit; None if the client already has an open pathway."""
-    ordinal = store.pathway_count_of_client(session, body.client_reference) + 1
+    """The reservation and the audit line in one commit; None if the client already has an open pathway, or
+    already had the pathway of the `ordinal` tried (otherwise the next after the client's last)."""
+    ordinal = ordinal or store.pathway_count_of_client(session, body.client_reference) + 1
     row = PathwayRow(
         pathway_id=pathway_id_for(body.client_reference, ordinal),
         client_reference=body.client_reference,
