@@ -93,10 +93,6 @@ class WriteQueue:
         call = functools.partial(contextvars.copy_context().run, function, *args)
         return await asyncio.get_running_loop().run_in_executor(self._one_writer, call)
 
-    def close(self) -> None:
-        if self._one_writer is not None:
-            self._one_writer.shutdown(wait=True)
-
 
 # -- schema migrations (Alembic) ------------------------------------------------------------------------
 
