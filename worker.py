@@ -1,9 +1,9 @@
 """The worker operations run: hosts the pathway workflows and their activities on one task queue.
 
 Several workers on the same task queue share the load. At start-up a worker makes sure the upkeep
-schedules exist (record retention, outbox sweep) and asks running version-4 pathways to move their record
-into the database. SIGINT/SIGTERM shut it down gracefully: it stops polling, lets in-flight activities
-finish within the graceful timeout, then exits; outbox rows it had not delivered yet stay for the sweep.
+schedules exist (record retention, outbox sweep). SIGINT/SIGTERM shut it down gracefully: it stops
+polling, lets in-flight activities finish within the graceful timeout, then exits; outbox rows it had not
+delivered yet stay for the sweep.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.legacy_v4 import LegacyActivities
 from activities.outbox import OutboxDispatcher
 from activities.records import RecordActivities, RecordRetention
 from core.crypto import RecordSealer
@@ -32,18 +31,16 @@ from core.db import OutdatedSchemaError, build_engine, check_schema_current
 from core.health import HealthChecks, HealthServer
 from core.logs import configure_logging
 from core.process import exit_without_finalizing, freeze_startup_heap
-from core.settings import Settings, get_settings
+from core.settings import MissingEncryptionKeys, Settings, get_settings
 from core.telemetry import build_runtime, port_in_use
 from core.temporal import connect, workflow_runner
-from records.version_4_upgrade import move_version_4_records
 from workflows.client import UpkeepIntervals, ensure_schedules
-from workflows.legacy.pathway_v4 import PathwayWorkflowV4
 from workflows.pathway import PathwayWorkflow
 from workflows.upkeep import OutboxSweepWorkflow, RecordRetentionWorkflow
 
 log = logging.getLogger("pathways.worker")
 
-WORKFLOWS: Sequence[type] = (PathwayWorkflow, PathwayWorkflowV4, RecordRetentionWorkflow, OutboxSweepWorkflow)
+WORKFLOWS: Sequence[type] = (PathwayWorkflow, RecordRetentionWorkflow, OutboxSweepWorkflow)
 
 
 @dataclass
@@ -56,13 +53,11 @@ class Effects:
     retention: RecordRetention
 
     def activities(self) -> list[Callable[..., Any]]:
-        return [
-            *RecordActivities(self.engine, self.sealer, self.outbox, self.retention).all(),
-            *LegacyActivities(self.engine, self.sealer, self.outbox).all(),
-        ]
+        return RecordActivities(self.engine, self.sealer, self.outbox, self.retention).all()
 
 
 def build_worker(client: Client, settings: Settings, effects: Effects) -> Worker:
+    settings.require_keys("the worker")
     return Worker(
         client,
         task_queue=settings.task_queue,
@@ -91,9 +86,9 @@ def build_effects(settings: Settings, engine: Engine | None = None) -> Effects:
     )
 
 
-async def prepare_namespace(client: Client, settings: Settings, effects: Effects) -> None:
-    """The upkeep schedules, and version-4 pathways moved into the record schema (best effort: a worker that
-    cannot do it now still serves; the next start, or `ops.cli pathways move-records`, does it)."""
+async def prepare_namespace(client: Client, settings: Settings) -> None:
+    """The upkeep schedules (best effort: a worker that cannot create them now still serves; the next start
+    does it)."""
     try:
         await ensure_schedules(
             client,
@@ -104,8 +99,6 @@ async def prepare_namespace(client: Client, settings: Settings, effects: Effects
         )
     except RPCError as err:
         log.warning("Could not create or update the upkeep schedules: %s", err)
-    if settings.move_v4_records_on_start:
-        await move_version_4_records(client, effects.engine, effects.sealer)
 
 
 async def connect_with_retry(settings: Settings, runtime: Runtime, stop: asyncio.Event) -> Client | None:
@@ -151,7 +144,8 @@ async def run_worker(settings: Settings, effects: Effects | None = None, stop: a
             f"health port {settings.worker_health_port} on {settings.ops_bind_host} is already in use: "
             "stop what runs there or set PATHWAYS_WORKER_HEALTH_PORT"
         )
-    # The schema check comes before anything connects, so an outdated database stops the start at once.
+    # The keys and the schema are checked before anything connects, so either stops the start at once.
+    settings.require_keys("the worker")
     if effects is None:
         effects = build_effects(settings)
     runtime = build_runtime(settings)
@@ -176,7 +170,7 @@ async def run_worker(settings: Settings, effects: Effects | None = None, stop: a
         log.info("Worker polling task queue %r on %s", settings.task_queue, settings.temporal_address)
         freeze_startup_heap()
         running = asyncio.create_task(worker.run())
-        preparing = asyncio.create_task(prepare_namespace(client, settings, effects))
+        preparing = asyncio.create_task(prepare_namespace(client, settings))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({running, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if running.done():
@@ -209,6 +203,9 @@ def main(settings: Settings | None = None) -> NoReturn:
         asyncio.run(run_worker(settings))
     except OutdatedSchemaError as err:
         print(f"worker not started: {err}", file=sys.stderr)
+        code = 2
+    except MissingEncryptionKeys as err:
+        print(err, file=sys.stderr)
         code = 2
     except KeyboardInterrupt:
         # Ctrl-C before the worker's own signal handlers are in place (while connecting): nothing to drain.

@@ -84,24 +84,18 @@ def authorize_pathway(
 
 @dataclass
 class PathwayGrant:
-    """What an authorized route works with. What a route writes goes through `write_with_audit`: done and
-    committed with the audit line, or not at all if the route fails."""
+    """What an authorized route works with: the signed-in member, the session and the pathway's row (the audit
+    line of the access is written when the route ends, with its outcome). The staff API writes no record: the
+    pathway's worker files every decision (docs/architecture.md)."""
 
     staff: StaffMember
     session: Session
     pathway: PathwayRow
     purpose: str | None
-    writes: list[Callable[[Session], object]] = field(default_factory=list)
 
     @property
     def pathway_id(self) -> str:
         return self.pathway.pathway_id
-
-    def write_with_audit(self, write: Callable[[Session], object]) -> None:
-        """Do `write` in the audit line's transaction and in the thread that commits it. A write lock taken in
-        one thread hop and committed in the next stays held while the request queues for a thread, behind
-        requests whose threads wait on that very lock (SQLite has one writer; PostgreSQL locks the row)."""
-        self.writes.append(write)
 
     async def release_connection(self) -> None:
         """End the read transaction and hand its connection back before a long wait outside the database (a
@@ -146,8 +140,7 @@ def pathway_access(
             error = err
             raise
         finally:
-            writes = granted.writes if error is None else []
-            await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose, writes=writes)
+            await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose)
 
     _sign_in_with(grant, signed_in)
     return Depends(grant, scope="function")
@@ -161,16 +154,8 @@ def _audit(
     error: BaseException | None,
     purpose: str | None,
     listed: Sequence[str] = (),
-    writes: Sequence[Callable[[Session], object]] = (),
 ) -> None:
-    """The audit line, committed with the route's writes (`PathwayGrant.write_with_audit`) in one transaction;
-    a write that fails rolls back, is audited with its outcome, and fails the request."""
-    failed: Exception | None = None
-    try:
-        for write in writes:
-            write(session)
-    except Exception as err:
-        failed = error = err
+    """The audit line of one access, with its outcome."""
     if error is not None:
         # Whatever the failed request left in the session is not part of its audit line.
         session.rollback()
@@ -183,8 +168,6 @@ def _audit(
         purpose=purpose,
         listed=listed,
     )
-    if failed is not None:
-        raise failed
 
 
 @dataclass

@@ -8,6 +8,7 @@ HTTP statuses in one place.
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 import weakref
 from collections.abc import AsyncIterator, Callable
@@ -20,6 +21,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
+from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
@@ -31,30 +33,32 @@ from api.deps import get_codec_reader
 from api.errors import (
     ApiError,
     ConflictError,
+    DatabaseUnavailableError,
     ForbiddenError,
     InvalidInputError,
     NotAuthenticatedError,
     NotFoundError,
-    TemporalUnavailableError,
+    UnavailableError,
 )
 from api.limits import BodySizeLimitMiddleware
 from api.routes import api_router
 from api.services.codec_access import PathwayCodecAccess
 from api.services.token_cache import TokenCache
 from api.timing import ServerTimingMiddleware, TemporalTimingInterceptor, time_database
+from core.codec import EncryptionCodec
 from core.crypto import RecordSealer
 from core.db import build_engine, check_schema_current
-from core.links import PartnerLinks
 from core.process import freeze_startup_heap
 from core.settings import Settings, get_settings
 from core.temporal import connect, data_converter
-from records.filing import RecordFiler
 
 API_DESCRIPTION = """Start, act on and read work-ability support pathways.
 
 Sign in with `Authorization: Bearer <token>`: an access token from the organisation's identity provider, or
 an API token for scripts and service accounts. Clients appear only by their pseudonymous reference.
 Every read and action on a pathway is written to the audit log."""
+
+log = logging.getLogger("pathways.api")
 
 
 def engine_for(settings: Settings) -> Engine:
@@ -87,6 +91,7 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settings.require_keys("the API")
         own_engine = engine is None
         size_database_threads(settings.api_threads)
         app.state.settings = settings
@@ -95,10 +100,6 @@ def _lifespan(
         app.state.identity_provider = IdentityProvider(settings) if settings.oidc_enabled else None
         app.state.sealer = RecordSealer.from_settings(settings)
         prepare_database(app.state.engine)
-        # Staff actions file their decisions with their audit line; the workers deliver their e-mails and webhooks.
-        app.state.record_filer = RecordFiler(
-            app.state.sealer, email_enabled=settings.smtp_enabled, links=PartnerLinks.from_settings(settings)
-        )
         interceptors = []
         if settings.server_timing:
             time_database(app.state.engine)
@@ -135,9 +136,22 @@ async def api_error_response(request: Request, err: Exception) -> Response:
         # The same shape as FastAPI's own validation errors, so clients handle every 422 alike.
         body = {"detail": [{"loc": ["body", err.field], "msg": err.detail, "type": "value_error"}]}
         return JSONResponse(body, status_code=422)
-    if isinstance(err, TemporalUnavailableError):
+    if isinstance(err, UnavailableError):
         return _error_response(503, err.detail, {"Retry-After": str(err.retry_after_seconds)})
     return _error_response(500, err.detail)
+
+
+# What a database that is away raises (connection refused or dropped, the pool waiting in vain, SQLite busy
+# past its timeout): the request answers 503 with Retry-After, never 500.
+DATABASE_AWAY = (sqlalchemy_exc.OperationalError, sqlalchemy_exc.InterfaceError, sqlalchemy_exc.TimeoutError)
+
+
+async def _database_away(request: Request, err: Exception) -> Response:
+    # The error's type only: a driver's message can quote the statement's values.
+    log.warning("The database did not answer %s %s: %s", request.method, request.url.path, type(err).__name__)
+    handler = request.app.exception_handlers[ApiError]  # the web app answers pages with a page
+    response: Response = await handler(request, DatabaseUnavailableError())
+    return response
 
 
 async def _validation_error(request: Request, err: Exception) -> JSONResponse:
@@ -180,7 +194,7 @@ async def _http_error(request: Request, err: Exception) -> Response:
 def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
     """/codec/encode and /codec/decode for the Temporal Web UI, only when payloads are encrypted."""
     codec = data_converter(settings).payload_codec
-    if codec is None:
+    if not isinstance(codec, EncryptionCodec):
         return
     access = PathwayCodecAccess(lambda: app.state.engine)
     app.include_router(codec_router(codec, authorize=get_codec_reader, access=access))
@@ -237,6 +251,8 @@ def create_app(
     app.add_middleware(BodySizeLimitMiddleware, exempt_prefixes=("/codec",))
     app.add_middleware(DocsSecurityHeaders)
     app.add_exception_handler(ApiError, api_error_response)
+    for away in DATABASE_AWAY:
+        app.add_exception_handler(away, _database_away)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(api_router)

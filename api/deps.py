@@ -26,7 +26,6 @@ from api.services.staff import StaffMember, staff_for_token_hash
 from api.services.token_cache import TokenCache
 from core.crypto import RecordSealer
 from core.settings import Settings
-from records.filing import RecordFiler
 
 _bearer = HTTPBearer(auto_error=False, description="The staff member's API token.")
 
@@ -61,13 +60,7 @@ async def get_sealer(request: Request) -> RecordSealer:
     return sealer
 
 
-async def get_record_filer(request: Request) -> RecordFiler:
-    filer: RecordFiler = request.app.state.record_filer
-    return filer
-
-
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-RecordFilerDep = Annotated[RecordFiler, Depends(get_record_filer)]
 SealerDep = Annotated[RecordSealer, Depends(get_sealer)]
 SessionDep = Annotated[Session, Depends(get_session)]
 TemporalClientDep = Annotated[Client, Depends(get_temporal_client)]

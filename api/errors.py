@@ -39,7 +39,23 @@ class InvalidInputError(ApiError):
         self.field = field
 
 
-class TemporalUnavailableError(ApiError):
-    """Temporal cannot be reached; the request changed nothing and can be retried."""
+class UnavailableError(ApiError):
+    """Something the request needs is away for now (503 with Retry-After); the request can be repeated."""
 
     retry_after_seconds = 5
+
+
+class TemporalUnavailableError(UnavailableError):
+    """Temporal, or the pathway's worker, cannot answer now; the request can be retried."""
+
+
+class DatabaseUnavailableError(UnavailableError):
+    """The record database cannot be reached (a fail-over, a restart); the request can be retried."""
+
+    retry_after_seconds = 10
+
+    def __init__(self) -> None:
+        super().__init__(
+            "the record database cannot be reached right now (it may be restarting); try again in a moment. "
+            "An action repeated with the same Idempotency-Key is applied once"
+        )

@@ -26,7 +26,7 @@ from models.pathway import (
     TeamReviewCause,
     TriageRoute,
 )
-from models.process import ActionAnswer, Deadline
+from models.process import ActionAnswer, Deadline, RecordDelay
 from models.record import PathwayRecord
 from models.tables import StaffRole
 
@@ -68,6 +68,7 @@ class ProcessStateName(StrEnum):
     RUNNING = "running"
     CLOSED = "closed"
     UNAVAILABLE = "unavailable"
+    FAILED = "failed"
 
 
 class PathwayRead(PathwayRecord):
@@ -78,8 +79,15 @@ class PathwayRead(PathwayRecord):
     next_deadline: Deadline | None = Field(default=None, description="The earliest deadline that has not fired.")
     overdue_deadlines: list[DeadlineKind] = Field(default=[], description="What is late now, and why it is overdue.")
     process: ProcessStateName = Field(
-        description="running: live fields are current; closed: the pathway ended; unavailable: Temporal could "
-        "not be asked, so the live fields are the last recorded ones."
+        description="running: live fields are current; closed: the pathway ended; unavailable: the process could "
+        "not be asked, so the live fields are the last recorded ones; failed: the pathway's process ended without "
+        "closing it (its coordinators recover it: docs/operations.md)."
+    )
+    live_unavailable_reason: str | None = Field(
+        default=None, description="Why the live part (next deadline, what is decided but not yet written) is missing."
+    )
+    record_delay: RecordDelay | None = Field(
+        default=None, description="The record has not been written since then: the database is away; nothing is lost."
     )
 
 
@@ -124,6 +132,15 @@ class TimelineEntry(BaseModel):
     summary: str
     details: dict[str, Any] = Field(description="The event's coded facts (route, cause, decision, rating ...).")
     recorded: bool = Field(description="In the database already (false: decided, being written right now).")
+
+
+class Timeline(Page[TimelineEntry]):
+    """A page of the timeline; on its last page, what is decided but still being written (recorded false)."""
+
+    process: ProcessStateName | None = Field(default=None, description="As in GET /pathways/{id}; on the last page.")
+    live_unavailable_reason: str | None = Field(
+        default=None, description="Why what is decided but not yet written could not be shown (last page)."
+    )
 
 
 class FollowUpEntry(BaseModel):

@@ -36,7 +36,7 @@ from models.process import PathwayStart, ProcessState
 from records import store
 from workflows import deadlines, rules, search_attributes
 from workflows.actions import BY_FIELDS
-from workflows.pathway import PATCHES_IN_FORCE, PathwayWorkflow
+from workflows.pathway import PathwayWorkflow
 
 STARTS_AT_ONCE = 20
 START_BATCH = 100
@@ -193,7 +193,7 @@ async def start_parked(client: Client, task_queue: str, built: Sequence[Built], 
         status = process.recorded_status
         assert status is not None
         attributes = search_attributes.at_start(status, team=process.team, demo=False)
-        carried = PathwayStart(carried=process, patches_in_force=list(PATCHES_IN_FORCE))
+        carried = PathwayStart(carried=process)
         if raw:
             due = status.next_deadline
             await client.start_workflow(

@@ -33,7 +33,6 @@ from models.process import PathwayStart, ProcessStatus
 from models.tables import AuditLogEntry
 from records.store import insert_ignoring_conflict
 from workflows import search_attributes as sa
-from workflows.pathway import PATCHES_IN_FORCE
 
 BENCH_STAFF = "reference.bench"
 MAX_LISTED = 500
@@ -80,7 +79,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     intake=intake,
                     registered_by=BENCH_STAFF,
                     policy=PathwayPolicy(),
-                    patches_in_force=list(PATCHES_IN_FORCE),  # the same payload as ours
                 )
             ),
             id=workflow_id,

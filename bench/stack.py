@@ -138,7 +138,6 @@ class Deployment:
             PATHWAYS_SMTP_ENABLED="false",
             PATHWAYS_ENCRYPTION_KEYS=self.stack.encryption_keys,
             PATHWAYS_ENCRYPTION_ACTIVE_KEY=KEY_ID,
-            PATHWAYS_MOVE_V4_RECORDS_ON_START="false",
             **extra,
         )
         return env

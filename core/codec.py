@@ -139,6 +139,24 @@ def _associated_data(key_id: bytes, workflow_id: bytes | None) -> bytes:
     return key_id if workflow_id is None else key_id + b"\x1f" + workflow_id
 
 
+class NoKeysCodec(PayloadCodec):
+    """A process without keys: payloads pass as they are, and an encrypted one it meets fails with the key id
+    it needs (instead of the SDK's bare "Unknown payload encoding"), which its log then shows."""
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return list(payloads)
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        for payload in payloads:
+            if payload.metadata.get("encoding") == ENCODING:
+                key_id = payload.metadata.get(KEY_ID_METADATA, b"").decode(errors="replace")
+                raise PayloadDecryptionError(
+                    f"payload encrypted with key {key_id!r}, but this process has no encryption keys: start it with "
+                    f"{KEYS_SETTING} holding that key (make run keeps it in var/encryption.key)"
+                )
+        return list(payloads)
+
+
 class EncryptionCodec(PayloadCodec, WithSerializationContext):
     """AES-256-GCM over each whole serialized payload (data and metadata alike), bound to its workflow."""
 

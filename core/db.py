@@ -116,6 +116,26 @@ class OutdatedSchemaError(RuntimeError):
         )
 
 
+# The revisions of the builds before release 1.0.0, squashed into its baseline. Nothing before 1.0 ran in
+# production: such a database (a developer's `var/`) is not upgraded but refused, with the way to start afresh.
+PRE_RELEASE_REVISIONS = frozenset({"0001", "0002", "0003", "0004", "0005", "0006"})
+
+
+class PreReleaseDatabaseError(OutdatedSchemaError):
+    """The database was made by a build before release 1.0.0; it cannot be upgraded."""
+
+    def __init__(self, found: Sequence[str], expected: Sequence[str]) -> None:
+        super().__init__(found, expected)
+        self.args = (
+            f"this database was made by a build before release 1.0.0 (schema revision {', '.join(found)}) and "
+            "cannot be upgraded. Start afresh: for `make run`, stop it and remove var/ (`make clean`); "
+            "otherwise point DATABASE_URL at a new, empty database and run `make migrate`",
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
 def alembic_config(database_url: str) -> Config:
     """Alembic configuration for this project, usable from any working directory."""
     config = Config(str(ALEMBIC_INI))
@@ -134,8 +154,16 @@ def _ensure_sqlite_directory(database_url: str) -> None:
 
 
 def migrate_to_head(database_url: str) -> None:
-    """Upgrade the database to the newest schema revision (creates the SQLite file if needed)."""
+    """Upgrade the database to the newest schema revision (creates the SQLite file if needed); refuses a
+    database made before release 1.0.0 (`PreReleaseDatabaseError`)."""
     _ensure_sqlite_directory(database_url)
+    engine = build_engine(database_url)
+    try:
+        found = current_revisions(engine)
+    finally:
+        engine.dispose()
+    if PRE_RELEASE_REVISIONS & set(found):
+        raise PreReleaseDatabaseError(found, expected_revisions())
     command.upgrade(alembic_config(database_url), "head")
 
 
@@ -157,6 +185,8 @@ def check_schema_current(engine: Engine) -> None:
     """Raise `OutdatedSchemaError` unless the database is at the head revision of `migrations/`."""
     found = current_revisions(engine)
     expected = expected_revisions()
+    if PRE_RELEASE_REVISIONS & set(found):
+        raise PreReleaseDatabaseError(found, expected)
     if found != expected:
         raise OutdatedSchemaError(found, expected)
 
@@ -169,7 +199,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     # The URL may carry a password: show only where it points.
     where = make_url(database_url).render_as_string(hide_password=True)
     if args.action == "migrate":
-        migrate_to_head(database_url)
+        try:
+            migrate_to_head(database_url)
+        except PreReleaseDatabaseError as err:
+            raise SystemExit(str(err)) from None
         print(f"database {where} is at revision {', '.join(expected_revisions())}")
         return
     engine = build_engine(database_url)

@@ -106,6 +106,12 @@ class Settings(BaseSettings):
         description="Comma-separated <key id>:<base64 of 32 bytes>; every key this process can decrypt with",
     )
     encryption_active_key: str = Field(default="", description="Key id new payloads are encrypted with")
+    require_encryption: bool = Field(
+        default=True,
+        description="A worker or the API refuses to start without encryption keys, so no client text reaches "
+        "Temporal unencrypted. Off only where no real client data is (tests, a local evaluation); `make run` "
+        "always has keys (var/encryption.key)",
+    )
     # Sign-in (issue 17). People sign in with the wellbeing services county's identity provider (OpenID
     # Connect: authorization code with PKCE in the browser, JWT access tokens for the API); bearer tokens
     # from the staff table stay for scripts and service accounts, with an expiry.
@@ -184,8 +190,6 @@ class Settings(BaseSettings):
     fhir_organisation_identifier: str | None = Field(
         default=None, max_length=100, description="e.g. the wellbeing services county's business id (Y-tunnus)"
     )
-    # At start-up a worker asks every running version-4 pathway to move its record into the database.
-    move_v4_records_on_start: bool = True
 
     @model_validator(mode="after")
     def _partner_link_secrets_strong(self) -> Settings:
@@ -220,6 +224,16 @@ class Settings(BaseSettings):
         parse_key_ring(self.encryption_keys.get_secret_value(), self.encryption_active_key)
         return self
 
+    def require_keys(self, process: str) -> None:
+        """Refuse to run `process` without encryption keys when they are required (`MissingEncryptionKeys`)."""
+        if self.require_encryption and not self.encryption_keys.get_secret_value():
+            raise MissingEncryptionKeys(
+                f"{process} not started: no encryption keys (PATHWAYS_ENCRYPTION_KEYS and "
+                "PATHWAYS_ENCRYPTION_ACTIVE_KEY). Give it the keys the other pieces use; `make run` keeps them in "
+                "var/encryption.key, which `python -m ops.cli` commands read. Only where no real client data is, "
+                "PATHWAYS_REQUIRE_ENCRYPTION=false lets it run without"
+            )
+
     @property
     def codec_cors_origin_list(self) -> list[str]:
         return [origin.strip() for origin in self.codec_cors_origins.split(",") if origin.strip()]
@@ -245,6 +259,10 @@ class Settings(BaseSettings):
     @property
     def dev_server_db_file(self) -> Path:
         return self.var_dir / "temporal.db"
+
+
+class MissingEncryptionKeys(RuntimeError):
+    """A process that needs the payload keys was started without them."""
 
 
 def get_settings() -> Settings:

@@ -20,7 +20,7 @@ from temporalio.service import TLSConfig
 from temporalio.worker import WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
-from core.codec import encryption_codec
+from core.codec import NoKeysCodec, encryption_codec
 from core.settings import Settings
 
 
@@ -30,13 +30,12 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     With encryption on, failure messages and stack traces are encrypted too: an error message can quote
     what it failed on (a validation error quotes its input), and that may be a note about the client.
     """
-    codec = (
-        encryption_codec(settings.encryption_keys.get_secret_value(), settings.encryption_active_key)
-        if settings is not None
-        else None
-    )
-    if codec is None:
+    if settings is None:
         return pydantic_data_converter
+    codec = encryption_codec(settings.encryption_keys.get_secret_value(), settings.encryption_active_key)
+    if codec is None:
+        # Without keys payloads pass as they are; an encrypted one met says which key it needs.
+        return dataclasses.replace(pydantic_data_converter, payload_codec=NoKeysCodec())
     return dataclasses.replace(
         pydantic_data_converter,
         payload_codec=codec,

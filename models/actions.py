@@ -50,16 +50,6 @@ class StaffActor(ContractModel):
     webhook (`partner:<partner id>`). The API fills it; a body cannot name someone else."""
 
     actor: str = Field(pattern=ACTOR_PATTERN)
-    files_record: bool = Field(
-        default=False,
-        description=(
-            "The caller files the action's decisions itself, in the transaction of its audit line, from the "
-            "update's answer (the staff API does): the workflow schedules no record activity for them."
-        ),
-    )
-    recorded_sequence: int = Field(
-        default=0, ge=0, description="With files_record: the record was filed up to this event when the caller read it."
-    )
 
 
 # -- intake ----------------------------------------------------------------------------------------------

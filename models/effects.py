@@ -12,7 +12,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.events import PathwayEvent
-from models.process import ActionAnswer, Notice, ProcessStatus
+from models.process import Notice, ProcessStatus
 
 # The activities' names: the workflows schedule them by these names, `activities.records` defines them.
 RECORD_PATHWAY_CHANGES = "record_pathway_changes"
@@ -60,15 +60,3 @@ class DeliveryRound(EffectModel):
     delivered: int
     failed: int
     still_pending: int
-
-
-class ActionOutcome(ActionAnswer):
-    """What a staff action's update returns: the answer staff see and, when the caller files the record
-    (`StaffActor.files_record`), the decisions to file. The answer arrives only once its workflow task is in
-    the history, so whatever it hands over is durable: the caller files it with its audit line, in one
-    transaction, and nothing is filed for an action that did not happen."""
-
-    record: RecordBatch | None = Field(default=None, description="The decisions the caller files; not shown to staff.")
-
-    def answer(self) -> ActionAnswer:
-        return ActionAnswer.model_validate(self.model_dump(exclude={"record"}))

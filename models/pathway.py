@@ -180,8 +180,6 @@ class DeadlineKind(StrEnum):
 class NotificationKind(StrEnum):
     NEW_REFERRAL = "new_referral"
     ASSIGNED_CASE_MANAGER = "assigned_case_manager"
-    HANDOVER_FROM = "handover_from"
-    HANDOVER_TO = "handover_to"
     FOLLOW_UP_DUE_SOON = "follow_up_due_soon"
     FOLLOW_UP_OVERDUE = "follow_up_overdue"
     SERVICE_GAP = "service_gap"

@@ -190,6 +190,14 @@ class ProcessStatus(ContractModel):
     handover_to: str | None = Field(default=None, description="The proposed case manager of a pending hand-over.")
 
 
+class RecordDelay(ContractModel):
+    """The record activity has not got its batch through: the workflow keeps its decisions and tries again."""
+
+    since: datetime = Field(description="When the first attempt that did not get through was scheduled.")
+    attempts: int = Field(ge=1, description="Rounds of the record activity that ended without writing.")
+    reason: str = Field(description="What the last round ended with (an error type, never client data).")
+
+
 class ProcessState(ContractModel):
     pathway_id: str
     client_reference: str
@@ -218,14 +226,6 @@ class ProcessState(ContractModel):
     consents: list[ProcessConsent] = Field(default=[], description="Consents in force (withdrawn ones leave).")
     referrals: list[ProcessReferral] = Field(default=[], description="Referrals of the current plan's services.")
     next_meeting: ScheduledMeeting | None = None
-    safe_transitions: bool = Field(
-        default=True,
-        description=(
-            "Dated commitments, warm hand-over and service transitions apply. The workflow sets it from a "
-            "patch marker in every run: a run begun before them (a version-5 history) keeps their rules, "
-            "so its history replays as recorded; its next run takes the new ones."
-        ),
-    )
 
     fired_deadline_keys: list[str] = []
     recent_action_keys: list[str] = Field(
@@ -236,12 +236,9 @@ class ProcessState(ContractModel):
     unrecorded_events: list[PathwayEvent] = []
     pending_notices: list[Notice] = []
     recorded_status: ProcessStatus | None = None
-    # What an action's answer handed to the staff API to file with its audit line: events up to `handed_upto`,
-    # these notices and this status. They stay among the unrecorded until a later task learns they are filed
-    # (the next action's `recorded_sequence`, or a write of the workflow's own, which files them again).
-    handed_upto: int = 0
-    handed_notices: list[str] = []
-    handed_status: ProcessStatus | None = None
+    record_delay: RecordDelay | None = Field(
+        default=None, description="The record activity has not got through since then (the database is away)."
+    )
     runs: int = Field(default=1, description="Workflow runs (continue-as-new) so far.")
 
     @property
@@ -292,12 +289,6 @@ class PathwayStart(ContractModel):
     registered_by: str | None = Field(default=None, description="Who registered the referral (the first run).")
     policy: PathwayPolicy = PathwayPolicy()
     carried: ProcessState | None = None
-    # The workflow changes (patch ids) this run takes as made, without asking `workflow.patched`: every patched
-    # call writes a marker and upserts TemporalChangeVersion in the run's history, so a new pathway and each
-    # continued run are begun with the changes the starting code already has. Empty in the input of every run
-    # begun before the field (their histories hold the markers and replay through `workflow.patched`). An older
-    # worker refuses this input (the models forbid unknown fields): its task fails until an upgraded worker takes it.
-    patches_in_force: list[str] = Field(default_factory=list)
 
 
 class PathwayClosing(ContractModel):

@@ -18,7 +18,7 @@ import typer
 from pydantic import ValidationError
 
 from core.process import exit_without_finalizing
-from core.settings import Settings, get_settings
+from core.settings import MissingEncryptionKeys, Settings, get_settings
 from models.pathway import Language
 from models.tables import StaffRole
 
@@ -47,8 +47,14 @@ def load_settings(ctx: typer.Context) -> None:
     """Read the configuration once for whichever command runs; a bad value stops here with its name."""
     if ctx.resilient_parsing:
         return
+    from ops.run import adopt_local_secrets
+
     try:
-        ctx.obj = get_settings()
+        settings = get_settings()
+        # The keys `make run` made in var/, as `make run` gives them to its pieces (the environment wins).
+        if adopt_local_secrets(settings.var_dir, os.environ):
+            settings = get_settings()
+        ctx.obj = settings
     except ValidationError as err:
         problems = "; ".join(
             f"PATHWAYS_{'_'.join(str(part) for part in error['loc']).upper()}: {error['msg']}" for error in err.errors()
@@ -135,6 +141,11 @@ def api(ctx: typer.Context) -> None:
     from core.telemetry import port_in_use
 
     settings = _settings(ctx)
+    try:
+        settings.require_keys("the API")
+    except MissingEncryptionKeys as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=2) from None
     if port_in_use(settings.api_host, settings.api_port):
         typer.echo(
             f"port {settings.api_port} is already in use: stop what runs there or set PATHWAYS_API_PORT", err=True
@@ -162,13 +173,16 @@ def migrate(ctx: typer.Context) -> None:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import SQLAlchemyError
 
-    from core.db import expected_revisions, migrate_to_head
+    from core.db import PreReleaseDatabaseError, expected_revisions, migrate_to_head
 
     settings = _settings(ctx)
     # The URL may carry a password: show only where it points.
     where = make_url(settings.effective_database_url).render_as_string(hide_password=True)
     try:
         migrate_to_head(settings.effective_database_url)
+    except PreReleaseDatabaseError as err:
+        typer.echo(f"database {where}: {err}", err=True)
+        raise typer.Exit(code=2) from None
     except SQLAlchemyError as err:
         typer.echo(f"database {where} could not be migrated: {err.__class__.__name__}: {err.args[0]}", err=True)
         raise typer.Exit(code=1) from None
@@ -201,33 +215,6 @@ def records_reseal(ctx: typer.Context) -> None:
 
     count = _on_database(ctx, run)
     typer.echo(f"{count} value(s) sealed again with key {sealer.active_key_id}")
-
-
-pathways_app = typer.Typer(help="Pathways in Temporal.", no_args_is_help=True)
-app.add_typer(pathways_app, name="pathways")
-
-
-@pathways_app.command("move-records")
-def pathways_move_records(ctx: typer.Context) -> None:
-    """Move version-4 pathways into the record schema: running ones move their record and continue as the
-    current workflow; closed ones are imported from their final state. Workers do this at start-up too."""
-    from core.crypto import RecordSealer
-    from core.temporal import connect
-    from records.version_4_upgrade import move_version_4_records
-
-    settings = _settings(ctx)
-
-    def run(engine: Engine) -> str:
-        async def move() -> str:
-            report = await move_version_4_records(await connect(settings), engine, RecordSealer.from_settings(settings))
-            return (
-                f"{report.asked_to_move} running pathway(s) asked to move, {report.imported} closed record(s) "
-                f"imported, {report.failed} failed"
-            )
-
-        return asyncio.run(move())
-
-    typer.echo(_on_database(ctx, run))
 
 
 staff_app = typer.Typer(help="Staff members and their bearer tokens.", no_args_is_help=True)

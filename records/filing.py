@@ -1,10 +1,9 @@
-"""Filing a batch of a pathway's decisions: the one way they reach the database, whoever files them.
+"""Filing a batch of a pathway's decisions: the one way they reach the database.
 
-The record activity files what the workflow hands it; the staff API files what a staff action's update
-answer hands back (`models.effects.ActionOutcome`), with the action's audit line in one transaction. Both
-file events, the folded record, status, team reviews and outbox rows alike, and repeats are ignored, so
-the same batch filed by two writers lands once. Delivering the outbox's e-mails and webhooks is the
-worker's (`activities.outbox`), which picks up the pending rows whoever wrote them.
+Only the record activity (`activities.records`) files, with what the workflow hands it, in one transaction:
+events, the folded record, status, team reviews and outbox rows. Repeats are ignored, so a batch filed again
+(a retried activity, a replayed task) lands once. Delivering the outbox's e-mails and webhooks is the
+worker's (`activities.outbox`). docs/architecture.md, "From a decision to the record".
 """
 
 from __future__ import annotations

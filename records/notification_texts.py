@@ -36,16 +36,6 @@ TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
         "You have been named case manager of pathway {pathway} (team {team}). Contact the client, support "
         "them in setting their own goal and agree on the next contact.",
     ),
-    NotificationKind.HANDOVER_FROM: (
-        "Case management handed over: {pathway}",
-        "Case management of pathway {pathway} (team {team}) has been handed over to another professional. "
-        "Make the handover safe: brief the new case manager on the situation and what has been agreed.",
-    ),
-    NotificationKind.HANDOVER_TO: (
-        "You have taken over as case manager: {pathway}",
-        "You are now the case manager of pathway {pathway} (team {team}). Review the pathway, agree on the "
-        "handover with the previous case manager and tell the client whom to contact.",
-    ),
     NotificationKind.FOLLOW_UP_DUE_SOON: (
         "Follow-up due soon: {pathway}",
         "The next follow-up contact on pathway {pathway} (team {team}) is due soon. Contact the client and "

@@ -89,7 +89,6 @@ def _read_once(session: Session, key: tuple[str, str], read: Callable[[], T]) ->
 # What someone who has left needs no telling of (the pathway is, or was never, theirs).
 _NEEDLESS_AFTER_LEAVING = frozenset(
     {
-        NotificationKind.HANDOVER_FROM,
         NotificationKind.HANDOVER_PENDING,
         NotificationKind.HANDOVER_ACCEPTED,
         NotificationKind.HANDOVER_WITHDRAWN,

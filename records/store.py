@@ -175,7 +175,6 @@ def file_events(
             "stage": event.stage.value,
             "details": coded_facts(event),
             "texts": sealer.seal(texts, place=event_place(pathway_id, event.sequence)) if texts else None,
-            "schema_version": 5,
         }
         insert_ignoring_conflict(session, PathwayEventRow.__table__, values, ["pathway_id", "sequence"])  # type: ignore[attr-defined]
         _file_team_review(session, sealer, pathway_id, team, event)
@@ -281,10 +280,8 @@ def open_record(sealer: RecordSealer, row: PathwayRow) -> PathwayRecord | None:
     return PathwayRecord.model_validate(sealer.open(row.record, place=record_place(row.pathway_id)))
 
 
-def event_of_row(sealer: RecordSealer, row: PathwayEventRow) -> PathwayEvent | None:
-    """The typed event of a current row; None for a version-4 row (those keep their string details)."""
-    if row.schema_version < 5:
-        return None
+def event_of_row(sealer: RecordSealer, row: PathwayEventRow) -> PathwayEvent:
+    """The typed event of a row, its free texts unsealed."""
     texts = sealer.open(row.texts, place=event_place(row.pathway_id, row.sequence)) if row.texts else {}
     return event_from_parts(
         sequence=row.sequence,

@@ -10,7 +10,7 @@ pathways referred in the period. Definitions:
 - time to a service: referral -> the first service that started (days, median and nearest-rank p90);
 - services used by kind: services started, per kind (a pathway may use several);
 - backlog by stage and caseload per case manager: the cohort's pathways still open, by their stage now
-  and by their case manager now (the latest event's `case_manager`; none yet: ``"-"``).
+  and by their case manager now (named by the latest assignment or accepted hand-over; none yet: ``"-"``).
 """
 
 from __future__ import annotations
@@ -80,7 +80,12 @@ class _Pathway:
         self.escalations = sum(1 for row in rows if row.kind == EventKind.TEAM_REVIEW_OPENED)
         last = rows[-1]
         self.stage = last.stage
-        self.case_manager = last.case_manager or NO_CASE_MANAGER
+        named = [
+            row.details.get("case_manager")
+            for row in rows
+            if row.kind in (EventKind.CASE_MANAGER_ASSIGNED, EventKind.CASE_MANAGER_CHANGED)
+        ]
+        self.case_manager = next((name for name in reversed(named) if name), NO_CASE_MANAGER)
 
 
 def _median(values: list[float]) -> float | None:

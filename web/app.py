@@ -18,7 +18,14 @@ from temporalio.client import Client
 
 from api.app import api_error_response
 from api.app import create_app as create_api
-from api.errors import ApiError, ConflictError, ForbiddenError, NotAuthenticatedError, NotFoundError
+from api.errors import (
+    ApiError,
+    ConflictError,
+    ForbiddenError,
+    NotAuthenticatedError,
+    NotFoundError,
+    UnavailableError,
+)
 from core.settings import Settings
 from web import partner, register, routes
 from web.deps import SignInRequired, language_of
@@ -45,6 +52,12 @@ def error_page(request: Request, err: ApiError) -> Response:
         status, title = 404, t(language, "Not found")
     elif isinstance(err, ConflictError):
         status, title = 409, t(language, "Not possible now")
+    elif isinstance(err, UnavailableError):
+        response = render(
+            request, "error.html", language, 503, title=t(language, "Not available right now"), detail=err.detail
+        )
+        response.headers["Retry-After"] = str(err.retry_after_seconds)
+        return response
     return render(request, "error.html", language, status, title=title, detail=err.detail)
 
 

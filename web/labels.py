@@ -154,8 +154,6 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
     NotificationKind: {
         "new_referral": "New referral",
         "assigned_case_manager": "Named case manager",
-        "handover_from": "Handed over from you",
-        "handover_to": "Handed over to you",
         "follow_up_due_soon": "Follow-up coming up",
         "follow_up_overdue": "Follow-up overdue",
         "service_gap": "Gap in services",

@@ -23,7 +23,7 @@ from starlette.datastructures import FormData
 
 from api.access import PathwayGrant, TeamGrant, audited, pathway_access, team_access
 from api.auth.sessions import safe_return_path
-from api.deps import RecordFilerDep, SealerDep, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import SealerDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ApiError, ConflictError, ForbiddenError, InvalidInputError
 from api.schemas import HandoverRequest, HandoverResults
 from api.services import audit as audit_service
@@ -425,7 +425,6 @@ def _action_route(action: StaffAction[Any]) -> None:
         grant: PathwayGrant,
         client: TemporalClientDep,
         sealer: SealerDep,
-        filer: RecordFilerDep,
         idempotency_key: Annotated[str, Form(max_length=200)] = "",
     ) -> Response:
         form = _form_dict(await request.form())
@@ -433,7 +432,6 @@ def _action_route(action: StaffAction[Any]) -> None:
             fields = forms.parse(action.fields, form, page.language)
             answer = await act(
                 client=client,
-                filer=filer,
                 grant=grant,
                 action=action,
                 fields=fields,

@@ -6,7 +6,6 @@ search attributes a pathway starts with and the shape of an action's arguments a
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -24,26 +23,21 @@ from temporalio.client import (
     ScheduleUpdate,
     ScheduleUpdateInput,
     WorkflowHandle,
-    WorkflowUpdateStage,
 )
-from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import QueryRejectCondition, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from models.actions import Intake, StaffActor
-from models.effects import ActionOutcome
 from models.pathway import PathwayPolicy
 from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState
 from workflows import deadlines, search_attributes
 from workflows.actions import StaffAction
-from workflows.legacy.pathway_v4 import PathwayWorkflowV4
-from workflows.pathway import PATCHES_IN_FORCE, PathwayWorkflow
+from workflows.pathway import PathwayWorkflow
 from workflows.upkeep import OutboxSweepWorkflow, RecordRetentionWorkflow
 
 F = TypeVar("F", bound=BaseModel)
 
 RETENTION_SCHEDULE_ID = "pathways-record-retention"
 OUTBOX_SCHEDULE_ID = "pathways-outbox-sweep"
-LEGACY_WORKFLOW_NAME = "PathwayWorkflow"
-MOVE_RECORD_UPDATE_ID = "move-record-to-database"
 
 
 async def start_pathway(
@@ -62,9 +56,7 @@ async def start_pathway(
     status = deadlines.status_of(_new_process(pathway_id, intake, policy))
     return await client.start_workflow(
         PathwayWorkflow.run,
-        PathwayStart(
-            intake=intake, registered_by=registered_by, policy=policy, patches_in_force=list(PATCHES_IN_FORCE)
-        ),
+        PathwayStart(intake=intake, registered_by=registered_by, policy=policy),
         id=pathway_id,
         task_queue=task_queue,
         id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -105,45 +97,11 @@ async def act(
     return answer
 
 
-async def act_and_hand_over(
-    handle: WorkflowHandle[Any, Any],
-    action: StaffAction[F],
-    *,
-    actor: str,
-    fields: F,
-    recorded_sequence: int,
-    update_id: str | None = None,
-) -> ActionOutcome:
-    """Run one staff action whose decisions the caller files itself (`ActionOutcome.record`), having read the
-    record filed up to `recorded_sequence` (which tells the workflow the previous answer's batch is filed)."""
-    actor_of = StaffActor(actor=actor, files_record=True, recorded_sequence=recorded_sequence)
-    outcome: ActionOutcome = await handle.execute_update(
-        action.name, args=[actor_of, fields], id=update_id, result_type=ActionOutcome
-    )
-    return outcome
-
-
-async def get_process(handle: WorkflowHandle[Any, Any]) -> ProcessState:
-    return await handle.query(PathwayWorkflow.get_process)
-
-
-# -- version-4 pathways --------------------------------------------------------------------------------------
-
-
-async def running_v4_pathways(client: Client) -> AsyncIterator[str]:
-    query = f"WorkflowType = '{LEGACY_WORKFLOW_NAME}' AND ExecutionStatus = 'Running'"
-    async for execution in client.list_workflows(query):
-        yield execution.id
-
-
-async def request_record_move(client: Client, pathway_id: str) -> None:
-    """Ask a version-4 pathway to move its record into the database and continue as the current workflow.
-
-    The fixed update id makes repeated requests (several workers starting, the API and an operator) one."""
-    handle: WorkflowHandle[PathwayWorkflowV4, Any] = client.get_workflow_handle(pathway_id)
-    await handle.start_update(
-        PathwayWorkflowV4.move_record_to_database, id=MOVE_RECORD_UPDATE_ID, wait_for_stage=WorkflowUpdateStage.ACCEPTED
-    )
+async def get_process(handle: WorkflowHandle[Any, Any], *, open_only: bool = False) -> ProcessState:
+    """The pathway's process. With `open_only` a workflow that is no longer open is not replayed to answer:
+    Temporal rejects the query (`WorkflowQueryRejectedError` names the status it ended with)."""
+    condition = QueryRejectCondition.NOT_OPEN if open_only else None
+    return await handle.query(PathwayWorkflow.get_process, reject_condition=condition)
 
 
 # -- schedules -------------------------------------------------------------------------------------------------

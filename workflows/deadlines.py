@@ -61,8 +61,6 @@ def service_gap_started_at(state: ProcessState) -> datetime | None:
         return None
     if state.stage is Stage.SUSTAINMENT and not any(s.status is ServiceStatus.PLANNED for s in state.services):
         return None
-    if state.stage is Stage.SUSTAINMENT and not state.safe_transitions:
-        return None
     return state.last_service_ended_at
 
 
@@ -92,7 +90,7 @@ def _service_deadlines(state: ProcessState) -> Iterator[Deadline]:
     policy = state.policy
     if state.stage not in SERVICE_STAGES:
         return
-    for service in state.services if state.safe_transitions else ():
+    for service in state.services:
         if service.status is ServiceStatus.PLANNED:
             missed_at = service.planned_start + policy.commitment_grace
             anchor = service.planned_start
@@ -212,36 +210,21 @@ _SOURCES = (
     _referral_deadlines,
     _meeting_deadlines,
 )
-# A run begun before dated commitments (`ProcessState.safe_transitions` off) waits for what version 5 did:
-# the stages, follow-ups and gaps in services (`_service_deadlines` gives it no start or end dates). What
-# only the new actions create (referrals, meetings) cannot be in such a history, so it fires there too.
-_SOURCES_BEFORE_SAFE_TRANSITIONS = (
-    _stage_deadlines,
-    _follow_up_deadlines,
-    _service_deadlines,
-    _referral_deadlines,
-    _meeting_deadlines,
-)
 
 
 def all_deadlines(state: ProcessState) -> list[Deadline]:
     """Every deadline the current state implies, fired or not."""
     if state.stage is Stage.CLOSED:
         return []
-    sources = _SOURCES if state.safe_transitions else _SOURCES_BEFORE_SAFE_TRANSITIONS
-    return [deadline for source in sources for deadline in source(state)]
-
-
-def _due_at(deadline: Deadline) -> datetime:
-    return deadline.due_at
+    return [deadline for source in _SOURCES for deadline in source(state)]
 
 
 def pending_deadlines(state: ProcessState) -> list[Deadline]:
     fired = set(state.fired_deadline_keys)
     return sorted(
         (deadline for deadline in all_deadlines(state) if deadline.key not in fired),
-        # Ties in the key's order; version 5 kept the sources' order, and its runs keep that.
-        key=(lambda deadline: (deadline.due_at, deadline.key)) if state.safe_transitions else _due_at,
+        # Ties in the key's order, so two deadlines due at once always fire in the same order.
+        key=lambda deadline: (deadline.due_at, deadline.key),
     )
 
 

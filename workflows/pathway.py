@@ -2,22 +2,21 @@
 
 A thin durable shell around `workflows.rules`. Staff act through updates named after the actions of
 `workflows.actions` (one dynamic handler, each action's validator first: an impossible action is refused
-with its reason before it enters the history). Deadlines come from `workflows.deadlines`. What a
-transition decides (events, notices) waits in the state until the main loop hands it, in one activity per
-batch, to the database; the activity is scheduled by a command, so nothing leaves the system for a decision
-that is not durably in the history. The exceptions are decisions that follow from the history alone, written
-by a local activity in their own workflow task (one task instead of a task, an activity task and another
-task): a new pathway's referral follows from the start event, and a deadline that fell due follows from the
-state before the task (durable) and its timer's event or the clock, provided no staff action was handled in
-the same task (its update is not in the history until the task completes). A staff action's decisions go
-back in its update's answer when the caller files the record itself (the staff API, in its audit line's
-transaction): the answer leaves the server only once its task is in the history, so no activity and no
-second task are needed, and the next action or deadline learns they are filed. A retried task decides the
-same rows and notices with the same keys, which the store and the outbox ignore. Recorded events leave the
-state: it stays bounded whatever the age.
+with its reason before it enters the history). Deadlines come from `workflows.deadlines`.
+
+The record: one rule, one writer (docs/architecture.md, "From a decision to the record"). What a transition
+decides (events, notices, the status) waits in the state until the `record_pathway_changes` activity has
+written it; only the worker runs that activity, and it runs only for decisions that are durably in the
+history. Events reach the database in sequence order, each once (the store ignores repeats). Two moments
+file in their own workflow task, as a local activity: a new pathway's referral (it follows from the start
+event) and deadlines that fell due in a task that handled no staff action (they follow from the durable
+state and the timer). Everything else, and whatever those could not write, is filed by the main loop's
+activity after the task. An activity that does not get through (the database away) never fails the
+pathway: it keeps its decisions, says so in its current details and in the process, and tries again.
+Recorded events leave the state, so it stays bounded whatever the age.
 
 Deterministic: time from `workflow.now()`, ids from `workflow.uuid4()`, no I/O. A change that alters the
-commands a saved history produced needs `workflow.patched` (README, "Changing workflow code").
+commands a saved history produced needs `workflow.patched` (docs/architecture.md, "Versioning").
 """
 
 from __future__ import annotations
@@ -28,7 +27,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RawValue, RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from pydantic import ValidationError
@@ -38,7 +37,6 @@ with workflow.unsafe.imports_passed_through():
         MAX_EVENTS_PER_BATCH,
         MAX_NOTICES_PER_BATCH,
         RECORD_PATHWAY_CHANGES,
-        ActionOutcome,
         RecordBatch,
         RecordResult,
     )
@@ -50,6 +48,7 @@ with workflow.unsafe.imports_passed_through():
         PathwayStart,
         ProcessState,
         ProcessStatus,
+        RecordDelay,
     )
     from workflows import deadlines, rules, search_attributes
     from workflows.actions import BY_NAME, StaffAction
@@ -57,26 +56,24 @@ with workflow.unsafe.imports_passed_through():
 
 WORKFLOW_NAME = "Pathway"
 INVALID_PATHWAY_ACTION = "InvalidPathwayAction"
-# Writing the record must eventually happen: retried without a limit on attempts while the database is
-# down; an input the activity can never write (a bug) fails non-retryably and is logged, not looped on.
+# Writing the record must eventually happen. One round of the activity retries for a few minutes; a round
+# that does not get through (the database away) is followed by a pause and another round, for as long as it
+# takes, so the workflow can say in its details since when it waits. An input the activity can never write
+# (a defect) fails its round at once and is tried again after an hour, never dropped.
 RECORD_RETRY_POLICY = RetryPolicy(
     initial_interval=timedelta(seconds=1),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
+    maximum_interval=timedelta(seconds=30),
     non_retryable_error_types=("InvalidRecordBatch",),
 )
 RECORD_TIMEOUT = timedelta(seconds=30)
+RECORD_ROUND = timedelta(minutes=5)
+RECORD_PAUSES = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15))
+REFUSED_BATCH_PAUSE = timedelta(hours=1)
 # Inside a workflow task a few quick attempts only: a database that stays down is the main loop's to wait for.
 IN_TASK_RETRY_POLICY = RetryPolicy(initial_interval=timedelta(milliseconds=200), maximum_attempts=3)
 # Deadlines fired in one workflow task; more wait for the next turn of the main loop.
 MAX_DEADLINES_AT_ONCE = 20
-# Runs begun before dated commitments, warm hand-over and transitions (version-5 histories) have no marker.
-PATCH_SAFE_TRANSITIONS = "safe-transitions"
-# Runs whose deadlines were all recorded by the main loop's activity (before 2026-12-01) have no marker.
-PATCH_DEADLINES_RECORDED_IN_THEIR_TASK = "deadlines-recorded-in-their-task"
-# Every change above: a pathway this code starts, and each run it continues into, is begun with them in force
-# (`PathwayStart.patches_in_force`), so no run of it writes their markers. A new patch goes here as well.
-PATCHES_IN_FORCE = (PATCH_SAFE_TRANSITIONS, PATCH_DEADLINES_RECORDED_IN_THEIR_TASK)
 
 
 class InvalidPathwayAction(ApplicationError):
@@ -91,7 +88,6 @@ class PathwayWorkflow:
     @workflow.init
     def __init__(self, start: PathwayStart) -> None:
         self._changes = 0
-        self._patches_in_force = frozenset(start.patches_in_force)
         # What this run's search attributes hold now: a new run starts with what the start or the previous
         # run set, so only what changes is upserted (every upsert is an event in a history that lives for years).
         self._published: dict[str, Any] = {
@@ -105,7 +101,6 @@ class PathwayWorkflow:
             # Continue-as-new: the bounded process came along; unrecorded decisions with it.
             self.state = start.carried
             self.state.runs += 1
-            self.state.safe_transitions = self._patched(PATCH_SAFE_TRANSITIONS)
             return
         if start.intake is None or start.registered_by is None:
             raise ApplicationError("a new pathway needs its intake and who registered it", non_retryable=True)
@@ -116,7 +111,6 @@ class PathwayWorkflow:
             policy=start.policy,
             now=workflow.now(),
         )
-        self.state.safe_transitions = self._patched(PATCH_SAFE_TRANSITIONS)
         self._take(decision)
         # Only what the start decided: an update handled in the same first task is not durable yet.
         self._start_batch = RecordBatch(
@@ -133,6 +127,17 @@ class PathwayWorkflow:
 
     @workflow.run
     async def run(self, start: PathwayStart) -> PathwayClosing:
+        try:
+            return await self._run()
+        except FailureError as err:
+            # Only a decision ends a pathway. A failure of an effect that escaped its handler (a defect) would fail
+            # the workflow for good: it fails this workflow task instead, which Temporal retries until a fixed
+            # worker takes it, and the log says why.
+            if isinstance(err, CancelledError):
+                raise
+            raise RuntimeError(f"the pathway's run met {type(err).__name__}; retrying this task") from err
+
+    async def _run(self) -> PathwayClosing:
         await self._record_start()
         while True:
             await self._record_decisions()
@@ -145,24 +150,14 @@ class PathwayWorkflow:
             if self._history_is_long():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 # Whatever is still unrecorded (the database is down) travels in the state to the next run.
-                workflow.continue_as_new(PathwayStart(carried=self.state, patches_in_force=list(PATCHES_IN_FORCE)))
+                workflow.continue_as_new(PathwayStart(carried=self.state))
             if self._settled():
                 await self._wait_for_change_or_deadline()
 
     def _settled(self) -> bool:
-        """Nothing decided waits for the main loop's activity. What an action's answer handed to the staff API is
-        the API's to file while the pathway is open; a closed pathway files it again itself before it ends (the
-        store ignores what is there already), so no decision is left behind with a completed workflow."""
+        """Everything decided is in the database: events, notices and the current status."""
         state = self.state
-        status = self._status()
-        if state.is_closed:
-            return not state.unrecorded_events and not state.pending_notices and state.recorded_status == status
-        handed_notices = set(state.handed_notices)
-        return (
-            all(event.sequence <= state.handed_upto for event in state.unrecorded_events)
-            and all(notice.key in handed_notices for notice in state.pending_notices)
-            and status in (state.recorded_status, state.handed_status)
-        )
+        return not state.unrecorded_events and not state.pending_notices and state.recorded_status == self._status()
 
     async def _wait_for_change_or_deadline(self) -> None:
         seen = self._changes
@@ -183,8 +178,6 @@ class PathwayWorkflow:
             except TimeoutError:
                 pass
         self._fire(upcoming)
-        if not self.state.safe_transitions:
-            return
         # Whatever else is due by now fires in the same task (many at once after an outage), recorded in one batch.
         for _ in range(MAX_DEADLINES_AT_ONCE - 1):
             due = deadlines.due_now(self.state, workflow.now())
@@ -197,15 +190,13 @@ class PathwayWorkflow:
 
     def _deadline_batch(self) -> RecordBatch | None:
         """What the deadlines just fired decided, when it may be recorded in this task: the state was settled
-        before them (waiting is only entered settled, so everything unrecorded is theirs, or an earlier action's
-        that its answer handed to the API, durable as well and filed again harmlessly) and no staff action was
-        handled in this task. Otherwise, or for a batch too large for one write, the main loop's activity."""
+        before them (waiting is only entered settled, so everything unrecorded is theirs) and no staff action was
+        handled in this task (its update is not in the history until the task completes). Otherwise, or for a
+        batch too large for one write, the main loop's activity files it after the task."""
         state = self.state
         if self._action_task == workflow.info().get_current_history_length():
             return None
         if len(state.unrecorded_events) > MAX_EVENTS_PER_BATCH or len(state.pending_notices) > MAX_NOTICES_PER_BATCH:
-            return None
-        if not self._patched(PATCH_DEADLINES_RECORDED_IN_THEIR_TASK):
             return None
         return RecordBatch(
             pathway_id=state.pathway_id,
@@ -214,10 +205,6 @@ class PathwayWorkflow:
             notices=list(state.pending_notices),
             status=self._status(),
         )
-
-    def _patched(self, patch_id: str) -> bool:
-        """Whether this run takes the change: in force from its start, or else as `workflow.patched` decides."""
-        return patch_id in self._patches_in_force or workflow.patched(patch_id)
 
     def _history_is_long(self) -> bool:
         info = workflow.info()
@@ -247,9 +234,13 @@ class PathwayWorkflow:
                 retry_policy=IN_TASK_RETRY_POLICY,
                 summary=summary,
             )
-        except ActivityError as err:
-            # The database was not reachable for long: the main loop records the same decisions by an activity.
-            workflow.logger.warning("%s of %s in its task failed: %s", summary, batch.pathway_id, err)
+        except FailureError as err:
+            # A local activity that ran out of attempts raises its bare ApplicationError (a scheduled one wraps it
+            # in ActivityError). The database was not reachable: the main loop records the same decisions by an
+            # activity that waits for it.
+            if isinstance(err, CancelledError):
+                raise
+            workflow.logger.warning("%s of %s in its task failed: %s", summary, batch.pathway_id, _reason_of(err))
             return
         self._recorded(batch)
 
@@ -261,13 +252,16 @@ class PathwayWorkflow:
         state.unrecorded_events = [event for event in state.unrecorded_events if event.sequence > upto]
         state.pending_notices = [notice for notice in state.pending_notices if notice.key not in recorded_keys]
         state.recorded_event_sequence = max(state.recorded_event_sequence, upto)
-        state.handed_notices = [key for key in state.handed_notices if key not in recorded_keys]
         # The status may have moved on meanwhile; the main loop records it again if so.
         if batch.status is not None:
             state.recorded_status = batch.status
 
     async def _record_decisions(self) -> None:
-        """Write what was decided so far to the database, in batches; recorded events leave the state."""
+        """Write what was decided so far to the database, in batches; recorded events leave the state.
+
+        A round that does not get through keeps the decisions: the workflow says since when it waits (its
+        details, the process), pauses and tries again, however long the database is away. A staff action or a
+        deadline meanwhile is decided as usual and goes with the next round."""
         while not self._settled():
             state = self.state
             events = state.unrecorded_events[:MAX_EVENTS_PER_BATCH]
@@ -292,21 +286,38 @@ class PathwayWorkflow:
                     batch,
                     result_type=RecordResult,
                     start_to_close_timeout=RECORD_TIMEOUT,
+                    schedule_to_close_timeout=RECORD_ROUND,
                     retry_policy=RECORD_RETRY_POLICY,
                     summary=f"record events {first}-{upto}" if first is not None else "record status",
                 )
             except ActivityError as err:
-                # Only a batch the database can never take fails for good (a defect, not an outage). Failing the
-                # pathway would lose it; keep the decisions, say so, and try again after a pause or a change.
-                workflow.logger.error("Recording %s failed for good, retrying in an hour: %s", batch.pathway_id, err)
-                await self._pause_after_refused_batch()
+                await self._wait_after_failed_round(err)
                 continue
+            state.record_delay = None
             self._recorded(batch.model_copy(update={"status": status}))
 
-    async def _pause_after_refused_batch(self) -> None:
+    async def _wait_after_failed_round(self, err: ActivityError) -> None:
+        """Note the delay where coordinators and staff see it, then pause before the next round (a change, such
+        as a staff action, starts it sooner)."""
+        cause = err.cause
+        refused = isinstance(cause, ApplicationError) and cause.type == "InvalidRecordBatch"
+        # The error's type only: a database's message may quote the values it refused.
+        reason = "refused by the database (a defect: see docs/operations.md)" if refused else _reason_of(err)
+        delay = self.state.record_delay
+        attempts = delay.attempts + 1 if delay else 1
+        self.state.record_delay = RecordDelay(
+            since=delay.since if delay else workflow.now(), attempts=attempts, reason=reason
+        )
+        (workflow.logger.error if refused else workflow.logger.warning)(
+            "Recording %s did not get through (round %d): %s", self.state.pathway_id, attempts, reason
+        )
+        self._publish_status()
+        pause = REFUSED_BATCH_PAUSE if refused else RECORD_PAUSES[min(attempts, len(RECORD_PAUSES)) - 1]
         seen = self._changes
         try:
-            await workflow.wait_condition(lambda: self._changes != seen, timeout=timedelta(hours=1))
+            await workflow.wait_condition(
+                lambda: self._changes != seen, timeout=pause, timeout_summary="retry writing the record"
+            )
         except TimeoutError:
             pass
 
@@ -327,13 +338,11 @@ class PathwayWorkflow:
     @workflow.update(dynamic=True)
     def act(self, name: str, args: Sequence[RawValue]) -> ActionAnswer:
         action, actor, fields = self._decode(name, args)
-        if actor.files_record:
-            self._confirm_handed(actor.recorded_sequence)
         update = workflow.current_update_info()
         key = update.id if update is not None else str(workflow.uuid4())
         if key in self.state.recent_action_keys:
             # The same action retried after continue-as-new (Temporal de-duplicates within a run only).
-            return self._outcome(Decision(), actor, repeated=True)
+            return self._answer(Decision(), repeated=True)
         self.state, decision = rules.decide(
             self.state,
             action.apply,
@@ -348,46 +357,7 @@ class PathwayWorkflow:
         self._take(decision)
         # In the same workflow task as the answer, so the Web UI's lists show the action at once.
         self._publish_status()
-        return self._outcome(decision, actor)
-
-    def _outcome(self, decision: Decision, actor: StaffActor, *, repeated: bool = False) -> ActionAnswer:
-        answer = self._answer(decision, repeated=repeated)
-        if not actor.files_record:
-            return answer
-        return ActionOutcome(**dict(answer), record=self._hand_over_record())
-
-    def _hand_over_record(self) -> RecordBatch | None:
-        """Everything unrecorded, for the caller to file: the answer reaches it only once this task is in the
-        history, so all of it is durable by then (earlier tasks' decisions and this one's). None when there is
-        no event to hand (a retried action's, or the database far behind: the main loop's activity files it)."""
-        state = self.state
-        events, notices = state.unrecorded_events, state.pending_notices
-        if not events or len(events) > MAX_EVENTS_PER_BATCH or len(notices) > MAX_NOTICES_PER_BATCH:
-            return None
-        status = self._status()
-        state.handed_upto = events[-1].sequence
-        state.handed_notices = [notice.key for notice in notices]
-        state.handed_status = status
-        return RecordBatch(
-            pathway_id=state.pathway_id, team=state.team, events=list(events), notices=list(notices), status=status
-        )
-
-    def _confirm_handed(self, recorded_sequence: int) -> None:
-        """The caller read the record filed up to `recorded_sequence`: what the last answer handed over is filed
-        if that reaches it (the API files events, notices and status in one transaction). If not (the API died
-        before its commit), it stays unrecorded and this action's answer hands it over again."""
-        state = self.state
-        if state.handed_upto <= state.recorded_event_sequence or recorded_sequence < state.handed_upto:
-            return
-        self._recorded(
-            RecordBatch(
-                pathway_id=state.pathway_id,
-                team=state.team,
-                events=[event for event in state.unrecorded_events if event.sequence <= state.handed_upto],
-                notices=[notice for notice in state.pending_notices if notice.key in set(state.handed_notices)],
-                status=state.handed_status,
-            )
-        )
+        return self._answer(decision)
 
     @act.validator
     def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
@@ -490,6 +460,19 @@ def _status_markdown(state: ProcessState, status: ProcessStatus) -> str:
         lines.append(f"**Next:** {due.kind.value} at {due.due_at:%Y-%m-%d %H:%M} UTC")
     if state.closure:
         lines.append(f"**Closed:** {state.closure.reason.value}")
-    filed = max(state.recorded_event_sequence, state.handed_upto)
-    lines.append(f"**Record:** {filed} of {state.last_event_sequence} events in the database or with the staff API")
+    lines.append(f"**Record:** {state.recorded_event_sequence} of {state.last_event_sequence} events in the database")
+    if state.record_delay:
+        delay = state.record_delay
+        lines.append(
+            f"**Waiting for the database** since {delay.since:%Y-%m-%d %H:%M} UTC ({delay.attempts} round(s): "
+            f"{delay.reason}); nothing is lost, the record is written when it answers"
+        )
     return "  \n".join(lines)
+
+
+def _reason_of(err: FailureError) -> str:
+    """The failure's type (never its message: a database's message may quote the values it refused)."""
+    cause = err.cause if isinstance(err, ActivityError) and err.cause is not None else err
+    if isinstance(cause, ApplicationError) and cause.type:
+        return cause.type
+    return type(cause).__name__

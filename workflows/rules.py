@@ -786,7 +786,7 @@ def _end_service(
 
 def _open_transition(change: Change, service: ProcessService, cause: TransitionCause) -> None:
     state = change.state
-    if state.stage not in SERVICE_STAGES or not state.safe_transitions:
+    if state.stage not in SERVICE_STAGES:
         return
     active_left = sum(1 for other in state.services if other.status is ServiceStatus.ACTIVE)
     transition = OpenTransition(
@@ -1334,9 +1334,6 @@ def _propose_handover(change: Change, new: str, reason: str) -> None:
     state = change.state
     current = state.case_manager
     assert current is not None
-    if not state.safe_transitions:
-        _change_case_manager_at_once(change, current, new, reason)
-        return
     if state.handover is not None:
         _end_handover(change, EventKind.HANDOVER_WITHDRAWN, "replaced by a new proposal")
     state.handover = PendingHandover(to=new, proposed_by=change.actor, proposed_at=change.now)
@@ -1344,14 +1341,6 @@ def _propose_handover(change: Change, new: str, reason: str) -> None:
     accept_by = change.now + state.policy.handover_accept_within
     change.notify(NotificationKind.HANDOVER_PROPOSED, Recipient.STAFF, new, due_at=accept_by)
     change.notify(NotificationKind.HANDOVER_PENDING, Recipient.STAFF, current, due_at=accept_by)
-
-
-def _change_case_manager_at_once(change: Change, previous: str, new: str, reason: str) -> None:
-    """The change as a run begun before warm hand-over made it (its history replays as recorded)."""
-    change.state.case_manager = new
-    change.record(CaseManagerChanged, previous_case_manager=previous, case_manager=new, reason=reason)
-    change.notify(NotificationKind.HANDOVER_FROM, Recipient.STAFF, previous)
-    change.notify(NotificationKind.HANDOVER_TO, Recipient.STAFF, new)
 
 
 def _end_handover(change: Change, kind: EventKind, reason: str) -> None:

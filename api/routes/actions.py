@@ -14,7 +14,7 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 
 from api.access import PathwayGrant, pathway_access
-from api.deps import IdempotencyKey, RecordFilerDep, TemporalClientDep
+from api.deps import IdempotencyKey, TemporalClientDep
 from api.errors import InvalidInputError
 from api.routes.responses import PATHWAY_ACTION
 from api.services import actions as action_service
@@ -54,12 +54,11 @@ def _endpoint(action: StaffAction[Any]) -> Any:
         body: BaseModel = arguments.pop("body")
         grant: PathwayGrant = arguments.pop("grant")
         client = arguments.pop("client")
-        filer = arguments.pop("filer")
         idempotency_key: str | None = arguments.pop("idempotency_key")
         # The remaining arguments are the path's item ids.
         fields = build_fields(action, {**body.model_dump(exclude_unset=True), **arguments})
         return await action_service.act(
-            client=client, filer=filer, grant=grant, action=action, fields=fields, idempotency_key=idempotency_key
+            client=client, grant=grant, action=action, fields=fields, idempotency_key=idempotency_key
         )
 
     parameters = [
@@ -71,7 +70,6 @@ def _endpoint(action: StaffAction[Any]) -> Any:
             default=pathway_access(action.name, coordinator_only=action.coordinator_only),
         ),
         inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, annotation=TemporalClientDep),
-        inspect.Parameter("filer", inspect.Parameter.KEYWORD_ONLY, annotation=RecordFilerDep),
         inspect.Parameter("idempotency_key", inspect.Parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),
         *(
             inspect.Parameter(

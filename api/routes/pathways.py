@@ -87,7 +87,7 @@ async def get_timeline(
     client: TemporalClientDep,
     page_size: Annotated[int, Query(ge=1, le=500)] = 200,
     page_token: PageToken = None,
-) -> schemas.Page[schemas.TimelineEntry]:
+) -> schemas.Timeline:
     return await pathways.timeline(client=client, grant=grant, page_size=page_size, page_token=page_token)
 
 

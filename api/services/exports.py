@@ -21,7 +21,7 @@ from core.crypto import RecordSealer
 from core.settings import Settings
 from interop.fhir import FhirExportInput, FhirSystems, StageChange, pathway_bundle_json
 from models.events import EventKind, FollowUpRecorded
-from models.pathway import ClosureReason, ContactChannel, DeadlineKind, Stage
+from models.pathway import ClosureReason, DeadlineKind, Stage
 from models.record import FollowUpRecord
 from models.tables import Partner, Staff
 from records import store
@@ -55,15 +55,14 @@ async def fhir_export(
             plan_first_set_at = aware(row.at)
         if row.kind == EventKind.FOLLOW_UP_RECORDED:
             event = store.event_of_row(sealer, row)
-            contacted = event.contacted_at if isinstance(event, FollowUpRecorded) else aware(row.at)
-            channel = (
-                event.channel
-                if isinstance(event, FollowUpRecorded)
-                else ContactChannel(row.details.get("channel") or "phone")
-            )
+            assert isinstance(event, FollowUpRecorded)
             contacts.append(
                 FollowUpRecord(
-                    sequence=row.sequence, contacted_at=contacted, channel=channel, note="", recorded_by=row.actor
+                    sequence=row.sequence,
+                    contacted_at=event.contacted_at,
+                    channel=event.channel,
+                    note="",
+                    recorded_by=row.actor,
                 )
             )
     # What the live process has decided but the database has not got yet is in the view's latest items.

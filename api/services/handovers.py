@@ -22,7 +22,7 @@ from api.services.pathways import WORKER_ANSWER_SECONDS
 from api.services.staff import StaffMember, check_case_manager
 from api.services.temporal_errors import translated
 from models.actions import AssignCaseManager
-from models.tables import AuditLogEntry, PathwayRow, ProcessVersion
+from models.tables import AuditLogEntry, PathwayRow
 from workflows.actions import action_for
 from workflows.client import act, pathway_handle
 
@@ -84,13 +84,11 @@ async def hand_over_many(
     async def one(pathway_id: str, new: str) -> HandoverResult:
         async with gate:
             try:
-                row = authorize_pathway(staff, rows[pathway_id], pathway_id, coordinator_only=True)
+                authorize_pathway(staff, rows[pathway_id], pathway_id, coordinator_only=True)
                 if pathway_id not in open_ones:
                     raise ConflictError(
                         f"{request.from_case_manager} is not the case manager of open pathway {pathway_id}"
                     )
-                if row.process_version is ProcessVersion.V4:
-                    raise ConflictError("the pathway is moving its record to the current version; hand it over alone")
                 async with translated(pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
                     answer = await act(
                         pathway_handle(client, pathway_id),

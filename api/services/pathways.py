@@ -12,13 +12,20 @@ import asyncio
 import base64
 import binascii
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
-from temporalio.client import Client
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
+)
+from temporalio.exceptions import TemporalError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.access import AuditLine, PathwayGrant, TeamGrant, require_pathway_reader
@@ -31,6 +38,7 @@ from api.schemas import (
     PathwayReceipt,
     PendingTeamReview,
     ProcessStateName,
+    Timeline,
     TimelineEntry,
 )
 from api.services.staff import StaffMember
@@ -41,11 +49,11 @@ from models.events import EventKind, FollowUpRecorded, PathwayEvent, coded_facts
 from models.pathway import Stage, pathway_id_for
 from models.process import ProcessState
 from models.record import PathwayRecord, apply_events
-from models.tables import PathwayEventRow, PathwayRow, ProcessVersion
+from models.tables import PathwayEventRow, PathwayRow
 from records import store
 from records.store import PathwayQuery, aware
 from workflows import deadlines
-from workflows.client import get_process, pathway_handle, request_record_move, start_pathway
+from workflows.client import get_process, pathway_handle, start_pathway
 
 # How long a request waits for the pathway's worker to answer a query or an update. Without a worker an
 # update would wait indefinitely; with an Idempotency-Key a retry picks up the first attempt's result.
@@ -56,12 +64,6 @@ LIVE_READ_SECONDS = 5.0
 MAX_LISTED = 500
 # An intake's reservation whose workflow never started (the API died in between) is let go after this.
 STALE_RESERVATION = timedelta(minutes=2)
-
-
-class RecordMovingError(TemporalUnavailableError):
-    """A version-4 pathway is moving its record into the database; the request can be retried shortly."""
-
-    retry_after_seconds = 3
 
 
 # -- intake -------------------------------------------------------------------------------------------------
@@ -181,7 +183,7 @@ def _insert_reservation(
 
 async def _stale_reservation(client: Client, row: PathwayRow) -> bool:
     """A reservation nothing was recorded for, older than a start can take, whose workflow does not exist."""
-    if row.recorded_sequence > 0 or row.process_version is not ProcessVersion.CURRENT:
+    if row.recorded_sequence > 0:
         return False
     if (
         aware(row.opened_at) > datetime.now(UTC) - STALE_RESERVATION
@@ -206,23 +208,34 @@ def _release(session: Session, pathway_id: str) -> None:
 # -- reading one pathway -------------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class LiveProcess:
+    """What the pathway's workflow answered: its process, or why there is none to show."""
+
+    process: ProcessState | None
+    state: ProcessStateName
+    reason: str | None = None
+
+
 async def read(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> PathwayRead:
-    """The pathway's record, with its live process while it runs."""
+    """The pathway's record from the database, with its live process while it runs. A process that cannot
+    answer never fails the read: the record answers, and the view says why its live part is missing."""
     row = grant.pathway
     if row.closed_at is not None:
-        return _read_model(await _recorded(client, sealer, row), row, ProcessStateName.CLOSED)
+        return _read_model(await _recorded(sealer, row), row, LiveProcess(None, ProcessStateName.CLOSED))
     # The process first, then the record: whatever the process had not yet recorded when asked is in the
     # database by the time it is read, or still among the process's unrecorded events; nothing falls between.
-    process = await _live_process(client, row.pathway_id)
+    live = await live_process(client, row.pathway_id)
     await asyncio.to_thread(grant.session.refresh, row)
-    record = await _recorded(client, sealer, row)
+    record = await _recorded(sealer, row)
+    process = live.process
     if process is None:
-        return _read_model(record, row, ProcessStateName.UNAVAILABLE)
-    record = _overlay(record, process)
-    view = _read_model(record, row, ProcessStateName.CLOSED if process.is_closed else ProcessStateName.RUNNING)
+        return _read_model(record, row, live)
+    view = _read_model(_overlay(record, process), row, live)
     view.team_review_pending = process.team_review_pending
     view.overdue = deadlines.is_overdue(process)
     view.next_deadline = deadlines.next_deadline(process)
+    view.record_delay = process.record_delay
     fired = set(process.fired_deadline_keys)
     view.overdue_deadlines = [
         deadline.kind
@@ -232,29 +245,52 @@ async def read(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> 
     return view
 
 
-async def _recorded(client: Client, sealer: RecordSealer, row: PathwayRow) -> PathwayRecord | None:
-    if row.process_version is ProcessVersion.V4 and row.record is None:
-        if row.closed_at is not None:
-            raise RecordMovingError(
-                f"pathway {row.pathway_id} closed before version 5 and its record has not been imported yet; a "
-                "worker imports it when it starts (or run `python -m ops.cli pathways move-records`)"
-            )
-        async with translated(row.pathway_id):
-            await request_record_move(client, row.pathway_id)
-        raise RecordMovingError(
-            f"pathway {row.pathway_id} started on the previous version; its record is moving into the database "
-            "now: try again in a few seconds"
-        )
+async def _recorded(sealer: RecordSealer, row: PathwayRow) -> PathwayRecord | None:
     return await asyncio.to_thread(store.open_record, sealer, row)
 
 
-async def _live_process(client: Client, pathway_id: str) -> ProcessState | None:
+# How a workflow that is no longer open ended, for the read (a failed one needs its coordinators).
+_ENDED = {
+    WorkflowExecutionStatus.COMPLETED: ProcessStateName.CLOSED,
+    WorkflowExecutionStatus.FAILED: ProcessStateName.FAILED,
+    WorkflowExecutionStatus.TERMINATED: ProcessStateName.FAILED,
+    WorkflowExecutionStatus.TIMED_OUT: ProcessStateName.FAILED,
+    WorkflowExecutionStatus.CANCELED: ProcessStateName.FAILED,
+}
+
+
+async def live_process(client: Client, pathway_id: str) -> LiveProcess:
+    """Ask the pathway's workflow for its process, within `LIVE_READ_SECONDS`; never raises."""
     try:
         async with asyncio.timeout(LIVE_READ_SECONDS):
-            return await get_process(pathway_handle(client, pathway_id))
-    except (TimeoutError, RPCError, RuntimeError):
-        # Temporal down, or the worker slow: the record as last written is still the client's record.
-        return None
+            process = await get_process(pathway_handle(client, pathway_id), open_only=True)
+    except TimeoutError:
+        return _unavailable("the pathway's worker did not answer in time (it may be busy, or none is running)")
+    except WorkflowQueryRejectedError as err:
+        state = _ENDED.get(err.status, ProcessStateName.UNAVAILABLE) if err.status else ProcessStateName.UNAVAILABLE
+        if state is ProcessStateName.FAILED:
+            return LiveProcess(
+                None,
+                state,
+                "the pathway's process has ended without closing the pathway; its coordinators can recover it "
+                '(docs/operations.md, "A failed pathway")',
+            )
+        return LiveProcess(None, state, None if state is ProcessStateName.CLOSED else "the process has ended")
+    except WorkflowQueryFailedError:
+        # The worker took the query but could not answer it: its workflow task keeps failing (a missing key,
+        # a defect). Its log says which; the record stays readable.
+        return _unavailable("the pathway's worker cannot load its process right now (see the worker's log)")
+    except RPCError as err:
+        if err.status is RPCStatusCode.NOT_FOUND:
+            return _unavailable("Temporal has no process for this pathway (it was removed)")
+        return _unavailable("Temporal cannot be reached right now")
+    except (RuntimeError, TemporalError):
+        return _unavailable("Temporal cannot be reached right now")
+    return LiveProcess(process, ProcessStateName.CLOSED if process.is_closed else ProcessStateName.RUNNING)
+
+
+def _unavailable(reason: str) -> LiveProcess:
+    return LiveProcess(None, ProcessStateName.UNAVAILABLE, reason)
 
 
 def _overlay(record: PathwayRecord | None, process: ProcessState) -> PathwayRecord | None:
@@ -267,17 +303,19 @@ def _overlay(record: PathwayRecord | None, process: ProcessState) -> PathwayReco
     return apply_events(process.pathway_id, record.model_copy(deep=True) if record else None, unrecorded)
 
 
-def _read_model(record: PathwayRecord | None, row: PathwayRow, process: ProcessStateName) -> PathwayRead:
+def _read_model(record: PathwayRecord | None, row: PathwayRow, live: LiveProcess) -> PathwayRead:
     if record is None:
         raise TemporalUnavailableError(
-            f"pathway {row.pathway_id} was just registered and its first step has not run yet; try again shortly"
+            f"pathway {row.pathway_id} was just registered and its first step has not run yet "
+            f"({live.reason or 'it is being written'}); try again shortly"
         )
     return PathwayRead(
         **record.model_dump(),
         team_review_pending=row.team_review_pending,
         overdue=row.overdue,
         next_deadline=None,
-        process=process,
+        process=live.state,
+        live_unavailable_reason=live.reason,
     )
 
 
@@ -332,22 +370,21 @@ def _int_from_token(token: dict[str, Any] | None, key: str) -> int:
     return value
 
 
-async def timeline(
-    *, client: Client, grant: PathwayGrant, page_size: int, page_token: str | None
-) -> Page[TimelineEntry]:
+async def timeline(*, client: Client, grant: PathwayGrant, page_size: int, page_token: str | None) -> Timeline:
     """What happened, in order, and who did it: a page of the recorded events (and, on the last page of a
     running pathway, what is decided but still being written)."""
     after = _int_from_token(_decode_token(page_token), "after")
     # As for the record: the process first, then the rows, so no event falls between the two.
-    process = await _live_process(client, grant.pathway_id) if grant.pathway.closed_at is None else None
+    closed = grant.pathway.closed_at is not None
+    live = LiveProcess(None, ProcessStateName.CLOSED) if closed else await live_process(client, grant.pathway_id)
     rows = await asyncio.to_thread(store.event_rows, grant.session, grant.pathway_id, after=after, limit=page_size + 1)
     items = [_entry_of_row(row) for row in rows[:page_size]]
     if len(rows) > page_size:
-        return Page(items=items, next_page_token=_encode_token({"after": items[-1].sequence}))
-    if process is not None:
+        return Timeline(items=items, next_page_token=_encode_token({"after": items[-1].sequence}))
+    if live.process is not None:
         last = items[-1].sequence if items else after
-        items += [_entry_of_event(event) for event in process.unrecorded_events if event.sequence > last]
-    return Page(items=items, next_page_token=None)
+        items += [_entry_of_event(event) for event in live.process.unrecorded_events if event.sequence > last]
+    return Timeline(items=items, next_page_token=None, process=live.state, live_unavailable_reason=live.reason)
 
 
 def timeline_page_token(after_sequence: int) -> str:
@@ -381,22 +418,8 @@ async def follow_ups(
                     recorded_by=event.actor,
                 )
             )
-        elif event is None:
-            entries.append(_v4_follow_up(sealer, row))
     token = _encode_token({"after": rows[page_size - 1].sequence}) if len(rows) > page_size else None
     return Page(items=entries, next_page_token=token)
-
-
-def _v4_follow_up(sealer: RecordSealer, row: PathwayEventRow) -> FollowUpEntry:
-    texts = sealer.open(row.texts, place=store.event_place(row.pathway_id, row.sequence)) if row.texts else {}
-    contacted = row.details.get("contacted_at")
-    return FollowUpEntry(
-        sequence=row.sequence,
-        contacted_at=aware(datetime.fromisoformat(contacted)) if isinstance(contacted, str) else aware(row.at),
-        channel=row.details.get("channel") or "phone",
-        note=texts.get("note", ""),
-        recorded_by=row.actor,
-    )
 
 
 # -- listings -------------------------------------------------------------------------------------------------

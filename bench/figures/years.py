@@ -40,7 +40,7 @@ from models.pathway import (
 from models.process import PathwayStart
 from workflows.actions import BY_FIELDS
 from workflows.client import act, pathway_handle, start_pathway
-from workflows.pathway import PATCHES_IN_FORCE, PathwayWorkflow
+from workflows.pathway import PathwayWorkflow
 
 KIB = 1024
 # The longest note a follow-up takes, in words a nurse might write (not one repeated letter: encryption
@@ -182,7 +182,6 @@ async def _follow_raw(deployment: Deployment, years: int) -> Followed:
                     referred_at=began,
                 ),
                 registered_by=COORDINATOR,
-                patches_in_force=list(PATCHES_IN_FORCE),
             ),
             first_reminder_at=began + WEEK,
             reminder_every=WEEK,

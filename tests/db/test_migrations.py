@@ -3,32 +3,29 @@ check that keeps the worker from starting on an outdated database."""
 
 from __future__ import annotations
 
-import base64
-import json
 import os
 import subprocess
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import inspect, text
-from sqlmodel import Session, SQLModel, select
+from sqlmodel import SQLModel
 
 import models.tables  # noqa: F401  (the tables the migrations must create)
-from core.crypto import RecordSealer
 from core.db import (
     PROJECT_ROOT,
     OutdatedSchemaError,
+    PreReleaseDatabaseError,
     alembic_config,
     build_engine,
     check_schema_current,
+    current_revisions,
     expected_revisions,
     migrate_to_head,
 )
 from core.settings import Settings
-from models.tables import PathwayEventRow, PathwayRow, ProcessVersion, TeamReviewItem
 from worker import build_effects
 
 
@@ -95,68 +92,35 @@ def test_worker_refuses_to_start_on_an_outdated_schema(database_url: str) -> Non
     assert build_effects(Settings(database_url=database_url)) is not None
 
 
-def test_a_version_4_database_moves_to_the_record_schema_with_every_pathway_kept(
-    database_url: str, monkeypatch: pytest.MonkeyPatch
+def test_a_database_from_before_release_1_0_is_refused_with_the_way_to_start_afresh(
+    database_url: str, tmp_path: Path
 ) -> None:
-    """Revision 0003 on a database the version-4 product wrote: the directory's pathways get their record
-    row (to be filled when each moves), team-review reasons are sealed with the configured key."""
-    key = base64.b64encode(os.urandom(32)).decode()
-    monkeypatch.setenv("PATHWAYS_ENCRYPTION_KEYS", f"k1:{key}")
-    monkeypatch.setenv("PATHWAYS_ENCRYPTION_ACTIVE_KEY", "k1")
-    command.upgrade(alembic_config(database_url), "0002")
+    """A developer's `var/` from a pre-1.0 build (schema revision 0006): nothing to upgrade it from, so the
+    worker, the API, `make migrate` and `ops.cli migrate` each refuse it and say how to start afresh."""
     engine = build_engine(database_url)
-    at = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     try:
         with engine.begin() as connection:
-            connection.execute(
-                text(
-                    "INSERT INTO pathway_directory (pathway_id, team, recorded_at) "
-                    "VALUES ('pathway-client-old1', 'eura', :at)"
-                ),
-                {"at": at},
-            )
-            for sequence, kind, stage, details in (
-                (1, "referral_received", "awaiting_triage", {"referral_source": "self_referral"}),
-                (2, "triaged", "assessment", {"route": "health_check"}),
-                (3, "closed", "closed", {"closure_reason": "moved_away"}),
-            ):
-                connection.execute(
-                    text(
-                        "INSERT INTO pathway_event (pathway_id, sequence, team, at, actor, kind, summary, stage, "
-                        "details, case_manager, route) VALUES ('pathway-client-old1', :sequence, 'eura', :at, "
-                        "'nurse.a', :kind, 's', :stage, :details, 'nurse.a', 'health_check')"
-                    ),
-                    {"sequence": sequence, "at": at, "kind": kind, "stage": stage, "details": json.dumps(details)},
-                )
-            connection.execute(
-                text(
-                    "INSERT INTO teamreviewitem (review_id, pathway_id, team, cause, reason, opened_by, opened_at) "
-                    "VALUES ('r1', 'pathway-client-old1', 'eura', 'requested_by_staff', 'A plain v4 reason', "
-                    "'nurse.a', :at)"
-                ),
-                {"at": at},
-            )
-        migrate_to_head(database_url)
-        check_schema_current(engine)
-        with Session(engine) as session:
-            row = session.get(PathwayRow, "pathway-client-old1")
-            assert row is not None and row.process_version is ProcessVersion.V4 and row.record is None
-            assert (row.team, row.client_reference, row.stage, row.closure_reason) == (
-                "eura",
-                "client-old1",
-                "closed",
-                "moved_away",
-            )
-            assert row.closed_at is not None and row.registered_by == "nurse.a"
-            review = session.get(TeamReviewItem, "r1")
-            assert review is not None and review.reason.startswith("sealed:v1:k1:")
-            assert "plain v4" not in review.reason
-            sealer = RecordSealer.from_settings(Settings())
-            assert sealer.open(review.reason, place="review:r1") == "A plain v4 reason"
-            [event] = session.exec(select(PathwayEventRow).where(PathwayEventRow.sequence == 2)).all()
-            assert event.schema_version == 4
+            connection.execute(text("CREATE TABLE alembic_version (version_num VARCHAR(32) NOT NULL)"))
+            connection.execute(text("INSERT INTO alembic_version (version_num) VALUES ('0006')"))
+        with pytest.raises(PreReleaseDatabaseError, match=r"before release 1\.0\.0.*make clean"):
+            check_schema_current(engine)
+        with pytest.raises(PreReleaseDatabaseError, match=r"[Ss]tart afresh"):
+            migrate_to_head(database_url)
+        with pytest.raises(OutdatedSchemaError, match=r"before release 1\.0\.0"):
+            build_effects(Settings(database_url=database_url))
+        assert current_revisions(engine) == ("0006",), "nothing was changed"
     finally:
         engine.dispose()
+    done = subprocess.run(
+        [sys.executable, "-m", "ops.cli", "migrate"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "PATHWAYS_DATABASE_URL": database_url, "PATHWAYS_VAR_DIR": str(tmp_path / "var")},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "before release 1.0.0" in done.stderr and "make clean" in done.stderr
 
 
 def test_migrate_command_upgrades_the_database_from_the_settings(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -239,3 +239,72 @@ def duplicated_notification_keys(engine: Engine) -> list[str]:
             select(Notification.idempotency_key).group_by(Notification.idempotency_key).having(func.count() > 1)
         )
         return list(rows)
+
+
+# -- a database that goes away: a TCP gate in front of the real server -------------------------------------
+
+
+class TcpGate:
+    """A TCP proxy on loopback in front of a real server (PostgreSQL), run on its own thread. Shut, it drops
+    every connection it carries and refuses new ones (connection refused), as a database that is restarted or
+    failed over does; opened again, on the same port, connections go through once more."""
+
+    def __init__(self, target_host: str, target_port: int) -> None:
+        self.target = (target_host, target_port)
+        self.port = free_port()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="tcp-gate", daemon=True)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+
+    def __enter__(self) -> TcpGate:
+        self._thread.start()
+        self.open()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shut()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(timeout=10)
+
+    def open(self) -> None:
+        self._call(self._open())
+
+    def shut(self) -> None:
+        self._call(self._shut())
+
+    def _call(self, coroutine: Any) -> None:
+        asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(timeout=30)
+
+    async def _open(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._carry, "127.0.0.1", self.port, reuse_address=True)
+
+    async def _shut(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        for writer in list(self._writers):
+            writer.transport.abort()
+        self._writers.clear()
+
+    async def _carry(self, client_reader: asyncio.StreamReader, client_writer: asyncio.StreamWriter) -> None:
+        try:
+            server_reader, server_writer = await asyncio.open_connection(*self.target)
+        except OSError:
+            client_writer.transport.abort()
+            return
+        self._writers |= {client_writer, server_writer}
+
+        async def pump(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            try:
+                while data := await reader.read(65536):
+                    writer.write(data)
+                    await writer.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                writer.transport.abort()
+                self._writers.discard(writer)
+
+        await asyncio.gather(pump(client_reader, server_writer), pump(server_reader, client_writer))

@@ -110,7 +110,6 @@ async def start_worker_with_a_recording_in_flight(
         task_queue=queue,
         graceful_shutdown_seconds=graceful_seconds,
         database_url=f"sqlite:///{tmp_path / 'pathways.db'}",
-        move_v4_records_on_start=False,
     )
     effects, stop = _effects(settings), asyncio.Event()
     worker = asyncio.create_task(run_worker(settings, effects=effects, stop=stop))
@@ -161,7 +160,6 @@ async def test_shutdown_cancels_an_activity_still_running_after_the_graceful_tim
         temporal_address=ops_dev_server.address,
         task_queue=(await handle.describe()).task_queue,
         database_url=f"sqlite:///{tmp_path / 'pathways.db'}",
-        move_v4_records_on_start=False,
     )
     next_stop = asyncio.Event()
     next_worker = asyncio.create_task(run_worker(settings, effects=build_effects(settings), stop=next_stop))

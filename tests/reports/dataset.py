@@ -87,7 +87,6 @@ class _Writer:
                 summary=kind.value,
                 stage=self.stage.value,
                 details=details,
-                case_manager=self.case_manager,
             )
         )
 

@@ -254,7 +254,6 @@ def settings_for(tmp_path: Path, task_queue: str, database_url: str, **overrides
         task_queue=task_queue,
         var_dir=tmp_path,
         database_url=database_url,
-        move_v4_records_on_start=False,
         **overrides,
     )
 

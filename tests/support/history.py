@@ -8,7 +8,6 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 
 LOCAL_ACTIVITY_MARKER = "core_local_activity"
-PATCH_MARKER = "core_patch"
 
 
 def commands_of_task_after_timer(events: Sequence[HistoryEvent]) -> list[HistoryEvent]:
@@ -36,15 +35,6 @@ def markers(events: Sequence[HistoryEvent], name: str) -> list[HistoryEvent]:
         for event in events
         if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED
         and event.marker_recorded_event_attributes.marker_name == name
-    ]
-
-
-def patch_markers(events: Sequence[HistoryEvent], patch_id: str) -> list[HistoryEvent]:
-    return [
-        marker
-        for marker in markers(events, PATCH_MARKER)
-        if f'"id":"{patch_id}"'.encode()
-        in marker.marker_recorded_event_attributes.details["patch-data"].payloads[0].data
     ]
 
 

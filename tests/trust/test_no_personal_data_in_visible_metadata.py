@@ -34,7 +34,7 @@ async def test_workflow_id_search_attributes_memo_and_summaries_carry_no_notes_g
     engine = migrated(url)
     org = make_org(engine)
     queue = f"tq-{uuid.uuid4()}"
-    settings = Settings(task_queue=queue, database_url=url, move_v4_records_on_start=False)
+    settings = Settings(task_queue=queue, database_url=url)
     async with running_worker(client, settings, engine) as effects:
         pathway = await run_pathway_with_notes(client, queue, engine, effects.sealer, org, marker)
         handle = pathway.pathway.handle

@@ -1,7 +1,8 @@
 """Record full-scenario histories into tests/histories/ for the replay test.
 
-Run after a deliberate workflow change (`python -m tests.workflows.record_histories v6`) and commit the
-new files NEXT TO the old ones: the old histories stand for pathways already running in production.
+Run after a deliberate workflow change (`python -m tests.workflows.record_histories 1.1.0`, the release
+that makes the change) and commit the new files NEXT TO the old ones: the old histories stand for pathways
+already running in production (docs/architecture.md, "Versioning").
 Scenarios run on a real dev server with the production worker on a temporary SQLite database.
 """
 
@@ -37,7 +38,6 @@ from models.pathway import (
     TransitionDecision,
     TriageRoute,
 )
-from records.filing import RecordFiler
 from tests.support.fixtures import Org, make_org, migrated, running_worker
 from tests.support.helpers import eventually, intake
 from tests.support.pathways import DrivenPathway, start_driven
@@ -217,10 +217,10 @@ SCENARIOS = {
 
 
 class Start:
-    """Starts a scenario's pathway; its actions are filed from their answers, as the staff API files them."""
+    """Starts a scenario's pathway on the production worker."""
 
-    def __init__(self, client: Client, engine: object, sealer: RecordSealer, org: Org, filer: RecordFiler) -> None:
-        self._client, self._engine, self._sealer, self._org, self._filer = client, engine, sealer, org, filer
+    def __init__(self, client: Client, engine: object, sealer: RecordSealer, org: Org) -> None:
+        self._client, self._engine, self._sealer, self._org = client, engine, sealer, org
 
     async def __call__(self, pathway_intake: a.Intake, policy: PathwayPolicy) -> DrivenPathway:
         return await start_driven(
@@ -231,7 +231,6 @@ class Start:
             pathway_intake,
             registered_by=self._org.coordinator.staff_id,
             policy=policy,
-            filer=self._filer,
         )
 
 
@@ -253,7 +252,7 @@ async def main(tag: str) -> None:
         url = f"sqlite:///{folder}/histories.db"
         engine = migrated(url)
         org = make_org(engine)
-        settings = Settings(task_queue=TASK_QUEUE, database_url=url, move_v4_records_on_start=False)
+        settings = Settings(task_queue=TASK_QUEUE, database_url=url)
         async with (
             await WorkflowEnvironment.start_local(
                 data_converter=data_converter(),
@@ -262,8 +261,7 @@ async def main(tag: str) -> None:
             ) as env,
             running_worker(env.client, settings, engine) as effects,
         ):
-            filer = effects.outbox.filer(effects.sealer)
-            start = Start(env.client, engine, effects.sealer, org, filer)
+            start = Start(env.client, engine, effects.sealer, org)
             for name, scenario in SCENARIOS.items():
                 pathway = await scenario(env.client, org, start)
                 await asyncio.sleep(1)  # the visibility store catches up
@@ -273,4 +271,6 @@ async def main(tag: str) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main(sys.argv[1] if len(sys.argv) > 1 else "v6"))
+    if len(sys.argv) != 2 or "-" in sys.argv[1]:
+        sys.exit("usage: python -m tests.workflows.record_histories RELEASE (e.g. 1.1.0; no '-')")
+    asyncio.run(main(sys.argv[1]))

@@ -16,7 +16,7 @@ from temporalio.client import Client
 from models.pathway import NotificationKind, PathwayPolicy
 from tests.support.fixtures import Org
 from tests.support.helpers import eventually, intake
-from tests.support.history import LOCAL_ACTIVITY_MARKER, PATCH_MARKER, commands_of_task_after_timer, kinds, markers
+from tests.support.history import LOCAL_ACTIVITY_MARKER, commands_of_task_after_timer, kinds, markers
 from tests.support.pathways import in_services, start_driven
 from worker import Effects
 
@@ -50,6 +50,3 @@ async def test_a_reminder_is_recorded_in_the_task_its_timer_woke_without_an_acti
     commands = commands_of_task_after_timer(events)
     assert len(markers(commands, LOCAL_ACTIVITY_MARKER)) == 1, kinds(commands)
     assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in [event.event_type for event in commands]
-    # The change is in force from the start (tests/workflows/test_patches_in_force.py): the task has no marker
-    # for it, only its local activity's.
-    assert markers(commands, PATCH_MARKER) == [], kinds(commands)

@@ -1,17 +1,14 @@
 """Saved histories of every pathway shape must keep replaying: pathways run for years.
 
 A failure here means a change would break pathways already running in production. Guard the change
-with `workflow.patched(...)` (see README, "Changing workflow code"); never edit or delete these files.
+with `workflow.patched(...)` (docs/architecture.md, "Versioning"); never edit or delete these files.
 
 Each history replays twice: in the worker's runner, and in the SDK's strict sandbox, which reloads the
 workflow module and refuses non-deterministic calls (`datetime.now()`, `random`, ...) written in it.
 The worker's runner passes modules through for speed and would not notice such a call.
 
-`v1`-`v4` histories are of the version-4 workflow (type `PathwayWorkflow`, `workflows.legacy`), `v5` and `v6`
-of the current one (type `Pathway`; `v5` before safe transitions, without their patch marker, `v6` with it,
-`v7` with deadlines recorded in their own task by a local activity, `v8` with staff actions filed from their
-answers by the caller, as the staff API does, `v9` begun with every change in force, so without patch markers);
-the replayer picks the class by the history's workflow type, as a worker does.
+Files are named `<release>-<scenario>-<start>.json`: the histories recorded by each release since 1.0.0
+(`python -m tests.workflows.record_histories <release>`). Nothing before 1.0.0 ever ran in production.
 """
 
 from __future__ import annotations
@@ -29,19 +26,17 @@ from worker import WORKFLOWS
 HISTORIES = sorted((Path(__file__).resolve().parent.parent / "histories").glob("*.json"))
 
 
-def test_histories_cover_every_recorded_scenario_of_both_workflows() -> None:
-    scenarios = {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need"}
-    with_transitions = scenarios | {"safe_transitions"}
-    for version, expected in (
-        ("v4", scenarios),
-        ("v5", scenarios),
-        ("v6", with_transitions),
-        ("v7", with_transitions),
-        ("v8", with_transitions),
-        ("v9", with_transitions),
-    ):
-        names = {path.name.split("-")[1] for path in HISTORIES if path.name.startswith(f"{version}-")}
-        assert expected <= names, version
+SCENARIOS = {"health_check_to_employment", "specialist_assessment_with_team_review", "no_need", "safe_transitions"}
+
+
+def test_every_release_recorded_every_scenario_and_the_first_is_1_0_0() -> None:
+    releases: dict[str, set[str]] = {}
+    for path in HISTORIES:
+        release, scenario, _ = path.name.split("-", 2)
+        releases.setdefault(release, set()).add(scenario)
+    assert "1.0.0" in releases
+    for release, scenarios in releases.items():
+        assert scenarios == SCENARIOS, release
 
 
 RUNNERS = {"worker": workflow_runner, "strict": strict_workflow_runner}

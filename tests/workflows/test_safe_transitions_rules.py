@@ -658,22 +658,3 @@ def test_closing_settles_every_open_commitment(clock: Clock) -> None:
     state, _ = do(state, NURSE, a.Close(reason="client_declined", note="Declined"), clock)
     assert state.handover is None and state.referrals == [] and state.next_meeting is None
     assert deadlines.all_deadlines(state) == []
-
-
-def test_a_run_begun_before_safe_transitions_keeps_the_rules_its_history_was_made_with(clock: Clock) -> None:
-    """A version-5 run (no patch marker) replays as recorded: the change of case manager is immediate, a
-    missed start or an interrupted service decides nothing new. The same state with the flag on does."""
-    state = _planning(clock)
-    state.safe_transitions = False
-    state, decision = do(state, NURSE, a.SetPlan(services=[_service(ServiceKind.SOCIAL_WORK, 5)]), clock)
-    assert not any(d.kind is DeadlineKind.SERVICE_START_MISSED for d in deadlines.all_deadlines(state))
-    state, decision = do(state, COORDINATOR, a.AssignCaseManager(case_manager=SOCIAL_WORKER, reason="Leaves"), clock)
-    assert state.case_manager == SOCIAL_WORKER and state.handover is None
-    assert {(n.kind, n.recipient) for n in decision.notices} == {
-        (NotificationKind.HANDOVER_FROM, NURSE),
-        (NotificationKind.HANDOVER_TO, SOCIAL_WORKER),
-    }
-    state.safe_transitions = True
-    assert any(d.kind is DeadlineKind.SERVICE_START_MISSED for d in deadlines.all_deadlines(state))
-    state, _ = do(state, COORDINATOR, a.AssignCaseManager(case_manager=NURSE, reason="Back"), clock)
-    assert state.case_manager == SOCIAL_WORKER and state.handover is not None and state.handover.to == NURSE

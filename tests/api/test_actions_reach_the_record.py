@@ -1,20 +1,19 @@
-"""A staff action's decisions are filed by the API with its audit line, in one commit, from the update's
-answer: the record holds the action when staff get the answer, a worker sends its e-mails within seconds,
-and a retry with the same Idempotency-Key after a lost answer files it once. (The workflow's side:
-tests/workflows/test_actions_handed_to_the_caller.py.) Real dev server, worker, SQLite file and SMTP server.
+"""A staff action reaches the record one way: the pathway's worker files it by the record activity after
+the update's task (the API writes only its audit line). A read right after the answer shows the action (from
+the live process until the activity has run), the record then holds it once, a worker sends its e-mails
+within seconds, and a retry with the same Idempotency-Key after a lost answer applies it once. Real dev
+server, worker, SQLite file and SMTP server.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
@@ -27,23 +26,9 @@ from models.tables import AuditLogEntry, PathwayEventRow, PathwayRow
 from tests.support.fixtures import Org, SmtpInbox, make_org, running_worker, serving, settings_for
 from tests.support.helpers import eventually, ok, start_via_api
 from workflows.actions import BY_FIELDS
-from workflows.client import act_and_hand_over, pathway_handle
+from workflows.client import act, pathway_handle
 
 FOLLOW_UP = {"channel": "phone", "note": "Called the client about the try-out"}
-
-
-@contextmanager
-def counted_commits(engine: Engine) -> Iterator[list[int]]:
-    commits: list[int] = []
-
-    def committed(_connection: object) -> None:
-        commits.append(1)
-
-    event.listen(engine, "commit", committed)
-    try:
-        yield commits
-    finally:
-        event.remove(engine, "commit", committed)
 
 
 def _row(engine: Engine, pathway_id: str) -> PathwayRow:
@@ -79,25 +64,32 @@ async def _triaged(api: httpx.AsyncClient, org: Org) -> str:
     return pathway_id
 
 
-async def test_the_record_holds_the_action_when_its_answer_arrives_in_one_commit_with_the_audit_line(
+async def test_an_action_is_read_back_at_once_and_filed_once_by_the_worker_after_its_task(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, client: Client
 ) -> None:
     pathway_id = await _triaged(api, org)
-    with counted_commits(sqlite_engine) as commits:
-        answer = ok(await api.post(f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers=org.nurse.auth))
-    assert "record" not in answer, "the batch filed is not shown to staff"
-    assert len(commits) == 1, "the action's record and its audit line share one commit"
-
-    # No waiting: the answer came after the commit.
-    assert _row(sqlite_engine, pathway_id).recorded_sequence == answer["last_event_sequence"]
-    assert _event_kinds(sqlite_engine, pathway_id)[-1] == "follow_up_recorded"
-    [line] = _audit(sqlite_engine, pathway_id, "record_follow_up")
-    assert line.outcome == "ok" and line.staff_id == org.nurse.staff_id
+    answer = ok(await api.post(f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers=org.nurse.auth))
+    assert "record" not in answer
+    # Read right after the answer: the action is there, from the record or still from the live process.
+    view = ok(await api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth))
+    assert view["follow_up_count"] == 1 and view["process"] == "running"
     timeline = ok(await api.get(f"/pathways/{pathway_id}/timeline", headers=org.nurse.auth))["items"]
     assert [item["kind"] for item in timeline].count("follow_up_recorded") == 1
 
+    await eventually(
+        lambda: _row(sqlite_engine, pathway_id).recorded_sequence == answer["last_event_sequence"],
+        what="the follow-up in the record",
+    )
+    assert _event_kinds(sqlite_engine, pathway_id).count("follow_up_recorded") == 1
+    [line] = _audit(sqlite_engine, pathway_id, "record_follow_up")
+    assert line.outcome == "ok" and line.staff_id == org.nurse.staff_id
+    # The one path: the workflow's record activity, scheduled after the update's task.
     history = await pathway_handle(client, pathway_id).fetch_history()
-    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED not in [e.event_type for e in history.events]
+    kinds = [e.event_type for e in history.events]
+    last_update = max(
+        i for i, kind in enumerate(kinds) if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+    )
+    assert EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED in kinds[last_update:]
 
 
 async def test_a_refused_action_files_nothing_and_its_audit_line_says_so(
@@ -116,24 +108,21 @@ async def test_a_refused_action_files_nothing_and_its_audit_line_says_so(
     assert line.outcome == "rejected"
 
 
-async def test_a_retry_with_the_same_key_after_a_lost_answer_files_the_action_once(
+async def test_a_retry_with_the_same_key_after_a_lost_answer_applies_the_action_once(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, client: Client
 ) -> None:
     pathway_id = await _triaged(api, org)
     key = "follow-up-after-a-crash-1"
-    # An API process that died after the update answered and before its commit: Temporal has the action,
-    # the database has not.
+    # An API process that died after the update answered and before answering staff: Temporal has the action.
     fields = a.RecordFollowUp(channel=ContactChannel.PHONE, note=FOLLOW_UP["note"])
-    lost = await act_and_hand_over(
+    lost = await act(
         pathway_handle(client, pathway_id),
         BY_FIELDS[a.RecordFollowUp],
         actor=org.nurse.staff_id,
         fields=fields,
-        recorded_sequence=_row(sqlite_engine, pathway_id).recorded_sequence,
         update_id=key,
     )
-    assert _row(sqlite_engine, pathway_id).recorded_sequence < lost.last_event_sequence
-    # Staff reading the pathway meanwhile see the action (from the live process).
+    # Staff reading the pathway meanwhile see the action.
     view = ok(await api.get(f"/pathways/{pathway_id}", headers=org.nurse.auth))
     assert view["follow_up_count"] == 1
 
@@ -143,7 +132,10 @@ async def test_a_retry_with_the_same_key_after_a_lost_answer_files_the_action_on
         )
     )
     assert retried["last_event_sequence"] == lost.last_event_sequence
-    assert _row(sqlite_engine, pathway_id).recorded_sequence == lost.last_event_sequence
+    await eventually(
+        lambda: _row(sqlite_engine, pathway_id).recorded_sequence == lost.last_event_sequence,
+        what="the follow-up in the record",
+    )
     assert _event_kinds(sqlite_engine, pathway_id).count("follow_up_recorded") == 1
 
 
@@ -154,7 +146,7 @@ def mailing_settings(tmp_path: Path, task_queue: str, sqlite_url: str, smtp_inbo
     return settings_for(tmp_path, task_queue, sqlite_url, outbox_sweep_interval=timedelta(hours=1), **smtp)
 
 
-async def test_the_e_mail_of_an_action_the_api_filed_leaves_within_seconds(
+async def test_the_e_mail_of_an_action_leaves_within_seconds(
     client: Client, mailing_settings: Settings, sqlite_engine: Engine, smtp_inbox: SmtpInbox
 ) -> None:
     org = make_org(sqlite_engine, emails=True)
@@ -173,8 +165,8 @@ async def test_staff_acting_and_reading_at_once_all_get_their_answers_on_few_dat
     client: Client, settings: Settings, sqlite_engine: Engine, org: Org, worker: object
 ) -> None:
     # Fewer threads than requests, as fifty staff on a production API's 32: a request waiting for the worker
-    # holds no connection, and a write lock is taken and committed in one thread (otherwise the threads end up
-    # waiting for connections and a lock held by requests that wait for a thread, until the 30 s timeouts).
+    # holds no connection (otherwise the threads end up waiting for connections held by requests that wait for
+    # the worker, until the 30 s timeouts).
     app = create_app(settings.model_copy(update={"api_threads": 3}), temporal_client=client, engine=sqlite_engine)
     async with serving(app) as api:
         pathways = [await _triaged(api, org) for _ in range(4)]
@@ -188,6 +180,9 @@ async def test_staff_acting_and_reading_at_once_all_get_their_answers_on_few_dat
     failed = [(response.status_code, response.text[:200]) for response in responses if response.status_code >= 300]
     assert failed == []
     for pathway_id in pathways:
-        assert _event_kinds(sqlite_engine, pathway_id).count("follow_up_recorded") == 5
+        await eventually(
+            lambda pathway_id=pathway_id: _event_kinds(sqlite_engine, pathway_id).count("follow_up_recorded") == 5,
+            what="five follow-ups in the record",
+        )
         lines = _audit(sqlite_engine, pathway_id, "record_follow_up")
         assert [line.outcome for line in lines] == ["ok"] * 5
