@@ -14,6 +14,7 @@ import weakref
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from importlib.metadata import version
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -242,7 +243,7 @@ def create_app(
     # The interactive docs (/docs, /redoc) from assets installed with the package, never a CDN.
     app = FastAPIOffline(
         title="Work-ability pathways: staff API",
-        version="1.0.0",
+        version=version("workability-pathways"),
         description=API_DESCRIPTION,
         lifespan=_lifespan(settings, temporal_client, engine),
     )

@@ -71,6 +71,15 @@ class ProcessStateName(StrEnum):
     FAILED = "failed"
 
 
+class OfferedAction(BaseModel):
+    """An action the signed-in member may take on the pathway now (the rules still have the last word)."""
+
+    name: str = Field(description="The action's name, as in the audit log")
+    method: str = "POST"
+    path: str = Field(description="Its route; {names} in it are the ids of the item it acts on")
+    summary: str
+
+
 class PathwayRead(PathwayRecord):
     """The pathway's record from the database, with its live process while it runs."""
 
@@ -88,6 +97,9 @@ class PathwayRead(PathwayRecord):
     )
     record_delay: RecordDelay | None = Field(
         default=None, description="The record has not been written since then: the database is away; nothing is lost."
+    )
+    available_actions: list[OfferedAction] = Field(
+        default=[], description="What the signed-in member may do on the pathway now, from the actions' declarations."
     )
 
 

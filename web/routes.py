@@ -25,7 +25,7 @@ from api.access import PathwayGrant, TeamGrant, audited, pathway_access, team_ac
 from api.auth.sessions import safe_return_path
 from api.deps import SealerDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ApiError, ConflictError, ForbiddenError, InvalidInputError
-from api.schemas import HandoverRequest, HandoverResults
+from api.schemas import HandoverRequest, HandoverResults, PathwayRead
 from api.services import audit as audit_service
 from api.services import handovers as handover_service
 from api.services import notifications as notification_service
@@ -45,7 +45,7 @@ from web.coverage import service_coverage
 from web.deps import LANGUAGE_COOKIE, FormToken, PageDep, get_web_staff
 from web.labels import choices, code_label
 from web.templating import LANGUAGES, render
-from workflows.actions import ACTIONS, StaffAction
+from workflows.actions import ACTIONS, BY_NAME, StaffAction
 
 router = APIRouter(include_in_schema=False)
 OVERDUE_FIRST_LIMIT = 500
@@ -254,39 +254,14 @@ def _team_partners(session: Session, team: str) -> list[tuple[str, str]]:
     ]
 
 
-def _fits(name: str, record: Any, staff_id: str, partners: list[tuple[str, str]]) -> bool:
-    """Whether the pathway holds what the action is about (a pending hand-over, an open transition ...)."""
-    handover = record.handover
-    if name in ("accept_handover", "decline_handover"):
-        return handover is not None and handover.to_case_manager == staff_id
-    if name == "withdraw_handover":
-        return handover is not None
-    if name in ("assign_case_manager", "schedule_network_meeting", "record_network_meeting"):
-        return record.case_manager is not None
-    if name == "decide_transition":
-        return bool(record.open_transitions())
-    if name == "withdraw_consent":
-        return any(consent.withdrawn_at is None for consent in record.consents)
-    if name == "answer_referral":
-        return any(referral.status.value in ("sent", "accepted", "started") for referral in record.referrals)
-    if name in ("record_consent", "refer_service"):
-        return bool(partners)
-    return True
-
-
 def _action_forms(
-    page: PageDep, record: Any, staff_choices: list[tuple[str, str]], partner_choices: list[tuple[str, str]]
+    page: PageDep, record: PathwayRead, staff_choices: list[tuple[str, str]], partner_choices: list[tuple[str, str]]
 ) -> dict[str, list[forms.Field]]:
-    """The forms of the actions possible now, for this staff member (what the rules allow decides; this
-    only leaves out what the stage, the role or the pathway's open items rule out anyway)."""
+    """The forms of the actions the API lists as available to this staff member now
+    (`PathwayRead.available_actions`, from the actions' declarations), in their declared order."""
     offered: dict[str, list[forms.Field]] = {}
-    for action in ACTIONS:
-        if not action.offered(record.stage):
-            continue
-        if action.coordinator_only and not page.staff.is_coordinator:
-            continue
-        if not _fits(action.name, record, page.staff.staff_id, partner_choices):
-            continue
+    for available in record.available_actions:
+        action = BY_NAME[available.name]
         fields = forms.describe(action.fields, page.language, skip=set(action.path_fields) - forms.HIDDEN)
         for spec in fields:
             if spec.widget == "staff":

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from models import actions as fields
 from models.pathway import OPEN_STAGES, SERVICE_STAGES, Stage
 from models.process import ProcessState
+from models.record import PathwayRecord
 from workflows import rules
 
 F = TypeVar("F", bound=BaseModel)
@@ -44,14 +45,27 @@ class StaffAction(Generic[F]):
     actor_check: Callable[[ProcessState, F, str], None] | None = None
     # A partner organisation may take this action through its signed link or webhook.
     partner_may_act: bool = False
+    # What the pathway must hold for the action to be offered to this staff member (a pending hand-over to
+    # them, an open transition ...), beyond the stage and the role; the rules decide, this only leaves out
+    # what they would refuse anyway. None: whenever the stage allows it.
+    needs: Callable[[PathwayRecord, str], bool] | None = None
 
     @property
     def path_fields(self) -> tuple[str, ...]:
         return tuple(re.findall(r"{(\w+)}", self.path))
 
     def offered(self, stage: Stage) -> bool:
-        """Whether the action is possible at this stage (the web app offers its form only there)."""
+        """Whether the action is possible at this stage."""
         return stage in self.stages
+
+    def offered_to(self, record: PathwayRecord, *, staff_id: str, coordinator: bool, team_has_partners: bool) -> bool:
+        """Whether to offer the action to this staff member now: the stage, the role, the team's partner register
+        for an action that names a partner, and what the pathway must hold (`needs`)."""
+        if not self.offered(record.stage) or (self.coordinator_only and not coordinator):
+            return False
+        if self.names_partner and not team_has_partners:
+            return False
+        return self.needs is None or self.needs(record, staff_id)
 
     def validate(self, state: ProcessState, fields: F, now: datetime, actor: str) -> None:
         """Why the action is impossible now (`rules.Refusal`): who acts, the stage, then the rule's checks."""
@@ -64,6 +78,30 @@ class StaffAction(Generic[F]):
         if self.actor_check is not None:
             self.actor_check(state, fields, actor)
         self.checks(state, fields, now)
+
+
+def _handover_to_you(record: PathwayRecord, staff_id: str) -> bool:
+    return record.handover is not None and record.handover.to_case_manager == staff_id
+
+
+def _handover_pending(record: PathwayRecord, staff_id: str) -> bool:
+    return record.handover is not None
+
+
+def _case_manager_named(record: PathwayRecord, staff_id: str) -> bool:
+    return record.case_manager is not None
+
+
+def _transition_open(record: PathwayRecord, staff_id: str) -> bool:
+    return bool(record.open_transitions())
+
+
+def _consent_in_force(record: PathwayRecord, staff_id: str) -> bool:
+    return any(consent.withdrawn_at is None for consent in record.consents)
+
+
+def _referral_open(record: PathwayRecord, staff_id: str) -> bool:
+    return any(referral.status.value in ("sent", "accepted", "started") for referral in record.referrals)
 
 
 ACTIONS: tuple[StaffAction[Any], ...] = (
@@ -89,6 +127,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         apply=rules.assign_case_manager,
         coordinator_only=True,
         names_case_manager=("case_manager",),
+        needs=_case_manager_named,
     ),
     StaffAction(
         name="accept_handover",
@@ -100,6 +139,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         checks=rules.validate_accept_handover,
         apply=rules.accept_handover,
         actor_check=rules.require_incoming_case_manager,
+        needs=_handover_to_you,
     ),
     StaffAction(
         name="decline_handover",
@@ -111,6 +151,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         checks=rules.validate_decline_handover,
         apply=rules.decline_handover,
         actor_check=rules.require_incoming_case_manager,
+        needs=_handover_to_you,
     ),
     StaffAction(
         name="withdraw_handover",
@@ -122,6 +163,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         checks=rules.validate_withdraw_handover,
         apply=rules.withdraw_handover,
         coordinator_only=True,
+        needs=_handover_pending,
     ),
     StaffAction(
         name="set_goal",
@@ -192,6 +234,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         stages=SERVICE_STAGES,
         checks=rules.validate_decide_transition,
         apply=rules.decide_transition,
+        needs=_transition_open,
     ),
     StaffAction(
         name="record_consent",
@@ -213,6 +256,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         stages=OPEN_STAGES,
         checks=rules.validate_withdraw_consent,
         apply=rules.withdraw_consent,
+        needs=_consent_in_force,
     ),
     StaffAction(
         name="refer_service",
@@ -236,6 +280,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         apply=rules.answer_referral,
         actor_check=rules.require_referral_partner,
         partner_may_act=True,
+        needs=_referral_open,
     ),
     StaffAction(
         name="schedule_network_meeting",
@@ -246,6 +291,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         stages=OPEN_STAGES,
         checks=rules.validate_schedule_network_meeting,
         apply=rules.schedule_network_meeting,
+        needs=_case_manager_named,
     ),
     StaffAction(
         name="record_network_meeting",
@@ -256,6 +302,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         stages=OPEN_STAGES,
         checks=rules.validate_record_network_meeting,
         apply=rules.record_network_meeting,
+        needs=_case_manager_named,
     ),
     StaffAction(
         name="record_follow_up",
@@ -338,3 +385,15 @@ BY_FIELDS: Mapping[type[BaseModel], StaffAction[Any]] = MappingProxyType({action
 
 def action_for(fields_model: type[F]) -> StaffAction[F]:
     return BY_FIELDS[fields_model]
+
+
+def available_actions(
+    record: PathwayRecord, *, staff_id: str, coordinator: bool, team_has_partners: bool
+) -> list[StaffAction[Any]]:
+    """The actions to offer this staff member on the pathway now, in the order they are declared: the API
+    lists them on `GET /pathways/{id}` and the web app renders its forms from the same list."""
+    return [
+        action
+        for action in ACTIONS
+        if action.offered_to(record, staff_id=staff_id, coordinator=coordinator, team_has_partners=team_has_partners)
+    ]

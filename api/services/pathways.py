@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 from temporalio.client import (
     Client,
     WorkflowExecutionStatus,
@@ -32,6 +32,7 @@ from api.access import AuditLine, PathwayGrant, TeamGrant, require_pathway_reade
 from api.errors import ConflictError, ForbiddenError, InvalidInputError, TemporalUnavailableError
 from api.schemas import (
     FollowUpEntry,
+    OfferedAction,
     Page,
     PathwayListItem,
     PathwayRead,
@@ -49,10 +50,11 @@ from models.events import EventKind, FollowUpRecorded, PathwayEvent, coded_facts
 from models.pathway import Stage, pathway_id_for
 from models.process import ProcessState
 from models.record import PathwayRecord, apply_events
-from models.tables import PathwayEventRow, PathwayRow
+from models.tables import Partner, PathwayEventRow, PathwayRow
 from records import store
 from records.store import PathwayQuery, aware
 from workflows import deadlines
+from workflows.actions import available_actions
 from workflows.client import get_process, pathway_handle, start_pathway
 
 # How long a request waits for the pathway's worker to answer a query or an update. Without a worker an
@@ -223,6 +225,33 @@ async def read(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> 
     row = grant.pathway
     if row.closed_at is not None:
         return _read_model(await _recorded(sealer, row), row, LiveProcess(None, ProcessStateName.CLOSED))
+    view = await _live_view(client, sealer, grant)
+    if view.process is not ProcessStateName.FAILED:
+        view.available_actions = await asyncio.to_thread(_offered_actions, grant, view)
+    return view
+
+
+def _offered_actions(grant: PathwayGrant, record: PathwayRecord) -> list[OfferedAction]:
+    staff = grant.staff
+
+    def team_has_partners() -> bool:
+        statement = select(Partner.partner_id).where(col(Partner.team_id) == record.team, col(Partner.active).is_(True))
+        return grant.session.exec(statement.limit(1)).first() is not None
+
+    # The partner register is read only when an action naming a partner is otherwise on offer.
+    candidates = available_actions(
+        record, staff_id=staff.staff_id, coordinator=staff.is_coordinator, team_has_partners=True
+    )
+    has_partners = any(action.names_partner for action in candidates) and team_has_partners()
+    return [
+        OfferedAction(name=action.name, path=f"/pathways/{record.pathway_id}/{action.path}", summary=action.summary)
+        for action in candidates
+        if has_partners or not action.names_partner
+    ]
+
+
+async def _live_view(client: Client, sealer: RecordSealer, grant: PathwayGrant) -> PathwayRead:
+    row = grant.pathway
     # The process first, then the record: whatever the process had not yet recorded when asked is in the
     # database by the time it is read, or still among the process's unrecorded events; nothing falls between.
     live = await live_process(client, row.pathway_id)

@@ -255,8 +255,8 @@ async def test_a_reminder_for_a_case_manager_who_left_goes_to_the_coordinators_a
     outbox = _dispatcher(engine, smtp_inbox.settings())
     pathway_id = _pathway_id()
     reminder = _to_nurse(pathway_id, NotificationKind.FOLLOW_UP_DUE_SOON)
-    handover = _to_nurse(pathway_id, NotificationKind.HANDOVER_FROM).model_copy(
-        update={"key": f"{pathway_id}:update:u2:handover_from"}
+    handover = _to_nurse(pathway_id, NotificationKind.HANDOVER_PENDING).model_copy(
+        update={"key": f"{pathway_id}:update:u2:handover_pending"}
     )
     await _record(engine, outbox, _batch(pathway_id, reminder, handover))
     await _drain(outbox)

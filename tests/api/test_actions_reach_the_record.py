@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -46,6 +47,10 @@ def _event_kinds(engine: Engine, pathway_id: str) -> list[str]:
             .order_by(col(PathwayEventRow.sequence))
         )
         return list(session.exec(statement))
+
+
+def _follow_ups_recorded(engine: Engine, pathway_id: str, count: int) -> bool:
+    return _event_kinds(engine, pathway_id).count("follow_up_recorded") == count
 
 
 def _audit(engine: Engine, pathway_id: str, action: str) -> list[AuditLogEntry]:
@@ -180,9 +185,6 @@ async def test_staff_acting_and_reading_at_once_all_get_their_answers_on_few_dat
     failed = [(response.status_code, response.text[:200]) for response in responses if response.status_code >= 300]
     assert failed == []
     for pathway_id in pathways:
-        await eventually(
-            lambda pathway_id=pathway_id: _event_kinds(sqlite_engine, pathway_id).count("follow_up_recorded") == 5,
-            what="five follow-ups in the record",
-        )
+        await eventually(partial(_follow_ups_recorded, sqlite_engine, pathway_id, 5), what="five follow-ups recorded")
         lines = _audit(sqlite_engine, pathway_id, "record_follow_up")
         assert [line.outcome for line in lines] == ["ok"] * 5

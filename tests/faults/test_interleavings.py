@@ -13,6 +13,7 @@ import asyncio
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -141,7 +142,7 @@ async def _run_schedule(stage: Stage, steps: list[str], triage_due: int) -> None
             await asyncio.to_thread(scenario.start_worker)
             for path, body, headers in scenario.refused:
                 response = await eventually(
-                    lambda path=path, body=body, headers=headers: _answered(api, path, body, headers),
+                    partial(_answered, api, path, body, headers),
                     timeout=60,
                     what=f"{path} applied once a worker runs",
                 )

@@ -118,9 +118,7 @@ async def test_coordinator_reads_a_real_encrypted_pathway_history_and_the_read_i
     engine = migrated(url)
     org = make_org(engine)
     queue = f"tq-{uuid.uuid4()}"
-    settings = keys.only_a.model_copy(
-        update={"task_queue": queue, "database_url": url}
-    )
+    settings = keys.only_a.model_copy(update={"task_queue": queue, "database_url": url})
     async with running_worker(client, settings, engine) as effects:
         noted = await run_pathway_with_notes(client, queue, engine, effects.sealer, org, marker)
     pathway = noted.pathway

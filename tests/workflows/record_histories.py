@@ -252,7 +252,8 @@ async def main(tag: str) -> None:
         url = f"sqlite:///{folder}/histories.db"
         engine = migrated(url)
         org = make_org(engine)
-        settings = Settings(task_queue=TASK_QUEUE, database_url=url)
+        # Saved histories are test data, replayed without keys.
+        settings = Settings(task_queue=TASK_QUEUE, database_url=url, require_encryption=False)
         async with (
             await WorkflowEnvironment.start_local(
                 data_converter=data_converter(),
