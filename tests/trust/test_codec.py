@@ -16,6 +16,7 @@ from core.codec import (
     KEY_ID_METADATA,
     EncryptionCodec,
     EncryptionKeyError,
+    NoKeysCodec,
     PayloadDecryptionError,
     parse_key_ring,
 )
@@ -127,10 +128,18 @@ def test_url_safe_and_unpadded_keys_are_accepted() -> None:
     assert ring is not None and ring.keys["k1"] == raw
 
 
-def test_encryption_is_off_without_keys_and_the_plain_converter_is_used() -> None:
+async def test_without_keys_payloads_pass_as_they_are_and_an_encrypted_one_names_the_key_it_needs() -> None:
     assert parse_key_ring("", "") is None
-    assert data_converter() is pydantic_data_converter
-    assert data_converter(Settings(encryption_keys="", encryption_active_key="")) is pydantic_data_converter
+    assert data_converter() is pydantic_data_converter  # the replayer's, for the saved histories
+    plain = data_converter(Settings(encryption_keys="", encryption_active_key=""))
+    assert isinstance(plain.payload_codec, NoKeysCodec)
+    goal = SetGoalInput(text="Find part-time work near home")
+    [encoded] = await plain.encode([goal])
+    assert await plain.decode([encoded], [SetGoalInput]) == [goal]
+    # A payload a keyed process wrote, met by a process without keys (a worker started without them).
+    [sealed] = await data_converter(encryption_settings({"k7": new_key()}, active="k7")).encode([goal])
+    with pytest.raises(PayloadDecryptionError, match=r"'k7'.*no encryption keys"):
+        await plain.decode([sealed], [SetGoalInput])
 
 
 async def test_the_converter_with_keys_encrypts_pydantic_models_and_failure_messages() -> None:
