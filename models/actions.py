@@ -30,7 +30,7 @@ from models.pathway import (
     ReferralAnswer,
     ReferralSource,
     ReferringOrganisation,
-    ServiceKind,
+    ServicePeriod,
     ServiceStatusChange,
     ShortText,
     StaffId,
@@ -184,13 +184,9 @@ class CompleteAssessment(ContractModel):
     recommendation: NoteText = free_text()
 
 
-class PlannedServiceInput(ContractModel):
-    service_id: ItemId | None = Field(default=None, description="Given to keep a service of the current plan.")
-    kind: ServiceKind
+class PlannedServiceInput(ServicePeriod):
     provider: ShortText = Field(description="The organisation providing the service.")
-    planned_start: datetime
-    planned_end: datetime | None = None
-    remote: bool = False
+    service_id: ItemId | None = Field(default=None, description="Given to keep a service of the current plan.")
 
     @model_validator(mode="after")
     def _period_in_order(self) -> PlannedServiceInput:

@@ -31,6 +31,7 @@ from models.pathway import (
     ReferralSource,
     ReferringOrganisation,
     ServiceKind,
+    ServicePeriod,
     ServiceStatus,
     Stage,
     TeamReviewCause,
@@ -200,15 +201,10 @@ class ReassessmentStarted(EventBase):
     assessment_level: AssessmentLevel | None = None
 
 
-class PlannedServiceFacts(ContractModel):
+class PlannedServiceFacts(ServicePeriod):
     """A service of the plan as the plan set it (its status changes are events of their own)."""
 
     service_id: str
-    kind: ServiceKind
-    provider: str
-    planned_start: datetime
-    planned_end: datetime | None = None
-    remote: bool = False
     status: ServiceStatus
     new: bool = Field(description="Added by this plan (false: kept from the previous one).")
 
@@ -358,6 +354,12 @@ class FollowUpRecorded(EventBase):
     channel: ContactChannel
     next_follow_up_due: datetime | None = None
     note: str = free_text()
+
+    @staticmethod
+    def last_contact(previous: datetime | None, contacted_at: datetime) -> datetime:
+        """The client's last contact once this one is recorded (a contact recorded late may be older): the
+        process and the record both derive it here."""
+        return max(previous or contacted_at, contacted_at)
 
 
 class FollowUpReminderSent(EventBase):

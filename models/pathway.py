@@ -9,7 +9,7 @@ value is safe for running pathways; renaming or removing one breaks the replay o
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -376,6 +376,17 @@ def is_pathway_id(value: str) -> bool:
 
 class ContractModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=False)
+
+
+class ServicePeriod(ContractModel):
+    """A service of the plan as planned: what, by whom, when, and whether remote. Declared once and shared by
+    the action that plans it, its event, the process and the record."""
+
+    kind: ServiceKind
+    provider: str = Field(description="The organisation providing the service.")
+    planned_start: datetime
+    planned_end: datetime | None = None
+    remote: bool = False
 
 
 # Free text written by staff about the client (notes, goals, reasons, summaries, results, comments). It

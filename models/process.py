@@ -29,6 +29,7 @@ from models.pathway import (
     PathwayPolicy,
     ReferralStatus,
     ServiceKind,
+    ServicePeriod,
     ServiceStatus,
     Stage,
     TeamReviewCause,
@@ -77,13 +78,8 @@ class ProcessInvestigation(ContractModel):
     status: InvestigationStatus = InvestigationStatus.ORDERED
 
 
-class ProcessService(ContractModel):
+class ProcessService(ServicePeriod):
     service_id: str
-    kind: ServiceKind
-    provider: str = ""
-    planned_start: datetime
-    planned_end: datetime | None = None
-    remote: bool = False
     status: ServiceStatus = ServiceStatus.PLANNED
     started_at: datetime | None = None
     ended_at: datetime | None = None
@@ -95,7 +91,7 @@ class ProcessPlan(ContractModel):
     follow_up_interval: timedelta
 
 
-class OpenTransition(ContractModel):
+class TransitionFacts(ContractModel):
     """A service that stopped short while the client's plan goes on: the case manager decides what follows."""
 
     transition_id: str
@@ -103,6 +99,9 @@ class OpenTransition(ContractModel):
     service_kind: ServiceKind
     cause: TransitionCause
     opened_at: datetime
+
+
+class OpenTransition(TransitionFacts):
     gap_seen: bool = Field(default=False, description="The client had no active service at some point since.")
 
 

@@ -11,7 +11,7 @@ the latest few of each and their counts.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from pydantic import Field
 
@@ -56,14 +56,10 @@ from models.events import (
     Triaged,
 )
 from models.pathway import (
-    AssessmentLevel,
-    ClosureReason,
-    ConsentScope,
     ContactChannel,
     ContractModel,
     InvestigationStatus,
     Language,
-    LongTermSolution,
     ReferralAnswer,
     ReferralSource,
     ReferralStatus,
@@ -71,11 +67,23 @@ from models.pathway import (
     ServiceKind,
     ServiceStatus,
     Stage,
-    TeamReviewCause,
     TeamReviewDecision,
-    TransitionCause,
     TransitionDecision,
     TriageRoute,
+)
+from models.process import (
+    PendingReview,
+    ProcessAssessment,
+    ProcessClosure,
+    ProcessConsent,
+    ProcessGoal,
+    ProcessInvestigation,
+    ProcessOutcome,
+    ProcessPlan,
+    ProcessReferral,
+    ProcessService,
+    ScheduledMeeting,
+    TransitionFacts,
 )
 
 # The record keeps this many of the latest follow-ups and feedback; the rest are read page by page.
@@ -116,12 +124,7 @@ class HandoverRecord(ContractModel):
     end_reason: str | None = None
 
 
-class TransitionRecord(ContractModel):
-    transition_id: str
-    service_id: str
-    service_kind: ServiceKind
-    cause: TransitionCause
-    opened_at: datetime
+class TransitionRecord(TransitionFacts):
     active_services_left: int
     decision: TransitionDecision | None = None
     decided_at: datetime | None = None
@@ -132,12 +135,7 @@ class TransitionRecord(ContractModel):
     without_gap: bool | None = None
 
 
-class ConsentRecord(ContractModel):
-    consent_id: str
-    partner_id: str
-    scopes: list[ConsentScope]
-    given_at: datetime
-    expires_at: datetime | None = None
+class ConsentRecord(ProcessConsent):
     recorded_at: datetime
     recorded_by: str
     note: str | None = None
@@ -154,17 +152,10 @@ class ReferralAnswerRecord(ContractModel):
     reason: str | None = None
 
 
-class ReferralRecord(ContractModel):
-    referral_id: str
-    service_id: str
+class ReferralRecord(ProcessReferral):
     service_kind: ServiceKind
-    partner_id: str
-    consent_id: str
-    status: ReferralStatus = ReferralStatus.SENT
-    sent_at: datetime
     sent_by: str
     times_sent: int = 1
-    answer_due: datetime
     message: str
     answers: list[ReferralAnswerRecord] = []
     withdrawn_at: datetime | None = None
@@ -181,67 +172,42 @@ class NetworkMeetingRecord(ContractModel):
     recorded_by: str
 
 
-class ScheduledMeetingRecord(ContractModel):
-    meeting_id: str
-    at: datetime
+class ScheduledMeetingRecord(ScheduledMeeting):
     participants: list[MeetingParticipantFacts]
     remote: bool = False
     agenda: str | None = None
     scheduled_by: str
 
 
-class AssessmentRecord(ContractModel):
-    route: TriageRoute
-    level: AssessmentLevel | None = None
-    started_at: datetime
-    completed_at: datetime | None = None
+class AssessmentRecord(ProcessAssessment):
     completed_by: str | None = None
     summary: str | None = None
     recommendation: str | None = None
     triage_note: str | None = None
 
 
-class GoalRecord(ContractModel):
-    goal_id: str
+class GoalRecord(ProcessGoal):
     text: str
-    target_date: datetime | None = None
-    achieved: bool = False
     set_at: datetime
     set_by: str
     updated_at: datetime
 
 
-class InvestigationRecord(ContractModel):
-    investigation_id: str
+class InvestigationRecord(ProcessInvestigation):
     description: str
     provider: str | None = None
-    due_at: datetime | None = None
-    status: InvestigationStatus = InvestigationStatus.ORDERED
     ordered_at: datetime
-    ordered_by: str
     completed_at: datetime | None = None
     completed_by: str | None = None
     result_summary: str | None = None
 
 
-class PlanRecord(ContractModel):
-    version: int
-    set_at: datetime
+class PlanRecord(ProcessPlan):
     set_by: str
-    follow_up_interval: timedelta
     note: str | None = None
 
 
-class ServiceRecord(ContractModel):
-    service_id: str
-    kind: ServiceKind
-    provider: str
-    planned_start: datetime
-    planned_end: datetime | None = None
-    remote: bool = False
-    status: ServiceStatus = ServiceStatus.PLANNED
-    started_at: datetime | None = None
-    ended_at: datetime | None = None
+class ServiceRecord(ProcessService):
     planned_in_version: int
     last_note: str | None = None
 
@@ -254,25 +220,18 @@ class FollowUpRecord(ContractModel):
     recorded_by: str
 
 
-class TeamReviewRecord(ContractModel):
-    review_id: str
-    cause: TeamReviewCause
+class TeamReviewRecord(PendingReview):
     reason: str
-    opened_by: str
-    opened_at: datetime
     decided_at: datetime | None = None
     decided_by: str | None = None
     decision: TeamReviewDecision | None = None
     decision_note: str | None = None
 
 
-class OutcomeRecord(ContractModel):
-    solution: LongTermSolution
+class OutcomeRecord(ProcessOutcome):
     description: str
     started_at: datetime | None = None
-    recorded_at: datetime
     recorded_by: str
-    sustainment_until: datetime
     confirmed_at: datetime | None = None
     held: bool | None = None
     confirmation_note: str | None = None
@@ -286,10 +245,8 @@ class FeedbackRecord(ContractModel):
     recorded_by: str
 
 
-class ClosureRecord(ContractModel):
-    reason: ClosureReason
+class ClosureRecord(ProcessClosure):
     note: str
-    closed_at: datetime
     closed_by: str
 
 
@@ -669,7 +626,7 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                 ),
             )
             record.follow_up_count += 1
-            record.last_contact_at = max(record.last_contact_at or event.contacted_at, event.contacted_at)
+            record.last_contact_at = FollowUpRecorded.last_contact(record.last_contact_at, event.contacted_at)
             if event.next_follow_up_due is not None:
                 record.next_follow_up_due = event.next_follow_up_due
         case FollowUpReminderSent():

@@ -1185,7 +1185,7 @@ def validate_record_follow_up(state: ProcessState, action: RecordFollowUp, now: 
 def record_follow_up(change: Change, action: RecordFollowUp) -> None:
     state = change.state
     contacted_at = action.contacted_at or change.now
-    state.last_contact_at = max(state.last_contact_at or contacted_at, contacted_at)
+    state.last_contact_at = FollowUpRecorded.last_contact(state.last_contact_at, contacted_at)
     if state.plan is not None:
         state.next_follow_up_due = max(contacted_at, change.now) + state.plan.follow_up_interval
     change.record(
