@@ -325,3 +325,35 @@ def _run_worker_without_keys(address: str, queue: str, database_url: str, log: P
     )
     log.write_text(done.stdout + done.stderr)
     return done.returncode, done.stderr
+
+
+async def test_a_worker_started_by_hand_beside_make_run_takes_its_key_from_var(tmp_path: Path) -> None:
+    """`python -m ops.cli worker` with no keys in its environment, encryption required, beside the `var/` that
+    `make run` made: it takes the key from `var/encryption.key` and runs the pathways the others encrypt."""
+    from ops.run import local_encryption_key
+    from tests.support.helpers import start_fixed
+
+    var = tmp_path / "var"
+    key_id, key = local_encryption_key(var)
+    database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    seed_staff_with_email(database_url)
+    queue = f"faults-{uuid.uuid4().hex[:8]}"
+    server = TemporalServer(tmp_path / "temporal", tmp_path)
+    server.start()
+    worker = start_worker(
+        server.address,
+        queue,
+        database_url,
+        tmp_path / "worker.log",
+        PATHWAYS_VAR_DIR=str(var),
+        PATHWAYS_REQUIRE_ENCRYPTION="true",
+    )
+    try:
+        keyed = Settings(encryption_keys=f"{key_id}:{key}", encryption_active_key=key_id)
+        client = await Client.connect(server.address, data_converter=data_converter(keyed))
+        handle = await start_fixed(client, queue)
+        await eventually(partial(_recorded_at_least, database_url, handle.id, 1), what="the referral in the record")
+    finally:
+        stop_process(worker.process)
+        server.stop()
+    assert "Traceback" not in worker.log()
