@@ -24,7 +24,6 @@ from fastapi_offline import FastAPIOffline
 from sqlalchemy import Engine
 from sqlalchemy import exc as sqlalchemy_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
 import models.tables  # noqa: F401  (registers the tables on SQLModel.metadata)
@@ -41,6 +40,7 @@ from api.errors import (
     NotFoundError,
     UnavailableError,
 )
+from api.headers import SecurityHeaders
 from api.limits import BodySizeLimitMiddleware
 from api.routes import api_router
 from api.services.codec_access import PathwayCodecAccess
@@ -202,36 +202,6 @@ def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(CodecCORSMiddleware, origins=settings.codec_cors_origin_list)
 
 
-# The interactive docs load nothing from elsewhere (ReDoc would fetch its footer logo from its CDN): scripts,
-# styles and images from this API only; inline ones for the pages' own set-up, blob: for ReDoc's worker.
-DOCS_CONTENT_SECURITY_POLICY = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'"
-)
-
-
-class DocsSecurityHeaders:
-    def __init__(self, app: ASGIApp, paths: tuple[str, ...] = ("/docs", "/redoc")) -> None:
-        self.app = app
-        self.paths = paths
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] not in self.paths:
-            await self.app(scope, receive, send)
-            return
-
-        async def with_policy(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = [
-                    *message.get("headers", []),
-                    (b"content-security-policy", DOCS_CONTENT_SECURITY_POLICY.encode()),
-                ]
-                message = {**message, "headers": headers}
-            await send(message)
-
-        await self.app(scope, receive, with_policy)
-
-
 def create_app(
     settings: Settings | None = None,
     *,
@@ -250,7 +220,9 @@ def create_app(
     _mount_codec_server(app, settings)
     # trust: oversized bodies get a clear 413 before validation; the codec server has its own limit.
     app.add_middleware(BodySizeLimitMiddleware, exempt_prefixes=("/codec",))
-    app.add_middleware(DocsSecurityHeaders)
+    app.add_middleware(
+        SecurityHeaders, public_url=settings.effective_public_url, identity_provider=settings.oidc_issuer
+    )
     app.add_exception_handler(ApiError, api_error_response)
     for away in DATABASE_AWAY:
         app.add_exception_handler(away, _database_away)

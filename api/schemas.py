@@ -212,6 +212,18 @@ class PartnerUpdate(Body):
     active: bool | None = Field(default=None, description="false: no further referrals to it (its history stays).")
     rotate_webhook_secret: bool = Field(default=False, description="Make a new webhook secret (shown once).")
 
+    @model_validator(mode="after")
+    def _required_fields_not_null(self) -> PartnerUpdate:
+        # Absent keeps a field; null would empty one the partner cannot be without (found by fuzzing: a 500).
+        nulled = sorted(
+            name
+            for name in ("name", "channel", "language", "active")
+            if name in self.model_fields_set and getattr(self, name) is None
+        )
+        if nulled:
+            raise ValueError(f"{', '.join(nulled)} cannot be null: leave a field out to keep it as it is")
+        return self
+
 
 class PartnerPublic(BaseModel):
     team_id: str

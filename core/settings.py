@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlparse
 
 from pydantic import AliasChoices, Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -219,6 +220,26 @@ class Settings(BaseSettings):
         return self
 
     @model_validator(mode="after")
+    def _dev_sign_in_only_on_this_machine(self) -> Settings:
+        # The development sign-in lets anyone choose whom to be: never beside a real identity provider, nor where
+        # others can reach the service (an https address, or an API listening beyond this machine).
+        if not self.dev_sign_in:
+            return self
+        public = urlparse(self.effective_public_url)
+        if self.oidc_issuer or public.scheme == "https" or public.hostname not in _LOOPBACK_NAMES:
+            raise ValueError(
+                "PATHWAYS_DEV_SIGN_IN is for `make run` on one machine only: it cannot be on together with an "
+                "identity provider (PATHWAYS_OIDC_ISSUER) or a public address (PATHWAYS_PUBLIC_URL "
+                f"{self.effective_public_url})"
+            )
+        if self.api_host not in _LOOPBACK_NAMES:
+            raise ValueError(
+                f"PATHWAYS_DEV_SIGN_IN is for `make run` on one machine only: the API listens on {self.api_host}, "
+                "reachable from elsewhere; set PATHWAYS_API_HOST=127.0.0.1 or turn the development sign-in off"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _encryption_keys_well_formed(self) -> Settings:
         # Fail when the process starts, not at the first payload.
         parse_key_ring(self.encryption_keys.get_secret_value(), self.encryption_active_key)
@@ -263,6 +284,9 @@ class Settings(BaseSettings):
 
 class MissingEncryptionKeys(RuntimeError):
     """A process that needs the payload keys was started without them."""
+
+
+_LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 
 
 def get_settings() -> Settings:

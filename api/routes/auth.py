@@ -4,6 +4,7 @@ clearly marked development sign-in of `make run` (`PATHWAYS_DEV_SIGN_IN`, never 
 from __future__ import annotations
 
 import asyncio
+import hmac
 import html
 import secrets
 from typing import Annotated
@@ -17,6 +18,7 @@ from api.auth.identity import staff_for_claims
 from api.auth.oidc import IdentityProviderError, InvalidToken, PkceChallenge
 from api.deps import IdentityProviderDep, SessionDep, SettingsDep, SignedInStaff
 from api.errors import NotAuthenticatedError, NotFoundError, TemporalUnavailableError
+from api.headers import SIGN_IN_PAGE_STYLE
 from api.routes.responses import AUTHENTICATED
 from api.schemas import SignedInStaffMember
 from core.settings import Settings
@@ -29,6 +31,12 @@ ReturnTo = Annotated[str | None, Query(max_length=2000, description="A path on t
 
 def _redirect_uri(settings: Settings) -> str:
     return f"{settings.effective_public_url}/auth/callback"
+
+
+# The browser that started a sign-in holds its state in this cookie, and only that browser may finish it: a
+# code and state captured or made by someone else cannot sign a victim in as them (login CSRF).
+SIGN_IN_COOKIE = "pathways_sign_in"
+SIGN_IN_COOKIE_PATH = "/auth"
 
 
 def _signed_in(response: Response, settings: Settings, secret: str, hours: float) -> Response:
@@ -67,11 +75,22 @@ async def login(
         )
     except IdentityProviderError as err:
         raise TemporalUnavailableError(f"the identity provider cannot be reached: {err}") from None
-    return RedirectResponse(url, status_code=303)
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        SIGN_IN_COOKIE,
+        state,
+        max_age=sessions.SIGN_IN_MINUTES * 60,
+        httponly=True,
+        secure=settings.effective_public_url.startswith("https://"),
+        samesite="lax",  # sent along with the provider's redirect back, a top-level GET
+        path=SIGN_IN_COOKIE_PATH,
+    )
+    return response
 
 
 @router.get("/callback", include_in_schema=False)
 async def callback(
+    http: Request,
     settings: SettingsDep,
     provider: IdentityProviderDep,
     session: SessionDep,
@@ -86,6 +105,10 @@ async def callback(
         raise NotAuthenticatedError(f"the identity provider did not sign you in: {error_description or error}")
     if not state or not code:
         raise NotAuthenticatedError("the identity provider's answer lacks its code or state; start again")
+    started_here = http.cookies.get(SIGN_IN_COOKIE, "")
+    if not hmac.compare_digest(started_here.encode(), state.encode()):
+        # Not consumed: the browser that did start it can still finish.
+        raise NotAuthenticatedError("this sign-in was not started in this browser; start again from the sign-in page")
     request = await asyncio.to_thread(sessions.finish_sign_in, session, state)
     try:
         signed_in = await provider.exchange_code(
@@ -104,7 +127,11 @@ async def callback(
         hours=settings.session_hours,
         id_token_hint=signed_in.id_token,
     )
-    return _signed_in(RedirectResponse(request.return_to, status_code=303), settings, secret, settings.session_hours)
+    response = _signed_in(
+        RedirectResponse(request.return_to, status_code=303), settings, secret, settings.session_hours
+    )
+    response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN_COOKIE_PATH)
+    return response
 
 
 @router.post("/logout", include_in_schema=False)
@@ -208,9 +235,6 @@ def _page(title: str, body: str) -> str:
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
         "content='width=device-width, initial-scale=1'>"
         f"<title>{html.escape(title)} · Work-ability pathways</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem;color:#1a1a1a}"
-        ".warning{background:#fff4ce;border:2px solid #8a6d00;padding:.75rem}ul.staff{list-style:none;padding:0}"
-        "ul.staff li{margin:.5rem 0}button{font:inherit;padding:.5rem 1rem;cursor:pointer}"
-        "button:focus-visible,a:focus-visible{outline:3px solid #0b5cad;outline-offset:2px}</style></head>"
+        f"<style>{SIGN_IN_PAGE_STYLE}</style></head>"
         f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
     )

@@ -149,6 +149,33 @@ async def test_a_state_is_good_for_one_callback_and_a_return_path_stays_on_the_s
     assert forged.status_code == 401
 
 
+async def test_a_sign_in_finishes_only_in_the_browser_that_started_it(
+    browser: httpx.AsyncClient,
+    oidc_provider: OpenIdProvider,
+    staff_database: tuple[str, dict[str, str]],
+    tmp_path: Path,
+) -> None:
+    """Login CSRF: an attacker signs in as themselves up to the provider's answer and sends the callback link to
+    a victim. The victim's browser never started that sign-in, so it is refused and nobody is signed in there;
+    the browser that started it can still finish."""
+    start = await browser.get(f"{API}/auth/login")
+    assert "pathways_sign_in=" in start.headers["set-cookie"] and "HttpOnly" in start.headers["set-cookie"]
+    back = await provider_login(browser, start.headers["location"], NURSE)
+    callback_url = back.headers["location"]
+    app = create_app(oidc_settings(oidc_provider, staff_database[0], tmp_path))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(mounts={API: transport}, follow_redirects=False, timeout=30) as victim:
+            replayed = await victim.get(callback_url)
+            assert replayed.status_code == 401, replayed.text
+            assert "not started in this browser" in replayed.json()["detail"]
+            assert sessions.COOKIE not in replayed.headers.get("set-cookie", "")
+            assert (await victim.get(f"{API}/auth/session")).status_code == 401
+    finished = await browser.get(callback_url)
+    assert finished.status_code == 303, finished.text
+    assert (await browser.get(f"{API}/auth/session")).json()["staff_id"] == NURSE
+
+
 async def test_someone_the_provider_knows_but_who_is_not_staff_is_told_so(browser: httpx.AsyncClient) -> None:
     callback = await sign_in(browser, "stranger.someone")
     assert callback.status_code == 401

@@ -1,0 +1,90 @@
+"""The security review's findings (issue 35), one test each: each failed on the code the review read and passes
+on the fix. The larger ones have files of their own (sign-in, webhooks, the codec server)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.client import Client
+
+from api.auth import sessions
+from core.settings import Settings
+from models.tables import Partner, SignInMethod
+from tests.support.fixtures import Org, serving
+from tests.support.helpers import ok
+from web.app import create_app as create_web_app
+
+
+async def test_a_partner_update_that_nulls_a_required_field_is_refused_and_changes_nothing(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    """Found by fuzzing: `{"email": ..., "active": null}` answered 500 (NOT NULL constraint failed)."""
+    body = {"partner_id": "kela-pori", "name": "Kela Pori", "kind": "kela", "channel": "email", "email": "a@kela.fi"}
+    ok(await api.post(f"/teams/{org.team}/partners", json=body, headers=org.coordinator.auth), 201)
+    for nulled in ({"email": "b@kela.fi", "active": None}, {"name": None}, {"language": None}, {"channel": None}):
+        answer = await api.patch(f"/teams/{org.team}/partners/kela-pori", json=nulled, headers=org.coordinator.auth)
+        assert answer.status_code == 422, answer.text
+        [field] = [name for name, value in nulled.items() if value is None]
+        assert f"{field} cannot be null" in answer.text
+    with Session(sqlite_engine) as session:
+        partner = session.get(Partner, (org.team, "kela-pori"))
+        assert partner is not None and partner.active and partner.email == "a@kela.fi" and partner.name == "Kela Pori"
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"oidc_issuer": "https://login.example.org", "oidc_client_id": "pathways"},
+        {"public_url": "https://pathways.example.org"},
+        {"public_url": "http://pathways.internal:8000"},
+        {"api_host": "0.0.0.0"},
+    ],
+    ids=["identity-provider", "https-address", "named-host", "all-interfaces"],
+)
+def test_the_development_sign_in_refuses_to_start_anywhere_but_on_one_machine(where: dict[str, str]) -> None:
+    with pytest.raises(ValidationError, match="PATHWAYS_DEV_SIGN_IN is for `make run` on one machine only"):
+        Settings(dev_sign_in=True, **where)
+    assert Settings(dev_sign_in=True).dev_sign_in  # make run's own: loopback, no provider
+    assert Settings(**where).dev_sign_in is False
+
+
+@pytest.fixture
+async def web(client: Client, settings: Settings, sqlite_engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    settings = settings.model_copy(update={"public_url": "https://pathways.example.org"})
+    app = create_web_app(settings, temporal_client=client, engine=sqlite_engine)
+    async with serving(app) as http:
+        yield http
+
+
+async def test_every_page_and_answer_carries_the_security_headers(
+    web: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    """Only /docs had a policy: the staff pages, the partner page and the sign-in pages had none."""
+    with Session(sqlite_engine) as session:
+        secret, _ = sessions.open_session(
+            session, staff_id=org.nurse.staff_id, method=SignInMethod.DEVELOPMENT, hours=1
+        )
+    pages = {
+        "/app/": {"Cookie": f"{sessions.COOKIE}={secret}"},
+        "/partner/referrals/not-a-token": {},
+        "/auth/signed-out": {},
+        "/healthz": {},
+    }
+    for path, headers in pages.items():
+        response = await web.get(path, headers=headers)
+        assert response.status_code < 500, (path, response.status_code)
+        policy = response.headers["content-security-policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy, path
+        assert "script-src" not in policy, f"{path}: pages run no script"
+        assert response.headers["x-content-type-options"] == "nosniff", path
+        assert response.headers["x-frame-options"] == "DENY", path
+        assert response.headers["strict-transport-security"].startswith("max-age="), path
+    partner = await web.get("/partner/referrals/not-a-token")
+    assert partner.headers["referrer-policy"] == "no-referrer", "the partner page keeps its stricter policy"
+    docs = await web.get("/docs")
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
