@@ -11,6 +11,7 @@ webhook secret over `<X-Pathways-Timestamp>.<raw body>`; receivers recompute it 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
@@ -22,6 +23,7 @@ from typing import Any
 import aiosmtplib
 import httpx
 
+from core import net
 from core.links import webhook_signature
 from core.settings import Settings
 
@@ -118,8 +120,12 @@ class SmtpSender:
 
 
 class WebhookSender:
-    def __init__(self, timeout_seconds: float) -> None:
+    """Posts signed webhooks, only to addresses `core.net` allows, checked again right before each call and
+    connected to by the checked address (the name still goes in Host and in TLS, which verifies it)."""
+
+    def __init__(self, timeout_seconds: float, *, loopback: bool = False) -> None:
         self._timeout = timeout_seconds
+        self._loopback = loopback
 
     async def post(self, url: str, secret: str, payload: dict[str, Any], delivery_id: str) -> None:
         body = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
@@ -132,8 +138,16 @@ class WebhookSender:
             DELIVERY_ID_HEADER: delivery_id,
         }
         try:
-            async with httpx.AsyncClient(timeout=self._timeout) as client:
-                response = await client.post(url, content=body, headers=headers)
+            target = await asyncio.to_thread(net.resolve, url, loopback=self._loopback)
+        except net.AddressRefused as err:
+            raise PermanentDeliveryError(f"the webhook address is not allowed: {err}") from err
+        headers["Host"] = target.host_header
+        try:
+            # No proxy from the environment, no redirects: the call goes to the address just checked, and only there.
+            async with httpx.AsyncClient(timeout=self._timeout, trust_env=False, follow_redirects=False) as client:
+                response = await client.post(
+                    target.ip_url, content=body, headers=headers, extensions={"sni_hostname": target.host}
+                )
         except (httpx.InvalidURL, httpx.UnsupportedProtocol) as err:
             raise PermanentDeliveryError(f"the team's webhook URL is not usable: {err}") from err
         except httpx.HTTPError as err:
@@ -157,5 +171,5 @@ class Delivery:
     def from_settings(cls, settings: Settings) -> Delivery:
         return cls(
             email=SmtpSender(settings) if settings.smtp_enabled else None,
-            webhook=WebhookSender(settings.webhook_timeout_seconds),
+            webhook=WebhookSender(settings.webhook_timeout_seconds, loopback=settings.webhook_loopback),
         )

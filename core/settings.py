@@ -79,6 +79,11 @@ class Settings(BaseSettings):
     smtp_from_address: str = "pathways@localhost"
     smtp_timeout_seconds: float = 10.0
     webhook_timeout_seconds: float = 5.0
+    webhook_loopback: bool = Field(
+        default=False,
+        description="Development and tests on one machine only: webhooks may go to this machine (http or https). "
+        "Everywhere else a webhook goes over https to a public internet address, never inside the network",
+    )
     # Operations (issue 5): worker health check, Prometheus metrics, logs, the API's listen address.
     # Health and metrics listen on loopback unless told otherwise; containers set 0.0.0.0.
     ops_bind_host: str = Field(default="127.0.0.1", description="address the worker's health and metrics ports bind")
@@ -236,6 +241,15 @@ class Settings(BaseSettings):
             raise ValueError(
                 f"PATHWAYS_DEV_SIGN_IN is for `make run` on one machine only: the API listens on {self.api_host}, "
                 "reachable from elsewhere; set PATHWAYS_API_HOST=127.0.0.1 or turn the development sign-in off"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _webhook_loopback_only_on_this_machine(self) -> Settings:
+        if self.webhook_loopback and urlparse(self.effective_public_url).scheme == "https":
+            raise ValueError(
+                "PATHWAYS_WEBHOOK_LOOPBACK is for development and tests on one machine: not with a public address "
+                f"(PATHWAYS_PUBLIC_URL {self.effective_public_url})"
             )
         return self
 

@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.access import audited
-from api.deps import SessionDep
+from api.deps import SessionDep, SettingsDep
 from api.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from api.schemas import PartnerCreate
 from api.services import partners as partner_service
@@ -79,7 +79,7 @@ async def partners(
 
 
 @router.post("/partners", dependencies=[FormToken])
-async def add_partner(request: Request, page: PageDep, session: SessionDep) -> Response:
+async def add_partner(request: Request, page: PageDep, session: SessionDep, settings: SettingsDep) -> Response:
     form = {key: str(value) for key, value in (await request.form()).items() if key != "csrf"}
     team = _team_of(page, form.pop("team", None))
     values = {key: value.strip() for key, value in form.items()}
@@ -104,10 +104,15 @@ async def add_partner(request: Request, page: PageDep, session: SessionDep) -> R
         language=body.language.value,
     )
     try:
-        partner_service.require_register_keeper(page.staff, team)
+        partner_service.require_destination_keeper(page.staff, team)
         async with audited(session, page.staff, f"add_partner:{team}/{body.partner_id}"):
             partner, secret = await asyncio.to_thread(
-                partner_service.create_partner, session, team, body.partner_id, fields
+                partner_service.create_partner,
+                session,
+                team,
+                body.partner_id,
+                fields,
+                webhook_loopback=settings.webhook_loopback,
             )
             partner_id = partner.partner_id
     except (InvalidInputError, ConflictError, NotFoundError) as err:

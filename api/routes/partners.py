@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, status
 
 from api import schemas
 from api.access import audited
-from api.deps import CurrentStaff, IdempotencyKey, SessionDep, TemporalClientDep
+from api.deps import CurrentStaff, IdempotencyKey, SessionDep, SettingsDep, TemporalClientDep
 from api.routes.responses import AUTHENTICATED, TEMPORAL
 from api.services import handovers
 from api.services import partners as partner_service
@@ -43,10 +43,10 @@ async def list_partners(
     summary="Add a partner organisation to the register (the team's coordinators)",
 )
 async def create_partner(
-    team_id: TeamIdPath, body: schemas.PartnerCreate, session: SessionDep, staff: CurrentStaff
+    team_id: TeamIdPath, body: schemas.PartnerCreate, session: SessionDep, staff: CurrentStaff, settings: SettingsDep
 ) -> schemas.PartnerSaved:
     """A webhook partner's secret is in the answer, this once: give it to the partner's system."""
-    partner_service.require_register_keeper(staff, team_id)
+    partner_service.require_destination_keeper(staff, team_id)
     fields = partner_service.PartnerFields(
         name=body.name,
         kind=body.kind.value,
@@ -57,7 +57,12 @@ async def create_partner(
     )
     async with audited(session, staff, f"add_partner:{team_id}/{body.partner_id}"):
         partner, secret = await asyncio.to_thread(
-            partner_service.create_partner, session, team_id, body.partner_id, fields
+            partner_service.create_partner,
+            session,
+            team_id,
+            body.partner_id,
+            fields,
+            webhook_loopback=settings.webhook_loopback,
         )
         # Read before the audit line's commit expires the row.
         saved = _public(partner, secret)
@@ -75,9 +80,12 @@ async def update_partner(
     body: schemas.PartnerUpdate,
     session: SessionDep,
     staff: CurrentStaff,
+    settings: SettingsDep,
 ) -> schemas.PartnerSaved:
     partner_service.require_register_keeper(staff, team_id)
     changes = body.model_dump(exclude_unset=True, exclude={"rotate_webhook_secret"})
+    if partner_service.DESTINATION_FIELDS & set(changes) or body.rotate_webhook_secret:
+        partner_service.require_destination_keeper(staff, team_id)
     async with audited(session, staff, f"update_partner:{team_id}/{partner_id}"):
         partner, secret = await asyncio.to_thread(
             partner_service.update_partner,
@@ -86,6 +94,7 @@ async def update_partner(
             partner_id,
             changes,
             rotate_secret=body.rotate_webhook_secret,
+            webhook_loopback=settings.webhook_loopback,
         )
         saved = _public(partner, secret)
     return saved

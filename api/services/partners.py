@@ -9,19 +9,19 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from urllib.parse import urlparse
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from api.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from api.services.staff import StaffMember
+from core import net
 from models.pathway import PartnerChannel
 from models.tables import Partner, Team
 
 WEBHOOK_SECRET_BYTES = 32
-# A partner's system may listen on http only on this machine (development and tests); elsewhere https.
-_LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1"})
+# Where a partner's referrals go; an administrator keeps the register's names and who is active, never this.
+DESTINATION_FIELDS = frozenset({"channel", "email", "webhook_url"})
 
 
 @dataclass(frozen=True)
@@ -47,19 +47,25 @@ def require_register_reader(staff: StaffMember, team_id: str) -> None:
     raise ForbiddenError(f"you see only your own teams' partners, not team {team_id}'s")
 
 
-def _check_channel(channel: PartnerChannel, email: str | None, webhook_url: str | None) -> None:
+def require_destination_keeper(staff: StaffMember, team_id: str) -> None:
+    """Where a partner's referrals go is the team's coordinators' to say: an administrator keeps the register
+    but reads no client data, and must not be able to send the team's referrals somewhere else."""
+    if not staff.is_coordinator or team_id not in staff.teams:
+        raise ForbiddenError(
+            f"only a coordinator of team {team_id} says where its partners' referrals go (channel, email, webhook_url)"
+        )
+
+
+def _check_channel(channel: PartnerChannel, email: str | None, webhook_url: str | None, *, loopback: bool) -> None:
     if channel is PartnerChannel.EMAIL and not email:
         raise InvalidInputError("an e-mail partner needs its e-mail address (email)", field="email")
     if channel is PartnerChannel.WEBHOOK:
         if not webhook_url:
             raise InvalidInputError("a webhook partner needs its webhook_url", field="webhook_url")
-        url = urlparse(webhook_url)
-        if url.scheme not in ("https", "http") or not url.hostname:
-            raise InvalidInputError("webhook_url must be an https:// address", field="webhook_url")
-        if url.scheme == "http" and url.hostname not in _LOCAL_HOSTS:
-            raise InvalidInputError(
-                "webhook_url must use https (client data goes to it); http only on this machine", field="webhook_url"
-            )
+        try:
+            net.check_saved(webhook_url, loopback=loopback)
+        except net.AddressRefused as err:
+            raise InvalidInputError(f"webhook_url is not allowed: {err}", field="webhook_url") from None
 
 
 def list_partners(session: Session, team_id: str, *, include_inactive: bool = False) -> list[Partner]:
@@ -72,12 +78,12 @@ def list_partners(session: Session, team_id: str, *, include_inactive: bool = Fa
 
 
 def create_partner(
-    session: Session, team_id: str, partner_id: str, fields: PartnerFields
+    session: Session, team_id: str, partner_id: str, fields: PartnerFields, *, webhook_loopback: bool = False
 ) -> tuple[Partner, str | None]:
     """The new partner and, for a webhook partner, its secret (shown once)."""
     if session.get(Team, team_id) is None:
         raise NotFoundError(f"no team {team_id}")
-    _check_channel(fields.channel, fields.email, fields.webhook_url)
+    _check_channel(fields.channel, fields.email, fields.webhook_url, loopback=webhook_loopback)
     secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES) if fields.channel is PartnerChannel.WEBHOOK else None
     partner = Partner(
         team_id=team_id,
@@ -101,14 +107,20 @@ def create_partner(
 
 
 def update_partner(
-    session: Session, team_id: str, partner_id: str, changes: dict[str, object], *, rotate_secret: bool
+    session: Session,
+    team_id: str,
+    partner_id: str,
+    changes: dict[str, object],
+    *,
+    rotate_secret: bool,
+    webhook_loopback: bool = False,
 ) -> tuple[Partner, str | None]:
     partner = session.get(Partner, (team_id, partner_id))
     if partner is None:
         raise NotFoundError(f"team {team_id} has no partner {partner_id}")
     for name, value in changes.items():
         setattr(partner, name, value)
-    _check_channel(PartnerChannel(partner.channel), partner.email, partner.webhook_url)
+    _check_channel(PartnerChannel(partner.channel), partner.email, partner.webhook_url, loopback=webhook_loopback)
     secret = None
     if rotate_secret or (partner.channel is PartnerChannel.WEBHOOK and not partner.webhook_secret):
         secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)

@@ -34,7 +34,8 @@ RETENTION = RecordRetention(closed_records=timedelta(days=4383), demo_records=ti
 
 
 def _dispatcher(engine: Engine, settings: Settings) -> OutboxDispatcher:
-    return OutboxDispatcher(engine, Delivery.from_settings(settings))
+    # The test's webhook receiver listens on this machine.
+    return OutboxDispatcher(engine, Delivery.from_settings(settings.model_copy(update={"webhook_loopback": True})))
 
 
 def _activities(engine: Engine, outbox: OutboxDispatcher) -> RecordActivities:

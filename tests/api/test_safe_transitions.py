@@ -37,7 +37,13 @@ def settings(tmp_path: Path, task_queue: str, sqlite_url: str, smtp_inbox: SmtpI
     """The worker's and the API's settings: real SMTP for partner e-mails, partner links on."""
     smtp = smtp_inbox.settings().model_dump(include={n for n in Settings.model_fields if n.startswith("smtp_")})
     return settings_for(
-        tmp_path, task_queue, sqlite_url, partner_link_secrets=LINK_SECRET, public_url=PUBLIC_URL, **smtp
+        tmp_path,
+        task_queue,
+        sqlite_url,
+        partner_link_secrets=LINK_SECRET,
+        public_url=PUBLIC_URL,
+        webhook_loopback=True,  # the test's webhook receiver listens on this machine
+        **smtp,
     )
 
 

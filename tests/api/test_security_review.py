@@ -4,6 +4,7 @@ on the fix. The larger ones have files of their own (sign-in, webhooks, the code
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -46,11 +47,11 @@ async def test_a_partner_update_that_nulls_a_required_field_is_refused_and_chang
     ],
     ids=["identity-provider", "https-address", "named-host", "all-interfaces"],
 )
-def test_the_development_sign_in_refuses_to_start_anywhere_but_on_one_machine(where: dict[str, str]) -> None:
+def test_the_development_sign_in_refuses_to_start_anywhere_but_on_one_machine(where: dict[str, Any]) -> None:
     with pytest.raises(ValidationError, match="PATHWAYS_DEV_SIGN_IN is for `make run` on one machine only"):
-        Settings(dev_sign_in=True, **where)
+        Settings.model_validate({"dev_sign_in": True, **where})
     assert Settings(dev_sign_in=True).dev_sign_in  # make run's own: loopback, no provider
-    assert Settings(**where).dev_sign_in is False
+    assert Settings.model_validate(where).dev_sign_in is False
 
 
 @pytest.fixture
@@ -88,3 +89,30 @@ async def test_every_page_and_answer_carries_the_security_headers(
     assert partner.headers["referrer-policy"] == "no-referrer", "the partner page keeps its stricter policy"
     docs = await web.get("/docs")
     assert "script-src 'self'" in docs.headers["content-security-policy"]
+
+
+async def test_webhook_addresses_inside_the_network_are_refused_and_only_coordinators_say_where_referrals_go(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    """Any https host was accepted (IP literals included) and http to localhost; an administrator could send the
+    team's referrals elsewhere."""
+    url = f"/teams/{org.team}/partners"
+    for inside in ("https://169.254.169.254/latest", "https://10.0.0.5/hooks", "http://localhost:9/hooks"):
+        body = {
+            "partner_id": "tyopaja",
+            "name": "Työpaja",
+            "kind": "service_provider",
+            "channel": "webhook",
+            "webhook_url": inside,
+        }
+        answer = await api.post(url, json=body, headers=org.coordinator.auth)
+        assert answer.status_code == 422 and "webhook_url is not allowed" in answer.text, answer.text
+    email = {"partner_id": "kela-pori", "name": "Kela Pori", "kind": "kela", "channel": "email", "email": "a@kela.fi"}
+    assert (await api.post(url, json=email, headers=org.admin.auth)).status_code == 403
+    ok(await api.post(url, json=email, headers=org.coordinator.auth), 201)
+    moved = await api.patch(f"{url}/kela-pori", json={"email": "thief@example.org"}, headers=org.admin.auth)
+    assert moved.status_code == 403 and "says where its partners' referrals go" in moved.text
+    ok(await api.patch(f"{url}/kela-pori", json={"active": False}, headers=org.admin.auth))
+    with Session(sqlite_engine) as session:
+        partner = session.get(Partner, (org.team, "kela-pori"))
+        assert partner is not None and partner.email == "a@kela.fi" and not partner.active
