@@ -9,15 +9,17 @@ pathway (`CodecAccess.readable`: its team's professionals and coordinators), and
 encrypted otherwise. Every decode is audited per pathway, refusals too, before anything is returned: no
 audit, no data.
 
-Payloads written before the binding carry no workflow id: they are decrypted, and returned only when the
-pathways they name are all readable, or, naming none, to a coordinator.
+A payload bound to no workflow is never decoded: every payload decoded names its pathway, or is refused
+(returned still encrypted, and the refusal audited). `/encode` is refused to everyone, and audited: the Web
+UI is read-only for the pathways (what it would encode is a signal, an update or a reset input typed in by
+hand, which the workers refuse anyway: `core.codec`); staff act through the web app or the API, where every
+action is validated and audited.
 
 `PATHWAYS_CODEC_CORS_ORIGINS` lists the Web UI's origins (e.g. `http://localhost:8233`); CORS applies
 to `/codec` only, so the UI's origin gains nothing on the rest of the API.
 """
 
 import inspect
-import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -32,7 +34,6 @@ from temporalio.api.common.v1 import Payload, Payloads
 from temporalio.converter import PayloadCodec
 
 from core.codec import ENCODING, PayloadDecryptionError, bound_workflow_id
-from models.pathway import WORKFLOW_ID_PREFIX, validate_client_reference
 from models.tables import AuditLogEntry
 
 CODEC_PREFIX = "/codec"
@@ -40,6 +41,7 @@ CODEC_PREFIX = "/codec"
 DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024
 DECODE_AUDIT_ACTION = "codec.decode"
 DECODE_AUDIT_PURPOSE = "payloads decrypted for the Temporal Web UI"
+ENCODE_AUDIT_ACTION = "codec.encode"
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,10 @@ class CodecDecodeAudit:
     # The workflows whose payloads were decoded, and those refused to this caller.
     pathway_ids: tuple[str, ...] = ()
     refused_ids: tuple[str, ...] = ()
-    # Payloads decoded that name no workflow (system workflows' own, or written before the binding).
+    # Payloads bound to no workflow, returned still encrypted.
     unattributed: int = 0
+    # An /encode request, refused.
+    encode_refused: bool = False
 
 
 class CodecAccess(Protocol):
@@ -62,9 +66,6 @@ class CodecAccess(Protocol):
 
     async def readable(self, principal: Any, workflow_ids: set[str]) -> set[str]:
         """The ones among `workflow_ids` whose payloads `principal` may read."""
-
-    def may_read_unattributed(self, principal: Any) -> bool:
-        """Whether `principal` may read a payload that names no pathway."""
 
     async def audit(self, record: CodecDecodeAudit) -> None:
         """Record the decode; raising makes the request fail with nothing decoded."""
@@ -85,9 +86,22 @@ def decode_audit_entries(record: CodecDecodeAudit, staff_id: str) -> list[AuditL
             outcome=outcome,
         )
 
+    if record.encode_refused:
+        return [
+            AuditLogEntry(
+                at=record.at,
+                staff_id=staff_id,
+                pathway_id=None,
+                action=ENCODE_AUDIT_ACTION,
+                purpose=f"payloads to encrypt for the Temporal Web UI ({record.payload_count})",
+                outcome="denied",
+            )
+        ]
     entries = [entry(pathway_id, "ok") for pathway_id in record.pathway_ids]
     entries += [entry(pathway_id, "denied") for pathway_id in record.refused_ids]
-    if record.unattributed or not entries:
+    if record.unattributed:
+        entries.append(entry(None, "denied"))
+    if not entries:
         entries.append(entry(None, "ok"))
     return entries
 
@@ -183,39 +197,6 @@ def _payloads_response(payloads: Iterable[Payload]) -> Response:
     )
 
 
-def _pathway_ids_in(payloads: Iterable[Payload]) -> tuple[str, ...]:
-    """Which pathways the decoded payloads belong to, from the ids and client references they carry."""
-    found: set[str] = set()
-
-    def walk(value: Any, depth: int) -> None:
-        if depth > 8:
-            return
-        if isinstance(value, dict):
-            pathway_id = value.get("pathway_id")
-            if isinstance(pathway_id, str) and pathway_id.startswith(WORKFLOW_ID_PREFIX):
-                found.add(pathway_id)
-            reference = value.get("client_reference")
-            if isinstance(reference, str):
-                try:
-                    found.add(WORKFLOW_ID_PREFIX + validate_client_reference(reference))
-                except ValueError:
-                    pass
-            for child in value.values():
-                walk(child, depth + 1)
-        elif isinstance(value, list):
-            for child in value:
-                walk(child, depth + 1)
-
-    for payload in payloads:
-        if payload.metadata.get("encoding") != b"json/plain":
-            continue
-        try:
-            walk(json.loads(payload.data), 0)
-        except ValueError:
-            continue
-    return tuple(sorted(found))
-
-
 async def _decode_for(
     codec: PayloadCodec, access: CodecAccess, principal: Any, payloads: list[Payload]
 ) -> tuple[list[Payload], set[str], set[str], int]:
@@ -241,22 +222,9 @@ async def _decode_for(
                 result.append(payload)
                 refused.add(workflow_id)
             continue
-        # Written before the binding: whose it is shows only once decrypted.
-        [decoded] = await codec.decode([payload])
-        named = set(_pathway_ids_in([decoded]))
-        if named:
-            allowed = await access.readable(principal, named)
-            if allowed == named:
-                result.append(decoded)
-                shown |= named
-            else:
-                result.append(payload)
-                refused |= named - allowed
-        elif access.may_read_unattributed(principal):
-            result.append(decoded)
-            unattributed += 1
-        else:
-            result.append(payload)
+        # Bound to no workflow: whose it is cannot be known without decrypting it, so it is not decrypted.
+        result.append(payload)
+        unattributed += 1
     return result, shown, refused, unattributed
 
 
@@ -277,10 +245,23 @@ def codec_router(
     router = APIRouter(prefix=CODEC_PREFIX, tags=["codec"])
     Principal = Annotated[Any, Depends(authorize)]
 
-    @router.post("/encode", openapi_extra=_OPENAPI, responses=_ERRORS, summary="Encrypt payloads (codec server)")
+    @router.post(
+        "/encode",
+        openapi_extra=_OPENAPI,
+        responses={**_ERRORS, 403: {"model": CodecError, "description": "The Web UI is read-only for pathways."}},
+        summary="Encrypt payloads (codec server): refused, and audited",
+    )
     async def encode_payloads(request: Request, principal: Principal) -> Response:
         payloads = await _read_payloads(request, max_body_bytes)
-        return _payloads_response(await codec.encode(payloads))
+        record = CodecDecodeAudit(
+            principal=principal, at=datetime.now(UTC), payload_count=len(payloads), encode_refused=True
+        )
+        await _audited(access, record)
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "the Temporal Web UI is read-only for the pathways: act through the web app or the staff API, where "
+            "every action is checked and audited",
+        )
 
     @router.post("/decode", openapi_extra=_OPENAPI, responses=_ERRORS, summary="Decrypt payloads (codec server)")
     async def decode_payloads(request: Request, principal: Principal) -> Response:
@@ -298,20 +279,24 @@ def codec_router(
             refused_ids=tuple(sorted(refused)),
             unattributed=unattributed,
         )
-        try:
-            result = access.audit(record)
-            if inspect.isawaitable(result):
-                await result
-        except Exception:
-            # Reads of client data are audited without exception: no audit entry, no decrypted data.
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                "the decode could not be recorded in the audit log, so nothing was decoded; try again later",
-                headers={"Retry-After": "5"},
-            ) from None
+        await _audited(access, record)
         return _payloads_response(decoded)
 
     return router
+
+
+async def _audited(access: CodecAccess, record: CodecDecodeAudit) -> None:
+    try:
+        result = access.audit(record)
+        if inspect.isawaitable(result):
+            await result
+    except Exception:
+        # Reads of client data are audited without exception: no audit entry, no decrypted data.
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            "the request could not be recorded in the audit log, so nothing was decoded; try again later",
+            headers={"Retry-After": "5"},
+        ) from None
 
 
 class CodecCORSMiddleware:

@@ -196,12 +196,24 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         return encoded
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        # In a pathway's own history (the worker, the API's client) every payload this product wrote is encrypted
+        # and bound to the pathway: plain or unbound input there came from elsewhere (a signal sent by hand, a
+        # payload the Web UI's encoder made) and is refused, not run.
+        in_pathway = self.workflow_id is not None and self.workflow_id.startswith(PATHWAY_WORKFLOW_PREFIX)
         decoded: list[Payload] = []
         for payload in payloads:
             if payload.metadata.get("encoding") != ENCODING:
-                # Written before encryption was turned on (or by the server itself): readable as it is.
-                decoded.append(payload)
+                if in_pathway:
+                    raise PayloadDecryptionError(
+                        f"a payload in plain text turned up in {self.workflow_id}'s history, where this product "
+                        "writes only encrypted ones: refused"
+                    )
+                decoded.append(payload)  # outside a pathway: the upkeep schedules' own, or the server's
                 continue
+            if in_pathway and bound_workflow_id(payload) is None:
+                raise PayloadDecryptionError(
+                    f"a payload bound to no pathway turned up in {self.workflow_id}'s history: refused"
+                )
             decoded.append(self._decrypt(payload))
         return decoded
 

@@ -53,9 +53,16 @@ class RecordSealer:
         ciphertext = self._ciphers[self.active_key_id].encrypt(nonce, plaintext.encode(), self._aad(place))
         return f"{SEALED_PREFIX}{self.active_key_id}:{base64.b64encode(nonce + ciphertext).decode('ascii')}"
 
-    def open(self, stored: str, *, place: str) -> Any:
-        """The value sealed (or stored plain) at `place`."""
+    def open(self, stored: str, *, place: str, allow_plain: bool = False) -> Any:
+        """The value sealed at `place`. A value in plain text is read only where encryption is off, or by the
+        reseal that seals it (`allow_plain`): with keys set, plain text where a sealed value belongs was put
+        there by someone else than this product."""
         if not stored.startswith(SEALED_PREFIX):
+            if self.encrypting and not allow_plain:
+                raise SealedValueError(
+                    f"{place} is stored in plain text although this deployment seals client text; if it was "
+                    "written before encryption was turned on, run `python -m ops.cli records reseal`"
+                )
             return json.loads(stored)
         key_id, _, encoded = stored[len(SEALED_PREFIX) :].partition(":")
         cipher = self._ciphers.get(key_id)

@@ -459,7 +459,7 @@ def reseal(session: Session, sealer: RecordSealer, *, batch: int = 500) -> int:
         if not sealer.needs_reseal(stored):
             return None
         rewritten += 1
-        return sealer.seal(sealer.open(stored, place=place), place=place)
+        return sealer.seal(sealer.open(stored, place=place, allow_plain=True), place=place)
 
     for row in session.scalars(
         select(PathwayRow).where(col(PathwayRow.record).is_not(None)).execution_options(yield_per=batch)

@@ -1,8 +1,8 @@
 """The codec server's rules in this product: the same as reading a pathway through the API.
 
 A pathway's payloads are readable by the professionals and coordinators of its team (never by an
-administrator); payloads of the upkeep workflows (record retention, outbox sweep), which name no client,
-and payloads that name no pathway at all, by coordinators. Every decode becomes audit lines per pathway.
+administrator); payloads of the upkeep workflows (record retention, outbox sweep), which name no client, by
+coordinators. A payload bound to no workflow is read by nobody. Every decode becomes audit lines per pathway.
 """
 
 from __future__ import annotations
@@ -43,10 +43,6 @@ class PathwayCodecAccess:
                 select(PathwayRow.pathway_id, PathwayRow.team).where(col(PathwayRow.pathway_id).in_(pathway_ids))
             ).all()
         return dict(rows)
-
-    def may_read_unattributed(self, principal: Any) -> bool:
-        staff: StaffMember = principal
-        return staff.is_coordinator
 
     async def audit(self, record: CodecDecodeAudit) -> None:
         staff: StaffMember = record.principal

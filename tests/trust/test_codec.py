@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 from temporalio.api.common.v1 import Payload
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import WorkflowSerializationContext
 
 from core.codec import (
     ENCODING,
@@ -20,6 +21,7 @@ from core.codec import (
     PayloadDecryptionError,
     parse_key_ring,
 )
+from core.crypto import RecordSealer, SealedValueError
 from core.settings import Settings
 from core.temporal import data_converter
 from models.actions import SetGoal as SetGoalInput
@@ -186,3 +188,32 @@ def test_new_key_command_rejects_a_bad_key_id() -> None:
     )
     assert done.returncode == 2
     assert "key id 'no spaces' is not" in done.stderr
+
+
+async def test_in_a_pathways_history_plain_or_unbound_payloads_are_refused_with_keys_set() -> None:
+    """The worker ran plain inputs (a signal sent by hand) and unbound ones (made by the Web UI's encoder) in a
+    pathway where keys are set; now only what this product wrote for that pathway runs there."""
+    settings = encryption_settings({"k1": new_key()}, active="k1")
+    converter = data_converter(settings)
+    codec = converter.payload_codec
+    assert isinstance(codec, EncryptionCodec)
+    pathway = codec.with_context(WorkflowSerializationContext(namespace="default", workflow_id="pathway-client-abcd"))
+    goal = SetGoalInput(text="Find part-time work near home")
+    [plain] = pydantic_data_converter.payload_converter.to_payloads([goal])
+    [unbound] = await codec.encode([plain])
+    [bound] = await pathway.encode([plain])
+    assert await pathway.decode([bound]) == [plain]
+    with pytest.raises(PayloadDecryptionError, match="plain text turned up in pathway-client-abcd"):
+        await pathway.decode([plain])
+    with pytest.raises(PayloadDecryptionError, match="bound to no pathway"):
+        await pathway.decode([unbound])
+    # Outside a pathway (the upkeep schedules' inputs) both stay readable.
+    assert await codec.decode([plain, unbound]) == [plain, plain]
+
+
+def test_with_keys_set_a_record_value_in_plain_text_is_refused_and_only_reseal_reads_it() -> None:
+    sealer = RecordSealer.from_settings(encryption_settings({"k1": new_key()}, active="k1"))
+    with pytest.raises(SealedValueError, match="plain text although this deployment seals"):
+        sealer.open('{"note": "planted"}', place="pathway:p:record")
+    assert sealer.open('{"note": "old"}', place="pathway:p:record", allow_plain=True) == {"note": "old"}
+    assert RecordSealer(None).open('{"note": "plain"}', place="pathway:p:record") == {"note": "plain"}

@@ -141,20 +141,36 @@ async def test_coordinator_reads_a_real_encrypted_pathway_history_and_the_read_i
     assert record.pathway_ids == (pathway.pathway_id,)
 
 
-async def test_encode_then_decode_round_trips_and_encode_uses_the_active_key(
-    http: httpx.AsyncClient, audit_log: AuditLog
+async def test_encode_is_refused_and_audited_and_a_bound_payload_round_trips(
+    http: httpx.AsyncClient, audit_log: AuditLog, codec: EncryptionCodec
 ) -> None:
-    original = [_json_payload({"pathway_id": "pathway-client-0001", "note": "contact by phone"}), _json_payload(3)]
-    encoded_response = await http.post("/codec/encode", content=_as_json(original), headers=_coordinator())
-    assert encoded_response.status_code == 200
-    encoded = _from_json(encoded_response.text)
-    assert [p.metadata[KEY_ID_METADATA] for p in encoded] == [b"key-a", b"key-a"]
-    assert b"contact by phone" not in encoded[0].data
-    assert audit_log.records == []  # encoding reveals nothing
+    """The Web UI is read-only for pathways: /encode (an encryption oracle for anyone signed in) is refused."""
+    original = [_json_payload({"note": "contact by phone"}), _json_payload(3)]
+    refused = await http.post("/codec/encode", content=_as_json(original), headers=_coordinator())
+    assert refused.status_code == 403 and "read-only" in refused.json()["detail"]
+    [record] = audit_log.records
+    assert record.encode_refused and record.payload_count == 2
 
-    decoded_response = await http.post("/codec/decode", content=encoded_response.text, headers=_coordinator())
-    assert _from_json(decoded_response.text) == original
-    assert audit_log.records[0].pathway_ids == ("pathway-client-0001",)
+    bound = await codec.with_context(WorkflowSerializationContext("default", "pathway-client-0001")).encode(original)
+    assert [p.metadata[KEY_ID_METADATA] for p in bound] == [b"key-a", b"key-a"]
+    assert b"contact by phone" not in bound[0].data
+    decoded = await http.post("/codec/decode", content=_as_json(bound), headers=_coordinator())
+    assert _from_json(decoded.text) == original
+    assert audit_log.records[1].pathway_ids == ("pathway-client-0001",)
+
+
+async def test_a_payload_bound_to_no_pathway_is_not_decoded_and_the_refusal_is_audited(
+    http: httpx.AsyncClient, audit_log: AuditLog, codec: EncryptionCodec
+) -> None:
+    """Unbound payloads were decrypted for any coordinator, audited without a pathway."""
+    unbound = await codec.encode([_json_payload({"pathway_id": "pathway-client-0001", "note": "private"})])
+    response = await http.post("/codec/decode", content=_as_json(unbound), headers=_coordinator())
+    assert response.status_code == 200
+    assert _from_json(response.text) == unbound and "private" not in response.text
+    [record] = audit_log.records
+    assert record.unattributed == 1 and record.pathway_ids == ()
+    [line] = decode_audit_entries(record, "coordinator.aalto")
+    assert line.outcome == "denied" and line.pathway_id is None
 
 
 @pytest.mark.parametrize(
@@ -193,8 +209,17 @@ async def test_an_oversized_body_gets_413(http: httpx.AsyncClient) -> None:
 async def test_a_payload_of_an_unknown_key_gets_422_naming_the_key_and_nothing_is_decoded(
     http: httpx.AsyncClient, audit_log: AuditLog, keys: KeyMaterial
 ) -> None:
-    other = await codec_for({"key-x": new_key()}, "key-x").encode([_json_payload({"note": "private"})])
-    mine = await codec_for({"key-a": keys.key_a}, "key-a").encode([_json_payload({"note": "also private"})])
+    context = WorkflowSerializationContext("default", "pathway-client-0002")
+    other = (
+        await codec_for({"key-x": new_key()}, "key-x")
+        .with_context(context)
+        .encode([_json_payload({"note": "private"})])
+    )
+    mine = (
+        await codec_for({"key-a": keys.key_a}, "key-a")
+        .with_context(context)
+        .encode([_json_payload({"note": "also private"})])
+    )
     response = await http.post("/codec/decode", content=_as_json(mine + other), headers=_coordinator())
     assert response.status_code == 422
     assert "key 'key-x', which this process does not know" in response.json()["detail"]
@@ -322,6 +347,6 @@ async def test_the_codec_answers_no_payloads_with_an_empty_list(codec: Encryptio
     async with httpx.AsyncClient(transport=transport, base_url="http://codec.test") as http:
         bodies: list[dict[str, list[object] | None]] = [{}, {"payloads": None}, {"payloads": []}]
         for body in bodies:
-            response = await http.post("/codec/encode", json=body, headers=_coordinator())
+            response = await http.post("/codec/decode", json=body, headers=_coordinator())
             assert response.status_code == 200
             assert response.json() == {"payloads": []}
