@@ -33,6 +33,7 @@ from api.services.audit import AuditOutcome
 from api.services.staff import StaffMember
 from models.pathway import PATHWAY_ID_PATTERN
 from models.tables import AuditLogEntry, PathwayRow
+from workflows.actions import ACTIONS
 
 ADMIN_NO_PATHWAYS = "administrators manage staff and teams and do not read or act on client pathways"
 
@@ -114,6 +115,45 @@ def _sign_in_with(grant: Callable[..., Any], signed_in: Callable[..., Any]) -> N
     grant.__annotations__["staff"] = Annotated[StaffMember, Depends(signed_in)]
 
 
+# What a service account can be given: the audit names of the API's routes that read or start pathways, and
+# every staff action. Administration, the inbox and the registers are for people only (`CurrentPerson`).
+SERVICE_ACCOUNT_ACTIONS = frozenset(
+    {
+        "start",
+        "list_pathways",
+        "list_client_pathways",
+        "read_record",
+        "read_timeline",
+        "read_follow_ups",
+        "export_fhir",
+        "read_caseload",
+        "read_team_reviews",
+        "report_outcomes",
+        *(action.name for action in ACTIONS),
+    }
+)
+
+
+def require_allowed(staff: StaffMember, action: str) -> None:
+    """A service account may use only the actions it was given; a person, whatever their role allows."""
+    name = action.split(":", 1)[0]
+    if staff.is_service and name not in staff.allowed_actions:
+        raise ForbiddenError(
+            f"service account {staff.staff_id} may not {name}: it may use only "
+            f"{', '.join(sorted(staff.allowed_actions))}"
+        )
+
+
+def purpose_of(staff: StaffMember, purpose: str | None) -> str | None:
+    """The purpose an access is audited with: the one given, or a service account's declared one (named as a
+    service account's in the audit line)."""
+    if purpose:
+        return purpose
+    if staff.is_service and staff.declared_purpose:
+        return f"service account: {staff.declared_purpose}"
+    return None
+
+
 def pathway_access(
     action: str, *, coordinator_only: bool = False, signed_in: Callable[..., Any] = get_current_staff
 ) -> Any:
@@ -127,7 +167,9 @@ def pathway_access(
         purpose: Purpose = None,
     ) -> AsyncIterator[PathwayGrant]:
         error: BaseException | None = None
+        purpose = purpose_of(staff, purpose)
         try:
+            require_allowed(staff, action)
             row = await asyncio.to_thread(session.get, PathwayRow, pathway_id)
             granted = PathwayGrant(
                 staff=staff,
@@ -200,6 +242,7 @@ async def audited(
     line = AuditLine(staff_id=staff.staff_id, action=action, pathway_id=pathway_id)
     error: BaseException | None = None
     try:
+        require_allowed(staff, action)
         yield line
     except BaseException as err:
         error = err
@@ -263,7 +306,9 @@ def team_access(
     ) -> AsyncIterator[TeamGrant]:
         error: BaseException | None = None
         granted: TeamGrant | None = None
+        purpose = purpose_of(staff, purpose)
         try:
+            require_allowed(staff, action)
             granted = TeamGrant(
                 staff=staff,
                 session=session,

@@ -159,7 +159,21 @@ async def get_codec_reader(staff: SignedInStaff) -> StaffMember:
 CurrentStaff = Annotated[StaffMember, Depends(get_current_staff)]
 
 
-async def get_current_admin(staff: CurrentStaff) -> StaffMember:
+async def get_current_person(staff: CurrentStaff) -> StaffMember:
+    """A signed-in person: a service account uses only the pathway and team routes of the actions it was given
+    (`api.access`), never the inbox, the registers or staff administration."""
+    if staff.is_service:
+        raise ForbiddenError(
+            f"{staff.staff_id} is a service account: it may use only its actions "
+            f"({', '.join(sorted(staff.allowed_actions))})"
+        )
+    return staff
+
+
+CurrentPerson = Annotated[StaffMember, Depends(get_current_person)]
+
+
+async def get_current_admin(staff: CurrentPerson) -> StaffMember:
     if not staff.is_admin:
         raise ForbiddenError("only an administrator can manage staff and teams")
     return staff

@@ -315,21 +315,28 @@ class StaffPublic(BaseModel):
     active: bool
 
 
-class StaffCreated(StaffPublic):
-    token: str = Field(description="The bearer token of the new staff member. Shown only this once.")
-
-
 class TokenRequest(Body):
-    revoke_existing: bool = Field(
-        default=False, description="Revoke the member's other tokens: how a lost or leaked token is replaced."
-    )
+    label: str = Field(default="", max_length=200, description="What the token is for (your own note).")
+    days: int | None = Field(default=None, ge=1, le=3650, description="Lifetime; at most PATHWAYS_API_TOKEN_DAYS.")
 
 
-class TokenIssued(BaseModel):
-    staff_id: str
+class TokenPublic(BaseModel):
+    """A bearer token as its owner lists it: never the token itself, which is shown once."""
+
+    token_id: str
+    label: str
+    created_at: datetime
+    expires_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenIssued(TokenPublic):
     token: str = Field(description="The new bearer token. Shown only this once; only its hash is kept.")
-    tokens_revoked: int = Field(description="How many of the member's other tokens were revoked with it.")
-    expires_at: datetime = Field(description="When the token stops working (PATHWAYS_API_TOKEN_DAYS after issue).")
+
+
+class TokensRevoked(BaseModel):
+    staff_id: str
+    tokens_revoked: int = Field(description="How many of the member's tokens were revoked.")
 
 
 class SignedInStaffMember(BaseModel):

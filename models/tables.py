@@ -13,6 +13,8 @@ Schema changes go through Alembic migrations (`migrations/`).
 
 from __future__ import annotations
 
+import secrets
+
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
@@ -40,6 +42,9 @@ class StaffRole(StrEnum):
     PROFESSIONAL = "professional"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+    # A script or an integration, not a person: its own teams, the actions it may use and the purpose its reads
+    # are audited with. Made from the command line only; it never signs in, and its tokens are made there too.
+    SERVICE = "service"
 
 
 class NotificationChannel(StrEnum):
@@ -81,6 +86,9 @@ class Staff(StaffBase, table=True):
     created_at: datetime = _timestamp()
     # The identity provider's subject (`sub`), bound at the first OpenID Connect sign-in.
     oidc_subject: str | None = Field(default=None, max_length=255, unique=True, index=True)
+    # A service account's: the actions it may use (audit action names) and the purpose of its reads.
+    service_actions: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    service_purpose: str | None = Field(default=None, max_length=300)
 
 
 class StaffTeam(SQLModel, table=True):
@@ -91,9 +99,12 @@ class StaffTeam(SQLModel, table=True):
 
 
 class ApiToken(SQLModel, table=True):
-    """Bearer tokens are shown once when issued; only their SHA-256 hash is kept."""
+    """Bearer tokens are shown once when issued; only their SHA-256 hash is kept. A person makes their own
+    (`/me/tokens`); a service account's and the first administrator's come from the command line."""
 
     token_hash: str = Field(primary_key=True, max_length=64)
+    # The token's public name, by which its owner lists and revokes it (never enough to use it).
+    token_id: str = Field(default_factory=lambda: secrets.token_hex(6), unique=True, max_length=32)
     staff_id: str = Field(foreign_key="staff.staff_id", index=True, max_length=64)
     label: str = Field(default="", max_length=200)
     created_at: datetime = _timestamp()

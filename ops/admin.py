@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from api.services import staff as staff_service
 from models.pathway import Language, StaffId, TeamId
-from models.tables import StaffRole
+from models.tables import Staff, StaffRole
 
 
 def add_team(engine: Engine, *, team_id: str, name: str) -> None:
@@ -34,10 +34,12 @@ def add_staff(
     email: str | None,
     token_lifetime: timedelta = staff_service.DEFAULT_TOKEN_LIFETIME,
 ) -> str:
-    """Add a staff member and return their new bearer token (shown once, stored only hashed)."""
+    """Add a staff member and return a bearer token for them (shown once, stored only hashed): the first
+    administrator's from the command line, and the demo's and the tests' staff (development conveniences).
+    People in production sign in, and make their own tokens."""
     TypeAdapter(StaffId).validate_python(staff_id)
     with Session(engine) as session:
-        _, token = staff_service.create_staff(
+        staff_service.create_staff(
             session,
             staff_id=staff_id,
             display_name=display_name,
@@ -45,9 +47,76 @@ def add_staff(
             teams=list(teams),
             language=language,
             email=email,
-            token_lifetime=token_lifetime,
         )
-    return token
+        issued = staff_service.issue_token(
+            session, staff_id=staff_id, revoke_existing=False, lifetime=token_lifetime, label="issued at creation"
+        )
+    return issued.token
+
+
+def add_person(
+    engine: Engine,
+    *,
+    staff_id: str,
+    display_name: str,
+    role: StaffRole,
+    teams: Sequence[str],
+    language: Language,
+    email: str | None,
+) -> None:
+    """Add a person without a token: they sign in with the identity provider and make their own."""
+    TypeAdapter(StaffId).validate_python(staff_id)
+    with Session(engine) as session:
+        staff_service.create_staff(
+            session,
+            staff_id=staff_id,
+            display_name=display_name,
+            role=role,
+            teams=list(teams),
+            language=language,
+            email=email,
+        )
+
+
+def add_service_account(
+    engine: Engine,
+    *,
+    staff_id: str,
+    display_name: str,
+    teams: Sequence[str],
+    actions: Sequence[str],
+    purpose: str,
+    token_lifetime: timedelta = staff_service.DEFAULT_TOKEN_LIFETIME,
+) -> str:
+    """Add a service account (a script or an integration: its teams, the actions it may use, the purpose its
+    reads are audited with) and return its first token (shown once)."""
+    from api.access import SERVICE_ACCOUNT_ACTIONS
+
+    TypeAdapter(StaffId).validate_python(staff_id)
+    unknown = sorted(set(actions) - SERVICE_ACCOUNT_ACTIONS)
+    if unknown:
+        raise ValueError(
+            f"unknown action(s) {', '.join(unknown)}; a service account may be given: "
+            f"{', '.join(sorted(SERVICE_ACCOUNT_ACTIONS))}"
+        )
+    if not purpose.strip():
+        raise ValueError("a service account needs the purpose of its reads (kept in every audit line)")
+    with Session(engine) as session:
+        staff_service.create_staff(
+            session,
+            staff_id=staff_id,
+            display_name=display_name,
+            role=StaffRole.SERVICE,
+            teams=list(teams),
+            language=Language.FI,
+            email=None,
+            service_actions=list(actions),
+            service_purpose=purpose.strip(),
+        )
+        issued = staff_service.issue_token(
+            session, staff_id=staff_id, revoke_existing=False, lifetime=token_lifetime, label="issued at creation"
+        )
+    return issued.token
 
 
 def issue_token(
@@ -60,6 +129,12 @@ def issue_token(
     """Another bearer token for an active staff member (shown once, stored only hashed)."""
     with Session(engine) as session:
         return staff_service.issue_token(session, staff_id=staff_id, revoke_existing=revoke_existing, lifetime=lifetime)
+
+
+def role_of(engine: Engine, staff_id: str) -> StaffRole | None:
+    with Session(engine) as session:
+        staff = session.get(Staff, staff_id)
+        return staff.role if staff is not None else None
 
 
 def deactivate_staff(engine: Engine, *, staff_id: str) -> int:

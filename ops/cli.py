@@ -262,14 +262,36 @@ def staff_add(
     ctx: typer.Context,
     staff_id: Annotated[str, typer.Option(help="lower-case id, e.g. nurse.virtanen; never a client identifier")],
     name: Annotated[str, typer.Option(help="display name")],
-    role: Annotated[StaffRole, typer.Option(help="professional, coordinator or admin")],
+    role: Annotated[StaffRole, typer.Option(help="professional, coordinator or admin (service: `service add`)")],
     team: Annotated[list[str] | None, typer.Option(help="team id; repeat for several teams")] = None,
     language: Annotated[Language, typer.Option(help="language of the staff member's notifications")] = Language.FI,
     email: Annotated[str | None, typer.Option(help="address for e-mail notifications")] = None,
 ) -> None:
-    """Add a staff member and print their bearer token once (only its hash is kept)."""
-    from ops.admin import add_staff
+    """Add a staff member. An administrator's bearer token is printed once (the first administrator's way in);
+    people sign in with the identity provider and make their own API tokens in the web app."""
+    from ops.admin import add_person, add_staff
 
+    if role is StaffRole.SERVICE:
+        typer.echo(
+            "a service account is added with `python -m ops.cli service add` (its actions and purpose)", err=True
+        )
+        raise typer.Exit(code=2)
+    lifetime = timedelta(days=_settings(ctx).api_token_days)
+    if role is not StaffRole.ADMIN:
+        _on_database(
+            ctx,
+            lambda engine: add_person(
+                engine,
+                staff_id=staff_id,
+                display_name=name,
+                role=role,
+                teams=team or [],
+                language=language,
+                email=email,
+            ),
+        )
+        typer.echo(f"staff member {staff_id} added; they sign in, and make their own API tokens (web app: API tokens)")
+        return
     token = _on_database(
         ctx,
         lambda engine: add_staff(
@@ -280,10 +302,10 @@ def staff_add(
             teams=team or [],
             language=language,
             email=email,
-            token_lifetime=timedelta(days=_settings(ctx).api_token_days),
+            token_lifetime=lifetime,
         ),
     )
-    typer.echo(f"staff member {staff_id} added; bearer token (shown only now, keep it safe):")
+    typer.echo(f"administrator {staff_id} added; bearer token (shown only now, keep it safe):")
     typer.echo(token)
 
 
@@ -295,8 +317,21 @@ def staff_token(
         bool, typer.Option("--revoke-existing", help="revoke the member's other tokens (a lost or leaked one)")
     ] = False,
 ) -> None:
-    """Issue a new bearer token for an active staff member and print it once (only its hash is kept)."""
-    from ops.admin import issue_token
+    """Issue a new bearer token for an administrator or a service account and print it once (only its hash is
+    kept). People make their own in the web app."""
+    from ops.admin import issue_token, role_of
+
+    role = _on_database(ctx, lambda engine: role_of(engine, staff_id))
+    if role is None:
+        typer.echo(f"error: no staff member {staff_id}", err=True)
+        raise typer.Exit(code=1)
+    if role not in (StaffRole.ADMIN, StaffRole.SERVICE):
+        typer.echo(
+            f"error: {staff_id} is a person ({role.value}): people make their own API tokens in the web app, and an "
+            "administrator can revoke them (POST /staff/{id}/tokens/revoke)",
+            err=True,
+        )
+        raise typer.Exit(code=2)
 
     lifetime = timedelta(days=_settings(ctx).api_token_days)
     issued = _on_database(
@@ -308,6 +343,43 @@ def staff_token(
         "(shown only now, keep it safe):"
     )
     typer.echo(issued.token)
+
+
+service_app = typer.Typer(help="Service accounts: scripts and integrations.", no_args_is_help=True)
+app.add_typer(service_app, name="service")
+
+
+@service_app.command("add")
+def service_add(
+    ctx: typer.Context,
+    service_id: Annotated[str, typer.Option("--id", help="lower-case id, e.g. svc.statistics")],
+    name: Annotated[str, typer.Option(help="what it is, e.g. 'Monthly statistics export'")],
+    action: Annotated[list[str], typer.Option(help="an action it may use (audit name); repeat for several")],
+    purpose: Annotated[str, typer.Option(help="why it reads client data (kept in every audit line)")],
+    team: Annotated[list[str] | None, typer.Option(help="team id; repeat for several teams")] = None,
+) -> None:
+    """Add a service account with its teams, actions and purpose, and print its bearer token once."""
+    from ops.admin import add_service_account
+
+    lifetime = timedelta(days=_settings(ctx).api_token_days)
+    try:
+        token = _on_database(
+            ctx,
+            lambda engine: add_service_account(
+                engine,
+                staff_id=service_id,
+                display_name=name,
+                teams=team or [],
+                actions=action,
+                purpose=purpose,
+                token_lifetime=lifetime,
+            ),
+        )
+    except ValueError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"service account {service_id} added; bearer token (shown only now, keep it safe):")
+    typer.echo(token)
 
 
 @staff_app.command("deactivate")

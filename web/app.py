@@ -27,7 +27,7 @@ from api.errors import (
     UnavailableError,
 )
 from core.settings import Settings
-from web import partner, register, routes
+from web import partner, register, routes, tokens
 from web.deps import SignInRequired, language_of
 from web.templating import render, t
 
@@ -83,6 +83,7 @@ def create_app(
     app = create_api(settings, temporal_client=temporal_client, engine=engine)
     app.include_router(routes.router, prefix=PREFIX)
     app.include_router(register.router, prefix=PREFIX)
+    app.include_router(tokens.router, prefix=PREFIX)
     app.include_router(partner.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
 

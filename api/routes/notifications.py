@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api import schemas
-from api.deps import CurrentStaff, SessionDep
+from api.deps import CurrentPerson, SessionDep
 from api.routes.responses import AUTHENTICATED, MAX_DATABASE_INTEGER
 from api.services import notifications
 from models.tables import Notification
@@ -31,7 +31,7 @@ def _public(notification: Notification) -> schemas.NotificationPublic:
 
 @router.get("", responses=AUTHENTICATED, summary="Your inbox, newest first")
 def inbox(
-    staff: CurrentStaff,
+    staff: CurrentPerson,
     session: SessionDep,
     unread_only: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
@@ -47,6 +47,6 @@ def inbox(
     summary="Mark a notification read",
 )
 def mark_read(
-    notification_id: Annotated[int, Path(ge=1, le=MAX_DATABASE_INTEGER)], staff: CurrentStaff, session: SessionDep
+    notification_id: Annotated[int, Path(ge=1, le=MAX_DATABASE_INTEGER)], staff: CurrentPerson, session: SessionDep
 ) -> schemas.NotificationPublic:
     return _public(notifications.mark_read(session, staff_id=staff.staff_id, notification_id=notification_id))

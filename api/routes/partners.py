@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, status
 
 from api import schemas
 from api.access import audited
-from api.deps import CurrentStaff, IdempotencyKey, SessionDep, SettingsDep, TemporalClientDep
+from api.deps import CurrentPerson, IdempotencyKey, SessionDep, SettingsDep, TemporalClientDep
 from api.routes.responses import AUTHENTICATED, TEMPORAL
 from api.services import handovers
 from api.services import partners as partner_service
@@ -28,7 +28,7 @@ def _public(partner: Partner, secret: str | None = None) -> schemas.PartnerSaved
 
 @router.get("/{team_id}/partners", responses=AUTHENTICATED, summary="The team's partner organisations")
 async def list_partners(
-    team_id: TeamIdPath, session: SessionDep, staff: CurrentStaff, include_inactive: bool = False
+    team_id: TeamIdPath, session: SessionDep, staff: CurrentPerson, include_inactive: bool = False
 ) -> list[schemas.PartnerPublic]:
     """Whom the team's planned services can be referred to, and how each one is reached."""
     partner_service.require_register_reader(staff, team_id)
@@ -43,7 +43,7 @@ async def list_partners(
     summary="Add a partner organisation to the register (the team's coordinators)",
 )
 async def create_partner(
-    team_id: TeamIdPath, body: schemas.PartnerCreate, session: SessionDep, staff: CurrentStaff, settings: SettingsDep
+    team_id: TeamIdPath, body: schemas.PartnerCreate, session: SessionDep, staff: CurrentPerson, settings: SettingsDep
 ) -> schemas.PartnerSaved:
     """A webhook partner's secret is in the answer, this once: give it to the partner's system."""
     partner_service.require_destination_keeper(staff, team_id)
@@ -79,7 +79,7 @@ async def update_partner(
     partner_id: PartnerIdPath,
     body: schemas.PartnerUpdate,
     session: SessionDep,
-    staff: CurrentStaff,
+    staff: CurrentPerson,
     settings: SettingsDep,
 ) -> schemas.PartnerSaved:
     partner_service.require_register_keeper(staff, team_id)
@@ -109,7 +109,7 @@ async def hand_over_pathways(
     team_id: TeamIdPath,
     body: schemas.HandoverRequest,
     session: SessionDep,
-    staff: CurrentStaff,
+    staff: CurrentPerson,
     client: TemporalClientDep,
     idempotency_key: IdempotencyKey = None,
 ) -> schemas.HandoverResults:

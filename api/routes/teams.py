@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from api import schemas
-from api.deps import CurrentAdmin, CurrentStaff, SessionDep
+from api.deps import CurrentAdmin, CurrentPerson, SessionDep
 from api.routes.responses import AUTHENTICATED
 from api.services import staff as staff_service
 
@@ -13,7 +13,7 @@ router = APIRouter()
 
 
 @router.get("", responses=AUTHENTICATED, summary="Every team")
-def list_teams(session: SessionDep, _: CurrentStaff) -> list[schemas.TeamPublic]:
+def list_teams(session: SessionDep, _: CurrentPerson) -> list[schemas.TeamPublic]:
     return [schemas.TeamPublic(team_id=team.team_id, name=team.name) for team in staff_service.list_teams(session)]
 
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from api.errors import ConflictError, InvalidInputError, NotAuthenticatedError, NotFoundError
+from api.errors import ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError
 from api.security import hash_token, new_token
 from models.pathway import Language
 from models.tables import ApiToken, Staff, StaffRole, StaffSession, StaffTeam, Team
@@ -27,10 +27,17 @@ class StaffMember:
     role: StaffRole
     teams: frozenset[str]
     language: Language = Language.FI
+    # A service account's: the actions it may use and the purpose its reads are audited with.
+    allowed_actions: frozenset[str] = frozenset()
+    declared_purpose: str | None = None
 
     @property
     def is_admin(self) -> bool:
         return self.role is StaffRole.ADMIN
+
+    @property
+    def is_service(self) -> bool:
+        return self.role is StaffRole.SERVICE
 
     @property
     def is_coordinator(self) -> bool:
@@ -81,6 +88,8 @@ def staff_for_token_hash(session: Session, token_hash: str) -> StaffMember:
         role=staff.role,
         teams=frozenset(team_id for _staff, team_id, _expires in rows if team_id is not None),
         language=staff.language,
+        allowed_actions=frozenset(staff.service_actions or ()),
+        declared_purpose=staff.service_purpose,
     )
 
 
@@ -88,6 +97,8 @@ def load_member(session: Session, staff: Staff) -> StaffMember:
     """The staff member as the access path sees them, with their teams from the table."""
     if not staff.active:
         raise NotAuthenticatedError(f"staff member {staff.staff_id} is deactivated")
+    if staff.role is StaffRole.SERVICE:
+        raise NotAuthenticatedError(f"{staff.staff_id} is a service account: it signs in with its token only")
     teams = session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff.staff_id)).all()
     return StaffMember(
         staff_id=staff.staff_id,
@@ -123,9 +134,19 @@ def create_staff(
     teams: list[str],
     language: Language,
     email: str | None,
-    token_lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
-) -> tuple[Staff, str]:
-    """Add a staff member with a new bearer token; the token is returned once and kept only hashed."""
+    service_actions: list[str] | None = None,
+    service_purpose: str | None = None,
+) -> Staff:
+    """Add a staff member. A person gets no token here: they sign in, and make their own API tokens; a
+    service account (`service_actions`, `service_purpose`) gets its token from `issue_token`, on the command
+    line."""
+    if (role is StaffRole.SERVICE) != (service_actions is not None and service_purpose is not None):
+        raise InvalidInputError(
+            "a service account is made from the command line, with the actions it may use and its purpose",
+            field="role",
+        )
+    if service_actions is not None and not service_actions:
+        raise InvalidInputError("a service account needs at least one action it may use", field="actions")
     if session.get(Staff, staff_id) is not None:
         raise ConflictError(f"staff member {staff_id} already exists")
     unknown = sorted(team for team in set(teams) if session.get(Team, team) is None)
@@ -133,28 +154,27 @@ def create_staff(
         raise InvalidInputError(f"unknown team(s): {', '.join(unknown)}; add the team first", field="teams")
     if role is not StaffRole.ADMIN and not teams:
         raise InvalidInputError(f"a {role.value} must belong to at least one team", field="teams")
-    staff = Staff(staff_id=staff_id, display_name=display_name, role=role, language=language, email=email)
+    staff = Staff(
+        staff_id=staff_id,
+        display_name=display_name,
+        role=role,
+        language=language,
+        email=email,
+        service_actions=sorted(set(service_actions)) if service_actions is not None else None,
+        service_purpose=service_purpose,
+    )
     session.add(staff)
     # The staff row must exist before the rows that refer to it (foreign keys are on).
     session.flush()
     for team in sorted(set(teams)):
         session.add(StaffTeam(staff_id=staff_id, team_id=team))
-    token = new_token()
-    session.add(
-        ApiToken(
-            token_hash=hash_token(token),
-            staff_id=staff_id,
-            label="issued at creation",
-            expires_at=datetime.now(UTC) + token_lifetime,
-        )
-    )
     try:
         session.commit()
     except IntegrityError as err:
         session.rollback()
-        raise ConflictError(f"staff member {staff_id} could not be added: {err.orig}") from err
+        raise ConflictError(f"staff member {staff_id} could not be added: {type(err.orig).__name__}") from err
     session.refresh(staff)
-    return staff, token
+    return staff
 
 
 def _existing_staff(session: Session, staff_id: str) -> Staff:
@@ -178,10 +198,16 @@ class IssuedToken:
     token: str  # shown once; only its hash is kept
     revoked: int  # the member's other tokens revoked with it
     expires_at: datetime
+    row: ApiToken | None = None
 
 
 def issue_token(
-    session: Session, *, staff_id: str, revoke_existing: bool, lifetime: timedelta = DEFAULT_TOKEN_LIFETIME
+    session: Session,
+    *,
+    staff_id: str,
+    revoke_existing: bool,
+    lifetime: timedelta = DEFAULT_TOKEN_LIFETIME,
+    label: str = "",
 ) -> IssuedToken:
     """A new bearer token for an active staff member (a lost or leaked one is replaced with
     `revoke_existing`); returned once and kept only hashed."""
@@ -192,16 +218,52 @@ def issue_token(
     revoked = _revoke_tokens(session, staff_id, now) if revoke_existing else 0
     token = new_token()
     expires_at = now + lifetime
-    session.add(
-        ApiToken(
-            token_hash=hash_token(token),
-            staff_id=staff_id,
-            label=f"issued {now:%Y-%m-%d %H:%M} UTC",
-            expires_at=expires_at,
-        )
+    row = ApiToken(
+        token_hash=hash_token(token),
+        staff_id=staff_id,
+        label=label or f"issued {now:%Y-%m-%d %H:%M} UTC",
+        expires_at=expires_at,
     )
+    session.add(row)
     session.commit()
-    return IssuedToken(token=token, revoked=revoked, expires_at=expires_at)
+    session.refresh(row)
+    session.expunge(row)
+    return IssuedToken(token=token, revoked=revoked, expires_at=expires_at, row=row)
+
+
+def issue_own_token(session: Session, member: StaffMember, *, label: str, lifetime: timedelta) -> IssuedToken:
+    """A bearer token the signed-in person makes for themselves (their scripts act as them, and are audited
+    so); shown once. A service account's tokens come from the command line."""
+    if member.is_service:
+        raise ForbiddenError("a service account's tokens are made on the command line by operations")
+    return issue_token(session, staff_id=member.staff_id, revoke_existing=False, lifetime=lifetime, label=label)
+
+
+def list_tokens(session: Session, staff_id: str) -> list[ApiToken]:
+    """A member's tokens, newest first (the hashes stay in the database)."""
+    return list(
+        session.exec(select(ApiToken).where(ApiToken.staff_id == staff_id).order_by(col(ApiToken.created_at).desc()))
+    )
+
+
+def revoke_own_token(session: Session, staff_id: str, token_id: str) -> ApiToken:
+    token = session.exec(select(ApiToken).where(ApiToken.staff_id == staff_id, ApiToken.token_id == token_id)).first()
+    if token is None:
+        raise NotFoundError(f"you have no token {token_id}")
+    if token.revoked_at is None:
+        token.revoked_at = datetime.now(UTC)
+        session.add(token)
+        session.commit()
+        session.refresh(token)
+    return token
+
+
+def revoke_all_tokens(session: Session, *, staff_id: str) -> int:
+    """Revoke every token of a member (an administrator's way to stop a leaked one); how many."""
+    _existing_staff(session, staff_id)
+    revoked = _revoke_tokens(session, staff_id, datetime.now(UTC))
+    session.commit()
+    return revoked
 
 
 def deactivate_staff(session: Session, *, staff_id: str) -> int:

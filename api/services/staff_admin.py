@@ -1,4 +1,5 @@
-"""Administrators' actions on staff accounts: another token, and deactivation when someone leaves.
+"""Administrators' actions on staff accounts: adding people, revoking a member's tokens, and deactivation
+when someone leaves. An administrator never makes a token for someone else.
 
 Each is audited under the administrator's id, without a pathway. Deactivation changes only the staff
 tables: the member's open pathways are handed over by their teams' coordinators, whom the outbox now
@@ -9,14 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlmodel import Session, col
 
 from api.access import audited
 from api.errors import ConflictError
-from api.schemas import StaffDeactivated, TokenIssued
+from api.schemas import StaffCreate, StaffDeactivated, StaffPublic, TokensRevoked
 from api.services import staff as staff_service
 from api.services.staff import StaffMember
 from models.tables import PathwayRow
@@ -32,17 +32,34 @@ def count_open_pathways_managed_by(session: Session, staff_id: str) -> int:
     return int(session.scalar(statement) or 0)
 
 
-async def issue_token(
-    *, session: Session, admin: StaffMember, staff_id: str, revoke_existing: bool, lifetime: timedelta
-) -> TokenIssued:
-    async with audited(session, admin, f"issue_token:{staff_id}"):
-        issued = await asyncio.to_thread(
-            staff_service.issue_token, session, staff_id=staff_id, revoke_existing=revoke_existing, lifetime=lifetime
+async def create(*, session: Session, admin: StaffMember, body: StaffCreate) -> StaffPublic:
+    async with audited(session, admin, f"add_staff:{body.staff_id}"):
+        member = await asyncio.to_thread(
+            staff_service.create_staff,
+            session,
+            staff_id=body.staff_id,
+            display_name=body.display_name,
+            role=body.role,
+            teams=body.teams,
+            language=body.language,
+            email=body.email,
         )
-    log.info("%s issued a token for %s (%d revoked)", admin.staff_id, staff_id, issued.revoked)
-    return TokenIssued(
-        staff_id=staff_id, token=issued.token, tokens_revoked=issued.revoked, expires_at=issued.expires_at
-    )
+        created = StaffPublic(
+            staff_id=member.staff_id,
+            display_name=member.display_name,
+            role=member.role,
+            teams=sorted(set(body.teams)),
+            language=member.language,
+            active=member.active,
+        )
+    return created
+
+
+async def revoke_tokens(*, session: Session, admin: StaffMember, staff_id: str) -> TokensRevoked:
+    async with audited(session, admin, f"revoke_tokens:{staff_id}"):
+        revoked = await asyncio.to_thread(staff_service.revoke_all_tokens, session, staff_id=staff_id)
+    log.info("%s revoked %d token(s) of %s", admin.staff_id, revoked, staff_id)
+    return TokensRevoked(staff_id=staff_id, tokens_revoked=revoked)
 
 
 async def deactivate(*, session: Session, admin: StaffMember, staff_id: str) -> StaffDeactivated:

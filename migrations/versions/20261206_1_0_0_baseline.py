@@ -171,12 +171,14 @@ def upgrade() -> None:
         "staff",
         sa.Column("staff_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
-        sa.Column("role", sa.Enum("PROFESSIONAL", "COORDINATOR", "ADMIN", name="staffrole"), nullable=False),
+        sa.Column("role", sa.Enum("PROFESSIONAL", "COORDINATOR", "ADMIN", "SERVICE", name="staffrole"), nullable=False),
         sa.Column("language", sa.Enum("FI", "SV", "EN", name="language"), nullable=False),
         sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("oidc_subject", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+        sa.Column("service_actions", sa.JSON(), nullable=True),
+        sa.Column("service_purpose", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=True),
         sa.PrimaryKeyConstraint("staff_id"),
     )
     with op.batch_alter_table("staff", schema=None) as batch_op:
@@ -212,6 +214,7 @@ def upgrade() -> None:
     op.create_table(
         "apitoken",
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("token_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("staff_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
@@ -222,6 +225,7 @@ def upgrade() -> None:
             ["staff.staff_id"],
         ),
         sa.PrimaryKeyConstraint("token_hash"),
+        sa.UniqueConstraint("token_id"),
     )
     with op.batch_alter_table("apitoken", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_apitoken_staff_id"), ["staff_id"], unique=False)

@@ -61,18 +61,22 @@ def _audit(engine: Engine, pathway_id: str, action: str) -> list[AuditLogEntry]:
         return list(session.exec(statement))
 
 
-async def _triaged(api: httpx.AsyncClient, org: Org) -> str:
+async def _triaged(api: httpx.AsyncClient, org: Org, engine: Engine) -> str:
     record = await start_via_api(api, org.nurse.auth, org.team)
     pathway_id: str = record["pathway_id"]
     triage = {"route": "health_check", "case_manager": org.nurse.staff_id}
-    ok(await api.post(f"/pathways/{pathway_id}/triage", json=triage, headers=org.coordinator.auth))
+    answer = ok(await api.post(f"/pathways/{pathway_id}/triage", json=triage, headers=org.coordinator.auth))
+    await eventually(
+        lambda: _row(engine, pathway_id).recorded_sequence == answer["last_event_sequence"],
+        what="the triage in the record",
+    )
     return pathway_id
 
 
 async def test_an_action_is_read_back_at_once_and_filed_once_by_the_worker_after_its_task(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, client: Client
 ) -> None:
-    pathway_id = await _triaged(api, org)
+    pathway_id = await _triaged(api, org, sqlite_engine)
     answer = ok(await api.post(f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers=org.nurse.auth))
     assert "record" not in answer
     # Read right after the answer: the action is there, from the record or still from the live process.
@@ -100,7 +104,7 @@ async def test_an_action_is_read_back_at_once_and_filed_once_by_the_worker_after
 async def test_a_refused_action_files_nothing_and_its_audit_line_says_so(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
-    pathway_id = await _triaged(api, org)
+    pathway_id = await _triaged(api, org, sqlite_engine)
     before = _row(sqlite_engine, pathway_id).recorded_sequence
     refused = await api.post(
         f"/pathways/{pathway_id}/sustainment/confirm",
@@ -116,7 +120,7 @@ async def test_a_refused_action_files_nothing_and_its_audit_line_says_so(
 async def test_a_retry_with_the_same_key_after_a_lost_answer_applies_the_action_once(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, client: Client
 ) -> None:
-    pathway_id = await _triaged(api, org)
+    pathway_id = await _triaged(api, org, sqlite_engine)
     key = "follow-up-after-a-crash-1"
     # An API process that died after the update answered and before answering staff: Temporal has the action.
     fields = a.RecordFollowUp(channel=ContactChannel.PHONE, note=FOLLOW_UP["note"])
@@ -174,7 +178,7 @@ async def test_staff_acting_and_reading_at_once_all_get_their_answers_on_few_dat
     # the worker, until the 30 s timeouts).
     app = create_app(settings.model_copy(update={"api_threads": 3}), temporal_client=client, engine=sqlite_engine)
     async with serving(app) as api:
-        pathways = [await _triaged(api, org) for _ in range(4)]
+        pathways = [await _triaged(api, org, sqlite_engine) for _ in range(4)]
         follow_ups = [
             api.post(f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers=org.nurse.auth)
             for pathway_id in pathways

@@ -1,5 +1,6 @@
-"""Staff and team administration over HTTP: POST /staff, tokens kept only hashed, deactivation (the CLI for
-the first admin is tests/ops/test_cli_admin.py)."""
+"""Staff and team administration over HTTP: POST /staff (no token for anyone else), people's own tokens kept
+only hashed, an administrator's revocation, deactivation (the CLI for the first admin and service accounts is
+tests/ops/test_cli_admin.py)."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from tests.support.helpers import eventually, ok
 from tests.support.helpers import start_via_api as start
 
 
-async def test_staff_added_through_the_api_signs_in_with_the_token_shown_once(
+async def test_an_administrator_adds_a_person_without_a_token_and_the_person_makes_their_own(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
+    """An administrator could mint a working token for any nurse (POST /staff, POST /staff/{id}/tokens) and read
+    pathways as them; now people make their own tokens, shown once, and the administrator can only revoke."""
     body = {
         "staff_id": f"physio.{org.team}",
         "display_name": "Physiotherapist",
@@ -26,15 +29,24 @@ async def test_staff_added_through_the_api_signs_in_with_the_token_shown_once(
         "language": "sv",
     }
     created = ok(await api.post("/staff", json=body, headers=org.admin.auth), 201)
-    token = created["token"]
-    assert created["teams"] == [org.team]
-
-    listed = ok(await api.get("/staff", headers={"Authorization": f"Bearer {token}"}))
-    assert body["staff_id"] in {member["staff_id"] for member in listed}
-    assert all("token" not in member for member in listed)
+    assert "token" not in created and created["teams"] == [org.team]
     with Session(sqlite_engine) as session:
-        stored = session.exec(select(ApiToken.token_hash).where(ApiToken.staff_id == body["staff_id"])).all()
-    assert stored == [hash_token(token)] and token not in stored
+        assert session.exec(select(ApiToken).where(ApiToken.staff_id == body["staff_id"])).all() == []
+    minted = await api.post(f"/staff/{org.nurse.staff_id}/tokens", json={}, headers=org.admin.auth)
+    assert minted.status_code in (404, 405), "no route makes a token for someone else"
+    service = await api.post("/staff", json={**body, "staff_id": "svc.x", "role": "service"}, headers=org.admin.auth)
+    assert service.status_code == 422 and "command line" in service.text
+
+    # The nurse makes a token for a script of theirs: shown once, kept hashed, listed by its public id.
+    made = ok(await api.post("/me/tokens", json={"label": "monthly export", "days": 7}, headers=org.nurse.auth), 201)
+    script = {"Authorization": f"Bearer {made['token']}"}
+    assert ok(await api.get("/me/caseload", headers=script)) == []
+    listed = ok(await api.get("/me/tokens", headers=org.nurse.auth))
+    assert {token["token_id"] for token in listed} >= {made["token_id"]}
+    assert all("token" not in token for token in listed)
+    with Session(sqlite_engine) as session:
+        stored = session.exec(select(ApiToken.token_hash).where(ApiToken.token_id == made["token_id"])).one()
+    assert stored == hash_token(made["token"])
 
     again = await api.post("/staff", json=body, headers=org.admin.auth)
     assert again.status_code == 409 and "already exists" in again.json()["detail"]
@@ -53,36 +65,30 @@ async def test_teams_are_added_by_admins_and_listed(api: httpx.AsyncClient, org:
     assert duplicate.status_code == 409
 
 
-async def test_admin_replaces_a_lost_token_and_the_old_one_is_revoked(
+async def test_an_administrator_revokes_a_leaked_token_and_its_owner_revokes_their_own(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
-    path = f"/staff/{org.nurse.staff_id}/tokens"
-    assert (await api.post(path, json={}, headers=org.coordinator.auth)).status_code == 403
-    unknown = await api.post("/staff/nobody.here/tokens", json={}, headers=org.admin.auth)
+    path = f"/staff/{org.nurse.staff_id}/tokens/revoke"
+    assert (await api.post(path, headers=org.coordinator.auth)).status_code == 403
+    unknown = await api.post("/staff/nobody.here/tokens/revoke", headers=org.admin.auth)
     assert unknown.status_code == 404 and "no staff member nobody.here" in unknown.json()["detail"]
-    assert (await api.post("/staff/NOT A STAFF ID/tokens", json={}, headers=org.admin.auth)).status_code == 422
-    with Session(sqlite_engine) as session:
-        before = session.exec(select(ApiToken.token_hash).where(ApiToken.staff_id == org.nurse.staff_id)).all()
-    assert before == [hash_token(org.nurse.token)]
+    own = ok(await api.post("/me/tokens", json={"label": "script"}, headers=org.social_worker.auth), 201)
+    revoked_own = ok(await api.delete(f"/me/tokens/{own['token_id']}", headers=org.social_worker.auth))
+    assert revoked_own["revoked_at"] is not None
+    assert (await api.get("/me/caseload", headers={"Authorization": f"Bearer {own['token']}"})).status_code == 401
+    other = await api.delete(f"/me/tokens/{own['token_id']}", headers=org.coordinator.auth)
+    assert other.status_code == 404, "nobody revokes another's token by its id"
 
-    issued = ok(await api.post(path, json={"revoke_existing": True}, headers=org.admin.auth), 201)
-
-    assert (issued["staff_id"], issued["tokens_revoked"]) == (org.nurse.staff_id, 1)
-    ok(await api.get("/staff", headers={"Authorization": f"Bearer {issued['token']}"}))
-    # The nurse's old token was never used through this API process, so no cache can still accept it.
+    revoked = ok(await api.post(path, headers=org.admin.auth))
+    assert revoked == {"staff_id": org.nurse.staff_id, "tokens_revoked": 1}
+    # The nurse's token was never used through this API process, so no cache can still accept it.
     refused = await api.get("/staff", headers=org.nurse.auth)
     assert refused.status_code == 401 and refused.headers["WWW-Authenticate"] == "Bearer"
     with Session(sqlite_engine) as session:
-        tokens = session.exec(select(ApiToken).where(ApiToken.staff_id == org.nurse.staff_id)).all()
-    assert sorted((token.token_hash, token.revoked_at is None) for token in tokens) == sorted(
-        [(hash_token(org.nurse.token), False), (hash_token(issued["token"]), True)]
-    )
-    assert issued["token"] not in {token.token_hash for token in tokens}
-    with Session(sqlite_engine) as session:
         audit = session.exec(select(AuditLogEntry).where(AuditLogEntry.staff_id == org.admin.staff_id)).all()
     assert [(line.action, line.outcome) for line in audit] == [
-        ("issue_token:nobody.here", "not_found"),
-        (f"issue_token:{org.nurse.staff_id}", "ok"),
+        ("revoke_tokens:nobody.here", "not_found"),
+        (f"revoke_tokens:{org.nurse.staff_id}", "ok"),
     ]
 
 
@@ -122,10 +128,6 @@ async def test_deactivating_a_case_manager_revokes_their_tokens_and_counts_the_p
         (f"deactivate_staff:{org.nurse.staff_id}", "ok"),
         (f"deactivate_staff:{org.nurse.staff_id}", "ok"),
     ]
-    # The nurse first signed in above (the refused deactivation), so the token cache may still hold the token;
-    # the database has it revoked, and no new token can be issued to a deactivated member.
-    refused = await api.post(f"/staff/{org.nurse.staff_id}/tokens", json={}, headers=org.admin.auth)
-    assert refused.status_code == 409 and "deactivated" in refused.json()["detail"]
     listed = ok(await api.get("/staff", headers=org.admin.auth))
     assert {member["staff_id"]: member["active"] for member in listed}[org.nurse.staff_id] is False
     handover = ok(await api.get("/pathways", params={"case_manager": org.nurse.staff_id}, headers=org.coordinator.auth))

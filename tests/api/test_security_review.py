@@ -10,14 +10,14 @@ import httpx
 import pytest
 from pydantic import ValidationError
 from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 from temporalio.client import Client
 
 from api.auth import sessions
 from core.settings import Settings
-from models.tables import Partner, SignInMethod
+from models.tables import AuditLogEntry, Partner, SignInMethod
 from tests.support.fixtures import Org, serving
-from tests.support.helpers import ok
+from tests.support.helpers import intake_body, ok, start_via_api
 from web.app import create_app as create_web_app
 
 
@@ -116,3 +116,40 @@ async def test_webhook_addresses_inside_the_network_are_refused_and_only_coordin
     with Session(sqlite_engine) as session:
         partner = session.get(Partner, (org.team, "kela-pori"))
         assert partner is not None and partner.email == "a@kela.fi" and not partner.active
+
+
+async def test_a_service_account_uses_only_its_actions_and_is_named_as_such_in_the_audit(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    from ops.admin import add_service_account
+
+    token = add_service_account(
+        sqlite_engine,
+        staff_id=f"svc.{org.team}",
+        display_name="Statistics export",
+        teams=[org.team],
+        actions=["list_pathways", "read_record"],
+        purpose="monthly statistics of the programme",
+    )
+    service = {"Authorization": f"Bearer {token}"}
+    pathway = (await start_via_api(api, org.nurse.auth, org.team))["pathway_id"]
+    listed = ok(await api.get("/pathways", headers=service))
+    assert pathway in {item["pathway_id"] for item in listed["items"]}
+    ok(await api.get(f"/pathways/{pathway}", headers=service))
+    for method, path, body in (
+        ("GET", f"/pathways/{pathway}/timeline", None),
+        ("POST", f"/pathways/{pathway}/follow-ups", {"channel": "phone", "note": "x"}),
+        ("GET", "/notifications", None),
+        ("POST", "/me/tokens", {"label": "more"}),
+        ("GET", "/staff", None),
+        ("POST", "/pathways", intake_body(org.team)),
+    ):
+        refused = await api.request(method, path, json=body, headers=service)
+        assert refused.status_code == 403, (path, refused.text)
+        assert "service account" in refused.json()["detail"]
+    with Session(sqlite_engine) as session:
+        lines = session.exec(select(AuditLogEntry).where(col(AuditLogEntry.staff_id) == f"svc.{org.team}")).all()
+    by_action = {(line.action, line.outcome): line.purpose for line in lines}
+    assert by_action[("read_record", "ok")] == "service account: monthly statistics of the programme"
+    assert ("read_timeline", "denied") in by_action and ("record_follow_up", "denied") in by_action
+    assert ("start", "denied") in by_action

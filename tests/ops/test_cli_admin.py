@@ -1,4 +1,4 @@
-"""`python -m ops.cli` migrate, team add and the staff commands against a real SQLite file."""
+"""`python -m ops.cli` migrate, team add, the staff and service-account commands against a real SQLite file."""
 
 from __future__ import annotations
 
@@ -43,26 +43,37 @@ def staff_ids(database_url: str) -> list[str]:
         return list(session.exec(select(Staff.staff_id)))
 
 
-def test_migrate_then_team_and_staff_add_issue_a_token_that_signs_in(tmp_path: Path) -> None:
+def test_migrate_then_the_first_administrator_gets_a_token_and_people_none(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'pathways.db'}"
     migrated = cli(url, "migrate")
     assert migrated.returncode == 0, migrated.stderr
     assert "is at revision" in migrated.stdout
     team = cli(url, "team", "add", "--team-id", "eura-worktime", "--name", "Eura work-ability team")
     assert team.returncode == 0, team.stderr
-    added = cli(
-        url, "staff", "add", "--staff-id", "nurse.aalto", "--name", "Aino Aalto", "--role", "professional",
-        "--team", "eura-worktime",
-    )  # fmt: skip
-    assert added.returncode == 0, added.stderr
-    token = added.stdout.strip().splitlines()[-1]
+    admin = cli(url, "staff", "add", "--staff-id", "admin.aalto", "--name", "Aino Aalto", "--role", "admin")
+    assert admin.returncode == 0, admin.stderr
+    token = admin.stdout.strip().splitlines()[-1]
     with database_session(url) as session:
         member = authenticate(session, token=token)
-    assert (member.staff_id, member.role.value, member.teams) == (
-        "nurse.aalto",
-        "professional",
-        frozenset({"eura-worktime"}),
-    )
+    assert (member.staff_id, member.role.value) == ("admin.aalto", "admin")
+    nurse = cli(url, "staff", "add", "--staff-id", "nurse.aalto", "--name", "Aino", "--role", "professional",
+                "--team", "eura-worktime")  # fmt: skip
+    assert nurse.returncode == 0, nurse.stderr
+    assert "make their own API tokens" in nurse.stdout and len(nurse.stdout.strip().splitlines()) == 1
+    refused = cli(url, "staff", "token", "--staff-id", "nurse.aalto")
+    assert refused.returncode == 2 and "people make their own API tokens" in refused.stderr
+
+
+def test_a_service_account_has_its_actions_and_purpose_and_an_unknown_action_is_refused(tmp_path: Path) -> None:
+    url, token = _with_service(tmp_path)
+    with database_session(url) as session:
+        member = authenticate(session, token=token)
+    assert member.is_service and member.allowed_actions == {"list_pathways", "read_record"}
+    assert member.declared_purpose == "monthly statistics" and member.teams == {"eura-worktime"}
+    bad = cli(url, "service", "add", "--id", "svc.bad", "--name", "Bad", "--team", "eura-worktime",
+              "--action", "decode_everything", "--purpose", "x")  # fmt: skip
+    assert bad.returncode == 2 and "unknown action(s) decode_everything" in bad.stderr and "read_record" in bad.stderr
+    assert "svc.bad" not in staff_ids(url)
 
 
 def test_staff_add_to_an_unknown_team_says_so_and_adds_nothing(tmp_path: Path) -> None:
@@ -92,27 +103,27 @@ def _signs_in(database_url: str, token: str) -> bool:
         return True
 
 
-def _with_nurse(tmp_path: Path) -> tuple[str, str]:
-    """A migrated database with one professional; its URL and the professional's first token."""
+def _with_service(tmp_path: Path) -> tuple[str, str]:
+    """A migrated database with one service account; its URL and the account's first token."""
     url = f"sqlite:///{tmp_path / 'pathways.db'}"
     assert cli(url, "migrate").returncode == 0
     assert cli(url, "team", "add", "--team-id", "eura-worktime", "--name", "Eura").returncode == 0
-    added = cli(url, "staff", "add", "--staff-id", "nurse.aalto", "--name", "Aino", "--role", "professional",
-                "--team", "eura-worktime")  # fmt: skip
+    added = cli(url, "service", "add", "--id", "svc.stats", "--name", "Statistics", "--team", "eura-worktime",
+                "--action", "list_pathways", "--action", "read_record", "--purpose", "monthly statistics")  # fmt: skip
     assert added.returncode == 0, added.stderr
     return url, added.stdout.strip().splitlines()[-1]
 
 
-def test_staff_token_issues_another_token_and_can_revoke_the_lost_ones(tmp_path: Path) -> None:
-    url, first = _with_nurse(tmp_path)
+def test_staff_token_issues_a_service_account_another_token_and_can_revoke_the_lost_ones(tmp_path: Path) -> None:
+    url, first = _with_service(tmp_path)
 
-    second = cli(url, "staff", "token", "--staff-id", "nurse.aalto")
+    second = cli(url, "staff", "token", "--staff-id", "svc.stats")
     assert second.returncode == 0, second.stderr
     second_token = second.stdout.strip().splitlines()[-1]
     assert second_token != first
     assert _signs_in(url, first) and _signs_in(url, second_token)
 
-    replaced = cli(url, "staff", "token", "--staff-id", "nurse.aalto", "--revoke-existing")
+    replaced = cli(url, "staff", "token", "--staff-id", "svc.stats", "--revoke-existing")
     assert replaced.returncode == 0, replaced.stderr
     assert "their other tokens are revoked" in replaced.stdout
     third_token = replaced.stdout.strip().splitlines()[-1]
@@ -120,32 +131,30 @@ def test_staff_token_issues_another_token_and_can_revoke_the_lost_ones(tmp_path:
 
 
 def test_staff_deactivate_revokes_every_token_and_keeps_the_member_on_record(tmp_path: Path) -> None:
-    url, first = _with_nurse(tmp_path)
-    second = cli(url, "staff", "token", "--staff-id", "nurse.aalto").stdout.strip().splitlines()[-1]
+    url, first = _with_service(tmp_path)
+    second = cli(url, "staff", "token", "--staff-id", "svc.stats").stdout.strip().splitlines()[-1]
 
-    result = cli(url, "staff", "deactivate", "--staff-id", "nurse.aalto")
+    result = cli(url, "staff", "deactivate", "--staff-id", "svc.stats")
     assert result.returncode == 0, result.stderr
-    assert "nurse.aalto deactivated, 2 token(s) revoked" in result.stdout
+    assert "svc.stats deactivated, 2 token(s) revoked" in result.stdout
     assert "within 30 s" in result.stdout
     assert not _signs_in(url, first) and not _signs_in(url, second)
     with database_session(url) as session:
-        member = session.get(Staff, "nurse.aalto")
+        member = session.get(Staff, "svc.stats")
         assert member is not None and member.active is False
 
-    again = cli(url, "staff", "deactivate", "--staff-id", "nurse.aalto")
+    again = cli(url, "staff", "deactivate", "--staff-id", "svc.stats")
     assert again.returncode == 0 and "0 token(s) revoked" in again.stdout
-    refused = cli(url, "staff", "token", "--staff-id", "nurse.aalto")
+    refused = cli(url, "staff", "token", "--staff-id", "svc.stats")
     assert refused.returncode == 1
-    assert refused.stderr.strip() == (
-        "error: staff member nurse.aalto is deactivated; a deactivated member gets no tokens"
-    )
+    assert refused.stderr.strip() == "error: staff member svc.stats is deactivated; a deactivated member gets no tokens"
 
 
 def test_staff_commands_on_an_unknown_member_say_so_and_change_nothing(tmp_path: Path) -> None:
-    url, token = _with_nurse(tmp_path)
+    url, token = _with_service(tmp_path)
     for command in ("deactivate", "token"):
         result = cli(url, "staff", command, "--staff-id", "nurse.unknown")
         assert result.returncode == 1
         assert result.stderr.strip() == "error: no staff member nurse.unknown"
-    assert staff_ids(url) == ["nurse.aalto"]
+    assert staff_ids(url) == ["svc.stats"]
     assert _signs_in(url, token)
