@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
@@ -138,12 +138,13 @@ async def get_signed_in_staff(
     if not secret:
         settings: Settings = request.app.state.settings
         raise NotAuthenticatedError(f"sign in first: {settings.effective_public_url}/auth/login")
-    return await asyncio.to_thread(_staff_for_session, request.app.state.engine, secret)
+    idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+    return await asyncio.to_thread(_staff_for_session, request.app.state.engine, secret, idle)
 
 
-def _staff_for_session(engine: Engine, secret: str) -> StaffMember:
+def _staff_for_session(engine: Engine, secret: str, idle: timedelta) -> StaffMember:
     with Session(engine) as session:
-        return staff_for_session(session, secret)
+        return staff_for_session(session, secret, idle=idle)
 
 
 SignedInStaff = Annotated[StaffMember, Depends(get_signed_in_staff)]

@@ -148,6 +148,12 @@ class StaffSession(SQLModel, table=True):
     # For the identity provider's sign-out (RP-initiated logout); sealed by nothing: it is a signed token
     # with the staff member's identifiers, no client data.
     id_token_hint: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # What the identity provider said at sign-in, where the deployment takes role and teams from its claims
+    # (None: from the staff table), so a browser has the same access as a bearer token from the same sign-in.
+    role: StaffRole | None = None
+    teams: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # A session unused for PATHWAYS_SESSION_IDLE_MINUTES ends (touched at most once a minute).
+    last_seen_at: datetime | None = _optional_timestamp()
 
 
 # -- the client records ---------------------------------------------------------------------------------

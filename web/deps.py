@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Form, Request
@@ -28,9 +29,9 @@ class SignInRequired(ApiError):
         self.return_to = return_to
 
 
-def _member(engine: Engine, secret: str) -> StaffMember:
+def _member(engine: Engine, secret: str, idle: timedelta) -> StaffMember:
     with Session(engine) as session:
-        return sessions.staff_for_session(session, secret)
+        return sessions.staff_for_session(session, secret, idle=idle)
 
 
 async def get_web_staff(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> StaffMember:
@@ -39,7 +40,8 @@ async def get_web_staff(request: Request, engine: Annotated[Engine, Depends(get_
     if not secret:
         raise SignInRequired(path if request.method == "GET" else "/app/")
     try:
-        staff = await asyncio.to_thread(_member, engine, secret)
+        idle = timedelta(minutes=request.app.state.settings.session_idle_minutes)
+        staff = await asyncio.to_thread(_member, engine, secret, idle)
     except ApiError:
         raise SignInRequired(path if request.method == "GET" else "/app/") from None
     if staff.is_admin:

@@ -23,7 +23,7 @@ from sqlmodel import Session, col, delete
 
 from api.errors import NotAuthenticatedError
 from api.services.staff import StaffMember, aware, load_member
-from models.tables import SignInMethod, SignInRequest, Staff, StaffSession
+from models.tables import SignInMethod, SignInRequest, Staff, StaffRole, StaffSession
 
 COOKIE = "pathways_session"
 SIGN_IN_MINUTES = 10
@@ -84,9 +84,17 @@ def finish_sign_in(session: Session, state: str) -> PendingSignIn:
 
 
 def open_session(
-    session: Session, *, staff_id: str, method: SignInMethod, hours: float, id_token_hint: str | None = None
+    session: Session,
+    *,
+    staff_id: str,
+    method: SignInMethod,
+    hours: float,
+    id_token_hint: str | None = None,
+    role: StaffRole | None = None,
+    teams: list[str] | None = None,
 ) -> tuple[str, datetime]:
-    """A new session for the staff member: the cookie's value (shown once) and when it ends."""
+    """A new session for the staff member: the cookie's value (shown once) and when it ends. `role` and `teams`
+    are the identity provider's, where the deployment takes them from its claims."""
     secret = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     expires_at = now + timedelta(hours=hours)
@@ -98,27 +106,48 @@ def open_session(
             created_at=now,
             expires_at=expires_at,
             id_token_hint=id_token_hint,
+            role=role,
+            teams=teams,
+            last_seen_at=now,
         )
     )
     session.commit()
     return secret, expires_at
 
 
-def session_row(session: Session, secret: str) -> StaffSession | None:
+# How often a session's last use is written down (it ends after PATHWAYS_SESSION_IDLE_MINUTES unused).
+TOUCH_EVERY = timedelta(minutes=1)
+
+
+def session_row(session: Session, secret: str, *, idle: timedelta | None = None) -> StaffSession | None:
     row = session.get(StaffSession, _hash(secret))
-    if row is None or row.ended_at is not None or aware(row.expires_at) <= datetime.now(UTC):
+    now = datetime.now(UTC)
+    if row is None or row.ended_at is not None or aware(row.expires_at) <= now:
         return None
+    if idle is not None and row.last_seen_at is not None and aware(row.last_seen_at) + idle <= now:
+        return None
+    if row.last_seen_at is None or aware(row.last_seen_at) + TOUCH_EVERY <= now:
+        row.last_seen_at = now
+        session.add(row)
+        session.commit()
     return row
 
 
-def staff_for_session(session: Session, secret: str) -> StaffMember:
-    row = session_row(session, secret)
+def staff_for_session(session: Session, secret: str, *, idle: timedelta | None = None) -> StaffMember:
+    row = session_row(session, secret, idle=idle)
     if row is None:
         raise NotAuthenticatedError("your sign-in has ended; sign in again")
     staff = session.get(Staff, row.staff_id)
     if staff is None:
         raise NotAuthenticatedError("your sign-in has ended; sign in again")
-    return load_member(session, staff)
+    member = load_member(session, staff)
+    # As the identity provider said at sign-in, where it says: someone moved out of a team in the directory
+    # loses that team's pathways at their next sign-in, in the browser as with a token.
+    if row.role is not None:
+        member = member.with_role(row.role)
+    if row.teams is not None:
+        member = member.with_teams(frozenset(row.teams))
+    return member
 
 
 def end_session(session: Session, secret: str) -> StaffSession | None:

@@ -126,6 +126,9 @@ async def callback(
         method=SignInMethod.OIDC,
         hours=settings.session_hours,
         id_token_hint=signed_in.id_token,
+        # Where the deployment takes them from the provider's claims, the browser keeps what it said.
+        role=member.role if settings.oidc_role_claim else None,
+        teams=sorted(member.teams) if settings.oidc_teams_claim else None,
     )
     response = _signed_in(
         RedirectResponse(request.return_to, status_code=303), settings, secret, settings.session_hours

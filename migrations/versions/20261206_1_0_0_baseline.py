@@ -272,6 +272,9 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("ended_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("id_token_hint", sa.Text(), nullable=True),
+        sa.Column("role", sa.Enum("PROFESSIONAL", "COORDINATOR", "ADMIN", "SERVICE", name="staffrole"), nullable=True),
+        sa.Column("teams", sa.JSON(), nullable=True),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["staff_id"],
             ["staff.staff_id"],

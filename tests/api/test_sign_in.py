@@ -31,6 +31,7 @@ from models.tables import ApiToken, Staff, StaffSession
 from tests.support.fixtures import serving
 from tests.support.helpers import COORDINATOR, NURSE, TEAM, seed_fixed_team
 from tests.support.oidc import (
+    ACCOUNTS,
     AUDIENCE,
     CLIENT_ID,
     SUBJECT_OF,
@@ -278,6 +279,50 @@ async def test_role_and_teams_can_come_from_the_providers_claims(
         refused = await api.get("/auth/session", headers={"Authorization": f"Bearer {token}"})
         assert refused.status_code == 401
         assert refused.json()["detail"] == "your identity provider account has no role for this service (claim groups)"
+
+
+async def test_a_browser_session_has_the_role_and_teams_the_provider_gave_at_sign_in(
+    staff_database: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """The callback kept only the staff id, and the browser read role and teams from the table: someone moved
+    out of a team in the directory kept its pathways in the web app and the codec. Here the directory says the
+    nurse coordinates no team; the table still says professional of eura-team."""
+    moved = {
+        subject: ({**claims, "groups": ["pathways-coordinators"]} if claims["preferred_username"] == NURSE else claims)
+        for subject, claims in ACCOUNTS.items()
+    }
+    provider = start_provider(tmp_path, [f"{API}/auth/callback"], accounts=moved)
+    try:
+        settings = oidc_settings(
+            provider, staff_database[0], tmp_path, oidc_role_claim="groups", oidc_teams_claim="groups"
+        )
+        app = create_app(settings)
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(mounts={API: transport}, follow_redirects=False, timeout=30) as browser:
+                assert (await sign_in(browser, NURSE)).status_code == 303
+                me = (await browser.get(f"{API}/auth/session")).json()
+                assert (me["role"], me["teams"]) == ("coordinator", [])
+    finally:
+        provider.stop()
+
+
+async def test_a_browser_session_left_unused_ends(
+    browser: httpx.AsyncClient, staff_database: tuple[str, dict[str, str]]
+) -> None:
+    await sign_in(browser, NURSE)
+    assert (await browser.get(f"{API}/auth/session")).status_code == 200
+    from core.db import build_engine
+
+    engine = build_engine(staff_database[0])
+    with Session(engine) as session:
+        [row] = session.exec(select(StaffSession)).all()
+        row.last_seen_at = datetime.now(UTC) - timedelta(minutes=31)
+        session.add(row)
+        session.commit()
+    engine.dispose()
+    ended = await browser.get(f"{API}/auth/session")
+    assert ended.status_code == 401 and "sign in again" in ended.json()["detail"]
 
 
 async def test_the_development_sign_in_is_off_unless_make_run_turns_it_on(
