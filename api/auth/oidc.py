@@ -69,6 +69,13 @@ class IdentityProvider:
         self.audiences = settings.effective_oidc_audiences
         self.scopes = settings.oidc_scopes
         self.leeway = settings.oidc_clock_skew_seconds
+        # The claims sign-in needs: when the ID token lacks one, the UserInfo endpoint is asked (OpenID Connect
+        # Core's default for the code flow gives profile claims there only).
+        self.needed_claims = tuple(
+            claim
+            for claim in (settings.oidc_staff_id_claim, settings.oidc_role_claim, settings.oidc_teams_claim)
+            if claim
+        )
         self._http = http or httpx.AsyncClient(timeout=HTTP_TIMEOUT)
         self._discovery: dict[str, Any] | None = None
         self._discovered_at = 0.0
@@ -167,9 +174,9 @@ class IdentityProvider:
             "code_challenge": pkce.challenge,
             "code_challenge_method": "S256",
         }
-        if self.audiences[0] != self.client_id:
-            # RFC 8707: ask for an access token for this API (Entra ID reads the audience from the scope).
-            query["resource"] = self.audiences[0]
+        # No `resource` (RFC 8707): the browser's sign-in keeps a session, not an access token for the API, and its
+        # access token serves UserInfo only; a provider that does not know resource indicators refuses the
+        # parameter ("resource indicator is missing, or unknown", oidc-provider at its defaults).
         return f"{endpoint}?{urlencode(query)}"
 
     async def exchange_code(self, *, code: str, redirect_uri: str, verifier: str, nonce: str) -> SignedIn:
@@ -189,9 +196,8 @@ class IdentityProvider:
         except httpx.HTTPError as err:
             raise IdentityProviderError(f"the identity provider's token endpoint did not answer: {err}") from err
         if response.status_code != 200:
-            raise IdentityProviderError(
-                f"the identity provider refused the sign-in code ({response.status_code}): {response.text[:300]}"
-            )
+            # Its status only: the provider's answer may quote what it was sent.
+            raise IdentityProviderError(f"the identity provider refused the sign-in code ({response.status_code})")
         tokens = response.json()
         id_token = tokens.get("id_token")
         if not isinstance(id_token, str):
@@ -199,7 +205,30 @@ class IdentityProvider:
         claims = await self._decode(id_token, audience=self.client_id, required=["exp", "iat", "sub"])
         if not secrets.compare_digest(str(claims.get("nonce", "")), nonce):
             raise InvalidToken("the ID token does not answer this sign-in (nonce mismatch): sign in again")
+        access_token = tokens.get("access_token")
+        if any(claim not in claims for claim in self.needed_claims) and isinstance(access_token, str):
+            # The ID token's own claims win; UserInfo only adds what it lacks, and must be about the same subject.
+            claims = {**await self.userinfo(access_token, subject=str(claims["sub"])), **claims}
         return SignedIn(claims=claims, id_token=id_token)
+
+    async def userinfo(self, access_token: str, *, subject: str) -> dict[str, Any]:
+        """The UserInfo endpoint's claims for this access token (OpenID Connect Core 5.3), whose `sub` must be
+        the ID token's (5.3.2): otherwise they may be another person's."""
+        endpoint = (await self.metadata()).get("userinfo_endpoint")
+        if not endpoint:
+            return {}
+        try:
+            response = await self._http.get(endpoint, headers={"Authorization": f"Bearer {access_token}"})
+        except httpx.HTTPError as err:
+            raise IdentityProviderError(f"the identity provider's UserInfo endpoint did not answer: {err}") from err
+        if response.status_code != 200 or not response.headers.get("content-type", "").startswith("application/json"):
+            raise IdentityProviderError(
+                f"the identity provider's UserInfo endpoint did not give the claims ({response.status_code})"
+            )
+        info = response.json()
+        if not isinstance(info, dict) or not secrets.compare_digest(str(info.get("sub", "")), subject):
+            raise InvalidToken("the identity provider's UserInfo is about another subject than the ID token")
+        return info
 
     async def end_session_url(self, *, id_token_hint: str | None, post_logout_redirect_uri: str) -> str | None:
         endpoint = (await self.metadata()).get("end_session_endpoint")

@@ -325,6 +325,25 @@ async def test_a_browser_session_left_unused_ends(
     assert ended.status_code == 401 and "sign in again" in ended.json()["detail"]
 
 
+async def test_sign_in_works_with_a_provider_that_gives_profile_claims_from_userinfo_only(
+    staff_database: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """oidc-provider at its defaults puts only `sub` in the ID token: the product read no preferred_username and
+    told the nurse they were not staff. It now asks UserInfo, for the same subject."""
+    provider = start_provider(tmp_path, [f"{API}/auth/callback"], defaults=True)
+    try:
+        app = create_app(oidc_settings(provider, staff_database[0], tmp_path))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(mounts={API: transport}, follow_redirects=False, timeout=30) as browser:
+                callback = await sign_in(browser, NURSE)
+                assert callback.status_code == 303, callback.text
+                me = (await browser.get(f"{API}/auth/session")).json()
+                assert (me["staff_id"], me["role"], me["teams"]) == (NURSE, "professional", [TEAM])
+    finally:
+        provider.stop()
+
+
 async def test_the_development_sign_in_is_off_unless_make_run_turns_it_on(
     staff_database: tuple[str, dict[str, str]], tmp_path: Path
 ) -> None:
@@ -388,11 +407,11 @@ def _query(url: str) -> dict[str, list[str]]:
     return parse_qs(urlsplit(url).query)
 
 
-async def test_the_authorization_request_uses_pkce_s256_a_nonce_and_asks_for_this_apis_audience(
+async def test_the_authorization_request_uses_pkce_s256_a_nonce_and_no_resource(
     browser: httpx.AsyncClient,
 ) -> None:
     start = await browser.get(f"{API}/auth/login")
     query = _query(start.headers["location"])
     assert query["code_challenge_method"] == ["S256"] and len(query["code_challenge"][0]) == 43
-    assert query["nonce"] and query["state"] and query["resource"] == [AUDIENCE]
+    assert query["nonce"] and query["state"] and "resource" not in query
     assert query["redirect_uri"] == [f"{API}/auth/callback"] and query["client_id"] == [CLIENT_ID]

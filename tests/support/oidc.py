@@ -100,7 +100,9 @@ def start_provider(
     *,
     access_token_ttl: int = 600,
     accounts: dict[str, dict[str, Any]] | None = None,
+    defaults: bool = False,
 ) -> OpenIdProvider:
+    """`defaults`: the provider left at oidc-provider's defaults (profile claims from UserInfo only)."""
     reason = provider_available()
     if reason:
         pytest.skip(reason)
@@ -113,6 +115,7 @@ def start_provider(
         "audience": AUDIENCE,
         "accessTokenTtl": access_token_ttl,
         "accounts": accounts or ACCOUNTS,
+        "defaults": defaults,
     }
     config_path = tmp / f"oidc-{port}.json"
     config_path.write_text(json.dumps(config))

@@ -5,7 +5,10 @@
 //   node provider.mjs <config.json>      prints "listening <issuer>" when it serves
 //
 // config.json: { "port", "clientId", "redirectUris": [...], "audience", "accessTokenTtl",
-//                "accounts": { "<subject>": { claims... } } }
+//                "accounts": { "<subject>": { claims... } }, "defaults": false }
+//
+// With "defaults": true the provider is left at oidc-provider's defaults for the code flow: the ID token
+// carries `sub` only (profile claims come from UserInfo), access tokens are opaque, no resource indicators.
 import { readFileSync } from 'node:fs';
 import { generateKeyPairSync } from 'node:crypto';
 import Provider from 'oidc-provider';
@@ -33,7 +36,7 @@ const provider = new Provider(issuer, {
   },
   scopes: ['openid', 'profile', 'email', 'pathways'],
   ttl: { AccessToken: config.accessTokenTtl ?? 600, IdToken: 600 },
-  features: {
+  features: config.defaults ? { devInteractions: { enabled: true }, rpInitiatedLogout: { enabled: true } } : {
     devInteractions: { enabled: true },
     resourceIndicators: {
       enabled: true,
@@ -62,13 +65,18 @@ const provider = new Provider(issuer, {
     }
     const grant = new ctx.oidc.provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
     grant.addOIDCScope('openid profile email');
-    grant.addOIDCClaims(['name', 'preferred_username', 'groups', 'email']);
-    grant.addResourceScope(config.audience, 'pathways');
+    if (!config.defaults) {
+      grant.addOIDCClaims(['name', 'preferred_username', 'groups', 'email']);
+      grant.addResourceScope(config.audience, 'pathways');
+    }
     await grant.save();
     return grant;
   },
   // The staff's groups travel in the access token too, for deployments that take role and teams from claims.
   async extraTokenClaims(_ctx, token) {
+    if (config.defaults) {
+      return undefined;
+    }
     const account = config.accounts[token.accountId];
     return account ? { groups: account.groups ?? [], preferred_username: account.preferred_username } : undefined;
   },
