@@ -14,7 +14,6 @@ Schema changes go through Alembic migrations (`migrations/`).
 from __future__ import annotations
 
 import secrets
-
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
