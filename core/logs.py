@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from datetime import UTC, datetime
 from typing import Any
@@ -64,6 +65,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
+# A partner's signed link is a bearer credential for one referral: the access log keeps its path, not it.
+_PARTNER_LINK = re.compile(r"(/partner/referrals/)[^/?\s\"]+")
+
+
+class RedactPartnerLinks(logging.Filter):
+    """Takes the link tokens out of uvicorn's access log lines (`GET /partner/referrals/<token>`)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple):
+            record.args = tuple(_PARTNER_LINK.sub(r"\1…", arg) if isinstance(arg, str) else arg for arg in record.args)
+        if isinstance(record.msg, str):
+            record.msg = _PARTNER_LINK.sub(r"\1…", record.msg)
+        return True
+
+
 def configure_logging(settings: Settings) -> None:
     """Set up the root logger of this process once, as `settings.log_format` says."""
     handler = logging.StreamHandler(sys.stderr)
@@ -77,5 +93,6 @@ def configure_logging(settings: Settings) -> None:
     root = logging.getLogger()
     for existing in list(root.handlers):
         root.removeHandler(existing)
+    handler.addFilter(RedactPartnerLinks())
     root.addHandler(handler)
     root.setLevel(settings.log_level)

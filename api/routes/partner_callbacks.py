@@ -34,6 +34,12 @@ class ReferralCallback(Body):
     referral_id: str = Field(pattern=ITEM_ID_PATTERN)
     answer: ReferralAnswer
     reason: str | None = Field(default=None, min_length=1, max_length=500, description="Required when declined.")
+    delivery_id: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=200,
+        description="The partner's own id of this answer, signed with the body: a retry with the same id applies once.",
+    )
 
     @model_validator(mode="after")
     def _reason_for_decline(self) -> ReferralCallback:
@@ -79,7 +85,7 @@ async def referral_callback(
         raise InvalidInputError(f"not a referral answer: {reasons}", field="body") from err
     referral = await asyncio.to_thread(session.get, PartnerReferral, body.referral_id)
     partner = await asyncio.to_thread(session.get, Partner, (referral.team, referral.partner_id)) if referral else None
-    if referral is None or partner is None or not partner.webhook_secret:
+    if referral is None or partner is None or not partner.webhook_secret or not partner.active:
         raise NotAuthenticatedError(_NOT_VERIFIED)
     try:
         verify_callback(
@@ -98,8 +104,14 @@ async def referral_callback(
         )
     except NotFoundError as err:
         raise NotAuthenticatedError(_NOT_VERIFIED) from err
-    # A delivery id makes retries apply once; without one, the same body signed at the same second is the same.
-    delivery_id = delivery or hashlib.sha256(timestamp.encode() + b"." + raw).hexdigest()
+    # The answer applies once per signed message: its id comes from what the signature covers (the timestamp
+    # and the body), never from the unsigned X-Pathways-Delivery header alone, so a captured callback replayed
+    # under a new delivery id is the same answer. A partner retrying names its delivery in the signed body.
+    delivery_id = hashlib.sha256(timestamp.encode() + b"." + raw).hexdigest()
+    if delivery is not None and body.delivery_id not in (None, delivery):
+        raise InvalidInputError("X-Pathways-Delivery differs from the signed delivery_id", field="delivery_id")
+    if body.delivery_id is not None:
+        delivery_id = hashlib.sha256(body.delivery_id.encode()).hexdigest()
     answer: ActionAnswer = await partner_referrals.answer(
         client=client,
         session=session,

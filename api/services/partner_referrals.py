@@ -68,7 +68,8 @@ def view_of(session: Session, sealer: RecordSealer, referral_id: str, partner_id
     team = session.get(Team, referral.team)
     if partner is None or team is None:
         raise NotFoundError("no such referral for your organisation")
-    stopped = _sharing_stopped(referral, datetime.now(UTC))
+    # A partner taken out of the team's register sees nothing more, and answers nothing more.
+    stopped = "partner_inactive" if not partner.active else _sharing_stopped(referral, datetime.now(UTC))
     message = None if stopped else sealer.open(referral.message, place=referral_place(referral_id))
     possible = (
         []

@@ -425,7 +425,7 @@ async def test_a_webhook_partner_gets_the_signed_referral_and_answers_with_a_sig
     assert payload["callback_url"] == f"{PUBLIC_URL}/partner/callbacks/referrals"
 
     def signed(body: dict[str, Any], *, key: str = secret, delivery: str = "d-1") -> dict[str, Any]:
-        raw = json.dumps(body).encode()
+        raw = json.dumps({**body, "delivery_id": delivery}).encode()  # the delivery id is signed with the body
         now = str(int(time.time()))
         headers = {
             "X-Pathways-Timestamp": now,
@@ -443,10 +443,21 @@ async def test_a_webhook_partner_gets_the_signed_referral_and_answers_with_a_sig
     first = ok(await api.post(callback, **signed(started)))
     assert (first["referral_id"], first["answer"], first["stage"]) == (referral_id, "started", "in_services")
     assert ok(await api.post(callback, **signed(started))) == first  # the same delivery id, retried, applies once
+    # A captured callback replayed under a new X-Pathways-Delivery header is the same signed answer: once.
+    captured = signed(started)
+    replayed = {**captured, "headers": {**captured["headers"], "X-Pathways-Delivery": "d-3"}}
+    refused = await api.post(callback, **replayed)
+    assert refused.status_code == 422 and "differs from the signed delivery_id" in refused.text
+    unsigned = {**captured, "headers": {k: v for k, v in captured["headers"].items() if k != "X-Pathways-Delivery"}}
+    assert ok(await api.post(callback, **unsigned)) == first  # the same signed answer: applied once
     record = await _record(api, pathway, org.nurse.auth)
     assert record["referrals"][0]["status"] == "started"
     assert {s["service_id"]: s["status"] for s in record["services"]}[service_id] == "active"
     assert [a["answer"] for a in record["referrals"][0]["answers"]] == ["started"]
+    # A partner taken out of the register answers nothing more, however well signed.
+    ok(await api.patch(f"/teams/{org.team}/partners/{KELA}", json={"active": False}, headers=org.coordinator.auth))
+    inactive = await api.post(callback, **signed({"referral_id": referral_id, "answer": "ended"}, delivery="d-4"))
+    assert inactive.status_code == 401
 
 
 async def test_an_unanswered_referral_reminds_the_case_manager_then_escalates(

@@ -3,6 +3,8 @@ on the fix. The larger ones have files of their own (sign-in, webhooks, the code
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -153,3 +155,17 @@ async def test_a_service_account_uses_only_its_actions_and_is_named_as_such_in_t
     assert by_action[("read_record", "ok")] == "service account: monthly statistics of the programme"
     assert ("read_timeline", "denied") in by_action and ("record_follow_up", "denied") in by_action
     assert ("start", "denied") in by_action
+
+
+def test_a_partner_link_token_never_reaches_the_access_log() -> None:
+    """The access log wrote `/partner/referrals/<token>`: a bearer credential for the referral. A process set
+    up as the API is logs uvicorn's access line for such a request."""
+    token = "eyJyZWZlcnJhbCI6InIxIn0.c2lnbmF0dXJl"
+    script = (
+        "import logging; from core.logs import configure_logging; from core.settings import Settings; "
+        "configure_logging(Settings(log_format='json')); "
+        "logging.getLogger('uvicorn.access').info('%s - \"%s %s HTTP/%s\" %d', '127.0.0.1:5000', 'GET', "
+        f"'/partner/referrals/{token}?lang=fi', '1.1', 200)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert "/partner/referrals/…?lang=fi" in done.stderr and token not in done.stderr
