@@ -30,6 +30,10 @@ DISCOVERY_SECONDS = 3600.0
 # A token naming a key id the cached set lacks makes one refetch, at most this often (a flood of tokens
 # with made-up key ids must not turn into a flood of requests to the provider).
 JWKS_REFETCH_SECONDS = 30.0
+# The whole key set is read again this often: a key the provider withdrew is not trusted for longer.
+JWKS_MAX_AGE_SECONDS = 3600.0
+# The `typ` headers an access token may carry (RFC 9068; many providers write "JWT"); an ID token's differ.
+ACCESS_TOKEN_TYPES = frozenset({"at+jwt", "application/at+jwt", "jwt"})
 HTTP_TIMEOUT = 10.0
 
 
@@ -112,9 +116,15 @@ class IdentityProvider:
 
     async def _signing_key(self, key_id: str | None) -> PyJWK:
         async with self._lock:
-            if key_id not in self._keys and time.monotonic() - self._keys_fetched_at > JWKS_REFETCH_SECONDS:
+            age = time.monotonic() - self._keys_fetched_at
+            # A key not seen yet (a rotation) is looked up at most every JWKS_REFETCH_SECONDS; the whole set is
+            # read again every JWKS_MAX_AGE_SECONDS, so a key the provider withdrew stops being trusted.
+            if age > JWKS_MAX_AGE_SECONDS or (key_id not in self._keys and age > JWKS_REFETCH_SECONDS):
                 document = await self._get_json((await self.metadata())["jwks_uri"])
-                keys = PyJWKSet.from_dict(document).keys
+                try:
+                    keys = PyJWKSet.from_dict(document).keys
+                except jwt.PyJWKSetError:
+                    keys = []  # the provider publishes no usable key (all withdrawn): nothing is trusted
                 self._keys = {key.key_id or "": key for key in keys if key.public_key_use in (None, "sig")}
                 self._keys_fetched_at = time.monotonic()
         key = self._keys.get(key_id or "")
@@ -157,8 +167,19 @@ class IdentityProvider:
         return claims
 
     async def access_token_claims(self, token: str) -> dict[str, Any]:
-        """The claims of a JWT access token for this API: signature, issuer, audience, expiry (with skew)."""
-        return await self._decode(token, audience=self.audiences, required=["exp", "iat", "sub"])
+        """The claims of a JWT access token for this API: signature, issuer, audience, expiry (with skew), and
+        that it is an access token: an ID token (typed as one, or carrying the sign-in's nonce) is refused even
+        where its audience, a client id, is accepted."""
+        try:
+            kind = str(jwt.get_unverified_header(token).get("typ", "")).lower()
+        except jwt.PyJWTError as err:
+            raise InvalidToken(f"not a JWT: {err}") from None
+        if kind and kind not in ACCESS_TOKEN_TYPES:
+            raise InvalidToken(f"the token is not an access token (typ {kind!r})")
+        claims = await self._decode(token, audience=self.audiences, required=["exp", "iat", "sub"])
+        if "nonce" in claims:
+            raise InvalidToken("the token is an ID token, not an access token: send the access token")
+        return claims
 
     # -- the browser's sign-in ---------------------------------------------------------------------------------
 

@@ -25,7 +25,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.app import create_app
-from api.auth import sessions
+from api.auth import oidc, sessions
+from api.auth.oidc import IdentityProvider
 from core.settings import Settings
 from models.tables import ApiToken, Staff, StaffSession
 from tests.support.fixtures import serving
@@ -39,6 +40,7 @@ from tests.support.oidc import (
     access_token_for,
     provider_login,
     start_provider,
+    tokens_for,
 )
 from tests.support.oidc import oidc_provider as oidc_provider
 
@@ -238,6 +240,47 @@ async def test_tokens_for_another_audience_signed_by_another_key_or_unsigned_are
     async with serving(create_app(both)) as api:
         response = await api.get("/me/caseload", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200, response.text
+
+
+async def test_an_id_token_is_not_taken_for_an_access_token(
+    oidc_provider: OpenIdProvider, staff_database: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """One audience set for every client: the ID token of the client (its audience, the client id, accepted as
+    well) worked as a bearer token on the API."""
+    tokens = await tokens_for(oidc_provider, NURSE)
+    both = oidc_settings(oidc_provider, staff_database[0], tmp_path).model_copy(
+        update={"oidc_audience": f"{AUDIENCE}, {CLIENT_ID}"}
+    )
+    async with serving(create_app(both)) as api:
+        refused = await api.get("/me/caseload", headers={"Authorization": f"Bearer {tokens['id_token']}"})
+        assert refused.status_code == 401 and "not an access token" in refused.json()["detail"]
+        accepted = await api.get("/me/caseload", headers={"Authorization": f"Bearer {tokens['access_token']}"})
+        assert accepted.status_code == 200, accepted.text
+
+
+async def test_a_signing_key_the_provider_withdrew_stops_being_trusted(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The keys were cached forever: a key withdrawn after a compromise stayed trusted until a restart."""
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(private.public_key()))
+    published = {"keys": [{**jwk, "kid": "old-key", "use": "sig", "alg": "RS256"}]}
+    issuer = "https://login.example.org"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("openid-configuration"):
+            return httpx.Response(200, json={"issuer": issuer, "jwks_uri": f"{issuer}/jwks"})
+        return httpx.Response(200, json=published)
+
+    settings = Settings(oidc_issuer=issuer, oidc_client_id=CLIENT_ID, oidc_audience=AUDIENCE)
+    provider = IdentityProvider(settings, http=httpx.AsyncClient(transport=httpx.MockTransport(answer)))
+    now = int(time.time())
+    claims = {"iss": issuer, "aud": AUDIENCE, "sub": "s1", "iat": now, "exp": now + 600}
+    token = jwt.encode(claims, private, algorithm="RS256", headers={"kid": "old-key", "typ": "at+jwt"})
+    assert (await provider.access_token_claims(token))["sub"] == "s1"
+    published["keys"] = []  # withdrawn
+    monkeypatch.setattr(oidc, "JWKS_MAX_AGE_SECONDS", 0.0)
+    with pytest.raises(oidc.InvalidToken, match="does not publish"):
+        await provider.access_token_claims(token)
+    await provider.close()
 
 
 async def test_an_expired_access_token_is_refused_with_the_reason(

@@ -187,6 +187,11 @@ async def provider_login(http: httpx.AsyncClient, authorize_url: str, username: 
 
 async def access_token_for(provider: OpenIdProvider, login: str) -> str:
     """A JWT access token for this API, for `login`, by the code flow with PKCE as a public client."""
+    return (await tokens_for(provider, login))["access_token"]
+
+
+async def tokens_for(provider: OpenIdProvider, login: str) -> dict[str, str]:
+    """The token endpoint's answer (access and ID token) for `login`, by the code flow with PKCE."""
     verifier = secrets.token_urlsafe(48)
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     async with httpx.AsyncClient(follow_redirects=False, timeout=30) as http:
@@ -221,5 +226,5 @@ async def access_token_for(provider: OpenIdProvider, login: str) -> str:
             },
         )
         assert tokens.status_code == 200, tokens.text
-        token: str = tokens.json()["access_token"]
-        return token
+        answer: dict[str, str] = tokens.json()
+        return answer
