@@ -18,8 +18,7 @@ from temporalio.client import Client
 
 from api.auth.identity import staff_for_claims
 from api.auth.oidc import IdentityProvider, IdentityProviderError, InvalidToken, looks_like_jwt
-from api.auth.sessions import COOKIE as SESSION_COOKIE
-from api.auth.sessions import staff_for_session
+from api.auth.sessions import cookie_name, staff_for_session
 from api.errors import ForbiddenError, NotAuthenticatedError, TemporalUnavailableError
 from api.security import hash_token
 from api.services.staff import StaffMember, staff_for_token_hash
@@ -134,7 +133,7 @@ async def get_signed_in_staff(
     """A bearer token, or else the browser's session cookie: for the codec endpoints and the web app only."""
     if credentials is not None and credentials.scheme.lower() == "bearer":
         return await staff_for_bearer(request, credentials.credentials)
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = request.cookies.get(cookie_name(request.app.state.settings.effective_public_url))
     if not secret:
         settings: Settings = request.app.state.settings
         raise NotAuthenticatedError(f"sign in first: {settings.effective_public_url}/auth/login")

@@ -35,7 +35,7 @@ def _member(engine: Engine, secret: str, idle: timedelta) -> StaffMember:
 
 
 async def get_web_staff(request: Request, engine: Annotated[Engine, Depends(get_engine)]) -> StaffMember:
-    secret = request.cookies.get(sessions.COOKIE)
+    secret = request.cookies.get(sessions.cookie_name(request.app.state.settings.effective_public_url))
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     if not secret:
         raise SignInRequired(path if request.method == "GET" else "/app/")
@@ -69,7 +69,7 @@ class Page:
 
 
 async def get_page(request: Request, staff: WebStaff) -> Page:
-    secret = request.cookies.get(sessions.COOKIE, "")
+    secret = request.cookies.get(sessions.cookie_name(request.app.state.settings.effective_public_url), "")
     return Page(staff=staff, language=language_of(request, staff), csrf=sessions.csrf_token(secret))
 
 
@@ -78,7 +78,7 @@ PageDep = Annotated[Page, Depends(get_page)]
 
 async def check_form_token(request: Request, csrf: Annotated[str, Form(max_length=200)] = "") -> None:
     """A post must carry the session's form token: another site's page cannot read it, so cannot forge it."""
-    secret = request.cookies.get(sessions.COOKIE, "")
+    secret = request.cookies.get(sessions.cookie_name(request.app.state.settings.effective_public_url), "")
     if not sessions.csrf_matches(secret, csrf):
         raise ForbiddenError("the form has expired or did not come from this site: reload the page and try again")
 

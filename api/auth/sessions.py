@@ -26,6 +26,16 @@ from api.services.staff import StaffMember, aware, load_member
 from models.tables import SignInMethod, SignInRequest, Staff, StaffRole, StaffSession
 
 COOKIE = "pathways_session"
+# Over https the cookie carries the __Host- prefix: the browser then keeps it only when set Secure, for path /,
+# by this host itself (no Domain), so no sibling host can plant or read it.
+SECURE_COOKIE = "__Host-" + COOKIE
+
+
+def cookie_name(public_url: str) -> str:
+    """The session cookie's name where the service is reached at `public_url`."""
+    return SECURE_COOKIE if public_url.startswith("https://") else COOKIE
+
+
 SIGN_IN_MINUTES = 10
 
 

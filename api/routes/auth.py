@@ -41,7 +41,7 @@ SIGN_IN_COOKIE_PATH = "/auth"
 
 def _signed_in(response: Response, settings: Settings, secret: str, hours: float) -> Response:
     response.set_cookie(
-        sessions.COOKIE,
+        sessions.cookie_name(settings.effective_public_url),
         secret,
         max_age=int(hours * 3600),
         httponly=True,
@@ -141,7 +141,7 @@ async def callback(
 async def logout(
     request: Request, settings: SettingsDep, provider: IdentityProviderDep, session: SessionDep
 ) -> Response:
-    secret = request.cookies.get(sessions.COOKIE)
+    secret = request.cookies.get(sessions.cookie_name(settings.effective_public_url))
     ended = await asyncio.to_thread(sessions.end_session, session, secret) if secret else None
     target = "/auth/signed-out"
     if provider is not None and ended is not None and ended.method is SignInMethod.OIDC:
@@ -156,7 +156,7 @@ async def logout(
         except IdentityProviderError:
             pass  # signed out here; the provider's own session may outlive it
     response = RedirectResponse(target, status_code=303)
-    response.delete_cookie(sessions.COOKIE, path="/")
+    response.delete_cookie(sessions.cookie_name(settings.effective_public_url), path="/")
     return response
 
 

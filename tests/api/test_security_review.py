@@ -73,7 +73,8 @@ async def test_every_page_and_answer_carries_the_security_headers(
             session, staff_id=org.nurse.staff_id, method=SignInMethod.DEVELOPMENT, hours=1
         )
     pages = {
-        "/app/": {"Cookie": f"{sessions.COOKIE}={secret}"},
+        # Over https the session cookie is a __Host- cookie, which the pages read.
+        "/app/": {"Cookie": f"{sessions.cookie_name('https://pathways.example.org')}={secret}"},
         "/partner/referrals/not-a-token": {},
         "/auth/signed-out": {},
         "/healthz": {},
@@ -81,6 +82,8 @@ async def test_every_page_and_answer_carries_the_security_headers(
     for path, headers in pages.items():
         response = await web.get(path, headers=headers)
         assert response.status_code < 500, (path, response.status_code)
+        if path == "/app/":
+            assert response.status_code == 200, "signed in with the __Host- cookie"
         policy = response.headers["content-security-policy"]
         assert "frame-ancestors 'none'" in policy and "default-src 'none'" in policy, path
         assert "script-src" not in policy, f"{path}: pages run no script"
@@ -169,3 +172,9 @@ def test_a_partner_link_token_never_reaches_the_access_log() -> None:
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
     assert "/partner/referrals/…?lang=fi" in done.stderr and token not in done.stderr
+
+
+def test_over_https_the_session_cookie_is_a_host_cookie() -> None:
+    """The cookie had no __Host- prefix: a sibling host could plant one."""
+    assert sessions.cookie_name("https://pathways.example.org") == "__Host-pathways_session"
+    assert sessions.cookie_name("http://localhost:8000") == "pathways_session"
