@@ -75,11 +75,16 @@ async def test_worker_metrics_endpoint_serves_temporal_sdk_metrics_for_its_task_
     with running_worker(ops_dev_server.address, queue, tmp_path / "worker.log") as worker:
 
         async def pollers_reported() -> str | None:
-            response = await get(f"http://127.0.0.1:{worker.metrics_port}/metrics")
+            # The metrics port opens with the runtime, a moment after the health port the helper waited for, and
+            # the pollers' gauge appears once they poll: on a loaded machine both take a while (a flake in CI).
+            try:
+                response = await get(f"http://127.0.0.1:{worker.metrics_port}/metrics")
+            except httpx.TransportError:
+                return None
             assert response.status_code == 200
             return response.text if f'task_queue="{queue}"' in response.text else None
 
-        text = await eventually(pollers_reported, what="poller metrics for the task queue")
+        text = await eventually(pollers_reported, timeout=60, what="poller metrics for the task queue")
         assert "temporal_num_pollers{" in text
         assert 'service_name="temporal-core-sdk"' in text
 
