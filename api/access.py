@@ -14,6 +14,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Query
@@ -43,10 +44,47 @@ PathwayIdPath = Annotated[
         pattern=PATHWAY_ID_PATTERN, description="The pathway id, e.g. pathway-client-4f2a9c or pathway-client-4f2a9c.2"
     ),
 ]
+
+
+class ReadPurpose(StrEnum):
+    """Why someone reads a client's pathway: the first word of every read's audit line."""
+
+    CLIENT_WORK = "client_work"  # working with the client: their case manager, or the team member they see
+    SUPERVISION = "supervision"  # a coordinator of the team, following the team's pathways
+    TEAM_REVIEW = "team_review"  # the team reviews the case
+    HANDOVER = "handover"  # handing the case over, or taking it over
+    REPORTING = "reporting"  # the programme's reports and statistics
+    CLIENT_REQUEST = "client_request"  # the client asked what is recorded about them, or who read it
+
+
+PURPOSES_TEXT = ", ".join(purpose.value for purpose in ReadPurpose)
 Purpose = Annotated[
     str | None,
-    Query(max_length=300, description="Why you read this (kept in the audit log the client may ask to see)."),
+    Query(
+        max_length=300,
+        description=f"Why you read this, kept in the audit log the client may ask to see: one of {PURPOSES_TEXT}, "
+        "optionally followed by ': ' and a note (e.g. `supervision: monthly check`). Required on reads.",
+        examples=["client_work"],
+    ),
 ]
+
+
+class PurposeRequired(InvalidInputError):
+    """A read without a purpose (the web app asks for one; the API answers 422)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, field="purpose")
+
+
+def read_purpose(purpose: str | None) -> str:
+    """The purpose of a read, checked: a known purpose, optionally with a note."""
+    if not purpose:
+        raise PurposeRequired(f"say why you read this: purpose is one of {PURPOSES_TEXT} (e.g. ?purpose=client_work)")
+    code, _, note = purpose.partition(":")
+    if code.strip() not in {item.value for item in ReadPurpose}:
+        raise PurposeRequired(f"purpose {code.strip()!r} is not one of {PURPOSES_TEXT}")
+    return f"{code.strip()}: {note.strip()}" if note.strip() else code.strip()
+
 
 _OUTCOMES: tuple[tuple[type[ApiError], AuditOutcome], ...] = (
     (ForbiddenError, AuditOutcome.DENIED),
@@ -134,6 +172,19 @@ SERVICE_ACCOUNT_ACTIONS = frozenset(
 )
 
 
+def purpose_in_context(staff: StaffMember, pathway: PathwayRow) -> str | None:
+    """The purpose the web app's context gives: one's own case is client work, a coordinator of the team
+    supervises; anyone else is asked."""
+    # One's own case: as its case manager, or before triage names one, as who registered the referral.
+    if pathway.case_manager == staff.staff_id or (
+        pathway.case_manager is None and pathway.registered_by == staff.staff_id
+    ):
+        return ReadPurpose.CLIENT_WORK.value
+    if staff.is_coordinator and pathway.team in staff.teams:
+        return ReadPurpose.SUPERVISION.value
+    return None
+
+
 def require_allowed(staff: StaffMember, action: str) -> None:
     """A service account may use only the actions it was given; a person, whatever their role allows."""
     name = action.split(":", 1)[0]
@@ -145,20 +196,26 @@ def require_allowed(staff: StaffMember, action: str) -> None:
 
 
 def purpose_of(staff: StaffMember, purpose: str | None) -> str | None:
-    """The purpose an access is audited with: the one given, or a service account's declared one (named as a
-    service account's in the audit line)."""
+    """The purpose an access is audited with: the one given, or a service account's declared one (the audit
+    line names the service account as its staff id)."""
     if purpose:
         return purpose
     if staff.is_service and staff.declared_purpose:
-        return f"service account: {staff.declared_purpose}"
+        return staff.declared_purpose
     return None
 
 
 def pathway_access(
-    action: str, *, coordinator_only: bool = False, signed_in: Callable[..., Any] = get_current_staff
+    action: str,
+    *,
+    coordinator_only: bool = False,
+    signed_in: Callable[..., Any] = get_current_staff,
+    read: bool = False,
+    infer_purpose: bool = False,
 ) -> Any:
     """A dependency: the authorized pathway of the path's `pathway_id`, audited as `action`. `signed_in` says
-    how the caller signs in: a bearer token for the JSON API, the browser's session for the web app."""
+    how the caller signs in: a bearer token for the JSON API, the browser's session for the web app. A `read`
+    needs its purpose; `infer_purpose` (the web app) takes it from the context where the context gives one."""
 
     async def grant(
         pathway_id: PathwayIdPath,
@@ -171,12 +228,12 @@ def pathway_access(
         try:
             require_allowed(staff, action)
             row = await asyncio.to_thread(session.get, PathwayRow, pathway_id)
-            granted = PathwayGrant(
-                staff=staff,
-                session=session,
-                pathway=authorize_pathway(staff, row, pathway_id, coordinator_only=coordinator_only),
-                purpose=purpose,
-            )
+            authorized = authorize_pathway(staff, row, pathway_id, coordinator_only=coordinator_only)
+            if read:
+                if purpose is None and infer_purpose:
+                    purpose = purpose_in_context(staff, authorized)
+                purpose = read_purpose(purpose)
+            granted = PathwayGrant(staff=staff, session=session, pathway=authorized, purpose=purpose)
             yield granted
         except BaseException as err:
             error = err
@@ -294,7 +351,11 @@ TeamQuery = Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9_.-]{1,63}$", 
 
 
 def team_access(
-    action: str, *, coordinator_only: bool = False, signed_in: Callable[..., Any] = get_current_staff
+    action: str,
+    *,
+    coordinator_only: bool = False,
+    signed_in: Callable[..., Any] = get_current_staff,
+    purpose_in_context: ReadPurpose | None = None,
 ) -> Any:
     """A dependency: the caller's teams (or the one asked for), audited as `action` with a line per pathway shown."""
 
@@ -306,9 +367,10 @@ def team_access(
     ) -> AsyncIterator[TeamGrant]:
         error: BaseException | None = None
         granted: TeamGrant | None = None
-        purpose = purpose_of(staff, purpose)
+        purpose = purpose_of(staff, purpose) or purpose_in_context
         try:
             require_allowed(staff, action)
+            purpose = read_purpose(purpose)
             granted = TeamGrant(
                 staff=staff,
                 session=session,

@@ -59,7 +59,9 @@ async def profile(deployment: Deployment, requests: int, output: Path) -> None:
     sections: list[str] = []
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.profile") as http:
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api.profile", params={"purpose": "client_work"}
+        ) as http:
 
             async def intake(index: int) -> httpx.Response:
                 body = {

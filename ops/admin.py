@@ -90,7 +90,8 @@ def add_service_account(
 ) -> str:
     """Add a service account (a script or an integration: its teams, the actions it may use, the purpose its
     reads are audited with) and return its first token (shown once)."""
-    from api.access import SERVICE_ACCOUNT_ACTIONS
+    from api.access import SERVICE_ACCOUNT_ACTIONS, read_purpose
+    from api.errors import InvalidInputError
 
     TypeAdapter(StaffId).validate_python(staff_id)
     unknown = sorted(set(actions) - SERVICE_ACCOUNT_ACTIONS)
@@ -99,8 +100,10 @@ def add_service_account(
             f"unknown action(s) {', '.join(unknown)}; a service account may be given: "
             f"{', '.join(sorted(SERVICE_ACCOUNT_ACTIONS))}"
         )
-    if not purpose.strip():
-        raise ValueError("a service account needs the purpose of its reads (kept in every audit line)")
+    try:
+        purpose = read_purpose(purpose.strip())
+    except InvalidInputError as err:
+        raise ValueError(f"--purpose: {err.detail}") from None
     with Session(engine) as session:
         staff_service.create_staff(
             session,

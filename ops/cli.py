@@ -355,7 +355,9 @@ def service_add(
     service_id: Annotated[str, typer.Option("--id", help="lower-case id, e.g. svc.statistics")],
     name: Annotated[str, typer.Option(help="what it is, e.g. 'Monthly statistics export'")],
     action: Annotated[list[str], typer.Option(help="an action it may use (audit name); repeat for several")],
-    purpose: Annotated[str, typer.Option(help="why it reads client data (kept in every audit line)")],
+    purpose: Annotated[
+        str, typer.Option(help="why it reads client data: a purpose, e.g. 'reporting: monthly statistics'")
+    ],
     team: Annotated[list[str] | None, typer.Option(help="team id; repeat for several teams")] = None,
 ) -> None:
     """Add a service account with its teams, actions and purpose, and print its bearer token once."""

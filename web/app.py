@@ -16,6 +16,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
+from api.access import PurposeRequired, ReadPurpose
 from api.app import api_error_response
 from api.app import create_app as create_api
 from api.errors import (
@@ -32,6 +33,15 @@ from web.deps import SignInRequired, language_of
 from web.templating import render, t
 
 PREFIX = "/app"
+# The purposes a member can give for opening a pathway whose context gives none.
+PURPOSE_LABELS = {
+    ReadPurpose.CLIENT_WORK: "I work with this client",
+    ReadPurpose.SUPERVISION: "I supervise the team's work",
+    ReadPurpose.TEAM_REVIEW: "The team reviews the case",
+    ReadPurpose.HANDOVER: "I take over or hand over the case",
+    ReadPurpose.REPORTING: "Reports and statistics",
+    ReadPurpose.CLIENT_REQUEST: "The client asked what is recorded about them",
+}
 STATIC = Path(__file__).resolve().parent / "static"
 
 
@@ -45,6 +55,20 @@ def error_page(request: Request, err: ApiError) -> Response:
         back = err.return_to if isinstance(err, SignInRequired) else PREFIX + "/"
         return RedirectResponse(f"/auth/login?return_to={back}", status_code=303)
     language = language_of(request, None)
+    if isinstance(err, PurposeRequired) and request.method == "GET":
+        # The context gives no purpose (a pathway of one's team that is not one's own case): ask for it.
+        purposes = [(purpose.value, t(language, PURPOSE_LABELS[purpose])) for purpose in ReadPurpose]
+        kept = [(name, value) for name, value in request.query_params.multi_items() if name != "purpose"]
+        return render(
+            request,
+            "purpose.html",
+            language,
+            200,
+            path=request.url.path,
+            purposes=purposes,
+            keep=kept,
+            detail=err.detail,
+        )
     status, title = 500, t(language, "Something went wrong")
     if isinstance(err, ForbiddenError):
         status, title = 403, t(language, "Not available to you")

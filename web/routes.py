@@ -21,7 +21,15 @@ from pydantic import ValidationError
 from sqlmodel import Session, col, select
 from starlette.datastructures import FormData
 
-from api.access import PathwayGrant, TeamGrant, audited, pathway_access, team_access
+from api.access import (
+    PathwayGrant,
+    ReadPurpose,
+    TeamGrant,
+    audited,
+    pathway_access,
+    purpose_in_context,
+    team_access,
+)
 from api.auth.sessions import safe_return_path
 from api.deps import SealerDep, SessionDep, SettingsDep, TemporalClientDep
 from api.errors import ApiError, ConflictError, ForbiddenError, InvalidInputError
@@ -67,7 +75,9 @@ def _due_this_week(item: Any, now: datetime) -> bool:
 async def caseload(
     request: Request,
     page: PageDep,
-    grant: Annotated[TeamGrant, team_access("read_caseload", signed_in=get_web_staff)],
+    grant: Annotated[
+        TeamGrant, team_access("read_caseload", signed_in=get_web_staff, purpose_in_context=ReadPurpose.CLIENT_WORK)
+    ],
     stage: Stage | None = None,
 ) -> Response:
     items = await pathway_service.caseload(grant=grant)
@@ -93,7 +103,15 @@ async def caseload(
 async def team_view(
     request: Request,
     page: PageDep,
-    grant: Annotated[TeamGrant, team_access("list_pathways", coordinator_only=True, signed_in=get_web_staff)],
+    grant: Annotated[
+        TeamGrant,
+        team_access(
+            "list_pathways",
+            coordinator_only=True,
+            signed_in=get_web_staff,
+            purpose_in_context=ReadPurpose.SUPERVISION,
+        ),
+    ],
     stage: Stage | None = None,
 ) -> Response:
     query = PathwayQuery(teams=grant.teams, stage=stage, open=True)
@@ -363,7 +381,9 @@ async def _pathway_page(
 async def pathway(
     request: Request,
     page: PageDep,
-    grant: Annotated[PathwayGrant, pathway_access("read_pathway", signed_in=get_web_staff)],
+    grant: Annotated[
+        PathwayGrant, pathway_access("read_pathway", signed_in=get_web_staff, read=True, infer_purpose=True)
+    ],
     client: TemporalClientDep,
     sealer: SealerDep,
     done: Annotated[str | None, Query(max_length=64)] = None,
@@ -375,7 +395,9 @@ async def pathway(
 
 @router.get("/pathways/{pathway_id}/fhir")
 async def pathway_fhir(
-    grant: Annotated[PathwayGrant, pathway_access("export_fhir", signed_in=get_web_staff)],
+    grant: Annotated[
+        PathwayGrant, pathway_access("export_fhir", signed_in=get_web_staff, read=True, infer_purpose=True)
+    ],
     client: TemporalClientDep,
     sealer: SealerDep,
     settings: SettingsDep,
@@ -456,7 +478,8 @@ async def _refused(
         pathway_id=grant.pathway_id,
         action="read_pathway",
         outcome=AuditOutcome.OK,
-        purpose=grant.purpose,
+        # The member was acting on the pathway: the page they see again is read for that work.
+        purpose=purpose_in_context(page.staff, grant.pathway) or ReadPurpose.CLIENT_WORK.value,
     )
     return await _pathway_page(
         request, page, grant, client, sealer, errors={key: messages}, values={key: form}, status=status
@@ -475,7 +498,15 @@ async def reviews(
     request: Request,
     page: PageDep,
     sealer: SealerDep,
-    grant: Annotated[TeamGrant, team_access("list_team_reviews", coordinator_only=True, signed_in=get_web_staff)],
+    grant: Annotated[
+        TeamGrant,
+        team_access(
+            "list_team_reviews",
+            coordinator_only=True,
+            signed_in=get_web_staff,
+            purpose_in_context=ReadPurpose.TEAM_REVIEW,
+        ),
+    ],
 ) -> Response:
     pending = await pathway_service.pending_team_reviews(sealer=sealer, grant=grant)
     pending.sort(key=lambda review: review.opened_at)  # oldest first
@@ -525,7 +556,15 @@ def _period(value: str | None) -> datetime | None:
 async def report(
     request: Request,
     page: PageDep,
-    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True, signed_in=get_web_staff)],
+    grant: Annotated[
+        TeamGrant,
+        team_access(
+            "report_outcomes",
+            coordinator_only=True,
+            signed_in=get_web_staff,
+            purpose_in_context=ReadPurpose.REPORTING,
+        ),
+    ],
     period_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:
@@ -555,7 +594,15 @@ def _labels(language: str) -> Callable[[str], str]:
 @router.get("/reports/outcome-report.{extension}")
 async def report_download(
     page: PageDep,
-    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True, signed_in=get_web_staff)],
+    grant: Annotated[
+        TeamGrant,
+        team_access(
+            "report_outcomes",
+            coordinator_only=True,
+            signed_in=get_web_staff,
+            purpose_in_context=ReadPurpose.REPORTING,
+        ),
+    ],
     extension: Annotated[ReportFormat, Path(description="csv or pdf")],
     period_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
@@ -580,7 +627,15 @@ async def report_download(
 @router.get("/reports/chart.png")
 async def report_chart(
     page: PageDep,
-    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True, signed_in=get_web_staff)],
+    grant: Annotated[
+        TeamGrant,
+        team_access(
+            "report_outcomes",
+            coordinator_only=True,
+            signed_in=get_web_staff,
+            purpose_in_context=ReadPurpose.REPORTING,
+        ),
+    ],
     period_from: Annotated[str | None, Query(alias="from", max_length=10)] = None,
     period_to: Annotated[str | None, Query(alias="to", max_length=10)] = None,
 ) -> Response:

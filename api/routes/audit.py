@@ -17,7 +17,7 @@ router = APIRouter()
 
 @router.get("/pathways/{pathway_id}/audit", responses=PATHWAY_READ, summary="A pathway's audit trail (coordinators)")
 async def audit_trail(
-    grant: Annotated[PathwayGrant, pathway_access("read_audit", coordinator_only=True)],
+    grant: Annotated[PathwayGrant, pathway_access("read_audit", coordinator_only=True, read=True)],
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_DATABASE_INTEGER)] = 0,
 ) -> list[schemas.AuditEntryPublic]:

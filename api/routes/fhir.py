@@ -22,7 +22,7 @@ router = APIRouter(tags=["interoperability"])
     summary="The pathway as a FHIR R4B transaction Bundle (POST it to a FHIR server's base)",
 )
 async def export_pathway_fhir(
-    grant: Annotated[PathwayGrant, pathway_access("export_fhir")],
+    grant: Annotated[PathwayGrant, pathway_access("export_fhir", read=True)],
     client: TemporalClientDep,
     sealer: SealerDep,
     settings: SettingsDep,

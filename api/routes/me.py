@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from api import schemas
-from api.access import TeamGrant, audited, team_access
+from api.access import ReadPurpose, TeamGrant, audited, team_access
 from api.deps import CurrentPerson, SessionDep, SettingsDep
 from api.routes.responses import AUTHENTICATED
 from api.services import pathways
@@ -21,7 +21,9 @@ router = APIRouter()
 
 
 @router.get("/caseload", responses=AUTHENTICATED, summary="Your pathways as case manager")
-async def my_caseload(grant: Annotated[TeamGrant, team_access("read_caseload")]) -> list[schemas.PathwayListItem]:
+async def my_caseload(
+    grant: Annotated[TeamGrant, team_access("read_caseload", purpose_in_context=ReadPurpose.CLIENT_WORK)],
+) -> list[schemas.PathwayListItem]:
     """Open pathways you are the case manager of, soonest deadline first (at most 500)."""
     return await pathways.caseload(grant=grant)
 
@@ -52,7 +54,11 @@ async def make_my_token(
     return schemas.TokenIssued(**token_public(issued.row).model_dump(), token=issued.token)
 
 
-@router.delete("/tokens/{token_id}", responses=AUTHENTICATED, summary="Revoke one of your API tokens")
+@router.delete(
+    "/tokens/{token_id}",
+    responses={**AUTHENTICATED, 404: {"model": schemas.ErrorBody, "description": "You have no such token."}},
+    summary="Revoke one of your API tokens",
+)
 async def revoke_my_token(
     token_id: Annotated[str, Path(pattern=r"^[0-9a-f]{6,32}$")], staff: CurrentPerson, session: SessionDep
 ) -> schemas.TokenPublic:

@@ -74,7 +74,9 @@ async def list_pathways(
 
 @router.get("/{pathway_id}", responses=PATHWAY_READ, summary="The pathway's record")
 async def get_pathway(
-    grant: Annotated[PathwayGrant, pathway_access("read_record")], client: TemporalClientDep, sealer: SealerDep
+    grant: Annotated[PathwayGrant, pathway_access("read_record", read=True)],
+    client: TemporalClientDep,
+    sealer: SealerDep,
 ) -> schemas.PathwayRead:
     """Everything recorded about the pathway, with its live process while it runs. Readable for as long as
     the record is kept, whatever happened to the workflow execution."""
@@ -83,7 +85,7 @@ async def get_pathway(
 
 @router.get("/{pathway_id}/timeline", responses=PATHWAY_READ, summary="What happened, in order, and who did it")
 async def get_timeline(
-    grant: Annotated[PathwayGrant, pathway_access("read_timeline")],
+    grant: Annotated[PathwayGrant, pathway_access("read_timeline", read=True)],
     client: TemporalClientDep,
     page_size: Annotated[int, Query(ge=1, le=500)] = 200,
     page_token: PageToken = None,
@@ -93,7 +95,7 @@ async def get_timeline(
 
 @router.get("/{pathway_id}/follow-ups", responses=PATHWAY_READ, summary="Every follow-up contact with its note")
 async def get_follow_ups(
-    grant: Annotated[PathwayGrant, pathway_access("read_follow_ups")],
+    grant: Annotated[PathwayGrant, pathway_access("read_follow_ups", read=True)],
     sealer: SealerDep,
     page_size: Annotated[int, Query(ge=1, le=200)] = 50,
     page_token: PageToken = None,

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from api.access import TeamGrant, team_access
+from api.access import ReadPurpose, TeamGrant, team_access
 from api.deps import IsoDateTime
 from api.routes.responses import AUTHENTICATED
 from api.services.exports import ReportFormat, outcomes, render
@@ -18,7 +18,9 @@ router = APIRouter(tags=["reports"])
 
 @router.get("/reports/outcomes", response_class=Response, responses=AUTHENTICATED, summary="The outcome report")
 async def outcomes_report(
-    grant: Annotated[TeamGrant, team_access("report_outcomes", coordinator_only=True)],
+    grant: Annotated[
+        TeamGrant, team_access("report_outcomes", coordinator_only=True, purpose_in_context=ReadPurpose.REPORTING)
+    ],
     period_from: Annotated[IsoDateTime | None, Query(alias="from", description="Referred at or after.")] = None,
     period_to: Annotated[IsoDateTime | None, Query(alias="to", description="Referred before.")] = None,
     report_format: Annotated[ReportFormat, Query(alias="format")] = ReportFormat.JSON,

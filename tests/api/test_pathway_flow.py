@@ -153,7 +153,9 @@ async def test_complete_pathway_from_intake_to_closure_through_http(api: httpx.A
     follow_ups = ok(await api.get(f"{pathway}/follow-ups", headers=nurse))
     assert [item["note"] for item in follow_ups["items"]] == ["Going well"]
 
-    audit = ok(await api.get(f"{pathway}/audit", params={"purpose": "quality review"}, headers=coordinator))
+    audit = ok(
+        await api.get(f"{pathway}/audit", params={"purpose": "supervision: quality review"}, headers=coordinator)
+    )
     actions = [(entry["staff_id"], entry["action"], entry["outcome"]) for entry in audit]
     assert actions[0] == (org.nurse.staff_id, "start", "ok")
     assert (org.coordinator.staff_id, "triage", "ok") in actions

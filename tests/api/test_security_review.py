@@ -134,10 +134,12 @@ async def test_a_service_account_uses_only_its_actions_and_is_named_as_such_in_t
         display_name="Statistics export",
         teams=[org.team],
         actions=["list_pathways", "read_record"],
-        purpose="monthly statistics of the programme",
+        purpose="reporting: monthly statistics of the programme",
     )
     service = {"Authorization": f"Bearer {token}"}
     pathway = (await start_via_api(api, org.nurse.auth, org.team))["pathway_id"]
+    # The service's own requests name no purpose: its declared one is used.
+    api = httpx.AsyncClient(transport=api._transport, base_url="http://api.test")
     listed = ok(await api.get("/pathways", headers=service))
     assert pathway in {item["pathway_id"] for item in listed["items"]}
     ok(await api.get(f"/pathways/{pathway}", headers=service))
@@ -155,7 +157,7 @@ async def test_a_service_account_uses_only_its_actions_and_is_named_as_such_in_t
     with Session(sqlite_engine) as session:
         lines = session.exec(select(AuditLogEntry).where(col(AuditLogEntry.staff_id) == f"svc.{org.team}")).all()
     by_action = {(line.action, line.outcome): line.purpose for line in lines}
-    assert by_action[("read_record", "ok")] == "service account: monthly statistics of the programme"
+    assert by_action[("read_record", "ok")] == "reporting: monthly statistics of the programme"
     assert ("read_timeline", "denied") in by_action and ("record_follow_up", "denied") in by_action
     assert ("start", "denied") in by_action
 
@@ -178,3 +180,49 @@ def test_over_https_the_session_cookie_is_a_host_cookie() -> None:
     """The cookie had no __Host- prefix: a sibling host could plant one."""
     assert sessions.cookie_name("https://pathways.example.org") == "__Host-pathways_session"
     assert sessions.cookie_name("http://localhost:8000") == "pathways_session"
+
+
+async def test_every_read_of_a_pathway_names_its_purpose_and_the_api_refuses_one_without(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, settings: Settings, client: Client
+) -> None:
+    """`purpose` was optional and the web app never sent one: reads were audited without a purpose."""
+    pathway = (await start_via_api(api, org.nurse.auth, org.team))["pathway_id"]
+    app = create_web_app(settings, temporal_client=client, engine=sqlite_engine)
+    async with serving(app) as with_default:
+        transport = with_default._transport  # the same app, but a client that names no purpose
+        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as bare:
+            for path in (f"/pathways/{pathway}", f"/pathways/{pathway}/timeline", "/pathways"):
+                refused = await bare.get(path, headers=org.coordinator.auth)
+                assert refused.status_code == 422, (path, refused.text)
+                assert "client_work, supervision" in refused.text
+            wrong = await bare.get(f"/pathways/{pathway}", params={"purpose": "curiosity"}, headers=org.nurse.auth)
+            assert wrong.status_code == 422 and "'curiosity' is not one of" in wrong.text
+            read = await bare.get(
+                f"/pathways/{pathway}", params={"purpose": "supervision: monthly check"}, headers=org.coordinator.auth
+            )
+            assert read.status_code == 200, read.text
+            assert (await bare.get("/me/caseload", headers=org.nurse.auth)).status_code == 200  # one's own cases
+            # The web app takes the purpose from the context, and asks where the context gives none.
+            with Session(sqlite_engine) as session:
+                nurse_cookie, _ = sessions.open_session(
+                    session, staff_id=org.nurse.staff_id, method=SignInMethod.DEVELOPMENT, hours=1
+                )
+                other_cookie, _ = sessions.open_session(
+                    session, staff_id=org.social_worker.staff_id, method=SignInMethod.DEVELOPMENT, hours=1
+                )
+            own = await bare.get(f"/app/pathways/{pathway}", headers={"Cookie": f"{sessions.COOKIE}={nurse_cookie}"})
+            assert own.status_code == 200 and 'name="purpose"' not in own.text
+            other = {"Cookie": f"{sessions.COOKIE}={other_cookie}"}
+            asked = await bare.get(f"/app/pathways/{pathway}", headers=other)
+            assert asked.status_code == 200 and 'type="radio" id="purpose-team_review"' in asked.text
+            given = await bare.get(f"/app/pathways/{pathway}", params={"purpose": "team_review"}, headers=other)
+            assert given.status_code == 200 and 'name="purpose"' not in given.text
+    with Session(sqlite_engine) as session:
+        lines = session.exec(select(AuditLogEntry).where(col(AuditLogEntry.pathway_id) == pathway)).all()
+    reads = [
+        (line.staff_id, line.action, line.outcome, line.purpose) for line in lines if line.action.startswith("read")
+    ]
+    assert (org.coordinator.staff_id, "read_record", "ok", "supervision: monthly check") in reads
+    assert (org.nurse.staff_id, "read_pathway", "ok", "client_work") in reads
+    assert (org.social_worker.staff_id, "read_pathway", "ok", "team_review") in reads
+    assert all(purpose for _, _, outcome, purpose in reads if outcome == "ok"), reads

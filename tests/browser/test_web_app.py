@@ -268,7 +268,8 @@ async def test_the_pages_switch_language_and_write_times_as_finns_do(chromium: B
         await page.get_by_role("button", name="Change language").click()
         await expect(page.get_by_role("heading", name="Mina klienter")).to_be_visible()
         await social.check("swedish")
-        await page.goto(f"{stack.api}/app/pathways/pathway-demo-0003")
+        # Not her own case: she says why she opens it (a team review), as the page would ask.
+        await page.goto(f"{stack.api}/app/pathways/pathway-demo-0003?purpose=team_review")
         await expect(page.get_by_text(re.compile(r"\d{1,2}\.\d{1,2}\.20\d\d kl\. \d{1,2}\.\d\d")).first).to_be_visible()
         await page.get_by_label("Språk").select_option("fi")
         await page.get_by_role("button", name="Byt språk").click()
@@ -352,7 +353,8 @@ async def test_a_handover_waits_for_the_new_case_manager_who_accepts_it_on_the_p
     context, social = await signed_in(chromium, stack, "Demo social worker")
     try:
         page = social.page
-        await social.goto(f"/app/pathways/{pathway_id}", "handover-to-accept")
+        # As from her inbox's hand-over notice, whose link says why she opens it.
+        await social.goto(f"/app/pathways/{pathway_id}?purpose=handover", "handover-to-accept")
         form = await open_action(page, "Accept the hand-over")
         await form.get_by_label("Note").fill("Met the client with the nurse; the try-out starts next week")
         await form.get_by_role("button", name="Accept the hand-over").click()

@@ -69,7 +69,7 @@ def test_a_service_account_has_its_actions_and_purpose_and_an_unknown_action_is_
     with database_session(url) as session:
         member = authenticate(session, token=token)
     assert member.is_service and member.allowed_actions == {"list_pathways", "read_record"}
-    assert member.declared_purpose == "monthly statistics" and member.teams == {"eura-worktime"}
+    assert member.declared_purpose == "reporting: monthly statistics" and member.teams == {"eura-worktime"}
     bad = cli(url, "service", "add", "--id", "svc.bad", "--name", "Bad", "--team", "eura-worktime",
               "--action", "decode_everything", "--purpose", "x")  # fmt: skip
     assert bad.returncode == 2 and "unknown action(s) decode_everything" in bad.stderr and "read_record" in bad.stderr
@@ -109,7 +109,8 @@ def _with_service(tmp_path: Path) -> tuple[str, str]:
     assert cli(url, "migrate").returncode == 0
     assert cli(url, "team", "add", "--team-id", "eura-worktime", "--name", "Eura").returncode == 0
     added = cli(url, "service", "add", "--id", "svc.stats", "--name", "Statistics", "--team", "eura-worktime",
-                "--action", "list_pathways", "--action", "read_record", "--purpose", "monthly statistics")  # fmt: skip
+                "--action", "list_pathways", "--action", "read_record",
+                "--purpose", "reporting: monthly statistics")  # fmt: skip
     assert added.returncode == 0, added.stderr
     return url, added.stdout.strip().splitlines()[-1]
 

@@ -287,7 +287,10 @@ async def serving(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     """The app with its lifespan run, behind an httpx client."""
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as http:
+        # Every read names its purpose (the API refuses one without); a test of that leaves it out itself.
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://api.test", params={"purpose": "client_work"}
+        ) as http:
             yield http
 
 

@@ -23,6 +23,7 @@ from core.db import PROJECT_ROOT
 from core.settings import Settings
 from models import actions as a
 from models.pathway import Stage, TriageRoute
+from models.process import ActionAnswer
 from models.tables import PathwayEventRow, PathwayRow
 from records import store
 from tests.support.fixtures import make_org, migrated, running_worker
@@ -109,7 +110,16 @@ async def test_a_pathway_started_with_the_old_key_keeps_working_after_the_active
             pathway_ab = DrivenPathway(
                 client=client_ab, engine=engine, sealer=RecordSealer(None), pathway_id=pathway.pathway_id
             )
-            answer = await pathway_ab.do(org.nurse.staff_id, assessment, update_id=update_id)
+
+            async def applied() -> ActionAnswer | None:
+                # Temporal retries the failed task with a growing back-off: until that attempt, it refuses again.
+                try:
+                    return await pathway_ab.do(org.nurse.staff_id, assessment, update_id=update_id)
+                except RPCError as again:
+                    assert _refused_while_failing(again), again
+                    return None
+
+            answer = await eventually(applied, timeout=90, interval=1.0, what="the update once the task succeeds")
     assert answer.stage is Stage.PLANNING
     engine.dispose()
 
