@@ -140,6 +140,8 @@ class WebhookSender:
         try:
             target = await asyncio.to_thread(net.resolve, url, loopback=self._loopback)
         except net.AddressRefused as err:
+            if isinstance(err.__cause__, OSError):  # the name did not resolve now (a DNS hiccup): try again later
+                raise TransientDeliveryError(f"the webhook address did not resolve: {err}") from err
             raise PermanentDeliveryError(f"the webhook address is not allowed: {err}") from err
         headers["Host"] = target.host_header
         try:

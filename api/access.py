@@ -166,8 +166,8 @@ SERVICE_ACCOUNT_ACTIONS = frozenset(
         "export_fhir",
         "read_caseload",
         "read_team_reviews",
-        "report_outcomes",
-        *(action.name for action in ACTIONS),
+        # A coordinator's actions (hand-overs, team-review decisions, the outcome report) are for people.
+        *(action.name for action in ACTIONS if not action.coordinator_only),
     }
 )
 
@@ -196,13 +196,11 @@ def require_allowed(staff: StaffMember, action: str) -> None:
 
 
 def purpose_of(staff: StaffMember, purpose: str | None) -> str | None:
-    """The purpose an access is audited with: the one given, or a service account's declared one (the audit
-    line names the service account as its staff id)."""
-    if purpose:
-        return purpose
-    if staff.is_service and staff.declared_purpose:
+    """The purpose an access is audited with: the one given, or for a service account always its declared one
+    (it cannot read for another purpose than the one it was made for; the audit line names it as its staff id)."""
+    if staff.is_service:
         return staff.declared_purpose
-    return None
+    return purpose or None
 
 
 def pathway_access(
@@ -370,14 +368,9 @@ def team_access(
         purpose = purpose_of(staff, purpose) or purpose_in_context
         try:
             require_allowed(staff, action)
+            teams = visible_teams(staff, team, coordinator_only=coordinator_only)
             purpose = read_purpose(purpose)
-            granted = TeamGrant(
-                staff=staff,
-                session=session,
-                teams=visible_teams(staff, team, coordinator_only=coordinator_only),
-                team=team,
-                purpose=purpose,
-            )
+            granted = TeamGrant(staff=staff, session=session, teams=teams, team=team, purpose=purpose)
             yield granted
         except BaseException as err:
             error = err

@@ -153,6 +153,8 @@ async def get_codec_reader(staff: SignedInStaff) -> StaffMember:
     """Who may call the codec server: signed in (the Web UI's cookie, or a token), not an administrator."""
     if staff.is_admin:
         raise ForbiddenError("administrators manage staff and teams and read no client data")
+    if staff.is_service:
+        raise ForbiddenError(f"{staff.staff_id} is a service account: the Temporal Web UI's codec is for people")
     return staff
 
 

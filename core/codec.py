@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import logging
 import os
 import re
 import sys
@@ -35,6 +36,11 @@ from temporalio.api.common.v1 import Payload
 from temporalio.converter import PayloadCodec, SerializationContext, WithSerializationContext
 
 ENCODING = b"binary/encrypted"
+# What a refused payload (plain, or bound to no pathway, in a pathway's history) becomes: no converter reads it.
+REFUSED_ENCODING = b"binary/refused"
+
+log = logging.getLogger("pathways.codec")
+
 KEY_ID_METADATA = "encryption-key-id"
 WORKFLOW_ID_METADATA = "encryption-workflow-id"
 # Workflow ids of pathways start so (models.pathway.WORKFLOW_ID_PREFIX; core stays below models).
@@ -199,22 +205,22 @@ class EncryptionCodec(PayloadCodec, WithSerializationContext):
         # In a pathway's own history (the worker, the API's client) every payload this product wrote is encrypted
         # and bound to the pathway: plain or unbound input there came from elsewhere (a signal sent by hand, a
         # payload the Web UI's encoder made) and is refused, not run.
+        # Refused, not raised: the payload becomes one nothing can read, so only the handler that would read it
+        # fails (an update is refused, a signal the pathway has no handler for is dropped) and the pathway goes on.
         in_pathway = self.workflow_id is not None and self.workflow_id.startswith(PATHWAY_WORKFLOW_PREFIX)
         decoded: list[Payload] = []
         for payload in payloads:
-            if payload.metadata.get("encoding") != ENCODING:
-                if in_pathway:
-                    raise PayloadDecryptionError(
-                        f"a payload in plain text turned up in {self.workflow_id}'s history, where this product "
-                        "writes only encrypted ones: refused"
-                    )
-                decoded.append(payload)  # outside a pathway: the upkeep schedules' own, or the server's
-                continue
-            if in_pathway and bound_workflow_id(payload) is None:
-                raise PayloadDecryptionError(
-                    f"a payload bound to no pathway turned up in {self.workflow_id}'s history: refused"
+            plain = payload.metadata.get("encoding") != ENCODING
+            if in_pathway and (plain or bound_workflow_id(payload) is None):
+                log.warning(
+                    "A payload %s turned up in %s's history, where this product writes only encrypted payloads "
+                    "bound to the pathway: refused",
+                    "in plain text" if plain else "bound to no pathway",
+                    self.workflow_id,
                 )
-            decoded.append(self._decrypt(payload))
+                decoded.append(Payload(metadata={"encoding": REFUSED_ENCODING}, data=b""))
+                continue
+            decoded.append(payload if plain else self._decrypt(payload))
         return decoded
 
     def _decrypt(self, payload: Payload) -> Payload:

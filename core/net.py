@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from urllib.parse import SplitResult, urlsplit
 
 LOOPBACK_NAMES = frozenset({"localhost"})
+_NAT64 = ipaddress.IPv6Network("64:ff9b::/96")
 
 
 class AddressRefused(ValueError):
@@ -35,8 +36,14 @@ class CheckedTarget:
 
 
 def _refused_address(address: ipaddress.IPv4Address | ipaddress.IPv6Address, *, loopback: bool) -> str | None:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        # An IPv4 address carried inside IPv6 (mapped, NAT64, 6to4) is judged as the IPv4 address it reaches.
+        if address.ipv4_mapped is not None:
+            address = address.ipv4_mapped
+        elif address in _NAT64:
+            address = ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+        elif address.sixtofour is not None:
+            address = address.sixtofour
     if address.is_loopback:
         return None if loopback else "it is this machine (loopback)"
     if address.is_link_local:
@@ -74,7 +81,10 @@ def resolve(url: str, *, loopback: bool = False) -> CheckedTarget:
     """Resolve the URL's host and check every address it has; the call then goes to the first one."""
     parts = _parts(url, loopback=loopback)
     host = parts.hostname or ""
-    port = parts.port or (443 if parts.scheme == "https" else 80)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError as err:
+        raise AddressRefused("the address's port is not a number from 1 to 65535") from err
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as err:

@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     oidc_clock_skew_seconds: int = Field(default=60, ge=0, le=600)
     session_hours: float = Field(default=10.0, gt=0, le=24 * 7, description="How long a browser sign-in lasts")
     session_idle_minutes: int = Field(
-        default=30, ge=1, le=24 * 60, description="A browser sign-in unused this long ends (a workstation left open)"
+        default=30, ge=2, le=24 * 60, description="A browser sign-in unused this long ends (a workstation left open)"
     )
     # `make run` only: sign in as a demo staff member without an identity provider. Never in production.
     dev_sign_in: bool = False

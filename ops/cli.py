@@ -52,7 +52,7 @@ def load_settings(ctx: typer.Context) -> None:
     try:
         settings = get_settings()
         # The keys `make run` made in var/, as `make run` gives them to its pieces (the environment wins).
-        if adopt_local_secrets(settings.var_dir, os.environ):
+        if adopt_local_secrets(settings, os.environ):
             settings = get_settings()
         ctx.obj = settings
     except ValidationError as err:

@@ -148,18 +148,19 @@ def local_partner_link_secret(var_dir: Path) -> str:
     return path.read_text().strip()
 
 
-def adopt_local_secrets(var_dir: Path, environ: dict[str, str] | os._Environ[str]) -> list[str]:
-    """Put the keys `make run` keeps in var/ into `environ` where it names none, as `make run` gives them to its
-    pieces: a worker or an API started by hand beside it then decrypts what the others encrypt. Makes nothing
-    new; returns the variables it set."""
+def adopt_local_secrets(settings: Settings, environ: dict[str, str] | os._Environ[str]) -> list[str]:
+    """Put the keys `make run` keeps in var/ into `environ` where the configuration (the environment or .env)
+    names none, as `make run` gives them to its pieces: a worker or an API started by hand beside it then
+    decrypts what the others encrypt. Makes nothing new; returns the variables it set."""
+    var_dir = settings.var_dir
     adopted: list[str] = []
     key_file = var_dir / LOCAL_KEY_FILE
-    if not environ.get("PATHWAYS_ENCRYPTION_KEYS") and key_file.exists():
+    if not settings.encryption_keys.get_secret_value() and key_file.exists():
         key_id, key = local_encryption_key(var_dir)
         environ["PATHWAYS_ENCRYPTION_KEYS"] = f"{key_id}:{key}"
         environ["PATHWAYS_ENCRYPTION_ACTIVE_KEY"] = key_id
         adopted += ["PATHWAYS_ENCRYPTION_KEYS", "PATHWAYS_ENCRYPTION_ACTIVE_KEY"]
-    if not environ.get("PATHWAYS_PARTNER_LINK_SECRETS") and (var_dir / LOCAL_PARTNER_LINK_SECRET_FILE).exists():
+    if not settings.partner_link_secrets.get_secret_value() and (var_dir / LOCAL_PARTNER_LINK_SECRET_FILE).exists():
         environ["PATHWAYS_PARTNER_LINK_SECRETS"] = local_partner_link_secret(var_dir)
         adopted.append("PATHWAYS_PARTNER_LINK_SECRETS")
     return adopted

@@ -53,7 +53,12 @@ async def make_token(
     lifetime = timedelta(days=min(days or settings.api_token_days, settings.api_token_days))
     async with audited(session, page.staff, "issue_own_token"):
         issued = await asyncio.to_thread(
-            staff_service.issue_own_token, session, page.staff, label=label.strip(), lifetime=lifetime
+            staff_service.issue_own_token,
+            session,
+            page.staff,
+            label=label.strip(),
+            lifetime=lifetime,
+            roles_from_provider=bool(settings.oidc_role_claim or settings.oidc_teams_claim),
         )
     # Shown this once, on this page only (never in a URL or a redirect).
     return await asyncio.to_thread(_page, request, page, session, settings.api_token_days, token=issued.token)

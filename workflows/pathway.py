@@ -291,7 +291,14 @@ class PathwayWorkflow:
                     summary=f"record events {first}-{upto}" if first is not None else "record status",
                 )
             except ActivityError as err:
+                if isinstance(err.cause, CancelledError):
+                    raise  # the pathway is being cancelled, not the database away
                 await self._wait_after_failed_round(err)
+                if self._history_is_long():
+                    # Each failed round adds events: a long outage continues as new like any long run, with
+                    # the decisions still to write (and since when) in the carried state.
+                    await workflow.wait_condition(workflow.all_handlers_finished)
+                    workflow.continue_as_new(PathwayStart(carried=self.state))
                 continue
             state.record_delay = None
             self._recorded(batch.model_copy(update={"status": status}))
@@ -378,7 +385,7 @@ class PathwayWorkflow:
         try:
             actor = converter.from_payload(args[0].payload, StaffActor)
             fields = converter.from_payload(args[1].payload, action.fields)
-        except (ValidationError, ValueError, TypeError) as err:
+        except (ValidationError, ValueError, TypeError, KeyError) as err:  # KeyError: a payload refused (core.codec)
             raise InvalidPathwayAction(f"{name}: the action's fields are not valid: {err}") from None
         return action, actor, fields
 

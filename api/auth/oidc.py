@@ -120,13 +120,20 @@ class IdentityProvider:
             # A key not seen yet (a rotation) is looked up at most every JWKS_REFETCH_SECONDS; the whole set is
             # read again every JWKS_MAX_AGE_SECONDS, so a key the provider withdrew stops being trusted.
             if age > JWKS_MAX_AGE_SECONDS or (key_id not in self._keys and age > JWKS_REFETCH_SECONDS):
-                document = await self._get_json((await self.metadata())["jwks_uri"])
                 try:
-                    keys = PyJWKSet.from_dict(document).keys
-                except jwt.PyJWKSetError:
-                    keys = []  # the provider publishes no usable key (all withdrawn): nothing is trusted
-                self._keys = {key.key_id or "": key for key in keys if key.public_key_use in (None, "sig")}
-                self._keys_fetched_at = time.monotonic()
+                    document = await self._get_json((await self.metadata())["jwks_uri"])
+                except IdentityProviderError:
+                    if (key_id or "") not in self._keys:
+                        raise
+                    # The provider is away: the keys it last published stay trusted, and it is asked again soon.
+                    self._keys_fetched_at = time.monotonic() - JWKS_MAX_AGE_SECONDS + JWKS_REFETCH_SECONDS
+                else:
+                    try:
+                        keys = PyJWKSet.from_dict(document).keys
+                    except jwt.PyJWKSetError:
+                        keys = []  # the provider publishes no usable key (all withdrawn): nothing is trusted
+                    self._keys = {key.key_id or "": key for key in keys if key.public_key_use in (None, "sig")}
+                    self._keys_fetched_at = time.monotonic()
         key = self._keys.get(key_id or "")
         if key is None and key_id is None and len(self._keys) == 1:
             key = next(iter(self._keys.values()))

@@ -34,9 +34,15 @@ def _redirect_uri(settings: Settings) -> str:
 
 
 # The browser that started a sign-in holds its state in this cookie, and only that browser may finish it: a
-# code and state captured or made by someone else cannot sign a victim in as them (login CSRF).
+# code and state captured or made by someone else cannot sign a victim in as them (login CSRF). Over https it is
+# a __Host- cookie (path /, no Domain), so a sibling host cannot plant one.
 SIGN_IN_COOKIE = "pathways_sign_in"
-SIGN_IN_COOKIE_PATH = "/auth"
+
+
+def _sign_in_cookie(settings: Settings) -> tuple[str, str]:
+    if settings.effective_public_url.startswith("https://"):
+        return "__Host-" + SIGN_IN_COOKIE, "/"
+    return SIGN_IN_COOKIE, "/auth"
 
 
 def _signed_in(response: Response, settings: Settings, secret: str, hours: float) -> Response:
@@ -76,14 +82,15 @@ async def login(
     except IdentityProviderError as err:
         raise TemporalUnavailableError(f"the identity provider cannot be reached: {err}") from None
     response = RedirectResponse(url, status_code=303)
+    name, path = _sign_in_cookie(settings)
     response.set_cookie(
-        SIGN_IN_COOKIE,
+        name,
         state,
         max_age=sessions.SIGN_IN_MINUTES * 60,
         httponly=True,
         secure=settings.effective_public_url.startswith("https://"),
         samesite="lax",  # sent along with the provider's redirect back, a top-level GET
-        path=SIGN_IN_COOKIE_PATH,
+        path=path,
     )
     return response
 
@@ -105,7 +112,8 @@ async def callback(
         raise NotAuthenticatedError(f"the identity provider did not sign you in: {error_description or error}")
     if not state or not code:
         raise NotAuthenticatedError("the identity provider's answer lacks its code or state; start again")
-    started_here = http.cookies.get(SIGN_IN_COOKIE, "")
+    cookie_name, cookie_path = _sign_in_cookie(settings)
+    started_here = http.cookies.get(cookie_name, "")
     if not hmac.compare_digest(started_here.encode(), state.encode()):
         # Not consumed: the browser that did start it can still finish.
         raise NotAuthenticatedError("this sign-in was not started in this browser; start again from the sign-in page")
@@ -133,7 +141,7 @@ async def callback(
     response = _signed_in(
         RedirectResponse(request.return_to, status_code=303), settings, secret, settings.session_hours
     )
-    response.delete_cookie(SIGN_IN_COOKIE, path=SIGN_IN_COOKIE_PATH)
+    response.delete_cookie(cookie_name, path=cookie_path)
     return response
 
 

@@ -48,7 +48,12 @@ async def make_my_token(
     days = min(body.days or settings.api_token_days, settings.api_token_days)
     async with audited(session, staff, "issue_own_token"):
         issued = await asyncio.to_thread(
-            staff_service.issue_own_token, session, staff, label=body.label, lifetime=timedelta(days=days)
+            staff_service.issue_own_token,
+            session,
+            staff,
+            label=body.label,
+            lifetime=timedelta(days=days),
+            roles_from_provider=bool(settings.oidc_role_claim or settings.oidc_teams_claim),
         )
     assert issued.row is not None
     return schemas.TokenIssued(**token_public(issued.row).model_dump(), token=issued.token)

@@ -315,6 +315,8 @@ async def live_process(client: Client, pathway_id: str) -> LiveProcess:
         return _unavailable("Temporal cannot be reached right now")
     except (RuntimeError, TemporalError):
         return _unavailable("Temporal cannot be reached right now")
+    except Exception as err:  # the answer could not be read (a key or a model this process lacks)
+        return _unavailable(f"the pathway's process answered in a form this process cannot read ({type(err).__name__})")
     return LiveProcess(process, ProcessStateName.CLOSED if process.is_closed else ProcessStateName.RUNNING)
 
 

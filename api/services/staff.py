@@ -231,11 +231,18 @@ def issue_token(
     return IssuedToken(token=token, revoked=revoked, expires_at=expires_at, row=row)
 
 
-def issue_own_token(session: Session, member: StaffMember, *, label: str, lifetime: timedelta) -> IssuedToken:
+def issue_own_token(
+    session: Session, member: StaffMember, *, label: str, lifetime: timedelta, roles_from_provider: bool = False
+) -> IssuedToken:
     """A bearer token the signed-in person makes for themselves (their scripts act as them, and are audited
     so); shown once. A service account's tokens come from the command line."""
     if member.is_service:
         raise ForbiddenError("a service account's tokens are made on the command line by operations")
+    if roles_from_provider:
+        # A token would carry the staff table's role and teams, not the provider's: scripts use its tokens.
+        raise ForbiddenError(
+            "here your role and teams come from the identity provider: scripts use its access tokens, not API tokens"
+        )
     return issue_token(session, staff_id=member.staff_id, revoke_existing=False, lifetime=lifetime, label=label)
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from activities.delivery import PermanentDeliveryError, WebhookSender
+from activities.delivery import PermanentDeliveryError, TransientDeliveryError, WebhookSender
 from core import net
 from tests.support.fixtures import WebhookReceiver
 
@@ -54,3 +54,17 @@ async def test_a_name_that_resolves_inside_reaches_nothing_there(webhook_receive
     await WebhookSender(5.0, loopback=True).post(webhook_receiver.url, "s" * 32, {"a": 1}, "delivery-3")
     [arrived] = webhook_receiver.requests
     assert arrived.headers["x-pathways-delivery"] == "delivery-3"
+
+
+def test_a_port_out_of_range_or_an_ipv4_inside_ipv6_is_refused_with_the_reason() -> None:
+    with pytest.raises(net.AddressRefused, match="port"):
+        net.check_saved("https://partner.example.org:99999/hooks")
+    for carried in ("https://[64:ff9b::a00:5]/hooks", "https://[2002:a00:5::1]/hooks", "https://[::ffff:10.0.0.5]/"):
+        with pytest.raises(net.AddressRefused, match="private"):
+            net.check_saved(carried)
+
+
+async def test_a_name_that_does_not_resolve_now_is_tried_again_later_not_dropped() -> None:
+    """A DNS hiccup at delivery made the outbox mark a referral failed for good."""
+    with pytest.raises(TransientDeliveryError, match="did not resolve"):
+        await WebhookSender(5.0).post("https://partner.invalid/hooks", "s" * 32, {"a": 1}, "delivery-9")

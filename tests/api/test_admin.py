@@ -9,9 +9,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 from temporalio.client import Client
 
+from api.app import create_app
 from api.security import hash_token
+from core.settings import Settings
 from models.tables import ApiToken, AuditLogEntry
-from tests.support.fixtures import Org
+from tests.support.fixtures import Org, serving
 from tests.support.helpers import eventually, ok
 from tests.support.helpers import start_via_api as start
 
@@ -141,3 +143,15 @@ async def test_deactivating_a_case_manager_revokes_their_tokens_and_counts_the_p
         headers=org.coordinator.auth,
     )
     assert back.status_code == 422 and f"no active staff member {org.nurse.staff_id}" in back.text
+
+
+async def test_where_the_provider_gives_role_and_teams_people_make_no_api_tokens(
+    client: Client, settings: Settings, sqlite_engine: Engine, org: Org
+) -> None:
+    """A token would carry the staff table's role and teams, not the directory's: scripts use the provider's."""
+    app = create_app(
+        settings.model_copy(update={"oidc_role_claim": "groups"}), temporal_client=client, engine=sqlite_engine
+    )
+    async with serving(app) as api:
+        refused = await api.post("/me/tokens", json={"label": "script"}, headers=org.nurse.auth)
+    assert refused.status_code == 403 and "identity provider" in refused.json()["detail"]

@@ -15,6 +15,7 @@ from temporalio.converter import WorkflowSerializationContext
 from core.codec import (
     ENCODING,
     KEY_ID_METADATA,
+    REFUSED_ENCODING,
     EncryptionCodec,
     EncryptionKeyError,
     NoKeysCodec,
@@ -203,10 +204,13 @@ async def test_in_a_pathways_history_plain_or_unbound_payloads_are_refused_with_
     [unbound] = await codec.encode([plain])
     [bound] = await pathway.encode([plain])
     assert await pathway.decode([bound]) == [plain]
-    with pytest.raises(PayloadDecryptionError, match="plain text turned up in pathway-client-abcd"):
-        await pathway.decode([plain])
-    with pytest.raises(PayloadDecryptionError, match="bound to no pathway"):
-        await pathway.decode([unbound])
+    # Refused without failing the whole history: the payload becomes one no converter reads, so only the
+    # handler that would read it fails (an update refused, a signal dropped).
+    refused = await pathway.decode([plain, unbound, bound])
+    assert [p.metadata["encoding"] for p in refused[:2]] == [REFUSED_ENCODING, REFUSED_ENCODING]
+    assert refused[2] == plain
+    with pytest.raises(KeyError, match="Unknown payload encoding binary/refused"):
+        pydantic_data_converter.payload_converter.from_payloads(refused[:1], [SetGoalInput])
     # Outside a pathway (the upkeep schedules' inputs) both stay readable.
     assert await codec.decode([plain, unbound]) == [plain, plain]
 
