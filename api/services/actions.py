@@ -11,6 +11,7 @@ from sqlmodel import Session
 from temporalio.client import Client
 
 from api.access import PathwayGrant
+from api.errors import ConflictError
 from api.services.partners import check_partner
 from api.services.pathways import WORKER_ANSWER_SECONDS
 from api.services.staff import check_case_manager, check_team_member
@@ -63,11 +64,20 @@ async def act(
     await grant.release_connection()
     # The update id makes Temporal apply a retried request once and answer it with the first result.
     update_id = idempotency_key or str(uuid.uuid4())
-    async with translated(row.pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
-        return await workflow_act(
-            pathway_handle(client, row.pathway_id),
-            action,
-            actor=grant.staff.staff_id,
-            fields=fields,
-            update_id=update_id,
-        )
+    try:
+        async with translated(row.pathway_id), asyncio.timeout(WORKER_ANSWER_SECONDS):
+            return await workflow_act(
+                pathway_handle(client, row.pathway_id),
+                action,
+                actor=grant.staff.staff_id,
+                fields=fields,
+                update_id=update_id,
+            )
+    except ConflictError as err:
+        if row.closed_at is None and "is closed" in err.detail:
+            # The execution ended but the record says open: the process failed, or was stopped by hand.
+            raise ConflictError(
+                f"pathway {row.pathway_id} is not closed, but its process has stopped: nothing can be done on it "
+                "until a coordinator has it recovered (docs/operations.md, 'A failed pathway')"
+            ) from err
+        raise

@@ -192,3 +192,16 @@ async def test_staff_acting_and_reading_at_once_all_get_their_answers_on_few_dat
         await eventually(partial(_follow_ups_recorded, sqlite_engine, pathway_id, 5), what="five follow-ups recorded")
         lines = _audit(sqlite_engine, pathway_id, "record_follow_up")
         assert [line.outcome for line in lines] == ["ok"] * 5
+
+
+async def test_a_pathway_whose_process_was_stopped_reads_as_failed_and_says_how_to_recover(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine, client: Client
+) -> None:
+    """Not 'closed': its record is open, its process gone (failed, or terminated by hand)."""
+    pathway_id = await _triaged(api, org, sqlite_engine)
+    await pathway_handle(client, pathway_id).terminate(reason="test: an operator stopped it")
+    view = ok(await api.get(f"/pathways/{pathway_id}", headers=org.coordinator.auth))
+    assert view["process"] == "failed" and "recover" in view["live_unavailable_reason"]
+    assert view["available_actions"] == []
+    refused = await api.post(f"/pathways/{pathway_id}/follow-ups", json=FOLLOW_UP, headers=org.nurse.auth)
+    assert refused.status_code == 409 and "not closed, but its process has stopped" in refused.json()["detail"]
