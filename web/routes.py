@@ -441,7 +441,9 @@ def _action_route(action: StaffAction[Any]) -> None:
             return await _refused(request, page, grant, client, sealer, action, form, {field: err.detail}, 409)
         warnings = _warnings_query(answer.warnings)
         return RedirectResponse(
-            f"/app/pathways/{grant.pathway_id}?done={action.name}{warnings}#{action.name}", status_code=303
+            f"/app/pathways/{grant.pathway_id}?done={action.name}&purpose={_acting_purpose(page, grant)}"
+            f"{warnings}#{action.name}",
+            status_code=303,
         )
 
     # This module's annotations are strings resolved in its namespace, where `action` is not: the access
@@ -456,6 +458,12 @@ def _action_route(action: StaffAction[Any]) -> None:
         dependencies=[FormToken],
         name=f"web_{action.name}",
     )
+
+
+def _acting_purpose(page: PageDep, grant: PathwayGrant) -> str:
+    """Why the page after an action is read: as the context says, or else the work on the client's case that
+    the member was just doing."""
+    return purpose_in_context(page.staff, grant.pathway) or ReadPurpose.CLIENT_WORK.value
 
 
 async def _refused(
@@ -479,7 +487,7 @@ async def _refused(
         action="read_pathway",
         outcome=AuditOutcome.OK,
         # The member was acting on the pathway: the page they see again is read for that work.
-        purpose=purpose_in_context(page.staff, grant.pathway) or ReadPurpose.CLIENT_WORK.value,
+        purpose=_acting_purpose(page, grant),
     )
     return await _pathway_page(
         request, page, grant, client, sealer, errors={key: messages}, values={key: form}, status=status
