@@ -174,7 +174,7 @@ async def test_a_coordinator_triages_in_place_and_the_page_shows_it(
         headers=cookie,
     )
     assert response.status_code == 303
-    assert response.headers["location"] == f"/app/pathways/{pathway_id}?done=triage#triage"
+    assert response.headers["location"] == f"/app/pathways/{pathway_id}?done=triage&purpose=supervision#triage"
     after = await web.get(response.headers["location"].split("#")[0], headers=cookie)
     assert org.nurse.staff_id in after.text
     record = ok(await web.get(f"/pathways/{pathway_id}", params=READ, headers=org.coordinator.auth))
