@@ -82,7 +82,10 @@ async def test_worker_metrics_endpoint_serves_temporal_sdk_metrics_for_its_task_
             except httpx.TransportError:
                 return None
             assert response.status_code == 200
-            return response.text if f'task_queue="{queue}"' in response.text else None
+            # The gauge of this queue's pollers, not just any metric naming the queue (the worker's start counter
+            # names it first: waiting for that alone was the flake).
+            pollers = [line for line in response.text.splitlines() if line.startswith("temporal_num_pollers{")]
+            return response.text if any(f'task_queue="{queue}"' in line for line in pollers) else None
 
         text = await eventually(pollers_reported, timeout=60, what="poller metrics for the task queue")
         assert "temporal_num_pollers{" in text
