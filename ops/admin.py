@@ -37,19 +37,16 @@ def add_staff(
     """Add a staff member and return a bearer token for them (shown once, stored only hashed): the first
     administrator's from the command line, and the demo's and the tests' staff (development conveniences).
     People in production sign in, and make their own tokens."""
-    TypeAdapter(StaffId).validate_python(staff_id)
+    add_person(
+        engine, staff_id=staff_id, display_name=display_name, role=role, teams=teams, language=language, email=email
+    )
+    return _first_token(engine, staff_id, token_lifetime)
+
+
+def _first_token(engine: Engine, staff_id: str, lifetime: timedelta) -> str:
     with Session(engine) as session:
-        staff_service.create_staff(
-            session,
-            staff_id=staff_id,
-            display_name=display_name,
-            role=role,
-            teams=list(teams),
-            language=language,
-            email=email,
-        )
         issued = staff_service.issue_token(
-            session, staff_id=staff_id, revoke_existing=False, lifetime=token_lifetime, label="issued at creation"
+            session, staff_id=staff_id, revoke_existing=False, lifetime=lifetime, label="issued at creation"
         )
     return issued.token
 
@@ -114,12 +111,9 @@ def add_service_account(
             language=Language.FI,
             email=None,
             service_actions=list(actions),
-            service_purpose=purpose.strip(),
+            service_purpose=purpose,
         )
-        issued = staff_service.issue_token(
-            session, staff_id=staff_id, revoke_existing=False, lifetime=token_lifetime, label="issued at creation"
-        )
-    return issued.token
+    return _first_token(engine, staff_id, token_lifetime)
 
 
 def issue_token(
