@@ -17,9 +17,10 @@ from models.pathway import (
     STAFF_ID_PATTERN,
     AssessmentLevel,
     ClosureReason,
-    ConsentScope,
+    ConsentTerms,
     ContactChannel,
     ContractModel,
+    GoalTerms,
     ItemId,
     Language,
     LongTermSolution,
@@ -161,11 +162,9 @@ class WithdrawHandover(ContractModel):
     reason: ShortText = free_text(description="Why the proposed hand-over is withdrawn.")
 
 
-class SetGoal(ContractModel):
+class SetGoal(GoalTerms):
     goal_id: ItemId | None = Field(default=None, description="Given to update an existing goal; absent adds one.")
     text: NoteText = free_text(description="The client's own goal, in the client's own words.")
-    target_date: datetime | None = None
-    achieved: bool = False
 
 
 class AddInvestigation(ContractModel):
@@ -230,13 +229,9 @@ class DecideTransition(ContractModel):
         return self
 
 
-class RecordConsent(ContractModel):
+class RecordConsent(ConsentTerms):
     """The client's consent to share with one partner organisation: its scope, date and expiry."""
 
-    partner_id: PartnerId
-    scopes: list[ConsentScope] = Field(min_length=1, max_length=len(ConsentScope))
-    given_at: datetime = Field(description="When the client gave the consent.")
-    expires_at: datetime | None = Field(default=None, description="When it ends by itself; absent: until withdrawn.")
     note: NoteText | None = free_text(default=None, description="How the consent was given (e.g. signed form).")
 
     @model_validator(mode="after")
@@ -337,12 +332,16 @@ class RequestTeamReview(ContractModel):
     reason: NoteText = free_text()
 
 
-class DecideTeamReview(ContractModel):
+class TeamReviewDecisionFacts(ContractModel):
+    """What a team review decided: the team's action and its event both say it."""
+
     decision: TeamReviewDecision
     note: NoteText = free_text()
     new_case_manager: StaffId | None = Field(default=None, description="Required for change_case_manager.")
     closure_reason: ClosureReason | None = Field(default=None, description="Required for close.")
 
+
+class DecideTeamReview(TeamReviewDecisionFacts):
     @model_validator(mode="after")
     def _decision_consistent(self) -> DecideTeamReview:
         if (self.decision is TeamReviewDecision.CHANGE_CASE_MANAGER) != (self.new_case_manager is not None):

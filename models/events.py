@@ -4,6 +4,9 @@ The workflow's rules decide events; the activity that records them writes each t
 record (`models.record`) is folded from them and reports and the FHIR export read their coded facts.
 An event carries everything the record needs about what happened, so the database never re-derives a rule.
 
+Where an event records what a staff action said, it extends that action's model (`GoalSet(EventBase,
+SetGoal)`) and adds only what the rules gave it (ids, the stage, who ordered it): a field is declared once.
+
 Free text (marked with `free_text`) is stored encrypted, apart from the coded facts; `coded_facts` and
 `free_texts` split an event into the two. `summary` is a short English line for operators' logs and the
 Web UI; the staff web app words events in the reader's language from the coded facts.
@@ -17,17 +20,30 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter
 
+from models.actions import (
+    AddInvestigation,
+    AnswerReferral,
+    CompleteAssessment,
+    CompleteInvestigation,
+    ConfirmSustainment,
+    MeetingParticipant,
+    RecordConsent,
+    RecordFeedback,
+    RecordFollowUp,
+    RecordOutcome,
+    RequestTeamReview,
+    SetGoal,
+    TeamReviewDecisionFacts,
+    WithdrawConsent,
+)
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
-    ConsentScope,
     ContactChannel,
     ContractModel,
     DeadlineKind,
     Language,
     LongTermSolution,
-    MeetingRole,
-    ReferralAnswer,
     ReferralSource,
     ReferringOrganisation,
     ServiceKind,
@@ -35,7 +51,6 @@ from models.pathway import (
     ServiceStatus,
     Stage,
     TeamReviewCause,
-    TeamReviewDecision,
     TransitionCause,
     TransitionDecision,
     TriageRoute,
@@ -138,61 +153,47 @@ class CaseManagerChanged(EventBase):
     handover_note: str | None = free_text(default=None)
 
 
-class HandoverProposed(EventBase):
-    """A change of case manager proposed: pending until the new one accepts; the current one stays responsible."""
+class HandoverFacts(ContractModel):
+    """A hand-over between two case managers: what its proposal and its end (declined, withdrawn) both say."""
 
-    kind: Literal[EventKind.HANDOVER_PROPOSED] = EventKind.HANDOVER_PROPOSED
     case_manager: str = Field(description="Who stays responsible until the hand-over completes.")
     proposed_case_manager: str
     reason: str = free_text()
 
 
-class HandoverEnded(EventBase):
+class HandoverProposed(EventBase, HandoverFacts):
+    """A change of case manager proposed: pending until the new one accepts; the current one stays responsible."""
+
+    kind: Literal[EventKind.HANDOVER_PROPOSED] = EventKind.HANDOVER_PROPOSED
+
+
+class HandoverEnded(EventBase, HandoverFacts):
     """A proposed hand-over that did not happen: declined by the incoming case manager, or withdrawn."""
 
     kind: Literal[EventKind.HANDOVER_DECLINED, EventKind.HANDOVER_WITHDRAWN]
-    case_manager: str
-    proposed_case_manager: str
-    reason: str = free_text()
 
 
-class GoalSet(EventBase):
-    kind: Literal[EventKind.GOAL_SET] = EventKind.GOAL_SET
+class GoalSet(EventBase, SetGoal):
+    """A client's goal added (goal_set) or changed (goal_updated): the action's fields, the goal's id given."""
+
+    kind: Literal[EventKind.GOAL_SET, EventKind.GOAL_UPDATED] = EventKind.GOAL_SET
     goal_id: str
-    target_date: datetime | None = None
-    achieved: bool = False
-    text: str = free_text()
 
 
-class GoalUpdated(EventBase):
-    kind: Literal[EventKind.GOAL_UPDATED] = EventKind.GOAL_UPDATED
-    goal_id: str
-    target_date: datetime | None = None
-    achieved: bool = False
-    text: str = free_text()
-
-
-class InvestigationAdded(EventBase):
+class InvestigationAdded(EventBase, AddInvestigation):
     kind: Literal[EventKind.INVESTIGATION_ADDED] = EventKind.INVESTIGATION_ADDED
     investigation_id: str
-    provider: str | None = None
-    due_at: datetime | None = None
-    description: str = free_text()
 
 
-class InvestigationCompleted(EventBase):
+class InvestigationCompleted(EventBase, CompleteInvestigation):
     kind: Literal[EventKind.INVESTIGATION_COMPLETED] = EventKind.INVESTIGATION_COMPLETED
-    investigation_id: str
     ordered_by: str = Field(description="Who ordered the investigation (its requester).")
-    result_summary: str = free_text()
 
 
-class AssessmentCompleted(EventBase):
+class AssessmentCompleted(EventBase, CompleteAssessment):
     kind: Literal[EventKind.ASSESSMENT_COMPLETED] = EventKind.ASSESSMENT_COMPLETED
     route: TriageRoute
     assessment_level: AssessmentLevel | None = None
-    summary: str = free_text()
-    recommendation: str = free_text()
 
 
 class ReassessmentStarted(EventBase):
@@ -265,21 +266,14 @@ class TransitionDecided(EventBase):
     note: str = free_text()
 
 
-class ConsentRecorded(EventBase):
+class ConsentRecorded(EventBase, RecordConsent):
     kind: Literal[EventKind.CONSENT_RECORDED] = EventKind.CONSENT_RECORDED
     consent_id: str
-    partner_id: str
-    scopes: list[ConsentScope]
-    given_at: datetime
-    expires_at: datetime | None = None
-    note: str | None = free_text(default=None)
 
 
-class ConsentWithdrawn(EventBase):
+class ConsentWithdrawn(EventBase, WithdrawConsent):
     kind: Literal[EventKind.CONSENT_WITHDRAWN] = EventKind.CONSENT_WITHDRAWN
-    consent_id: str
     partner_id: str
-    note: str | None = free_text(default=None)
 
 
 class ReferralSent(EventBase):
@@ -300,14 +294,11 @@ class ReferralSent(EventBase):
     message: str = free_text()
 
 
-class ReferralAnswered(EventBase):
+class ReferralAnswered(EventBase, AnswerReferral):
     kind: Literal[EventKind.REFERRAL_ANSWERED] = EventKind.REFERRAL_ANSWERED
-    referral_id: str
     service_id: str
     partner_id: str
-    answer: ReferralAnswer
     by_partner: bool = Field(description="Sent by the provider itself (its link or webhook), not recorded by staff.")
-    reason: str | None = free_text(default=None)
 
 
 class ReferralWithdrawn(EventBase):
@@ -320,18 +311,11 @@ class ReferralWithdrawn(EventBase):
     because: Literal["consent_withdrawn", "service_ended", "pathway_closed"]
 
 
-class MeetingParticipantFacts(ContractModel):
-    role: MeetingRole
-    staff_id: str | None = None
-    partner_id: str | None = None
-    remote: bool = False
-
-
 class NetworkMeetingScheduled(EventBase):
     kind: Literal[EventKind.NETWORK_MEETING_SCHEDULED] = EventKind.NETWORK_MEETING_SCHEDULED
     meeting_id: str
     meeting_at: datetime
-    participants: list[MeetingParticipantFacts]
+    participants: list[MeetingParticipant]
     remote: bool = False
     agenda: str | None = free_text(default=None)
 
@@ -340,7 +324,7 @@ class NetworkMeetingHeld(EventBase):
     kind: Literal[EventKind.NETWORK_MEETING_HELD] = EventKind.NETWORK_MEETING_HELD
     meeting_id: str
     held_at: datetime
-    participants: list[MeetingParticipantFacts]
+    participants: list[MeetingParticipant]
     remote: bool = False
     revised_plan: bool = Field(default=False, description="The meeting revised the plan (a plan event follows).")
     next_meeting_id: str | None = None
@@ -348,12 +332,10 @@ class NetworkMeetingHeld(EventBase):
     decisions: str = free_text()
 
 
-class FollowUpRecorded(EventBase):
+class FollowUpRecorded(EventBase, RecordFollowUp):
     kind: Literal[EventKind.FOLLOW_UP_RECORDED] = EventKind.FOLLOW_UP_RECORDED
     contacted_at: datetime
-    channel: ContactChannel
     next_follow_up_due: datetime | None = None
-    note: str = free_text()
 
     @staticmethod
     def last_contact(previous: datetime | None, contacted_at: datetime) -> datetime:
@@ -378,29 +360,24 @@ class SustainmentCheckRequested(EventBase):
     sustainment_until: datetime
 
 
-class TeamReviewOpened(EventBase):
+class TeamReviewOpened(EventBase, RequestTeamReview):
     kind: Literal[EventKind.TEAM_REVIEW_OPENED] = EventKind.TEAM_REVIEW_OPENED
     review_id: str
     cause: TeamReviewCause
-    reason: str = free_text()
 
 
-class TeamReviewDecided(EventBase):
+class TeamReviewDecided(EventBase, TeamReviewDecisionFacts):
+    """A team review decided: by the team (the action's facts), or by the pathway itself (resolved by a new
+    triage, ended by the closing), which is why it shares the facts and not the action's checks."""
+
     kind: Literal[EventKind.TEAM_REVIEW_DECIDED] = EventKind.TEAM_REVIEW_DECIDED
     review_id: str
     cause: TeamReviewCause
-    decision: TeamReviewDecision
-    new_case_manager: str | None = None
-    closure_reason: ClosureReason | None = None
-    note: str = free_text()
 
 
-class OutcomeRecorded(EventBase):
+class OutcomeRecorded(EventBase, RecordOutcome):
     kind: Literal[EventKind.OUTCOME_RECORDED] = EventKind.OUTCOME_RECORDED
-    solution: LongTermSolution
-    started_at: datetime | None = None
     sustainment_until: datetime
-    description: str = free_text()
 
 
 class OutcomeSetAside(EventBase):
@@ -410,17 +387,13 @@ class OutcomeSetAside(EventBase):
     solution: LongTermSolution
 
 
-class SustainmentConfirmed(EventBase):
+class SustainmentConfirmed(EventBase, ConfirmSustainment):
     kind: Literal[EventKind.SUSTAINMENT_CONFIRMED, EventKind.SOLUTION_DID_NOT_HOLD] = EventKind.SUSTAINMENT_CONFIRMED
     solution: LongTermSolution
-    held: bool
-    note: str = free_text()
 
 
-class FeedbackRecorded(EventBase):
+class FeedbackRecorded(EventBase, RecordFeedback):
     kind: Literal[EventKind.FEEDBACK_RECORDED] = EventKind.FEEDBACK_RECORDED
-    rating: int = Field(ge=1, le=5)
-    comment: str | None = free_text(default=None)
 
 
 class Closed(EventBase):
@@ -436,7 +409,6 @@ PathwayEvent = Annotated[
     | CaseManagerAssigned
     | CaseManagerChanged
     | GoalSet
-    | GoalUpdated
     | InvestigationAdded
     | InvestigationCompleted
     | AssessmentCompleted
@@ -505,9 +477,9 @@ def summarize(event: PathwayEvent) -> str:
             return f"Case manager: {event.case_manager}"
         case CaseManagerChanged():
             return f"Case manager: {event.previous_case_manager} -> {event.case_manager}"
-        case GoalSet():
+        case GoalSet() if event.kind is EventKind.GOAL_SET:
             return f"Client's goal set ({event.goal_id[:8]})"
-        case GoalUpdated():
+        case GoalSet():
             return f"Client's goal {'achieved' if event.achieved else 'updated'} ({event.goal_id[:8]})"
         case InvestigationAdded():
             return f"Investigation ordered ({event.investigation_id[:8]})"

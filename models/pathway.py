@@ -389,6 +389,28 @@ class ServicePeriod(ContractModel):
     remote: bool = False
 
 
+class GoalTerms(ContractModel):
+    """A client's goal as the process keeps it (its text, the client's own words, is in the action and the
+    record only)."""
+
+    target_date: datetime | None = None
+    achieved: bool = False
+
+
+class ConsentTerms(ContractModel):
+    """What a client's consent to share allows: with whom, what, from when until when. Declared once and shared
+    by the action that records it, its event, the process (which checks it before each referral) and the
+    record."""
+
+    partner_id: PartnerId
+    scopes: list[ConsentScope] = Field(min_length=1, max_length=len(ConsentScope))
+    given_at: datetime = Field(description="When the client gave the consent.")
+    expires_at: datetime | None = Field(default=None, description="When it ends by itself; absent: until withdrawn.")
+
+    def allows(self, scope: ConsentScope, at: datetime) -> bool:
+        return scope in self.scopes and self.given_at <= at and (self.expires_at is None or at < self.expires_at)
+
+
 # Free text written by staff about the client (notes, goals, reasons, summaries, results, comments). It
 # travels encrypted through Temporal (the payload codec) and is encrypted at rest in the database; it never
 # goes into logs, search attributes, notifications or the coded details reports read.

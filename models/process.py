@@ -19,9 +19,10 @@ from models.events import PathwayEvent
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
-    ConsentScope,
+    ConsentTerms,
     ContractModel,
     DeadlineKind,
+    GoalTerms,
     InvestigationStatus,
     Language,
     LongTermSolution,
@@ -65,10 +66,8 @@ class ProcessAssessment(ContractModel):
     completed_at: datetime | None = None
 
 
-class ProcessGoal(ContractModel):
+class ProcessGoal(GoalTerms):
     goal_id: str
-    target_date: datetime | None = None
-    achieved: bool = False
 
 
 class ProcessInvestigation(ContractModel):
@@ -105,21 +104,20 @@ class OpenTransition(TransitionFacts):
     gap_seen: bool = Field(default=False, description="The client had no active service at some point since.")
 
 
-class PendingHandover(ContractModel):
-    to: str
+class HandoverProposal(ContractModel):
+    """Who proposed a hand-over and when: the process keeps it while the hand-over is pending, the record for
+    good."""
+
     proposed_by: str
     proposed_at: datetime
 
 
-class ProcessConsent(ContractModel):
-    consent_id: str
-    partner_id: str
-    scopes: list[ConsentScope]
-    given_at: datetime
-    expires_at: datetime | None = None
+class PendingHandover(HandoverProposal):
+    to: str = Field(description="The incoming case manager, responsible once they accept.")
 
-    def allows(self, scope: ConsentScope, at: datetime) -> bool:
-        return scope in self.scopes and self.given_at <= at and (self.expires_at is None or at < self.expires_at)
+
+class ProcessConsent(ConsentTerms):
+    consent_id: str
 
 
 class ProcessReferral(ContractModel):

@@ -15,6 +15,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from models.actions import MeetingParticipant
 from models.events import (
     AssessmentCompleted,
     CaseManagerAssigned,
@@ -28,12 +29,10 @@ from models.events import (
     FollowUpRecorded,
     FollowUpReminderSent,
     GoalSet,
-    GoalUpdated,
     HandoverEnded,
     HandoverProposed,
     InvestigationAdded,
     InvestigationCompleted,
-    MeetingParticipantFacts,
     NetworkMeetingHeld,
     NetworkMeetingScheduled,
     OutcomeRecorded,
@@ -72,6 +71,7 @@ from models.pathway import (
     TriageRoute,
 )
 from models.process import (
+    HandoverProposal,
     PendingReview,
     ProcessAssessment,
     ProcessClosure,
@@ -110,13 +110,11 @@ class CaseManagerPeriod(ContractModel):
     client_informed_via: ContactChannel | None = None
 
 
-class HandoverRecord(ContractModel):
+class HandoverRecord(HandoverProposal):
     """A hand-over proposed: pending until the incoming case manager accepts it, or declined or withdrawn."""
 
     from_case_manager: str
     to_case_manager: str
-    proposed_by: str
-    proposed_at: datetime
     reason: str
     outcome: str | None = Field(default=None, description="accepted, declined or withdrawn; None while pending.")
     ended_at: datetime | None = None
@@ -165,7 +163,7 @@ class ReferralRecord(ProcessReferral):
 class NetworkMeetingRecord(ContractModel):
     meeting_id: str
     held_at: datetime
-    participants: list[MeetingParticipantFacts]
+    participants: list[MeetingParticipant]
     remote: bool = False
     decisions: str
     revised_plan: bool = False
@@ -173,7 +171,7 @@ class NetworkMeetingRecord(ContractModel):
 
 
 class ScheduledMeetingRecord(ScheduledMeeting):
-    participants: list[MeetingParticipantFacts]
+    participants: list[MeetingParticipant]
     remote: bool = False
     agenda: str | None = None
     scheduled_by: str
@@ -531,7 +529,7 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                 if event.next_meeting_at is not None
                 else None
             )
-        case GoalSet():
+        case GoalSet() if event.kind is EventKind.GOAL_SET:
             record.goals.append(
                 GoalRecord(
                     goal_id=event.goal_id,
@@ -543,7 +541,7 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                     updated_at=event.at,
                 )
             )
-        case GoalUpdated():
+        case GoalSet():
             for goal in record.goals:
                 if goal.goal_id == event.goal_id:
                     goal.text, goal.target_date, goal.achieved = event.text, event.target_date, event.achieved

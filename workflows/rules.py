@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from pydantic import BaseModel
+
 from models.actions import (
     MAX_SERVICES_IN_PLAN,
     AcceptHandover,
@@ -62,12 +64,10 @@ from models.events import (
     FollowUpRecorded,
     FollowUpReminderSent,
     GoalSet,
-    GoalUpdated,
     HandoverEnded,
     HandoverProposed,
     InvestigationAdded,
     InvestigationCompleted,
-    MeetingParticipantFacts,
     NetworkMeetingHeld,
     NetworkMeetingScheduled,
     OutcomeRecorded,
@@ -96,6 +96,7 @@ from models.pathway import (
     SERVICE_STAGES,
     ClosureReason,
     ConsentScope,
+    ConsentTerms,
     DeadlineKind,
     InvestigationStatus,
     NotificationKind,
@@ -195,6 +196,11 @@ class Change:
         )
         self.decision.events.append(event)
         return event
+
+    def record_action(self, event_type: type[Any], action: BaseModel, **facts: Any) -> Any:
+        """Record the event of a staff action: the event extends the action's model, so it takes the action's
+        fields as they are, and `facts` adds (or settles) what the rules gave it."""
+        return self.record(event_type, **{**dict(action), **facts})
 
     def notify(
         self,
@@ -443,19 +449,11 @@ def set_goal(change: Change, action: SetGoal) -> None:
     if action.goal_id is None:
         goal = ProcessGoal(goal_id=change.new_item_id(), target_date=action.target_date, achieved=action.achieved)
         state.goals.append(goal)
-        change.record(
-            GoalSet, goal_id=goal.goal_id, text=action.text, target_date=action.target_date, achieved=action.achieved
-        )
+        change.record_action(GoalSet, action, goal_id=goal.goal_id)
     else:
         goal = next(goal for goal in state.goals if goal.goal_id == action.goal_id)
         goal.target_date, goal.achieved = action.target_date, action.achieved
-        change.record(
-            GoalUpdated,
-            goal_id=goal.goal_id,
-            text=action.text,
-            target_date=action.target_date,
-            achieved=action.achieved,
-        )
+        change.record_action(GoalSet, action, kind=EventKind.GOAL_UPDATED)
     # Achieved goals leave the process first when it holds many (the record keeps them all).
     while len(state.goals) > MAX_GOALS_KEPT:
         oldest_achieved = next((goal for goal in state.goals if goal.achieved), None)
@@ -478,13 +476,7 @@ def add_investigation(change: Change, action: AddInvestigation) -> None:
         investigation_id=change.new_item_id(), ordered_by=change.actor, due_at=action.due_at
     )
     change.state.investigations.append(investigation)
-    change.record(
-        InvestigationAdded,
-        investigation_id=investigation.investigation_id,
-        description=action.description,
-        provider=action.provider,
-        due_at=action.due_at,
-    )
+    change.record_action(InvestigationAdded, action, investigation_id=investigation.investigation_id)
 
 
 def validate_complete_investigation(state: ProcessState, action: CompleteInvestigation, now: datetime) -> None:
@@ -499,12 +491,7 @@ def validate_complete_investigation(state: ProcessState, action: CompleteInvesti
 def complete_investigation(change: Change, action: CompleteInvestigation) -> None:
     investigation = next(i for i in change.state.investigations if i.investigation_id == action.investigation_id)
     investigation.status = InvestigationStatus.COMPLETED
-    change.record(
-        InvestigationCompleted,
-        investigation_id=investigation.investigation_id,
-        ordered_by=investigation.ordered_by,
-        result_summary=action.result_summary,
-    )
+    change.record_action(InvestigationCompleted, action, ordered_by=investigation.ordered_by)
 
 
 def validate_complete_assessment(state: ProcessState, action: CompleteAssessment, now: datetime) -> None:
@@ -520,12 +507,8 @@ def complete_assessment(change: Change, action: CompleteAssessment) -> None:
     assert state.assessment is not None
     state.assessment.completed_at = change.now
     state.stage = Stage.PLANNING
-    change.record(
-        AssessmentCompleted,
-        route=state.assessment.route,
-        assessment_level=state.assessment.level,
-        summary=action.summary,
-        recommendation=action.recommendation,
+    change.record_action(
+        AssessmentCompleted, action, route=state.assessment.route, assessment_level=state.assessment.level
     )
 
 
@@ -890,23 +873,10 @@ def record_consent(change: Change, action: RecordConsent) -> None:
     state = change.state
     # Expired consents leave the process (the record keeps them).
     state.consents = [c for c in state.consents if c.expires_at is None or c.expires_at > change.now]
-    consent = ProcessConsent(
-        consent_id=change.new_item_id(),
-        partner_id=action.partner_id,
-        scopes=list(action.scopes),
-        given_at=action.given_at,
-        expires_at=action.expires_at,
-    )
+    terms = action.model_dump(include=set(ConsentTerms.model_fields))
+    consent = ProcessConsent(consent_id=change.new_item_id(), **terms)
     state.consents.append(consent)
-    change.record(
-        ConsentRecorded,
-        consent_id=consent.consent_id,
-        partner_id=consent.partner_id,
-        scopes=consent.scopes,
-        given_at=consent.given_at,
-        expires_at=consent.expires_at,
-        note=action.note,
-    )
+    change.record_action(ConsentRecorded, action, consent_id=consent.consent_id)
 
 
 def validate_withdraw_consent(state: ProcessState, action: WithdrawConsent, now: datetime) -> None:
@@ -921,7 +891,7 @@ def withdraw_consent(change: Change, action: WithdrawConsent) -> None:
     state = change.state
     consent = next(c for c in state.consents if c.consent_id == action.consent_id)
     state.consents.remove(consent)
-    change.record(ConsentWithdrawn, consent_id=consent.consent_id, partner_id=consent.partner_id, note=action.note)
+    change.record_action(ConsentWithdrawn, action, partner_id=consent.partner_id)
     for referral in list(state.referrals):
         if referral.consent_id != consent.consent_id or referral.status in (
             ReferralStatus.DECLINED,
@@ -1071,14 +1041,8 @@ def answer_referral(change: Change, action: AnswerReferral) -> None:
     service = next(s for s in state.services if s.service_id == referral.service_id)
     by_partner = is_partner(change.actor)
     because = "provider" if by_partner else "staff"
-    change.record(
-        ReferralAnswered,
-        referral_id=referral.referral_id,
-        service_id=referral.service_id,
-        partner_id=referral.partner_id,
-        answer=action.answer,
-        by_partner=by_partner,
-        reason=action.reason,
+    change.record_action(
+        ReferralAnswered, action, service_id=referral.service_id, partner_id=referral.partner_id, by_partner=by_partner
     )
     if action.answer is ReferralAnswer.ACCEPTED:
         referral.status = ReferralStatus.ACCEPTED
@@ -1100,13 +1064,6 @@ def answer_referral(change: Change, action: AnswerReferral) -> None:
 # --------------------------------------------------------------------------------------------------
 # Network meetings
 # --------------------------------------------------------------------------------------------------
-
-
-def _participant_facts(participants: list[MeetingParticipant]) -> list[MeetingParticipantFacts]:
-    return [
-        MeetingParticipantFacts(role=p.role, staff_id=p.staff_id, partner_id=p.partner_id, remote=p.remote)
-        for p in participants
-    ]
 
 
 def _require_partner_consents(state: ProcessState, participants: list[MeetingParticipant], at: datetime) -> None:
@@ -1132,7 +1089,7 @@ def schedule_network_meeting(change: Change, action: ScheduleNetworkMeeting) -> 
         NetworkMeetingScheduled,
         meeting_id=meeting.meeting_id,
         meeting_at=action.at,
-        participants=_participant_facts(action.participants),
+        participants=list(action.participants),
         remote=action.remote,
         agenda=action.agenda,
     )
@@ -1165,7 +1122,7 @@ def record_network_meeting(change: Change, action: RecordNetworkMeeting) -> None
         NetworkMeetingHeld,
         meeting_id=meeting_id,
         held_at=action.held_at,
-        participants=_participant_facts(action.participants),
+        participants=list(action.participants),
         remote=action.remote,
         revised_plan=action.plan is not None,
         next_meeting_id=following.meeting_id if following else None,
@@ -1188,12 +1145,8 @@ def record_follow_up(change: Change, action: RecordFollowUp) -> None:
     state.last_contact_at = FollowUpRecorded.last_contact(state.last_contact_at, contacted_at)
     if state.plan is not None:
         state.next_follow_up_due = max(contacted_at, change.now) + state.plan.follow_up_interval
-    change.record(
-        FollowUpRecorded,
-        contacted_at=contacted_at,
-        channel=action.channel,
-        note=action.note,
-        next_follow_up_due=state.next_follow_up_due,
+    change.record_action(
+        FollowUpRecorded, action, contacted_at=contacted_at, next_follow_up_due=state.next_follow_up_due
     )
 
 
@@ -1264,13 +1217,7 @@ def record_outcome(change: Change, action: RecordOutcome) -> None:
     until = change.now + state.policy.sustainment_period
     state.outcome = ProcessOutcome(solution=action.solution, recorded_at=change.now, sustainment_until=until)
     state.stage = Stage.SUSTAINMENT
-    change.record(
-        OutcomeRecorded,
-        solution=action.solution,
-        description=action.description,
-        started_at=action.started_at,
-        sustainment_until=until,
-    )
+    change.record_action(OutcomeRecorded, action, sustainment_until=until)
 
 
 def validate_confirm_sustainment(state: ProcessState, action: ConfirmSustainment, now: datetime) -> None:
@@ -1289,12 +1236,10 @@ def confirm_sustainment(change: Change, action: ConfirmSustainment) -> None:
     assert state.outcome is not None
     solution = state.outcome.solution
     if action.held:
-        change.record(SustainmentConfirmed, solution=solution, held=True, note=action.note)
+        change.record_action(SustainmentConfirmed, action, solution=solution)
         _close(change, ClosureReason.COMPLETED, action.note)
         return
-    change.record(
-        SustainmentConfirmed, kind=EventKind.SOLUTION_DID_NOT_HOLD, solution=solution, held=False, note=action.note
-    )
+    change.record_action(SustainmentConfirmed, action, kind=EventKind.SOLUTION_DID_NOT_HOLD, solution=solution)
     state.stage = Stage.IN_SERVICES
     _set_outcome_aside(change)
     _open_team_review(change, TeamReviewCause.SOLUTION_DID_NOT_HOLD, action.note, change.actor)
@@ -1313,7 +1258,7 @@ def validate_record_feedback(state: ProcessState, action: RecordFeedback, now: d
 
 
 def record_feedback(change: Change, action: RecordFeedback) -> None:
-    change.record(FeedbackRecorded, rating=action.rating, comment=action.comment)
+    change.record_action(FeedbackRecorded, action)
 
 
 # --------------------------------------------------------------------------------------------------
