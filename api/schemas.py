@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -297,6 +297,17 @@ class HandoverResults(BaseModel):
     results: list[HandoverResult] = Field(description="One per pathway, in the order named (or oldest first).")
 
 
+SignInSubject = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=255,
+        pattern=r"^[\x21-\x7e]+$",
+        description="The identity provider's subject (`sub`) as the refusal of an unlinked sign-in shows it.",
+    ),
+]
+
+
 class StaffCreate(Body):
     staff_id: StaffId
     display_name: str = Field(min_length=1, max_length=200)
@@ -304,6 +315,11 @@ class StaffCreate(Body):
     teams: list[TeamId] = Field(default=[], max_length=20)
     language: Language = Language.FI
     email: str | None = Field(default=None, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")
+    sign_in_subject: SignInSubject | None = Field(
+        default=None,
+        description="The identity provider's subject (`sub`) the member signs in as, when already known; it can "
+        "be linked later (PUT /staff/{id}/identity).",
+    )
 
 
 class StaffPublic(BaseModel):
@@ -313,6 +329,16 @@ class StaffPublic(BaseModel):
     teams: list[str]
     language: Language
     active: bool
+    sign_in_linked: bool = Field(description="An identity provider's account is linked: the member can sign in.")
+
+
+class StaffIdentity(Body):
+    subject: SignInSubject
+
+
+class StaffIdentityLinked(BaseModel):
+    staff_id: str
+    sign_in_linked: bool
 
 
 class TokenRequest(Body):

@@ -136,7 +136,8 @@ class Settings(BaseSettings):
     oidc_scopes: str = "openid profile email"
     oidc_staff_id_claim: str = Field(
         default="preferred_username",
-        description="The claim naming the staff id at the first sign-in; afterwards the subject (`sub`) is bound",
+        description="The claim shown (with the subject) when a sign-in is not linked to a staff member; it never "
+        "links anyone (an administrator links the subject: PUT /staff/{id}/identity)",
     )
     oidc_role_claim: str = Field(
         default="", description="Take the role from this claim's values (see oidc_role_values)"

@@ -60,8 +60,10 @@ def add_person(
     teams: Sequence[str],
     language: Language,
     email: str | None,
+    sign_in_subject: str | None = None,
 ) -> None:
-    """Add a person without a token: they sign in with the identity provider and make their own."""
+    """Add a person without a token: they sign in with the identity provider (as `sign_in_subject`, or an
+    identity linked later with `link_identity`) and make their own."""
     TypeAdapter(StaffId).validate_python(staff_id)
     with Session(engine) as session:
         staff_service.create_staff(
@@ -72,7 +74,14 @@ def add_person(
             teams=list(teams),
             language=language,
             email=email,
+            oidc_subject=sign_in_subject,
         )
+
+
+def link_identity(engine: Engine, *, staff_id: str, subject: str) -> None:
+    """Link the identity provider's subject a member signs in as (the refusal of their first sign-in shows it)."""
+    with Session(engine) as session:
+        staff_service.link_identity(session, staff_id=staff_id, subject=subject)
 
 
 def add_service_account(

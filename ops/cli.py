@@ -266,6 +266,9 @@ def staff_add(
     team: Annotated[list[str] | None, typer.Option(help="team id; repeat for several teams")] = None,
     language: Annotated[Language, typer.Option(help="language of the staff member's notifications")] = Language.FI,
     email: Annotated[str | None, typer.Option(help="address for e-mail notifications")] = None,
+    sign_in_subject: Annotated[
+        str | None, typer.Option(help="the identity provider's subject (sub) they sign in as; or `staff link` later")
+    ] = None,
 ) -> None:
     """Add a staff member. An administrator's bearer token is printed once (the first administrator's way in);
     people sign in with the identity provider and make their own API tokens in the web app."""
@@ -288,6 +291,7 @@ def staff_add(
                 teams=team or [],
                 language=language,
                 email=email,
+                sign_in_subject=sign_in_subject,
             ),
         )
         typer.echo(f"staff member {staff_id} added; they sign in, and make their own API tokens (web app: API tokens)")
@@ -382,6 +386,19 @@ def service_add(
         raise typer.Exit(code=2) from None
     typer.echo(f"service account {service_id} added; bearer token (shown only now, keep it safe):")
     typer.echo(token)
+
+
+@staff_app.command("link")
+def staff_link(
+    ctx: typer.Context,
+    staff_id: Annotated[str, typer.Option(help="the staff member's id")],
+    subject: Annotated[str, typer.Option(help="the identity (sub) their refused sign-in showed")],
+) -> None:
+    """Link the identity provider's account a staff member signs in as (checked by you, once)."""
+    from ops.admin import link_identity
+
+    _on_database(ctx, lambda engine: link_identity(engine, staff_id=staff_id, subject=subject))
+    typer.echo(f"staff member {staff_id} can now sign in with that identity")
 
 
 @staff_app.command("deactivate")

@@ -1,10 +1,12 @@
 """From the identity provider's claims to the staff member, in one place for access tokens and sign-ins.
 
 The staff table says who may use the product (a person the identity provider knows is not staff until an
-administrator adds them). A staff member is found by the subject (`sub`) bound at their first sign-in,
-or, the first time, by the claim that names the staff id (`PATHWAYS_OIDC_STAFF_ID_CLAIM`), which then
-binds the subject. Role and teams come from the staff table, or from claims when the deployment manages
-them in the identity provider (`PATHWAYS_OIDC_ROLE_CLAIM`, `PATHWAYS_OIDC_TEAMS_CLAIM`).
+administrator adds them). A staff member is found only by the subject (`sub`) an administrator linked to
+them (`PUT /staff/{id}/identity`, or `sign_in_subject` when adding them): a name claim such as
+`preferred_username` is the user's to edit at many providers, so it never makes anyone staff. A sign-in with
+no link is refused with its subject, for the person to give to an administrator. Role and teams come from
+the staff table, or from claims when the deployment manages them in the identity provider
+(`PATHWAYS_OIDC_ROLE_CLAIM`, `PATHWAYS_OIDC_TEAMS_CLAIM`).
 """
 
 from __future__ import annotations
@@ -45,18 +47,11 @@ def staff_for_claims(session: Session, claims: dict[str, Any], settings: Setting
         raise NotAuthenticatedError("the identity provider's token names no subject")
     staff = session.exec(select(Staff).where(col(Staff.oidc_subject) == subject)).first()
     if staff is None:
-        named = str(claims.get(settings.oidc_staff_id_claim, "")).strip().lower()
-        staff = session.get(Staff, named) if named else None
-        if staff is None:
-            raise NotAuthenticatedError(
-                f"you signed in as {named or subject}, who is not a staff member of this service; "
-                "ask an administrator to add you"
-            )
-        if staff.oidc_subject not in (None, subject):
-            raise NotAuthenticatedError(f"staff member {staff.staff_id} signs in as another identity")
-        staff.oidc_subject = subject
-        session.add(staff)
-        session.commit()
+        named = str(claims.get(settings.oidc_staff_id_claim, "")).strip()
+        raise NotAuthenticatedError(
+            f"you signed in as {named or 'an account'} (identity {subject}), which is not linked to a staff member "
+            "of this service; give this identity to an administrator, who links it to your account once"
+        )
     member = load_member(session, staff)
     if settings.oidc_role_claim:
         role = role_from_claims(claims, settings)

@@ -37,6 +37,7 @@ def list_staff(session: SessionDep, _: CurrentPerson) -> list[schemas.StaffPubli
             teams=teams,
             language=member.language,
             active=member.active,
+            sign_in_linked=member.oidc_subject is not None,
         )
         for member, teams in staff_service.list_staff(session)
     ]
@@ -59,6 +60,33 @@ async def create_staff(body: schemas.StaffCreate, session: SessionDep, admin: Cu
 )
 async def revoke_tokens(staff_id: StaffIdPath, session: SessionDep, admin: CurrentAdmin) -> schemas.TokensRevoked:
     return await staff_admin.revoke_tokens(session=session, admin=admin, staff_id=staff_id)
+
+
+@router.put(
+    "/{staff_id}/identity",
+    responses={
+        **STAFF_MEMBER,
+        409: {"model": schemas.ErrorBody, "description": "The identity is linked to another staff member."},
+    },
+    summary="Link the identity provider's account a member signs in as (administrators)",
+    description="A sign-in that no staff member is linked to is refused with its subject (`sub`); the person gives "
+    "it to an administrator, who links it here once. Relinking ends the sessions of the old identity.",
+)
+async def link_identity(
+    staff_id: StaffIdPath, body: schemas.StaffIdentity, session: SessionDep, admin: CurrentAdmin
+) -> schemas.StaffIdentityLinked:
+    return await staff_admin.link_identity(session=session, admin=admin, staff_id=staff_id, subject=body.subject)
+
+
+@router.delete(
+    "/{staff_id}/identity",
+    responses=STAFF_MEMBER,
+    summary="Unlink a member's sign-in identity (administrators): their browser sessions end at once",
+)
+async def unlink_identity(
+    staff_id: StaffIdPath, session: SessionDep, admin: CurrentAdmin
+) -> schemas.StaffIdentityLinked:
+    return await staff_admin.unlink_identity(session=session, admin=admin, staff_id=staff_id)
 
 
 @router.post(

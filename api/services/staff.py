@@ -136,6 +136,7 @@ def create_staff(
     email: str | None,
     service_actions: list[str] | None = None,
     service_purpose: str | None = None,
+    oidc_subject: str | None = None,
 ) -> Staff:
     """Add a staff member. A person gets no token here: they sign in, and make their own API tokens; a
     service account (`service_actions`, `service_purpose`) gets its token from `issue_token`, on the command
@@ -149,6 +150,8 @@ def create_staff(
         raise InvalidInputError("a service account needs at least one action it may use", field="actions")
     if session.get(Staff, staff_id) is not None:
         raise ConflictError(f"staff member {staff_id} already exists")
+    if oidc_subject is not None and session.exec(select(Staff).where(col(Staff.oidc_subject) == oidc_subject)).first():
+        raise ConflictError("that sign-in identity is already linked to another staff member")
     unknown = sorted(team for team in set(teams) if session.get(Team, team) is None)
     if unknown:
         raise InvalidInputError(f"unknown team(s): {', '.join(unknown)}; add the team first", field="teams")
@@ -162,6 +165,7 @@ def create_staff(
         email=email,
         service_actions=sorted(set(service_actions)) if service_actions is not None else None,
         service_purpose=service_purpose,
+        oidc_subject=oidc_subject,
     )
     session.add(staff)
     # The staff row must exist before the rows that refer to it (foreign keys are on).
@@ -273,6 +277,45 @@ def revoke_all_tokens(session: Session, *, staff_id: str) -> int:
     return revoked
 
 
+def _end_sessions(session: Session, staff_id: str, at: datetime) -> None:
+    # Signed-in browsers end too (the session is checked on every request, so at once).
+    for open_session in session.exec(
+        select(StaffSession).where(StaffSession.staff_id == staff_id, col(StaffSession.ended_at).is_(None))
+    ):
+        open_session.ended_at = at
+        session.add(open_session)
+
+
+def link_identity(session: Session, *, staff_id: str, subject: str) -> Staff:
+    """Link a staff member to the identity provider's subject (`sub`) they sign in as: the only way a sign-in
+    becomes a staff member. Linking a new subject ends the sessions of the old one."""
+    staff = _existing_staff(session, staff_id)
+    if staff.role is StaffRole.SERVICE:
+        raise InvalidInputError(
+            "a service account signs in with its token only; it has no identity to link", field="staff_id"
+        )
+    holder = session.exec(select(Staff).where(col(Staff.oidc_subject) == subject)).first()
+    if holder is not None and holder.staff_id != staff_id:
+        raise ConflictError(f"that identity is already linked to staff member {holder.staff_id}; unlink it first")
+    if staff.oidc_subject not in (None, subject):
+        _end_sessions(session, staff_id, datetime.now(UTC))
+    staff.oidc_subject = subject
+    session.add(staff)
+    session.commit()
+    return staff
+
+
+def unlink_identity(session: Session, *, staff_id: str) -> Staff:
+    """Unlink a staff member's identity (a wrong link, an account the provider re-issued): their sign-ins stop
+    at once, their API tokens keep working until revoked."""
+    staff = _existing_staff(session, staff_id)
+    staff.oidc_subject = None
+    _end_sessions(session, staff_id, datetime.now(UTC))
+    session.add(staff)
+    session.commit()
+    return staff
+
+
 def deactivate_staff(session: Session, *, staff_id: str) -> int:
     """Mark a staff member inactive and revoke all their tokens; the number revoked (0 when repeated).
 
@@ -283,12 +326,7 @@ def deactivate_staff(session: Session, *, staff_id: str) -> int:
     staff.active = False
     now = datetime.now(UTC)
     revoked = _revoke_tokens(session, staff_id, now)
-    # Signed-in browsers end too (the session is checked on every request, so at once).
-    for open_session in session.exec(
-        select(StaffSession).where(StaffSession.staff_id == staff_id, col(StaffSession.ended_at).is_(None))
-    ):
-        open_session.ended_at = now
-        session.add(open_session)
+    _end_sessions(session, staff_id, now)
     session.commit()
     return revoked
 

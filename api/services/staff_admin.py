@@ -16,7 +16,7 @@ from sqlmodel import Session, col
 
 from api.access import audited
 from api.errors import ConflictError
-from api.schemas import StaffCreate, StaffDeactivated, StaffPublic, TokensRevoked
+from api.schemas import StaffCreate, StaffDeactivated, StaffIdentityLinked, StaffPublic, TokensRevoked
 from api.services import staff as staff_service
 from api.services.staff import StaffMember
 from models.tables import PathwayRow
@@ -43,6 +43,7 @@ async def create(*, session: Session, admin: StaffMember, body: StaffCreate) -> 
             teams=body.teams,
             language=body.language,
             email=body.email,
+            oidc_subject=body.sign_in_subject,
         )
         created = StaffPublic(
             staff_id=member.staff_id,
@@ -51,8 +52,25 @@ async def create(*, session: Session, admin: StaffMember, body: StaffCreate) -> 
             teams=sorted(set(body.teams)),
             language=member.language,
             active=member.active,
+            sign_in_linked=member.oidc_subject is not None,
         )
     return created
+
+
+async def link_identity(*, session: Session, admin: StaffMember, staff_id: str, subject: str) -> StaffIdentityLinked:
+    """Link the identity a person signs in as to their staff account: checked by the administrator, once (a
+    name claim alone never makes anyone staff). The audit names the member, never the subject."""
+    async with audited(session, admin, f"link_identity:{staff_id}"):
+        await asyncio.to_thread(staff_service.link_identity, session, staff_id=staff_id, subject=subject)
+    log.info("%s linked a sign-in identity to %s", admin.staff_id, staff_id)
+    return StaffIdentityLinked(staff_id=staff_id, sign_in_linked=True)
+
+
+async def unlink_identity(*, session: Session, admin: StaffMember, staff_id: str) -> StaffIdentityLinked:
+    async with audited(session, admin, f"unlink_identity:{staff_id}"):
+        await asyncio.to_thread(staff_service.unlink_identity, session, staff_id=staff_id)
+    log.info("%s unlinked the sign-in identity of %s", admin.staff_id, staff_id)
+    return StaffIdentityLinked(staff_id=staff_id, sign_in_linked=False)
 
 
 async def revoke_tokens(*, session: Session, admin: StaffMember, staff_id: str) -> TokensRevoked:

@@ -27,8 +27,11 @@ from sqlmodel import Session, select
 from api.app import create_app
 from api.auth import oidc, sessions
 from api.auth.oidc import IdentityProvider
+from core.db import build_engine
 from core.settings import Settings
-from models.tables import ApiToken, Staff, StaffSession
+from models.pathway import Language
+from models.tables import ApiToken, AuditLogEntry, Staff, StaffRole, StaffSession
+from ops.admin import add_staff, link_identity
 from tests.support.fixtures import serving
 from tests.support.helpers import COORDINATOR, NURSE, TEAM, seed_fixed_team
 from tests.support.oidc import (
@@ -49,8 +52,20 @@ API = "http://api.test"
 
 @pytest.fixture
 def staff_database(tmp_path: Path) -> tuple[str, dict[str, str]]:
+    """The fixed team, each member linked to their account at the provider (as an administrator does once)."""
     url = f"sqlite:///{tmp_path / 'pathways.db'}"
-    return url, seed_fixed_team(url)
+    tokens = seed_fixed_team(url)
+    link_subjects(url, {staff_id: SUBJECT_OF[staff_id] for staff_id in tokens if staff_id in SUBJECT_OF})
+    return url, tokens
+
+
+def link_subjects(database_url: str, subjects: dict[str, str]) -> None:
+    engine = build_engine(database_url)
+    try:
+        for staff_id, subject in subjects.items():
+            link_identity(engine, staff_id=staff_id, subject=subject)
+    finally:
+        engine.dispose()
 
 
 def oidc_settings(provider: OpenIdProvider, database_url: str, tmp_path: Path, **overrides: Any) -> Settings:
@@ -78,10 +93,14 @@ async def browser(
 
 
 async def sign_in(http: httpx.AsyncClient, login: str, return_to: str = "/auth/session") -> httpx.Response:
+    return await sign_in_as_subject(http, SUBJECT_OF.get(login, login), return_to)
+
+
+async def sign_in_as_subject(http: httpx.AsyncClient, subject: str, return_to: str = "/auth/session") -> httpx.Response:
     start = await http.get(f"{API}/auth/login", params={"return_to": return_to})
     assert start.status_code == 303, start.text
     assert start.headers["location"].startswith("http://127.0.0.1:")
-    back = await provider_login(http, start.headers["location"], login)
+    back = await provider_login(http, start.headers["location"], subject)
     assert back.headers["location"].startswith(f"{API}/auth/callback"), back.headers["location"]
     return await http.get(back.headers["location"])
 
@@ -102,9 +121,8 @@ async def test_a_coordinator_signs_in_in_the_browser_and_the_session_knows_who_t
         "role": "coordinator",
         "teams": [TEAM],
     }
-    # The provider's subject is bound at the first sign-in.
+    # The session is the linked subject's member.
     engine_url = staff_database[0]
-    from core.db import build_engine
 
     engine = build_engine(engine_url)
     with Session(engine) as session:
@@ -183,8 +201,84 @@ async def test_someone_the_provider_knows_but_who_is_not_staff_is_told_so(browse
     callback = await sign_in(browser, "stranger.someone")
     assert callback.status_code == 401
     assert callback.json()["detail"] == (
-        "you signed in as stranger.someone, who is not a staff member of this service; ask an administrator to add you"
+        "you signed in as stranger.someone (identity e5f4a6-stranger), which is not linked to a staff member of "
+        "this service; give this identity to an administrator, who links it to your account once"
     )
+
+
+async def test_a_name_claim_never_makes_anyone_staff_an_administrator_links_the_identity_once(
+    staff_database: tuple[str, dict[str, str]], tmp_path: Path
+) -> None:
+    """The first sign-in bound whoever's `preferred_username` named a staff id: at a provider where users edit
+    their own username, anyone could become the not-yet-signed-in nurse. Now only a subject an administrator
+    linked signs in; the nurse's name claimed by another account gets nothing."""
+    database_url, tokens = staff_database
+    impostor = {"f6a5b7-impostor": {"preferred_username": NURSE, "name": "Not the nurse", "groups": []}}
+    provider = start_provider(tmp_path, [f"{API}/auth/callback"], accounts={**ACCOUNTS, **impostor})
+    engine = build_engine(database_url)
+    admin_token = add_staff(
+        engine,
+        staff_id="it.admin",
+        display_name="IT admin",
+        role=StaffRole.ADMIN,
+        teams=[],
+        language=Language.FI,
+        email=None,
+    )
+    engine.dispose()
+    admin = {"Authorization": f"Bearer {admin_token}"}
+    try:
+        app = create_app(oidc_settings(provider, database_url, tmp_path))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(mounts={API: transport}, follow_redirects=False, timeout=30) as http:
+                # The nurse is linked (the fixture); the impostor's account claims the nurse's name.
+                refused = await sign_in_as_subject(http, "f6a5b7-impostor")
+                assert refused.status_code == 401
+                assert "identity f6a5b7-impostor" in refused.json()["detail"]
+                assert (await http.get(f"{API}/auth/session")).status_code == 401
+
+                # Unlinked, the nurse's own account is refused too, until an administrator links it again.
+                unlinked = await http.delete(f"{API}/staff/{NURSE}/identity", headers=admin)
+                assert unlinked.status_code == 200 and unlinked.json() == {"staff_id": NURSE, "sign_in_linked": False}
+                http.cookies.clear()  # the provider would otherwise remember the impostor's sign-in
+                assert (await sign_in(http, NURSE)).status_code == 401
+                bad = await http.put(f"{API}/staff/{NURSE}/identity", headers=admin, json={"subject": "has space"})
+                assert bad.status_code == 422
+                taken = await http.put(
+                    f"{API}/staff/{NURSE}/identity", headers=admin, json={"subject": SUBJECT_OF[COORDINATOR]}
+                )
+                assert taken.status_code == 409 and COORDINATOR in taken.json()["detail"]
+                nurse = {"Authorization": f"Bearer {tokens[NURSE]}"}
+                not_admin = await http.put(
+                    f"{API}/staff/{NURSE}/identity", headers=nurse, json={"subject": "f6a5b7-impostor"}
+                )
+                assert not_admin.status_code == 403
+                linked = await http.put(
+                    f"{API}/staff/{NURSE}/identity", headers=admin, json={"subject": SUBJECT_OF[NURSE]}
+                )
+                assert linked.status_code == 200 and linked.json()["sign_in_linked"] is True
+                again = await sign_in(http, NURSE)
+                assert again.status_code == 303, again.text
+                assert (await http.get(f"{API}/auth/session")).json()["staff_id"] == NURSE
+                listed = (await http.get(f"{API}/staff", headers=nurse)).json()
+                assert all("subject" not in str(member) for member in listed)
+
+                # Relinking the nurse to another account ends the sessions of the old one at once.
+                moved = await http.put(f"{API}/staff/{NURSE}/identity", headers=admin, json={"subject": "new-sub-1"})
+                assert moved.status_code == 200
+                assert (await http.get(f"{API}/auth/session")).status_code == 401
+    finally:
+        provider.stop()
+    engine = build_engine(database_url)
+    with Session(engine) as session:
+        lines = [(row.staff_id, row.action, row.outcome) for row in session.exec(select(AuditLogEntry)).all()]
+    engine.dispose()
+    # Each change is audited under the administrator, the refused one too; never the subject.
+    assert lines.count(("it.admin", f"link_identity:{NURSE}", "ok")) == 2
+    assert ("it.admin", f"unlink_identity:{NURSE}", "ok") in lines
+    assert len([line for line in lines if line[1] == f"link_identity:{NURSE}" and line[2] != "ok"]) == 1
+    assert not any(SUBJECT_OF[NURSE] in str(line) for line in lines)
 
 
 async def test_an_access_token_from_the_provider_signs_in_to_the_api(
@@ -355,7 +449,6 @@ async def test_a_browser_session_left_unused_ends(
 ) -> None:
     await sign_in(browser, NURSE)
     assert (await browser.get(f"{API}/auth/session")).status_code == 200
-    from core.db import build_engine
 
     engine = build_engine(staff_database[0])
     with Session(engine) as session:
@@ -412,7 +505,6 @@ async def test_the_development_sign_in_is_off_unless_make_run_turns_it_on(
 
 async def test_an_api_token_expires_and_says_when(staff_database: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     database_url, tokens = staff_database
-    from core.db import build_engine
 
     engine: Engine = build_engine(database_url)
     async with serving(create_app(Settings(database_url=database_url, var_dir=tmp_path, token_cache_seconds=0))) as api:
@@ -431,7 +523,6 @@ async def test_an_api_token_expires_and_says_when(staff_database: tuple[str, dic
 
 
 def test_a_new_token_lasts_the_configured_days(staff_database: tuple[str, dict[str, str]]) -> None:
-    from core.db import build_engine
     from ops.admin import issue_token
 
     engine = build_engine(staff_database[0])

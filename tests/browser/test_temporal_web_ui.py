@@ -73,7 +73,11 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
                 "professional",
                 "--team",
                 OTHER_TEAM,
+                "--sign-in-subject",
+                "sub-outsider",
             ],
+            # The demo coordinator signs in with the provider's account an administrator linked.
+            ["staff", "link", "--staff-id", "demo.coordinator", "--subject", "sub-demo-coordinator"],
         ):
             subprocess.run(
                 [sys.executable, "-m", "ops.cli", *args], cwd=REPO_ROOT, env=cli_env, check=True, capture_output=True
