@@ -104,6 +104,8 @@ def outcome_of(error: BaseException | None) -> AuditOutcome:
 def require_pathway_reader(staff: StaffMember) -> None:
     if staff.is_admin:
         raise ForbiddenError(ADMIN_NO_PATHWAYS)
+    if not staff.reads_pathways:
+        raise ForbiddenError(f"a {staff.role.value} reads the audit log and no client pathways")
 
 
 def authorize_pathway(

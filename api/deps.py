@@ -151,8 +151,8 @@ SignedInStaff = Annotated[StaffMember, Depends(get_signed_in_staff)]
 
 async def get_codec_reader(staff: SignedInStaff) -> StaffMember:
     """Who may call the codec server: signed in (the Web UI's cookie, or a token), not an administrator."""
-    if staff.is_admin:
-        raise ForbiddenError("administrators manage staff and teams and read no client data")
+    if not staff.reads_pathways:
+        raise ForbiddenError(f"a {staff.role.value} reads no client data, in the Web UI either")
     if staff.is_service:
         raise ForbiddenError(f"{staff.staff_id} is a service account: the Temporal Web UI's codec is for people")
     return staff
@@ -182,6 +182,15 @@ async def get_current_admin(staff: CurrentPerson) -> StaffMember:
 
 
 CurrentAdmin = Annotated[StaffMember, Depends(get_current_admin)]
+
+
+async def get_current_data_protection_officer(staff: CurrentPerson) -> StaffMember:
+    if not staff.is_data_protection_officer:
+        raise ForbiddenError("only the data protection officer reads the audit log across teams")
+    return staff
+
+
+CurrentDataProtectionOfficer = Annotated[StaffMember, Depends(get_current_data_protection_officer)]
 
 
 async def get_current_coordinator(staff: CurrentStaff) -> StaffMember:

@@ -396,6 +396,17 @@ def _utc(value: datetime | None) -> datetime | None:
     return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
+class AuditSignalPublic(BaseModel):
+    """A pattern in the audit log worth a look (not a verdict): what was counted, for whom, over when."""
+
+    kind: str = Field(description="refused_attempts, outside_caseload or night_reads (listed in that order).")
+    staff_id: str
+    count: int
+    first_at: datetime
+    last_at: datetime
+    description: str
+
+
 class AuditEntryPublic(BaseModel):
     at: datetime
     staff_id: str
@@ -408,6 +419,11 @@ class AuditEntryPublic(BaseModel):
     @classmethod
     def _at_utc(cls, value: datetime) -> datetime | None:
         return _utc(value)
+
+
+class AuditLogPage(BaseModel):
+    total: int = Field(description="Lines matching the filters in all (this page shows `limit` of them).")
+    entries: list[AuditEntryPublic] = Field(description="Newest first.")
 
 
 class NotificationPublic(BaseModel):

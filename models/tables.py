@@ -44,6 +44,8 @@ class StaffRole(StrEnum):
     # A script or an integration, not a person: its own teams, the actions it may use and the purpose its reads
     # are audited with. Made from the command line only; it never signs in, and its tokens are made there too.
     SERVICE = "service"
+    # The data protection officer: reads the audit log across teams (log monitoring), never client data.
+    DATA_PROTECTION_OFFICER = "data_protection_officer"
 
 
 class NotificationChannel(StrEnum):

@@ -60,7 +60,10 @@ ADMIN = DemoStaffMember("demo.admin", "Demo administrator", StaffRole.ADMIN, "ad
 COORDINATOR = DemoStaffMember("demo.coordinator", "Demo coordinator", StaffRole.COORDINATOR, "team coordinator")
 NURSE = DemoStaffMember("demo.nurse", "Demo public health nurse", StaffRole.PROFESSIONAL, "public health nurse")
 SOCIAL_WORKER = DemoStaffMember("demo.social-worker", "Demo social worker", StaffRole.PROFESSIONAL, "social worker")
-DEMO_STAFF = (ADMIN, COORDINATOR, NURSE, SOCIAL_WORKER)
+DATA_PROTECTION_OFFICER = DemoStaffMember(
+    "demo.dpo", "Demo data protection officer", StaffRole.DATA_PROTECTION_OFFICER, "data protection officer"
+)
+DEMO_STAFF = (ADMIN, COORDINATOR, NURSE, SOCIAL_WORKER, DATA_PROTECTION_OFFICER)
 
 
 def demo_policy() -> PathwayPolicy:
@@ -112,7 +115,7 @@ def add_demo_staff(engine: Engine) -> dict[str, str]:
             staff_id=member.staff_id,
             display_name=member.display_name,
             role=member.role,
-            teams=[] if member.role is StaffRole.ADMIN else [DEMO_TEAM],
+            teams=[] if member.role in (StaffRole.ADMIN, StaffRole.DATA_PROTECTION_OFFICER) else [DEMO_TEAM],
             language=Language.EN,
             email=None,
         )

@@ -23,13 +23,14 @@ from api.errors import (
     ApiError,
     ConflictError,
     ForbiddenError,
+    InvalidInputError,
     NotAuthenticatedError,
     NotFoundError,
     UnavailableError,
 )
 from core.settings import Settings
-from web import partner, register, routes, tokens
-from web.deps import SignInRequired, language_of
+from web import audit, partner, register, routes, tokens
+from web.deps import ElsewhereForRole, SignInRequired, language_of
 from web.templating import render, t
 
 PREFIX = "/app"
@@ -51,6 +52,8 @@ def is_page(request: Request) -> bool:
 
 def error_page(request: Request, err: ApiError) -> Response:
     """A page's error as a page (the JSON API keeps its JSON): sign in, not yours, not found, not now."""
+    if isinstance(err, ElsewhereForRole):
+        return RedirectResponse(err.location, status_code=303)
     if isinstance(err, SignInRequired | NotAuthenticatedError):
         back = err.return_to if isinstance(err, SignInRequired) else PREFIX + "/"
         return RedirectResponse(f"/auth/login?return_to={back}", status_code=303)
@@ -76,6 +79,8 @@ def error_page(request: Request, err: ApiError) -> Response:
         status, title = 404, t(language, "Not found")
     elif isinstance(err, ConflictError):
         status, title = 409, t(language, "Not possible now")
+    elif isinstance(err, InvalidInputError):
+        status, title = 422, t(language, "Please check what was entered")
     elif isinstance(err, UnavailableError):
         response = render(
             request, "error.html", language, 503, title=t(language, "Not available right now"), detail=err.detail
@@ -108,6 +113,7 @@ def create_app(
     app.include_router(routes.router, prefix=PREFIX)
     app.include_router(register.router, prefix=PREFIX)
     app.include_router(tokens.router, prefix=PREFIX)
+    app.include_router(audit.router, prefix=PREFIX)
     app.include_router(partner.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
 

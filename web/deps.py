@@ -29,6 +29,14 @@ class SignInRequired(ApiError):
         self.return_to = return_to
 
 
+class ElsewhereForRole(ApiError):
+    """The role's own first page is elsewhere (the data protection officer's is the audit log)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__("this role starts elsewhere")
+        self.location = location
+
+
 def _member(engine: Engine, secret: str, idle: timedelta) -> StaffMember:
     with Session(engine) as session:
         return sessions.staff_for_session(session, secret, idle=idle)
@@ -46,6 +54,8 @@ async def get_web_staff(request: Request, engine: Annotated[Engine, Depends(get_
         raise SignInRequired(path if request.method == "GET" else "/app/") from None
     if staff.is_admin:
         raise ForbiddenError("administrators manage staff and teams and do not read or act on client pathways")
+    if staff.is_data_protection_officer and request.url.path in ("/app", "/app/"):
+        raise ElsewhereForRole("/app/audit")
     return staff
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from enum import StrEnum
 
 from api.schemas import HandoverOutcome
+from api.services.audit import AuditOutcome
+from api.services.audit_monitoring import SignalKind
 from core.i18n import pgettext
 from models.events import EventKind
 from models.pathway import (
@@ -228,7 +230,27 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "plan_gap": "Gap in the plan",
         "remote_service_needed": "The client needs remote services",
     },
-    StaffRole: {"professional": "Professional", "coordinator": "Coordinator", "admin": "Administrator"},
+    StaffRole: {
+        "professional": "Professional",
+        "coordinator": "Coordinator",
+        "admin": "Administrator",
+        "service": "Service account",
+        "data_protection_officer": "Data protection officer",
+    },
+    AuditOutcome: {
+        "ok": "Allowed",
+        "denied": "Denied",
+        "not_found": "Not found",
+        "rejected": "Refused by the rules",
+        "invalid": "Invalid input",
+        "unavailable": "Unavailable",
+        "error": "Error",
+    },
+    SignalKind: {
+        "refused_attempts": "Refused attempts",
+        "outside_caseload": "Many pathways outside own caseload",
+        "night_reads": "Reads at night",
+    },
     EventKind: {
         "referral_received": "Referral received",
         "triaged": "Triaged by the team",

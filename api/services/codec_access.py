@@ -28,7 +28,7 @@ class PathwayCodecAccess:
 
     async def readable(self, principal: Any, workflow_ids: set[str]) -> set[str]:
         staff: StaffMember = principal
-        if staff.is_admin:
+        if not staff.reads_pathways:
             return set()
         pathways = {workflow_id for workflow_id in workflow_ids if workflow_id.startswith(WORKFLOW_ID_PREFIX)}
         teams = await asyncio.to_thread(self._teams_of, pathways) if pathways else {}

@@ -36,6 +36,16 @@ class StaffMember:
         return self.role is StaffRole.ADMIN
 
     @property
+    def reads_pathways(self) -> bool:
+        """Whether the role reads client pathways at all (then only its teams'): administrators and the data
+        protection officer never do."""
+        return self.role in (StaffRole.PROFESSIONAL, StaffRole.COORDINATOR, StaffRole.SERVICE)
+
+    @property
+    def is_data_protection_officer(self) -> bool:
+        return self.role is StaffRole.DATA_PROTECTION_OFFICER
+
+    @property
     def is_service(self) -> bool:
         return self.role is StaffRole.SERVICE
 
@@ -155,7 +165,12 @@ def create_staff(
     unknown = sorted(team for team in set(teams) if session.get(Team, team) is None)
     if unknown:
         raise InvalidInputError(f"unknown team(s): {', '.join(unknown)}; add the team first", field="teams")
-    if role is not StaffRole.ADMIN and not teams:
+    if role is StaffRole.DATA_PROTECTION_OFFICER:
+        if teams:
+            raise InvalidInputError(
+                "a data protection officer belongs to no team: the role reads no pathways", field="teams"
+            )
+    elif role is not StaffRole.ADMIN and not teams:
         raise InvalidInputError(f"a {role.value} must belong to at least one team", field="teams")
     staff = Staff(
         staff_id=staff_id,

@@ -333,6 +333,22 @@ def test_temporal_helm_values_are_pinned_and_persist_to_postgresql() -> None:
     assert pod["runAsNonRoot"] is True and pod["seccompProfile"]["type"] == "RuntimeDefault"
 
 
+def test_the_web_ui_is_read_only_and_the_server_authorizes_every_call() -> None:
+    """The Helm values let the Web UI terminate, reset and signal, and the server took any caller (issue 35):
+    the UI now ships read-only in both deployments, and the server's own authorizer checks each call's JWT."""
+    values = yaml.safe_load(HELM_VALUES.read_text())
+    web_env = {item["name"]: item.get("value") for item in values["web"]["additionalEnv"]}
+    assert web_env["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    compose_ui = yaml.safe_load((DEPLOY / "compose.yaml").read_text())["services"]["temporal-ui"]["environment"]
+    assert compose_ui["TEMPORAL_DISABLE_WRITE_ACTIONS"] == "true"
+    authorization = values["server"]["config"]["authorization"]
+    assert (authorization["authorizer"], authorization["claimMapper"]) == ("default", "default")
+    assert authorization["permissionsClaimName"] == "permissions"
+    assert all(uri.startswith("https://") for uri in authorization["jwtKeyProvider"]["keySourceURIs"])
+    runbook = (DEPLOY / "README.md").read_text()
+    assert "## The Temporal side" in runbook and "pathways:read" in runbook and "pathways:write" in runbook
+
+
 def test_every_cluster_gets_the_dev_servers_dynamic_config() -> None:
     """What `make run` sets on its dev server, the compose server and the Helm values set too."""
     compose_config = yaml.safe_load((DEPLOY / "temporal" / "dynamicconfig.yaml").read_text())

@@ -30,7 +30,9 @@ from tests.ops.helpers import REPO_ROOT, clean_env, free_port, port_open
 from tests.support.make_run import START_SECONDS, MakeRun, run_environment
 
 DEMO_PATHWAYS = {f"pathway-demo-000{n}" for n in range(1, 7)}
-TOKEN_LINE = re.compile(r"^run\s+\|\s+(demo\.[a-z.-]+)\s+(admin|coordinator|professional)\s+(\S+)\s+\(")
+TOKEN_LINE = re.compile(
+    r"^run\s+\|\s+(demo\.[a-z.-]+)\s+(admin|coordinator|professional|data_protection_officer)\s+(\S+)\s+\("
+)
 
 
 @pytest.fixture(scope="module")
@@ -138,6 +140,7 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
         "demo.coordinator": "coordinator",
         "demo.nurse": "professional",
         "demo.social-worker": "professional",
+        "demo.dpo": "data_protection_officer",
     }
     coordinator_token = tokens["demo.coordinator"][1]
 
