@@ -60,7 +60,7 @@ class _Claimed:
     channel: NotificationChannel
     recipient: str
     kind: str
-    pathway_id: str
+    pathway_id: str | None
     team: str
     language: Language
     subject: str

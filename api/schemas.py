@@ -429,7 +429,7 @@ class AuditLogPage(BaseModel):
 class NotificationPublic(BaseModel):
     id: int
     kind: str
-    pathway_id: str
+    pathway_id: str | None = Field(description="None for a notice about the team (its partner register).")
     team: str
     subject: str
     body: str

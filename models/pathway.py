@@ -204,6 +204,8 @@ class NotificationKind(StrEnum):
     REFERRAL_UNANSWERED = "referral_unanswered"
     NETWORK_MEETING_SOON = "network_meeting_soon"
     NETWORK_MEETING_OVERDUE = "network_meeting_overdue"
+    # A team notice, not a pathway's: where a partner's referrals go was changed by another coordinator.
+    PARTNER_DESTINATION_CHANGED = "partner_destination_changed"
 
 
 # -- safe transitions --------------------------------------------------------------------------------------

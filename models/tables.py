@@ -44,8 +44,9 @@ class StaffRole(StrEnum):
     # A script or an integration, not a person: its own teams, the actions it may use and the purpose its reads
     # are audited with. Made from the command line only; it never signs in, and its tokens are made there too.
     SERVICE = "service"
-    # The data protection officer: reads the audit log across teams (log monitoring), never client data.
-    DATA_PROTECTION_OFFICER = "data_protection_officer"
+    # The data protection officer (GDPR Art. 37-39): reads the audit log across teams (log monitoring), never
+    # client data. The member's name is what the database keeps: short, so the column keeps its width.
+    DPO = "data_protection_officer"
 
 
 class NotificationChannel(StrEnum):
@@ -311,7 +312,8 @@ class Notification(SQLModel, table=True):
     idempotency_key: str = Field(unique=True, max_length=400)
     recipient: str = Field(index=True, max_length=64)
     kind: str = Field(max_length=64)
-    pathway_id: str = Field(index=True, max_length=100)
+    # None for a team's notice (its partner register changed), which is about no pathway.
+    pathway_id: str | None = Field(default=None, index=True, max_length=100)
     team: str = Field(max_length=64)
     # A notice to a partner names its referral (the webhook carries what the consent lets it share).
     referral_id: str | None = Field(default=None, max_length=64)

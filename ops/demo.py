@@ -61,7 +61,7 @@ COORDINATOR = DemoStaffMember("demo.coordinator", "Demo coordinator", StaffRole.
 NURSE = DemoStaffMember("demo.nurse", "Demo public health nurse", StaffRole.PROFESSIONAL, "public health nurse")
 SOCIAL_WORKER = DemoStaffMember("demo.social-worker", "Demo social worker", StaffRole.PROFESSIONAL, "social worker")
 DATA_PROTECTION_OFFICER = DemoStaffMember(
-    "demo.dpo", "Demo data protection officer", StaffRole.DATA_PROTECTION_OFFICER, "data protection officer"
+    "demo.dpo", "Demo data protection officer", StaffRole.DPO, "data protection officer"
 )
 DEMO_STAFF = (ADMIN, COORDINATOR, NURSE, SOCIAL_WORKER, DATA_PROTECTION_OFFICER)
 
@@ -115,7 +115,7 @@ def add_demo_staff(engine: Engine) -> dict[str, str]:
             staff_id=member.staff_id,
             display_name=member.display_name,
             role=member.role,
-            teams=[] if member.role in (StaffRole.ADMIN, StaffRole.DATA_PROTECTION_OFFICER) else [DEMO_TEAM],
+            teams=[] if member.role in (StaffRole.ADMIN, StaffRole.DPO) else [DEMO_TEAM],
             language=Language.EN,
             email=None,
         )

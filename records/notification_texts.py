@@ -204,6 +204,29 @@ def render_notification(
     return NotificationText(subject=subject, body="\n".join(lines))
 
 
+# A team's notices: about the team's register, not a pathway. Placeholders {team}, {partner}, {changed_by}.
+TEAM_TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
+    NotificationKind.PARTNER_DESTINATION_CHANGED: (
+        "Where a partner's referrals go was changed: {partner}",
+        "{changed_by} changed where team {team}'s referrals to partner {partner} go (e-mail address, webhook "
+        "or its secret). Referrals carry what clients consented to share with the partner: if you did not "
+        "expect this change, check the partner register now.",
+    ),
+}
+
+
+def render_team_notice(
+    kind: NotificationKind, language: Language, *, team: str, partner: str, changed_by: str
+) -> NotificationText:
+    """A notice about the team's register in the recipient's language: names staff and partner ids only."""
+    lang = language.value
+    subject_source, body_source = TEAM_TEMPLATES[kind]
+    values = {"team": team, "partner": partner, "changed_by": changed_by}
+    subject = pgettext(lang, f"notification {kind.value} subject", subject_source).format(**values)
+    body = pgettext(lang, f"notification {kind.value} body", body_source).format(**values)
+    return NotificationText(subject=subject, body="\n".join([body, "", pgettext(lang, "notification", FOOTER)]))
+
+
 def render_partner_notice(
     kind: NotificationKind,
     language: Language,

@@ -33,7 +33,7 @@ from models.tables import (
     Team,
     utc_now,
 )
-from records.notification_texts import render_notification, render_partner_notice
+from records.notification_texts import render_notification, render_partner_notice, render_team_notice
 from records.store import insert_ignoring_conflict
 
 log = logging.getLogger("pathways.notifications")
@@ -194,6 +194,53 @@ def write_notices(
                     if not inbox:
                         pending.extend(_row_id(session, str(values["idempotency_key"])))
     return written, pending
+
+
+def write_team_notice(
+    session: Session,
+    kind: NotificationKind,
+    *,
+    team: str,
+    partner: str,
+    changed_by: str,
+    key: str,
+    email_enabled: bool,
+) -> int:
+    """A notice about the team's register (no pathway) to the team's other active coordinators: an inbox row
+    each and, where e-mail is on, a pending e-mail row the worker's outbox sweep delivers. Written in the
+    caller's transaction, with the change it tells of; how many rows."""
+    now = utc_now()
+    written = 0
+    for coordinator in coordinator_staff(session, team):
+        if coordinator.staff_id == changed_by:
+            continue
+        language = Language(coordinator.language)
+        text = render_team_notice(kind, language, team=team, partner=partner, changed_by=changed_by)
+        channels = [NotificationChannel.INBOX]
+        if coordinator.email and email_enabled:
+            channels.append(NotificationChannel.EMAIL)
+        for channel in channels:
+            inbox = channel is NotificationChannel.INBOX
+            values = {
+                "idempotency_key": f"{key}:{coordinator.staff_id}:{channel.value}"[:400],
+                "recipient": coordinator.staff_id,
+                "kind": kind.value,
+                "pathway_id": None,
+                "team": team,
+                "language": language,
+                "subject": text.subject,
+                "body": text.body,
+                "channel": channel,
+                "status": DeliveryStatus.DELIVERED if inbox else DeliveryStatus.PENDING,
+                "attempts": 0,
+                "due_at": None,
+                "created_at": now,
+                "next_attempt_at": None if inbox else now,
+                "delivered_at": now if inbox else None,
+            }
+            if insert_ignoring_conflict(session, Notification.__table__, values, ["idempotency_key"]):  # type: ignore[attr-defined]
+                written += 1
+    return written
 
 
 def _row_id(session: Session, idempotency_key: str) -> list[int]:

@@ -180,6 +180,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "referral_unanswered": "Referral not answered",
         "network_meeting_soon": "Network meeting coming up",
         "network_meeting_overdue": "Network meeting not recorded",
+        "partner_destination_changed": "A partner's referral address changed",
     },
     TransitionCause: {
         "interrupted": "Interrupted",

@@ -137,6 +137,12 @@ async def set_partner_active(
     partner_service.require_register_keeper(page.staff, team)
     async with audited(session, page.staff, f"update_partner:{team}/{partner_id}"):
         await asyncio.to_thread(
-            partner_service.update_partner, session, team, partner_id, {"active": active}, rotate_secret=False
+            partner_service.update_partner,
+            session,
+            team,
+            partner_id,
+            {"active": active},
+            rotate_secret=False,
+            changed_by=page.staff.staff_id,
         )
     return RedirectResponse(f"/app/partners?team={team}&saved={partner_id}", status_code=303)

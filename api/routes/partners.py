@@ -94,7 +94,9 @@ async def update_partner(
             partner_id,
             changes,
             rotate_secret=body.rotate_webhook_secret,
+            changed_by=staff.staff_id,
             webhook_loopback=settings.webhook_loopback,
+            email_enabled=settings.smtp_enabled,
         )
         saved = _public(partner, secret)
     return saved

@@ -8,6 +8,7 @@ to pick a provider. A webhook partner's secret is made here, shown once, and kep
 from __future__ import annotations
 
 import secrets
+import uuid
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
@@ -16,8 +17,9 @@ from sqlmodel import Session, col, select
 from api.errors import ConflictError, ForbiddenError, InvalidInputError, NotFoundError
 from api.services.staff import StaffMember
 from core import net
-from models.pathway import PartnerChannel
+from models.pathway import NotificationKind, PartnerChannel
 from models.tables import Partner, Team
+from records.outbox import write_team_notice
 
 WEBHOOK_SECRET_BYTES = 32
 # Where a partner's referrals go; an administrator keeps the register's names and who is active, never this.
@@ -113,11 +115,17 @@ def update_partner(
     changes: dict[str, object],
     *,
     rotate_secret: bool,
+    changed_by: str,
     webhook_loopback: bool = False,
+    email_enabled: bool = False,
 ) -> tuple[Partner, str | None]:
+    """Save the changes. A change of where the partner's referrals go (channel, address, webhook or its
+    secret) is told to the team's other coordinators, in the same transaction: a redirected referral stream
+    is what someone with a stolen session would try, and the colleagues are who notice."""
     partner = session.get(Partner, (team_id, partner_id))
     if partner is None:
         raise NotFoundError(f"team {team_id} has no partner {partner_id}")
+    destination_before = {name: getattr(partner, name) for name in DESTINATION_FIELDS}
     for name, value in changes.items():
         setattr(partner, name, value)
     _check_channel(PartnerChannel(partner.channel), partner.email, partner.webhook_url, loopback=webhook_loopback)
@@ -126,6 +134,16 @@ def update_partner(
         secret = secrets.token_urlsafe(WEBHOOK_SECRET_BYTES)
         partner.webhook_secret = secret
     session.add(partner)
+    if secret is not None or any(getattr(partner, name) != value for name, value in destination_before.items()):
+        write_team_notice(
+            session,  # type: ignore[arg-type]
+            NotificationKind.PARTNER_DESTINATION_CHANGED,
+            team=team_id,
+            partner=partner_id,
+            changed_by=changed_by,
+            key=f"partner-destination:{team_id}/{partner_id}:{uuid.uuid4().hex}",
+            email_enabled=email_enabled,
+        )
     session.commit()
     session.refresh(partner)
     return partner, secret

@@ -43,7 +43,7 @@ class StaffMember:
 
     @property
     def is_data_protection_officer(self) -> bool:
-        return self.role is StaffRole.DATA_PROTECTION_OFFICER
+        return self.role is StaffRole.DPO
 
     @property
     def is_service(self) -> bool:
@@ -165,7 +165,7 @@ def create_staff(
     unknown = sorted(team for team in set(teams) if session.get(Team, team) is None)
     if unknown:
         raise InvalidInputError(f"unknown team(s): {', '.join(unknown)}; add the team first", field="teams")
-    if role is StaffRole.DATA_PROTECTION_OFFICER:
+    if role is StaffRole.DPO:
         if teams:
             raise InvalidInputError(
                 "a data protection officer belongs to no team: the role reads no pathways", field="teams"

@@ -42,7 +42,7 @@ def officer(sqlite_engine: Engine) -> Member:
         sqlite_engine,
         staff_id=OFFICER,
         display_name="Privacy Officer",
-        role=StaffRole.DATA_PROTECTION_OFFICER,
+        role=StaffRole.DPO,
         teams=[],
         language=Language.FI,
         email=None,
@@ -139,7 +139,7 @@ async def test_the_officer_reads_no_client_data_and_no_one_else_reads_the_whole_
         in (await api.get(f"/pathways/{pathway_id}", headers=officer.auth)).json()["detail"]
     )
     # Nor through the Temporal Web UI's codec (served where keys are set; its gate is the same for every app).
-    member = StaffMember(OFFICER, "Privacy Officer", StaffRole.DATA_PROTECTION_OFFICER, frozenset())
+    member = StaffMember(OFFICER, "Privacy Officer", StaffRole.DPO, frozenset())
     with pytest.raises(ForbiddenError, match="reads no client data"):
         await get_codec_reader(member)
     assert await PathwayCodecAccess(lambda: sqlite_engine).readable(member, {pathway_id, "other-workflow"}) == set()

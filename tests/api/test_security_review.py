@@ -123,6 +123,62 @@ async def test_webhook_addresses_inside_the_network_are_refused_and_only_coordin
         assert partner is not None and partner.email == "a@kela.fi" and not partner.active
 
 
+async def test_a_change_of_where_a_partners_referrals_go_is_told_to_the_teams_other_coordinators(
+    api: httpx.AsyncClient, web: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    """A coordinator's change of a partner's destination was audited but told to nobody: a stolen session could
+    redirect the team's referrals unnoticed. The other coordinators of the team now get a notice (inbox, and
+    e-mail where it is on); the one who changed it, other teams, and changes elsewhere in the entry do not."""
+    from models.pathway import Language
+    from models.tables import Notification, StaffRole
+    from ops.admin import add_staff
+
+    colleague_token = add_staff(
+        sqlite_engine,
+        staff_id="second.coordinator",
+        display_name="Second Coordinator",
+        role=StaffRole.COORDINATOR,
+        teams=[org.team],
+        language=Language.SV,
+        email=None,
+    )
+    colleague = {"Authorization": f"Bearer {colleague_token}"}
+    url = f"/teams/{org.team}/partners"
+    email = {"partner_id": "kela-pori", "name": "Kela Pori", "kind": "kela", "channel": "email", "email": "a@kela.fi"}
+    ok(await api.post(url, json=email, headers=org.coordinator.auth), 201)
+
+    async def notices(headers: dict[str, str]) -> list[dict[str, Any]]:
+        inbox = ok(await api.get("/notifications", headers=headers))
+        return [item for item in inbox if item["kind"] == "partner_destination_changed"]
+
+    ok(await api.patch(f"{url}/kela-pori", json={"name": "Kela Pori (toimisto)"}, headers=org.coordinator.auth))
+    assert await notices(colleague) == []  # the name is not where referrals go
+
+    ok(await api.patch(f"{url}/kela-pori", json={"email": "b@kela.fi"}, headers=org.coordinator.auth))
+    [told] = await notices(colleague)
+    assert told["pathway_id"] is None and told["team"] == org.team
+    assert "kela-pori" in told["subject"] and org.coordinator.staff_id in told["body"]
+    assert "ändrade" in told["body"]  # in the colleague's own language
+    assert await notices(org.coordinator.auth) == [] and await notices(org.other_coordinator.auth) == []
+
+    # The same address again changes nothing, and tells nobody.
+    ok(await api.patch(f"{url}/kela-pori", json={"email": "b@kela.fi"}, headers=org.coordinator.auth))
+    assert len(await notices(colleague)) == 1
+    with Session(sqlite_engine) as session:
+        rows = session.exec(select(Notification).where(col(Notification.kind) == "partner_destination_changed")).all()
+    assert [row.recipient for row in rows] == ["second.coordinator"]
+
+    # The colleague reads it in the web app's inbox, linked to the register rather than a pathway.
+    with Session(sqlite_engine) as session:
+        secret, _ = sessions.open_session(
+            session, staff_id="second.coordinator", method=SignInMethod.DEVELOPMENT, hours=1
+        )
+    cookie = {"Cookie": f"{sessions.cookie_name('https://pathways.example.org')}={secret}"}
+    page = await web.get("/app/inbox", headers=cookie)
+    assert page.status_code == 200, page.text
+    assert f'href="/app/partners?team={org.team}"' in page.text and "/app/pathways/None" not in page.text
+
+
 async def test_a_service_account_uses_only_its_actions_and_is_named_as_such_in_the_audit(
     api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:

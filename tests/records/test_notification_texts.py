@@ -18,12 +18,26 @@ TEAM = "eura-team"
 # Notices to staff name the pathway; notices to partner organisations never do.
 STAFF_KINDS = list(notification_texts.TEMPLATES)
 PARTNER_KINDS = list(notification_texts.PARTNER_TEMPLATES)
+# Notices about the team (its partner register), which name no pathway.
+TEAM_KINDS = list(notification_texts.TEAM_TEMPLATES)
 LINK = "https://pathways.example.org/partner/referrals/eyJ0b2tlbiI.c2lnbmF0dXJl"
 
 
-def test_every_kind_is_worded_for_staff_or_for_partners() -> None:
-    assert set(STAFF_KINDS) | set(PARTNER_KINDS) == set(NotificationKind)
-    assert not set(STAFF_KINDS) & set(PARTNER_KINDS)
+def test_every_kind_is_worded_for_staff_for_partners_or_for_the_team() -> None:
+    assert set(STAFF_KINDS) | set(PARTNER_KINDS) | set(TEAM_KINDS) == set(NotificationKind)
+    assert len(STAFF_KINDS) + len(PARTNER_KINDS) + len(TEAM_KINDS) == len(NotificationKind)
+
+
+@pytest.mark.parametrize("kind", TEAM_KINDS)
+def test_a_team_notice_names_the_partner_and_who_changed_it_in_three_languages(kind: NotificationKind) -> None:
+    texts = [
+        notification_texts.render_team_notice(kind, language, team=TEAM, partner="kela-demo", changed_by="aino.aalto")
+        for language in Language
+    ]
+    for text in texts:
+        assert "kela-demo" in text.subject and "aino.aalto" in text.body and TEAM in text.body
+        assert "{" not in text.subject + text.body
+    assert len({text.subject for text in texts}) == 3 and len({text.body for text in texts}) == 3
 
 
 @pytest.mark.parametrize("language", list(Language))
