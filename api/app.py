@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from importlib.metadata import version
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
@@ -42,6 +43,7 @@ from api.errors import (
 )
 from api.headers import SecurityHeaders
 from api.limits import BodySizeLimitMiddleware
+from api.openapi_links import add_links
 from api.routes import api_router
 from api.services.codec_access import PathwayCodecAccess
 from api.services.token_cache import TokenCache
@@ -202,6 +204,18 @@ def _mount_codec_server(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(CodecCORSMiddleware, origins=settings.codec_cors_origin_list)
 
 
+def _publish_links(app: FastAPI) -> None:
+    """The published document carries the links between answers and the requests they feed (`api.openapi_links`)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_links(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -229,6 +243,7 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.include_router(api_router)
+    _publish_links(app)
     if settings.server_timing:
         # Outermost, so the header covers everything the request went through.
         app.add_middleware(ServerTimingMiddleware)

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from pydantic import Field, field_validator, model_validator
 
 from models.pathway import (
+    CLIENT_REFERENCE_PATTERN,
     PARTNER_ACTOR_PREFIX,
     STAFF_ID_PATTERN,
     AssessmentLevel,
@@ -60,7 +61,10 @@ class Intake(ContractModel):
     """A referral to the work-ability team: what starts a pathway."""
 
     client_reference: str = Field(
-        description="Pseudonymous client reference; never a personal identity code.", examples=["client-4f2a9c"]
+        description="Pseudonymous client reference; never a personal identity code.",
+        examples=["client-4f2a9c"],
+        # Documented for clients and generators; checked by `_pseudonymous`, whose errors say what is wrong.
+        json_schema_extra={"pattern": CLIENT_REFERENCE_PATTERN, "minLength": 4, "maxLength": 64},
     )
     team: TeamId
     referral_source: ReferralSource

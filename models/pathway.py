@@ -294,7 +294,8 @@ class MeetingRole(StrEnum):
 # random reference that merely has the same shape (e.g. hex digits) is not mistaken for one.
 _PERSONAL_IDENTITY_CODE = re.compile(r"(?i)(\d{2})(\d{2})(\d{2})[-+A-FU-Y](\d{3})([0-9A-Y])")
 _IDENTITY_CODE_CHECK_CHARS = "0123456789ABCDEFHJKLMNPRSTUVWXY"
-_CLIENT_REFERENCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$")
+CLIENT_REFERENCE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_-]{3,63}$"
+_CLIENT_REFERENCE = re.compile(CLIENT_REFERENCE_PATTERN)
 STAFF_ID_PATTERN = r"^[a-z0-9][a-z0-9_.-]{1,63}$"
 _STAFF_ID = re.compile(STAFF_ID_PATTERN)
 WORKFLOW_ID_PREFIX = "pathway-"

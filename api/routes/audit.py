@@ -92,9 +92,9 @@ DPO_ONLY: dict[int | str, dict[str, object]] = {**AUTHENTICATED, 422: {"model": 
 
 @router.get("/audit", responses=DPO_ONLY, summary="The audit log across teams (the data protection officer)")
 async def audit_log(
+    officer: CurrentDataProtectionOfficer,  # first: who asks is checked before what they ask
     where: FilterDep,
     session: SessionDep,
-    officer: CurrentDataProtectionOfficer,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=MAX_DATABASE_INTEGER)] = 0,
 ) -> schemas.AuditLogPage:
@@ -111,7 +111,7 @@ async def audit_log(
     response_class=StreamingResponse,
     summary="The audit log's matching lines as CSV (the data protection officer)",
 )
-async def audit_log_csv(where: FilterDep, session: SessionDep, officer: CurrentDataProtectionOfficer) -> Response:
+async def audit_log_csv(officer: CurrentDataProtectionOfficer, where: FilterDep, session: SessionDep) -> Response:
     async with audited(session, officer, f"{MONITORING}_csv"):
         pass
     return StreamingResponse(
@@ -127,8 +127,8 @@ async def audit_log_csv(where: FilterDep, session: SessionDep, officer: CurrentD
     summary="Patterns in the audit log worth a look, most telling first (the data protection officer)",
 )
 async def audit_signals(
-    session: SessionDep,
     officer: CurrentDataProtectionOfficer,
+    session: SessionDep,
     since: Since = None,
     until: Until = None,
 ) -> list[schemas.AuditSignalPublic]:
