@@ -250,10 +250,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _webhook_loopback_only_on_this_machine(self) -> Settings:
-        if self.webhook_loopback and urlparse(self.effective_public_url).scheme == "https":
+        # Webhooks to this machine reach whatever listens on its loopback (an admin port, a metadata proxy): only
+        # where the whole service is on one machine, as for the development sign-in.
+        if not self.webhook_loopback:
+            return self
+        public = urlparse(self.effective_public_url)
+        if public.scheme == "https" or public.hostname not in _LOOPBACK_NAMES or self.api_host not in _LOOPBACK_NAMES:
             raise ValueError(
                 "PATHWAYS_WEBHOOK_LOOPBACK is for development and tests on one machine: not with a public address "
-                f"(PATHWAYS_PUBLIC_URL {self.effective_public_url})"
+                f"(PATHWAYS_PUBLIC_URL {self.effective_public_url}) nor an API listening on {self.api_host}"
             )
         return self
 

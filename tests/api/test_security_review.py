@@ -56,6 +56,24 @@ def test_the_development_sign_in_refuses_to_start_anywhere_but_on_one_machine(wh
     assert Settings.model_validate(where).dev_sign_in is False
 
 
+@pytest.mark.parametrize(
+    "where",
+    [
+        {"public_url": "https://pathways.example.org"},
+        {"public_url": "http://pathways.internal:8000"},
+        {"api_host": "0.0.0.0"},
+    ],
+    ids=["https-address", "named-host", "all-interfaces"],
+)
+def test_webhooks_to_this_machine_are_allowed_only_where_the_service_runs_on_one_machine(where: dict[str, Any]) -> None:
+    """The switch for the tests' local receivers only refused an https address: with a named internal host or an
+    API listening on every interface, a partner's webhook could reach this machine's own ports."""
+    with pytest.raises(ValidationError, match="PATHWAYS_WEBHOOK_LOOPBACK is for development and tests on one machine"):
+        Settings.model_validate({"webhook_loopback": True, **where})
+    assert Settings(webhook_loopback=True).webhook_loopback  # make run's and the tests' own: loopback only
+    assert Settings.model_validate(where).webhook_loopback is False
+
+
 @pytest.fixture
 async def web(client: Client, settings: Settings, sqlite_engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
     settings = settings.model_copy(update={"public_url": "https://pathways.example.org"})
