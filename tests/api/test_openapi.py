@@ -10,6 +10,11 @@ from workflows.actions import ACTIONS
 EXPECTED_ROUTES = {
     ("post", "/pathways"),
     ("get", "/auth/session"),
+    ("put", "/staff/{staff_id}/identity"),
+    ("delete", "/staff/{staff_id}/identity"),
+    ("get", "/audit"),
+    ("get", "/audit/export.csv"),
+    ("get", "/audit/signals"),
     ("get", "/pathways"),
     ("get", "/pathways/{pathway_id}"),
     ("get", "/pathways/{pathway_id}/timeline"),
