@@ -206,6 +206,8 @@ class NotificationKind(StrEnum):
     NETWORK_MEETING_OVERDUE = "network_meeting_overdue"
     # A team notice, not a pathway's: where a partner's referrals go was changed by another coordinator.
     PARTNER_DESTINATION_CHANGED = "partner_destination_changed"
+    # An account notice: an administrator linked the identity a member signs in as (to them and their coordinators).
+    IDENTITY_LINKED = "identity_linked"
 
 
 # -- safe transitions --------------------------------------------------------------------------------------

@@ -78,10 +78,37 @@ def add_person(
         )
 
 
-def link_identity(engine: Engine, *, staff_id: str, subject: str) -> None:
-    """Link the identity provider's subject a member signs in as (the refusal of their first sign-in shows it)."""
+# Who the audit and the notices name for what operations do on the command line.
+COMMAND_LINE = "ops.cli"
+
+
+def link_identity(engine: Engine, *, staff_id: str, subject: str, email_enabled: bool = False) -> None:
+    """Link the identity provider's subject a member signs in as (the refusal of their first sign-in shows it);
+    audited and told as the API's link is, under the command line's name."""
+    from api.services import audit
+
     with Session(engine) as session:
-        staff_service.link_identity(session, staff_id=staff_id, subject=subject)
+        try:
+            staff_service.link_identity(
+                session, staff_id=staff_id, subject=subject, linked_by=COMMAND_LINE, email_enabled=email_enabled
+            )
+        except Exception:
+            session.rollback()
+            audit.record(
+                session,
+                staff_id=COMMAND_LINE,
+                pathway_id=None,
+                action=f"link_identity:{staff_id}",
+                outcome=audit.AuditOutcome.REJECTED,
+            )
+            raise
+        audit.record(
+            session,
+            staff_id=COMMAND_LINE,
+            pathway_id=None,
+            action=f"link_identity:{staff_id}",
+            outcome=audit.AuditOutcome.OK,
+        )
 
 
 def add_service_account(

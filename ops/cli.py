@@ -397,8 +397,9 @@ def staff_link(
     """Link the identity provider's account a staff member signs in as (checked by you, once)."""
     from ops.admin import link_identity
 
-    _on_database(ctx, lambda engine: link_identity(engine, staff_id=staff_id, subject=subject))
-    typer.echo(f"staff member {staff_id} can now sign in with that identity")
+    email = _settings(ctx).smtp_enabled
+    _on_database(ctx, lambda engine: link_identity(engine, staff_id=staff_id, subject=subject, email_enabled=email))
+    typer.echo(f"staff member {staff_id} can now sign in with that identity; they and their coordinators are told")
 
 
 @staff_app.command("deactivate")

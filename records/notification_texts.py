@@ -204,8 +204,14 @@ def render_notification(
     return NotificationText(subject=subject, body="\n".join(lines))
 
 
-# A team's notices: about the team's register, not a pathway. Placeholders {team}, {partner}, {changed_by}.
+# Notices about the team or an account, not a pathway. Placeholders {team}, {partner}, {staff}, {changed_by}.
 TEAM_TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
+    NotificationKind.IDENTITY_LINKED: (
+        "A sign-in identity was linked to the account of {staff}",
+        "Administrator {changed_by} linked an identity from the identity provider to the account of {staff}: "
+        "whoever signs in with it acts as {staff}. If {staff} did not ask for this, tell the data protection "
+        "officer and the administrators now.",
+    ),
     NotificationKind.PARTNER_DESTINATION_CHANGED: (
         "Where a partner's referrals go was changed: {partner}",
         "{changed_by} changed where team {team}'s referrals to partner {partner} go (e-mail address, webhook "
@@ -215,13 +221,11 @@ TEAM_TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
 }
 
 
-def render_team_notice(
-    kind: NotificationKind, language: Language, *, team: str, partner: str, changed_by: str
-) -> NotificationText:
-    """A notice about the team's register in the recipient's language: names staff and partner ids only."""
+def render_team_notice(kind: NotificationKind, language: Language, **values: str) -> NotificationText:
+    """A notice about the team or an account in the recipient's language: names staff, team and partner ids
+    only (`values` fills the kind's placeholders)."""
     lang = language.value
     subject_source, body_source = TEAM_TEMPLATES[kind]
-    values = {"team": team, "partner": partner, "changed_by": changed_by}
     subject = pgettext(lang, f"notification {kind.value} subject", subject_source).format(**values)
     body = pgettext(lang, f"notification {kind.value} body", body_source).format(**values)
     return NotificationText(subject=subject, body="\n".join([body, "", pgettext(lang, "notification", FOOTER)]))

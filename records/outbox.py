@@ -200,30 +200,27 @@ def write_team_notice(
     session: Session,
     kind: NotificationKind,
     *,
-    team: str,
-    partner: str,
-    changed_by: str,
+    recipients: Iterable[tuple[Staff, str]],
     key: str,
     email_enabled: bool,
+    **values: str,
 ) -> int:
-    """A notice about the team's register (no pathway) to the team's other active coordinators: an inbox row
-    each and, where e-mail is on, a pending e-mail row the worker's outbox sweep delivers. Written in the
+    """A notice about a team or an account (no pathway) to each (staff member, team) in `recipients`: an inbox
+    row each and, where e-mail is on, a pending e-mail row the worker's outbox sweep delivers. Written in the
     caller's transaction, with the change it tells of; how many rows."""
     now = utc_now()
     written = 0
-    for coordinator in coordinator_staff(session, team):
-        if coordinator.staff_id == changed_by:
-            continue
-        language = Language(coordinator.language)
-        text = render_team_notice(kind, language, team=team, partner=partner, changed_by=changed_by)
+    for staff, team in recipients:
+        language = Language(staff.language)
+        text = render_team_notice(kind, language, team=team, **values)
         channels = [NotificationChannel.INBOX]
-        if coordinator.email and email_enabled:
+        if staff.email and staff.active and email_enabled:
             channels.append(NotificationChannel.EMAIL)
         for channel in channels:
             inbox = channel is NotificationChannel.INBOX
-            values = {
-                "idempotency_key": f"{key}:{coordinator.staff_id}:{channel.value}"[:400],
-                "recipient": coordinator.staff_id,
+            row = {
+                "idempotency_key": f"{key}:{staff.staff_id}:{channel.value}"[:400],
+                "recipient": staff.staff_id,
                 "kind": kind.value,
                 "pathway_id": None,
                 "team": team,
@@ -238,7 +235,7 @@ def write_team_notice(
                 "next_attempt_at": None if inbox else now,
                 "delivered_at": now if inbox else None,
             }
-            if insert_ignoring_conflict(session, Notification.__table__, values, ["idempotency_key"]):  # type: ignore[attr-defined]
+            if insert_ignoring_conflict(session, Notification.__table__, row, ["idempotency_key"]):  # type: ignore[attr-defined]
                 written += 1
     return written
 

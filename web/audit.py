@@ -83,7 +83,10 @@ async def audit_page(
     end = where.until or datetime.now(UTC)
     start = where.since or end - timedelta(days=30)
     async with audited(session, page.staff, MONITORING):
-        signals = await asyncio.to_thread(audit_monitoring.signals, session, since=start, until=end)
+        # The patterns head the first page only: the older pages are for reading on.
+        signals = (
+            await asyncio.to_thread(audit_monitoring.signals, session, since=start, until=end) if not offset else []
+        )
         total, lines = await asyncio.to_thread(audit_monitoring.entries, session, where, limit=PAGE_SIZE, offset=offset)
     filters = [(name, value) for name, value in request.query_params.multi_items() if name != "offset" and value]
     return render(

@@ -181,6 +181,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "network_meeting_soon": "Network meeting coming up",
         "network_meeting_overdue": "Network meeting not recorded",
         "partner_destination_changed": "A partner's referral address changed",
+        "identity_linked": "A sign-in identity was linked",
     },
     TransitionCause: {
         "interrupted": "Interrupted",
@@ -249,6 +250,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
     },
     SignalKind: {
         "refused_attempts": "Refused attempts",
+        "identity_changes": "Sign-in identity changed by an administrator",
         "outside_caseload": "Many pathways outside own caseload",
         "night_reads": "Reads at night",
     },

@@ -20,7 +20,7 @@ from api.routes.responses import AUTHENTICATED, MAX_DATABASE_INTEGER, PATHWAY_RE
 from api.services import audit, audit_monitoring
 from api.services.audit import AuditOutcome
 from api.services.audit_monitoring import AuditFilter
-from models.pathway import STAFF_ID_PATTERN
+from models.actions import ACTOR_PATTERN
 from models.tables import AuditLogEntry
 
 router = APIRouter()
@@ -52,11 +52,17 @@ async def audit_trail(
 # -- log monitoring across teams (the data protection officer) ------------------------------------------------
 
 MONITORING = "monitor_audit_log"
-StaffIdFilter = Annotated[str | None, Query(pattern=STAFF_ID_PATTERN, description="Lines of this staff member.")]
+StaffIdFilter = Annotated[
+    str | None, Query(pattern=ACTOR_PATTERN, description="Lines of this staff member (or `partner:<id>`).")
+]
 PathwayIdFilter = Annotated[str | None, Query(max_length=100, description="Lines about this pathway.")]
 ActionFilter = Annotated[
     str | None,
-    Query(pattern=r"^[a-z][a-z0-9_]{1,60}$", description="An action, or its family: `read` finds read_record ..."),
+    Query(
+        pattern=r"^[a-z][a-z0-9_.:/-]{1,99}$",
+        description="An action, or its family: `read` finds read_record ..., `update_partner` every partner change, "
+        "`codec` the Web UI's decodes.",
+    ),
 ]
 OutcomeFilter = Annotated[AuditOutcome | None, Query(description="ok, denied, not_found ...")]
 Since = Annotated[datetime | None, Query(description="From this moment (ISO 8601 with a zone).")]

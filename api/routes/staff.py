@@ -12,7 +12,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, status
 
 from api import schemas
-from api.deps import CurrentAdmin, CurrentPerson, SessionDep
+from api.deps import CurrentAdmin, CurrentPerson, SessionDep, SettingsDep
 from api.routes.responses import AUTHENTICATED
 from api.services import staff as staff_service
 from api.services import staff_admin
@@ -73,9 +73,15 @@ async def revoke_tokens(staff_id: StaffIdPath, session: SessionDep, admin: Curre
     "it to an administrator, who links it here once. Relinking ends the sessions of the old identity.",
 )
 async def link_identity(
-    staff_id: StaffIdPath, body: schemas.StaffIdentity, session: SessionDep, admin: CurrentAdmin
+    staff_id: StaffIdPath,
+    body: schemas.StaffIdentity,
+    session: SessionDep,
+    admin: CurrentAdmin,
+    settings: SettingsDep,
 ) -> schemas.StaffIdentityLinked:
-    return await staff_admin.link_identity(session=session, admin=admin, staff_id=staff_id, subject=body.subject)
+    return await staff_admin.link_identity(
+        session=session, admin=admin, staff_id=staff_id, subject=body.subject, email_enabled=settings.smtp_enabled
+    )
 
 
 @router.delete(

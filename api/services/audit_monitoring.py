@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import csv
 import io
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, func
+from sqlalchemy import Select, distinct, func, or_
 from sqlmodel import Session, col, select
 
 from models.tables import AuditLogEntry, PathwayRow
@@ -34,7 +35,13 @@ OUTSIDE_CASELOAD_THRESHOLD = 20
 # How long a period the patterns look at, at most (the filters of the log itself are not bounded).
 MAX_SIGNAL_PERIOD = timedelta(days=92)
 REFUSED_OUTCOMES = ("denied", "not_found")
+# What reads client data: the API's and the pages' reads (read_*), the FHIR export and the Web UI's decodes.
+READ_PREFIX = "read_"
+# Administrators' changes to who someone is: worth a look whatever their number.
+IDENTITY_ACTIONS = ("link_identity:", "unlink_identity:")
 CSV_COLUMNS = ("at", "staff_id", "pathway_id", "action", "purpose", "outcome")
+# A cell a spreadsheet would take for a formula (OWASP "CSV injection"): written as text instead.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -52,16 +59,22 @@ class AuditFilter:
         if self.pathway_id:
             statement = statement.where(col(AuditLogEntry.pathway_id) == self.pathway_id)
         if self.action:
-            # An action name, or its family: "read" finds read_record, read_timeline ...
+            # An action name, or its family: "read" finds read_record, read_timeline ...; "update_partner" finds
+            # update_partner:<team>/<partner>; "codec" finds codec.decode.
+            action = col(AuditLogEntry.action)
             statement = statement.where(
-                (col(AuditLogEntry.action) == self.action) | col(AuditLogEntry.action).startswith(f"{self.action}_")
+                (action == self.action)
+                | action.startswith(f"{self.action}_", autoescape=True)
+                | action.startswith(f"{self.action}:", autoescape=True)
+                | action.startswith(f"{self.action}.", autoescape=True)
             )
         if self.outcome:
             statement = statement.where(col(AuditLogEntry.outcome) == self.outcome)
+        # In UTC, as the lines are kept (SQLite compares the text).
         if self.since is not None:
-            statement = statement.where(col(AuditLogEntry.at) >= self.since)
+            statement = statement.where(col(AuditLogEntry.at) >= self.since.astimezone(UTC))
         if self.until is not None:
-            statement = statement.where(col(AuditLogEntry.at) < self.until)
+            statement = statement.where(col(AuditLogEntry.at) < self.until.astimezone(UTC))
         return statement
 
 
@@ -95,12 +108,15 @@ def csv_lines(session: Session, where: AuditFilter) -> Iterator[str]:
         for entry in page:
             writer.writerow(
                 [
-                    _utc_text(entry.at),
-                    entry.staff_id,
-                    entry.pathway_id or "",
-                    entry.action,
-                    entry.purpose or "",
-                    entry.outcome,
+                    _cell(value)
+                    for value in (
+                        _utc_text(entry.at),
+                        entry.staff_id,
+                        entry.pathway_id or "",
+                        entry.action,
+                        entry.purpose or "",
+                        entry.outcome,
+                    )
                 ]
             )
         yield buffer.getvalue()
@@ -109,6 +125,7 @@ def csv_lines(session: Session, where: AuditFilter) -> Iterator[str]:
 
 class SignalKind(StrEnum):
     REFUSED_ATTEMPTS = "refused_attempts"
+    IDENTITY_CHANGES = "identity_changes"
     OUTSIDE_CASELOAD = "outside_caseload"
     NIGHT_READS = "night_reads"
 
@@ -125,84 +142,100 @@ class Signal:
 
 def signals(session: Session, *, since: datetime, until: datetime) -> list[Signal]:
     """Patterns worth a look in the period, most telling first: refused attempts (someone trying pathways
-    not theirs), many pathways read that are not the reader's own case, reads at night (Finnish time)."""
+    not theirs), administrators' changes to whom an account signs in as, many pathways read that are not the
+    reader's own case, reads at night (Finnish time). Counted in the database, but for the night's hours."""
     since = max(since, until - MAX_SIGNAL_PERIOD)
     period = AuditFilter(since=since, until=until)
+    line = AuditLogEntry
     found: list[Signal] = []
 
-    refused: dict[str, list[datetime]] = defaultdict(list)
-    for staff_id, at in session.exec(
-        period.apply(select(AuditLogEntry.staff_id, AuditLogEntry.at)).where(  # type: ignore[call-overload]
-            col(AuditLogEntry.outcome).in_(REFUSED_OUTCOMES)
+    def grouped(condition: Any, counted: Any) -> list[tuple[str, int, datetime, datetime]]:
+        statement = (
+            period.apply(select(col(line.staff_id), counted, func.min(col(line.at)), func.max(col(line.at))))
+            .where(condition)
+            .group_by(col(line.staff_id))
         )
-    ):
-        refused[staff_id].append(at)
-    for staff_id, moments in refused.items():
+        return [tuple(row) for row in session.exec(statement)]  # type: ignore[call-overload, misc]
+
+    for staff_id, count, first, last in grouped(col(line.outcome).in_(REFUSED_OUTCOMES), func.count()):
         found.append(
             Signal(
                 SignalKind.REFUSED_ATTEMPTS,
                 staff_id,
-                len(moments),
-                min(moments),
-                max(moments),
-                f"{len(moments)} request(s) refused (denied or no such pathway)",
+                count,
+                first,
+                last,
+                f"{count} request(s) refused (denied or no such pathway)",
             )
         )
-
-    # Reads of a pathway (not the caseload's listing of it) whose case manager is someone else.
-    reads = (
-        period.apply(select(AuditLogEntry.staff_id, AuditLogEntry.pathway_id, AuditLogEntry.at))  # type: ignore[call-overload]
-        .join(PathwayRow, col(PathwayRow.pathway_id) == col(AuditLogEntry.pathway_id))
+    changes = or_(*(col(line.action).startswith(prefix) for prefix in IDENTITY_ACTIONS))
+    for staff_id, count, first, last in grouped(changes, func.count()):
+        found.append(
+            Signal(
+                SignalKind.IDENTITY_CHANGES,
+                staff_id,
+                count,
+                first,
+                last,
+                f"{count} change(s) to the identity a staff member signs in as",
+            )
+        )
+    # Reads of a pathway (not a listing's line for it) whose case manager is someone else.
+    reads = or_(col(line.action).startswith(READ_PREFIX), col(line.action).in_(("export_fhir", "codec.decode")))
+    not_own = (
+        period.apply(
+            select(
+                col(line.staff_id),
+                func.count(distinct(col(line.pathway_id))),
+                func.min(col(line.at)),
+                func.max(col(line.at)),
+            )
+        )
+        .join(PathwayRow, col(PathwayRow.pathway_id) == col(line.pathway_id))
         .where(
-            col(AuditLogEntry.action).startswith("read_"),
-            col(AuditLogEntry.outcome) == "ok",
-            (col(PathwayRow.case_manager).is_(None)) | (col(PathwayRow.case_manager) != col(AuditLogEntry.staff_id)),
+            reads,
+            col(line.outcome) == "ok",
+            or_(col(PathwayRow.case_manager).is_(None), col(PathwayRow.case_manager) != col(line.staff_id)),
         )
+        .group_by(col(line.staff_id))
+        .having(func.count(distinct(col(line.pathway_id))) > OUTSIDE_CASELOAD_THRESHOLD)
     )
-    outside: dict[str, set[str]] = defaultdict(set)
-    outside_moments: dict[str, list[datetime]] = defaultdict(list)
-    for staff_id, pathway_id, at in session.exec(reads):
-        outside[staff_id].add(pathway_id)
-        outside_moments[staff_id].append(at)
-    for staff_id, pathways in outside.items():
-        if len(pathways) > OUTSIDE_CASELOAD_THRESHOLD:
-            moments = outside_moments[staff_id]
-            found.append(
-                Signal(
-                    SignalKind.OUTSIDE_CASELOAD,
-                    staff_id,
-                    len(pathways),
-                    min(moments),
-                    max(moments),
-                    f"{len(pathways)} pathways read that are not their own case "
-                    f"(more than {OUTSIDE_CASELOAD_THRESHOLD}; a supervising coordinator may have reason)",
-                )
+    for staff_id, count, first, last in session.exec(not_own):  # type: ignore[call-overload]
+        found.append(
+            Signal(
+                SignalKind.OUTSIDE_CASELOAD,
+                staff_id,
+                count,
+                first,
+                last,
+                f"{count} pathways read that are not their own case "
+                f"(more than {OUTSIDE_CASELOAD_THRESHOLD}; a supervising coordinator may have reason)",
             )
-
-    night: Counter[str] = Counter()
-    night_moments: dict[str, list[datetime]] = defaultdict(list)
-    for staff_id, at in session.exec(
-        period.apply(select(AuditLogEntry.staff_id, AuditLogEntry.at)).where(  # type: ignore[call-overload]
-            col(AuditLogEntry.pathway_id).is_not(None), col(AuditLogEntry.action).startswith("read_")
         )
-    ):
+    # The night is in Finnish time, which SQLite cannot tell: the period's reads are walked, in pages.
+    night: dict[str, list[datetime]] = defaultdict(list)
+    statement = period.apply(select(col(line.staff_id), col(line.at))).where(reads, col(line.pathway_id).is_not(None))
+    for staff_id, at in session.execute(statement.execution_options(yield_per=2000)):
         if _at_night(at):
-            night[staff_id] += 1
-            night_moments[staff_id].append(at)
-    for staff_id, count in night.items():
-        moments = night_moments[staff_id]
+            night[staff_id].append(at)
+    for staff_id, moments in night.items():
         found.append(
             Signal(
                 SignalKind.NIGHT_READS,
                 staff_id,
-                count,
+                len(moments),
                 min(moments),
                 max(moments),
-                f"{count} pathway read(s) between {NIGHT_STARTS:%H:%M} and {NIGHT_ENDS:%H:%M} Finnish time",
+                f"{len(moments)} pathway read(s) between {NIGHT_STARTS:%H:%M} and {NIGHT_ENDS:%H:%M} Finnish time",
             )
         )
     order = list(SignalKind)
     return sorted(found, key=lambda signal: (order.index(signal.kind), -signal.count, signal.staff_id))
+
+
+def _cell(value: str) -> str:
+    """A CSV cell that a spreadsheet shows as text: a purpose is typed by whoever made the request."""
+    return f"'{value}" if value.startswith(_FORMULA_STARTS) else value
 
 
 def _local(moment: datetime) -> datetime:

@@ -19,7 +19,7 @@ from api.services.staff import StaffMember
 from core import net
 from models.pathway import NotificationKind, PartnerChannel
 from models.tables import Partner, Team
-from records.outbox import write_team_notice
+from records.outbox import coordinator_staff, write_team_notice
 
 WEBHOOK_SECRET_BYTES = 32
 # Where a partner's referrals go; an administrator keeps the register's names and who is active, never this.
@@ -135,14 +135,19 @@ def update_partner(
         partner.webhook_secret = secret
     session.add(partner)
     if secret is not None or any(getattr(partner, name) != value for name, value in destination_before.items()):
+        colleagues = [
+            (coordinator, team_id)
+            for coordinator in coordinator_staff(session, team_id)  # type: ignore[arg-type]
+            if coordinator.staff_id != changed_by
+        ]
         write_team_notice(
             session,  # type: ignore[arg-type]
             NotificationKind.PARTNER_DESTINATION_CHANGED,
-            team=team_id,
-            partner=partner_id,
-            changed_by=changed_by,
+            recipients=colleagues,
             key=f"partner-destination:{team_id}/{partner_id}:{uuid.uuid4().hex}",
             email_enabled=email_enabled,
+            partner=partner_id,
+            changed_by=changed_by,
         )
     session.commit()
     session.refresh(partner)

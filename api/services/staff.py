@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +12,7 @@ from sqlmodel import Session, col, select
 
 from api.errors import ConflictError, ForbiddenError, InvalidInputError, NotAuthenticatedError, NotFoundError
 from api.security import hash_token, new_token
-from models.pathway import Language
+from models.pathway import Language, NotificationKind
 from models.tables import ApiToken, Staff, StaffRole, StaffSession, StaffTeam, Team
 
 # Who can be named case manager: the team's professionals and coordinators, never an administrator.
@@ -301,9 +302,13 @@ def _end_sessions(session: Session, staff_id: str, at: datetime) -> None:
         session.add(open_session)
 
 
-def link_identity(session: Session, *, staff_id: str, subject: str) -> Staff:
+def link_identity(
+    session: Session, *, staff_id: str, subject: str, linked_by: str, email_enabled: bool = False
+) -> Staff:
     """Link a staff member to the identity provider's subject (`sub`) they sign in as: the only way a sign-in
-    becomes a staff member. Linking a new subject ends the sessions of the old one."""
+    becomes a staff member. Linking a new subject ends the sessions of the old one. The member and their teams'
+    coordinators are told, in the same transaction: a link is what an administrator would misuse to act as
+    someone, and they are who would notice."""
     staff = _existing_staff(session, staff_id)
     if staff.role is StaffRole.SERVICE:
         raise InvalidInputError(
@@ -316,8 +321,31 @@ def link_identity(session: Session, *, staff_id: str, subject: str) -> Staff:
         _end_sessions(session, staff_id, datetime.now(UTC))
     staff.oidc_subject = subject
     session.add(staff)
+    _tell_of_link(session, staff, linked_by=linked_by, email_enabled=email_enabled)
     session.commit()
     return staff
+
+
+def _tell_of_link(session: Session, staff: Staff, *, linked_by: str, email_enabled: bool) -> None:
+    from records.outbox import coordinator_staff, write_team_notice
+
+    teams = sorted(session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff.staff_id)).all())
+    recipients = [(staff, teams[0] if teams else "")]
+    told = {staff.staff_id, linked_by}
+    for team in teams:
+        for coordinator in coordinator_staff(session, team):  # type: ignore[arg-type]
+            if coordinator.staff_id not in told:
+                told.add(coordinator.staff_id)
+                recipients.append((coordinator, team))
+    write_team_notice(
+        session,  # type: ignore[arg-type]
+        NotificationKind.IDENTITY_LINKED,
+        recipients=recipients,
+        key=f"identity-linked:{staff.staff_id}:{secrets.token_hex(8)}",
+        email_enabled=email_enabled,
+        staff=staff.staff_id,
+        changed_by=linked_by,
+    )
 
 
 def unlink_identity(session: Session, *, staff_id: str) -> Staff:

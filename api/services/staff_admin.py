@@ -57,11 +57,21 @@ async def create(*, session: Session, admin: StaffMember, body: StaffCreate) -> 
     return created
 
 
-async def link_identity(*, session: Session, admin: StaffMember, staff_id: str, subject: str) -> StaffIdentityLinked:
+async def link_identity(
+    *, session: Session, admin: StaffMember, staff_id: str, subject: str, email_enabled: bool
+) -> StaffIdentityLinked:
     """Link the identity a person signs in as to their staff account: checked by the administrator, once (a
-    name claim alone never makes anyone staff). The audit names the member, never the subject."""
+    name claim alone never makes anyone staff). The audit names the member, never the subject; the member and
+    their coordinators are told."""
     async with audited(session, admin, f"link_identity:{staff_id}"):
-        await asyncio.to_thread(staff_service.link_identity, session, staff_id=staff_id, subject=subject)
+        await asyncio.to_thread(
+            staff_service.link_identity,
+            session,
+            staff_id=staff_id,
+            subject=subject,
+            linked_by=admin.staff_id,
+            email_enabled=email_enabled,
+        )
     log.info("%s linked a sign-in identity to %s", admin.staff_id, staff_id)
     return StaffIdentityLinked(staff_id=staff_id, sign_in_linked=True)
 

@@ -29,6 +29,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    officers = op.get_bind().execute(sa.text("SELECT count(*) FROM staff WHERE role = 'DPO'")).scalar()
+    if officers:
+        # The code before 1.1 cannot load them; deactivating is not enough (the row is still read).
+        raise RuntimeError(
+            f"{officers} data protection officer account(s) exist: remove them before downgrading below 1_1_0"
+        )
     op.execute(sa.text("DELETE FROM notification WHERE pathway_id IS NULL"))
     with op.batch_alter_table("notification", schema=None) as batch_op:
         batch_op.alter_column("pathway_id", existing_type=sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False)

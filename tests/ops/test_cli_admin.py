@@ -64,6 +64,34 @@ def test_migrate_then_the_first_administrator_gets_a_token_and_people_none(tmp_p
     assert refused.returncode == 2 and "people make their own API tokens" in refused.stderr
 
 
+def test_linking_a_sign_in_identity_on_the_command_line_is_audited_and_told(tmp_path: Path) -> None:
+    from models.tables import AuditLogEntry, Notification
+
+    url = f"sqlite:///{tmp_path / 'pathways.db'}"
+    for args in (
+        ("migrate",),
+        ("team", "add", "--team-id", "eura-worktime", "--name", "Eura work-ability team"),
+        ("staff", "add", "--staff-id", "nurse.aalto", "--name", "Aino", "--role", "professional", "--team",
+         "eura-worktime"),
+        ("staff", "add", "--staff-id", "coord.aalto", "--name", "Kari", "--role", "coordinator", "--team",
+         "eura-worktime", "--sign-in-subject", "sub-coordinator"),
+    ):  # fmt: skip
+        done = cli(url, *args)
+        assert done.returncode == 0, done.stderr
+    linked = cli(url, "staff", "link", "--staff-id", "nurse.aalto", "--subject", "sub-nurse")
+    assert linked.returncode == 0 and "they and their coordinators are told" in linked.stdout, linked.stderr
+    taken = cli(url, "staff", "link", "--staff-id", "nurse.aalto", "--subject", "sub-coordinator")
+    assert taken.returncode == 1 and "already linked to staff member coord.aalto" in taken.stderr
+    with database_session(url) as session:
+        lines = [(line.staff_id, line.action, line.outcome) for line in session.exec(select(AuditLogEntry))]
+        told = sorted(row.recipient for row in session.exec(select(Notification)) if row.kind == "identity_linked")
+    assert lines == [
+        ("ops.cli", "link_identity:nurse.aalto", "ok"),
+        ("ops.cli", "link_identity:nurse.aalto", "rejected"),
+    ]
+    assert told == ["coord.aalto", "nurse.aalto"]
+
+
 def test_a_service_account_has_its_actions_and_purpose_and_an_unknown_action_is_refused(tmp_path: Path) -> None:
     url, token = _with_service(tmp_path)
     with database_session(url) as session:

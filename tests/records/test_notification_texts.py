@@ -29,13 +29,18 @@ def test_every_kind_is_worded_for_staff_for_partners_or_for_the_team() -> None:
 
 
 @pytest.mark.parametrize("kind", TEAM_KINDS)
-def test_a_team_notice_names_the_partner_and_who_changed_it_in_three_languages(kind: NotificationKind) -> None:
+def test_a_team_or_account_notice_names_what_changed_and_who_changed_it_in_three_languages(
+    kind: NotificationKind,
+) -> None:
     texts = [
-        notification_texts.render_team_notice(kind, language, team=TEAM, partner="kela-demo", changed_by="aino.aalto")
+        notification_texts.render_team_notice(
+            kind, language, team=TEAM, partner="kela-demo", staff="niina.virtanen", changed_by="aino.aalto"
+        )
         for language in Language
     ]
     for text in texts:
-        assert "kela-demo" in text.subject and "aino.aalto" in text.body and TEAM in text.body
+        assert "aino.aalto" in text.body
+        assert ("kela-demo" in text.subject and TEAM in text.body) or "niina.virtanen" in text.subject
         assert "{" not in text.subject + text.body
     assert len({text.subject for text in texts}) == 3 and len({text.body for text in texts}) == 3
 
