@@ -1,0 +1,104 @@
+"""Work ability measured (issue 36): the client's Work Ability Score and Goal Attainment Scaling, computed in
+one place for the rules, the record, the reports and the FHIR export.
+
+- **Work Ability Score (WAS)**: the first item of the Work Ability Index (FIOH): the client's own rating of
+  their current work ability against their lifetime best, an integer 0-10. Published bands: poor 0-5,
+  moderate 6-7, good or excellent 8-10. "The client did not want to answer" is an answer, not a gap.
+- **Goal Attainment Scaling (GAS)**: each goal has five described levels, -2 ... +2, with 0 the expected
+  outcome; a pathway's goals combine into a T-score (Kiresuk and Sherman 1968): mean 50, standard deviation
+  10 when goals are attained as expected, with the usual inter-goal correlation rho = 0.3.
+
+Pure functions and value types only: no I/O, deterministic, so workflow code may use them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from enum import StrEnum
+
+from pydantic import Field, model_validator
+
+from models.pathway import ContractModel
+
+WAS_MIN, WAS_MAX = 0, 10
+GAS_LEVELS = (-2, -1, 0, 1, 2)
+GAS_EXPECTED = 0
+# The correlation between goals' attainment assumed by the T-score (Kiresuk and Sherman's usual value).
+GAS_GOAL_CORRELATION = 0.3
+# A change of this many points or more is counted as an improvement in the reports.
+WAS_MEANINGFUL_CHANGE = 2
+
+
+class WorkAbilityBand(StrEnum):
+    POOR = "poor"  # 0-5
+    MODERATE = "moderate"  # 6-7
+    GOOD = "good"  # 8-10: good or excellent
+
+
+class WorkAbilityAnswer(ContractModel):
+    """The client's answer to "your current work ability against your lifetime best, 0-10": a score, or the
+    client's choice not to answer (which is recorded as such, never as a missing value)."""
+
+    score: int | None = Field(default=None, ge=WAS_MIN, le=WAS_MAX, strict=True)
+    declined: bool = Field(default=False, description="The client did not want to answer.")
+
+    @model_validator(mode="after")
+    def _score_or_declined(self) -> WorkAbilityAnswer:
+        if (self.score is None) == (not self.declined):
+            raise ValueError("give the score (an integer 0-10) or declined: true, not both")
+        return self
+
+
+def work_ability_band(score: int) -> WorkAbilityBand:
+    """The published band of a Work Ability Score."""
+    if not WAS_MIN <= score <= WAS_MAX:
+        raise ValueError(f"a Work Ability Score is an integer {WAS_MIN}-{WAS_MAX}, not {score}")
+    if score <= 5:
+        return WorkAbilityBand.POOR
+    if score <= 7:
+        return WorkAbilityBand.MODERATE
+    return WorkAbilityBand.GOOD
+
+
+class WorkAbilityChange(StrEnum):
+    IMPROVED = "improved"  # by WAS_MEANINGFUL_CHANGE points or more
+    WORSENED = "worsened"  # by any point
+    UNCHANGED = "unchanged"  # within the meaningful change, not lower
+
+
+def work_ability_change(first: int, last: int) -> WorkAbilityChange:
+    """How the score moved from the first answer to the last, as the reports count it."""
+    if last - first >= WAS_MEANINGFUL_CHANGE:
+        return WorkAbilityChange.IMPROVED
+    if last < first:
+        return WorkAbilityChange.WORSENED
+    return WorkAbilityChange.UNCHANGED
+
+
+def gas_t_score(
+    levels: Sequence[int], weights: Sequence[float] | None = None, *, correlation: float = GAS_GOAL_CORRELATION
+) -> float:
+    """The Goal Attainment Scaling T-score of a pathway's goals (Kiresuk and Sherman):
+
+        T = 50 + 10 * sum(w_i * x_i) / sqrt((1 - rho) * sum(w_i^2) + rho * (sum(w_i))^2)
+
+    with x_i the attained level of goal i (-2 ... +2), w_i its weight (1 unless given) and rho the assumed
+    correlation between goals. Every goal at its expected level (0) gives 50."""
+    if not levels:
+        raise ValueError("a T-score needs at least one scored goal")
+    if any(level not in GAS_LEVELS for level in levels):
+        raise ValueError(
+            f"a GAS level is one of {GAS_LEVELS}, not {[level for level in levels if level not in GAS_LEVELS]}"
+        )
+    weights = [1.0] * len(levels) if weights is None else list(weights)
+    if len(weights) != len(levels) or any(weight <= 0 for weight in weights):
+        raise ValueError("one positive weight per goal")
+    weighted = sum(weight * level for weight, level in zip(weights, levels, strict=True))
+    spread = math.sqrt((1 - correlation) * sum(weight**2 for weight in weights) + correlation * sum(weights) ** 2)
+    return 50 + 10 * weighted / spread
+
+
+def at_or_above_expected(level: int) -> bool:
+    """A goal attained at least as expected (the share the reports show)."""
+    return level >= GAS_EXPECTED
