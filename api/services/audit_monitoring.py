@@ -155,7 +155,7 @@ def signals(session: Session, *, since: datetime, until: datetime) -> list[Signa
             .where(condition)
             .group_by(col(line.staff_id))
         )
-        return [tuple(row) for row in session.exec(statement)]  # type: ignore[call-overload, misc]
+        return [tuple(row) for row in session.exec(statement)]  # type: ignore[call-overload]
 
     for staff_id, count, first, last in grouped(col(line.outcome).in_(REFUSED_OUTCOMES), func.count()):
         found.append(

@@ -137,11 +137,11 @@ def update_partner(
     if secret is not None or any(getattr(partner, name) != value for name, value in destination_before.items()):
         colleagues = [
             (coordinator, team_id)
-            for coordinator in coordinator_staff(session, team_id)  # type: ignore[arg-type]
+            for coordinator in coordinator_staff(session, team_id)
             if coordinator.staff_id != changed_by
         ]
         write_team_notice(
-            session,  # type: ignore[arg-type]
+            session,
             NotificationKind.PARTNER_DESTINATION_CHANGED,
             recipients=colleagues,
             key=f"partner-destination:{team_id}/{partner_id}:{uuid.uuid4().hex}",

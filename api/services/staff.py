@@ -333,12 +333,12 @@ def _tell_of_link(session: Session, staff: Staff, *, linked_by: str, email_enabl
     recipients = [(staff, teams[0] if teams else "")]
     told = {staff.staff_id, linked_by}
     for team in teams:
-        for coordinator in coordinator_staff(session, team):  # type: ignore[arg-type]
+        for coordinator in coordinator_staff(session, team):
             if coordinator.staff_id not in told:
                 told.add(coordinator.staff_id)
                 recipients.append((coordinator, team))
     write_team_notice(
-        session,  # type: ignore[arg-type]
+        session,
         NotificationKind.IDENTITY_LINKED,
         recipients=recipients,
         key=f"identity-linked:{staff.staff_id}:{secrets.token_hex(8)}",

@@ -160,10 +160,11 @@ async def test_the_officer_reads_no_client_data_and_no_one_else_reads_the_whole_
         in (await api.get(f"/pathways/{pathway_id}", headers=officer.auth)).json()["detail"]
     )
     # Nor through the Temporal Web UI's codec (served where keys are set; its gate is the same for every app).
-    member = StaffMember(OFFICER, "Privacy Officer", StaffRole.DPO, frozenset())
+    signed_in = StaffMember(OFFICER, "Privacy Officer", StaffRole.DPO, frozenset())
     with pytest.raises(ForbiddenError, match="reads no client data"):
-        await get_codec_reader(member)
-    assert await PathwayCodecAccess(lambda: sqlite_engine).readable(member, {pathway_id, "other-workflow"}) == set()
+        await get_codec_reader(signed_in)
+    access = PathwayCodecAccess(lambda: sqlite_engine)
+    assert await access.readable(signed_in, {pathway_id, "other-workflow"}) == set()
     for member in (org.nurse, org.coordinator, org.admin):
         response = await api.get("/audit", headers=member.auth)
         assert response.status_code == 403

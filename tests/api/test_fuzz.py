@@ -137,14 +137,15 @@ def _other_roles(database_url: str) -> dict[str, str]:
 
     engine = build_engine(database_url)
     try:
-        common = {"teams": [], "language": Language.FI, "email": None}
+
+        def person(staff_id: str, role: StaffRole) -> str:
+            return add_staff(
+                engine, staff_id=staff_id, display_name=staff_id, role=role, teams=[], language=Language.FI, email=None
+            )
+
         return {
-            "admin": add_staff(
-                engine, staff_id="fuzz.admin", display_name="Fuzz admin", role=StaffRole.ADMIN, **common
-            ),
-            "data_protection_officer": add_staff(
-                engine, staff_id="fuzz.dpo", display_name="Fuzz DPO", role=StaffRole.DPO, **common
-            ),
+            "admin": person("fuzz.admin", StaffRole.ADMIN),
+            "data_protection_officer": person("fuzz.dpo", StaffRole.DPO),
             "service": add_service_account(
                 engine,
                 staff_id="fuzz.integration",
@@ -223,10 +224,10 @@ def test_stateful_scenarios_follow_the_links_through_real_pathways_for_every_rol
     failures: list[str] = []
     scenarios_run = 0
 
-    class Scenarios(schema.as_state_machine()):  # type: ignore[misc, valid-type]
+    class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Case[Any]) -> None:
             # The role's real token replaces a generated one, so each scenario acts as that role throughout.
-            case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+            case.headers["Authorization"] = f"Bearer {token}"
             # Realistic seeds where a random value would only ever meet "not your team": a referral and a
             # partner go to the team the staff are in, so the scenario's next steps reach what they made. The
             # stateless pass above fuzzes the teams themselves.
