@@ -34,6 +34,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis.errors import Flaky
+from requests.structures import CaseInsensitiveDict
 from schemathesis import Case, GenerationMode
 from schemathesis.specs.openapi.checks import ignored_auth, positive_data_acceptance
 
@@ -227,7 +228,10 @@ def test_stateful_scenarios_follow_the_links_through_real_pathways_for_every_rol
     class Scenarios(schema.as_state_machine()):  # type: ignore[misc]
         def before_call(self, case: Case[Any]) -> None:
             # The role's real token replaces a generated one, so each scenario acts as that role throughout.
-            case.headers["Authorization"] = f"Bearer {token}"
+            # Assigned, not changed in place: schemathesis tracks a case's containers by assignment.
+            headers = CaseInsensitiveDict(case.headers or {})
+            headers["Authorization"] = f"Bearer {token}"
+            case.headers = headers
             # Realistic seeds where a random value would only ever meet "not your team": a referral and a
             # partner go to the team the staff are in, so the scenario's next steps reach what they made. The
             # stateless pass above fuzzes the teams themselves.
