@@ -29,7 +29,8 @@ from web.app import create_app as create_web_app
 
 LINK_SECRET = "partner-link-secret-for-the-tests-0123456789"
 KELA = "kela-satakunta"
-PUBLIC_URL = "http://pathways.test"
+# On this machine: the test's webhook receiver listens here too (PATHWAYS_WEBHOOK_LOOPBACK is for one machine only).
+PUBLIC_URL = "http://localhost:8000"
 
 
 @pytest.fixture
