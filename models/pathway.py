@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # --------------------------------------------------------------------------------------------------
 # Vocabulary (English glossary of DOMAIN.md)
@@ -379,8 +379,24 @@ def is_pathway_id(value: str) -> bool:
     return bool(_PATHWAY_ID.match(value))
 
 
+# Dates and durations a pathway can hold: a deadline is a date plus a duration, and a date near year 9999 plus
+# days overflows (found by the stateful fuzzing: a demo policy of a million days answered 500). Far beyond
+# any pathway, well inside what dates can do.
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+LONGEST_DURATION = timedelta(days=3660)
+
+
 class ContractModel(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False, use_enum_values=False)
+
+    @model_validator(mode="after")
+    def _dates_and_durations_in_range(self) -> Any:
+        for name, value in self.__dict__.items():
+            if isinstance(value, datetime) and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+                raise ValueError(f"{name} must be in the years {EARLIEST_YEAR}-{LATEST_YEAR}")
+            if isinstance(value, timedelta) and abs(value) > LONGEST_DURATION:
+                raise ValueError(f"{name} can be at most {LONGEST_DURATION.days} days")
+        return self
 
 
 class ServicePeriod(ContractModel):

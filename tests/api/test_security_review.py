@@ -300,3 +300,24 @@ async def test_every_read_of_a_pathway_names_its_purpose_and_the_api_refuses_one
     assert (org.nurse.staff_id, "read_pathway", "ok", "client_work") in reads
     assert (org.social_worker.staff_id, "read_pathway", "ok", "team_review") in reads
     assert all(purpose for _, _, outcome, purpose in reads if outcome == "ok"), reads
+
+
+async def test_a_date_or_duration_beyond_any_pathway_is_refused_before_it_can_overflow_a_deadline(
+    api: httpx.AsyncClient, org: Org
+) -> None:
+    """Found by the stateful fuzzing: a demo policy of a million days made the intake answer 500 (a deadline
+    past year 9999); a goal dated 9999-12-31 would have failed its pathway's every task the same way."""
+    huge = intake_body(org.team, demo=True, policy={"triage_due_after": "P999999D"})
+    refused = await api.post("/pathways", json=huge, headers=org.nurse.auth)
+    assert refused.status_code == 422 and "triage_due_after can be at most 3660 days" in refused.text
+    far = await api.post(
+        "/pathways", json=intake_body(org.team, referred_at="1066-10-14T09:00:00Z"), headers=org.nurse.auth
+    )
+    assert far.status_code == 422 and "referred_at must be in the years 1900-2199" in far.text
+    pathway_id = ok(await api.post("/pathways", json=intake_body(org.team), headers=org.nurse.auth), 201)["pathway_id"]
+    goal = await api.post(
+        f"/pathways/{pathway_id}/goals",
+        json={"text": "Back to work", "target_date": "9999-12-31T00:00:00Z"},
+        headers=org.nurse.auth,
+    )
+    assert goal.status_code == 422 and "target_date must be in the years 1900-2199" in goal.text
