@@ -88,27 +88,17 @@ def link_identity(engine: Engine, *, staff_id: str, subject: str, email_enabled:
     from api.services import audit
 
     with Session(engine) as session:
+        outcome = audit.AuditOutcome.REJECTED
         try:
             staff_service.link_identity(
                 session, staff_id=staff_id, subject=subject, linked_by=COMMAND_LINE, email_enabled=email_enabled
             )
-        except Exception:
-            session.rollback()
+            outcome = audit.AuditOutcome.OK
+        finally:
+            session.rollback()  # nothing pending after a commit; a refusal's half-done change goes
             audit.record(
-                session,
-                staff_id=COMMAND_LINE,
-                pathway_id=None,
-                action=f"link_identity:{staff_id}",
-                outcome=audit.AuditOutcome.REJECTED,
+                session, staff_id=COMMAND_LINE, pathway_id=None, action=f"link_identity:{staff_id}", outcome=outcome
             )
-            raise
-        audit.record(
-            session,
-            staff_id=COMMAND_LINE,
-            pathway_id=None,
-            action=f"link_identity:{staff_id}",
-            outcome=audit.AuditOutcome.OK,
-        )
 
 
 def add_service_account(

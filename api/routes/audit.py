@@ -36,17 +36,7 @@ async def audit_trail(
     entries = await asyncio.to_thread(
         audit.entries_for, grant.session, pathway_id=grant.pathway_id, limit=limit, offset=offset
     )
-    return [
-        schemas.AuditEntryPublic(
-            at=entry.at,
-            staff_id=entry.staff_id,
-            pathway_id=entry.pathway_id,
-            action=entry.action,
-            purpose=entry.purpose,
-            outcome=entry.outcome,
-        )
-        for entry in entries
-    ]
+    return [_public(entry) for entry in entries]
 
 
 # -- log monitoring across teams (the data protection officer) ------------------------------------------------
