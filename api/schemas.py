@@ -27,7 +27,7 @@ from models.pathway import (
     TriageRoute,
 )
 from models.process import ActionAnswer, Deadline, RecordDelay
-from models.record import PathwayRecord
+from models.record import PathwayMeasures, PathwayRecord
 from models.tables import StaffRole
 
 T = TypeVar("T")
@@ -100,6 +100,11 @@ class PathwayRead(PathwayRecord):
     )
     available_actions: list[OfferedAction] = Field(
         default=[], description="What the signed-in member may do on the pathway now, from the actions' declarations."
+    )
+    measures: PathwayMeasures = Field(
+        default_factory=PathwayMeasures,
+        description="Work ability as measured: the Work Ability Score's first and latest answers and their change, "
+        "the GAS goals scored and their T-score.",
     )
 
 

@@ -26,6 +26,10 @@ What goes in (the DOMAIN.md mapping):
   partner `Organization` as performer, the client's `Consent` as supporting information) with the `Task`
   that follows the provider's answers (requested, accepted, rejected, in-progress, completed, cancelled).
 - `Consent`: each consent to share with a partner, its scopes, period and withdrawal.
+- `Observation` (category survey): each Work Ability Score answer (an integer 0-10, or `dataAbsentReason`
+  asked-declined), its band as the interpretation; each GAS score, focused on its `Goal`. Both name the
+  episode by the standard `workflow-episodeOfCare` extension. A GAS goal's `Goal` carries the expected
+  level as its target, the five levels and the baseline as notes, and its scores as `outcomeReference`.
 - `Patient`, `Practitioner`, `Organization`: thin resources that exist so every reference resolves inside
   the bundle. The client is there only as the pseudonymous reference; staff by staff id and display name.
 
@@ -47,6 +51,7 @@ from urllib.parse import quote
 
 from fhir.resources.R4B.bundle import Bundle
 
+from models.measures import GAS_EXPECTED, GasOccasion, WorkAbilityBand, work_ability_band
 from models.pathway import (
     ClosureReason,
     ConsentScope,
@@ -58,7 +63,7 @@ from models.pathway import (
     Stage,
     looks_like_personal_identity_code,
 )
-from models.record import ConsentRecord, FollowUpRecord, PathwayRecord
+from models.record import ConsentRecord, FollowUpRecord, GoalRecord, PathwayRecord
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,11 @@ class FhirSystems:
     def organisation(self) -> str:
         return self.system("organisation")
 
+    @property
+    def measure(self) -> str:
+        """The deployment's code system for the measures it records (the Work Ability Score, GAS levels)."""
+        return self.system("measure")
+
 
 @dataclass(frozen=True)
 class FhirExportInput:
@@ -154,6 +164,20 @@ TEAM_REVIEW_DECISION_SYSTEM = f"{NAMESPACE}:team-review-decision"
 CONSENT_SCOPE_SYSTEM = f"{NAMESPACE}:consent-scope"
 REFERRAL_STATUS_SYSTEM = f"{NAMESPACE}:referral-status"
 PATHWAY_STAGE_EXTENSION = f"{NAMESPACE}:fhir:extension:pathway-stage"
+WORK_ABILITY_BAND_SYSTEM = f"{NAMESPACE}:work-ability-band"
+WORK_ABILITY_OCCASION_SYSTEM = f"{NAMESPACE}:work-ability-occasion"
+GAS_OCCASION_SYSTEM = f"{NAMESPACE}:gas-occasion"
+# The measures' codes (code, display), in the deployment's measure code system (`FhirSystems.measure`).
+WORK_ABILITY_SCORE = (
+    "work-ability-score",
+    "Work Ability Score: current work ability against the lifetime best, 0-10 (WAI item 1)",
+)
+GAS_ATTAINMENT = ("gas-attainment", "Goal Attainment Scaling level, -2 to +2 (0 = the expected outcome)")
+_BAND_NAMES = {
+    WorkAbilityBand.POOR: "Poor (0-5)",
+    WorkAbilityBand.MODERATE: "Moderate (6-7)",
+    WorkAbilityBand.GOOD: "Good or excellent (8-10)",
+}
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -162,6 +186,11 @@ CONSENT_ACTION_CODES = "http://terminology.hl7.org/CodeSystem/consentaction"
 ACT_CODES = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
 PARTICIPATION_TYPE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
 GOAL_ACHIEVEMENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/goal-achievement"
+OBSERVATION_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+SURVEY_CATEGORY = {"coding": [{"system": OBSERVATION_CATEGORY, "code": "survey", "display": "Survey"}]}
+DATA_ABSENT_REASON = "http://terminology.hl7.org/CodeSystem/data-absent-reason"
+# The standard extension that places a resource in an episode of care (Observation has no element for it).
+EPISODE_OF_CARE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/workflow-episodeOfCare"
 
 # Seeds every resource id: uuid5(pathway, item) keeps ids stable over repeated exports.
 _ID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_URL, NAMESPACE)
@@ -210,6 +239,18 @@ def episode_status(stage: Stage, closure_reason: ClosureReason | None = None) ->
     if stage is Stage.CLOSED:
         return "finished" if closure_reason in _FINISHED_CLOSURES else "cancelled"
     return _OPEN_STAGE_STATUS[stage]
+
+
+def gas_achievement(level: int, baseline: int, *, final: bool) -> str:
+    """Goal.achievementStatus of a GAS goal from its attained level: the expected level (0) or above is
+    achieved; below it, the final score is not-achieved, a review's says how it moves from the baseline."""
+    if level >= GAS_EXPECTED:
+        return "achieved"
+    if final:
+        return "not-achieved"
+    if level > baseline:
+        return "improving"
+    return "no-change" if level == baseline else "worsening"
 
 
 def referral_status(state: PathwayRecord) -> str:
@@ -538,8 +579,81 @@ class _PathwayExport:
             }
             if goal.target_date is not None:
                 resource["target"] = [{"dueDate": goal.target_date.date()}]
+            if goal.is_gas:
+                self._gas_goal(goal, resource, closed)
             references.append(self.bundle.add("Goal", f"goal:{goal.goal_id}", resource))
         return references
+
+    def _gas_goal(self, goal: GoalRecord, resource: dict[str, Any], closed: bool) -> None:
+        """A GAS goal: the expected level (0) as its target, its five levels and the baseline as notes, the
+        achievement from the attained level, and each score an Observation focused on the goal."""
+        target: dict[str, Any] = {"measure": self._measure_code(GAS_ATTAINMENT), "detailInteger": GAS_EXPECTED}
+        if goal.target_date is not None:
+            target["dueDate"] = goal.target_date.date()
+        resource["target"] = [target]
+        resource["note"] = [
+            {"text": redact(f"GAS {level:+d}: {text}" if level else f"GAS 0 (expected): {text}")}
+            for level, text in goal.gas_levels()
+        ]
+        resource["note"].append({"text": f"GAS level at the start: {goal.gas_baseline:+d}"})
+        attained = goal.attained_level
+        final = any(score.occasion is GasOccasion.CLOSING for score in goal.scores)
+        if attained is not None:
+            achievement = gas_achievement(attained, goal.gas_baseline or 0, final=final)
+            resource["achievementStatus"] = _concept(
+                GOAL_ACHIEVEMENT_SYSTEM, achievement, achievement.replace("-", " ")
+            )
+            if final:
+                resource["lifecycleStatus"] = "completed"
+        goal_reference = {"reference": self.bundle.url("Goal", f"goal:{goal.goal_id}"), "type": "Goal"}
+        outcomes = []
+        for index, score in enumerate(goal.scores):
+            observation: dict[str, Any] = {
+                "status": "final",
+                "category": [SURVEY_CATEGORY],
+                "code": self._measure_code(GAS_ATTAINMENT),
+                "subject": self.patient(),
+                "focus": [goal_reference],
+                "effectiveDateTime": score.scored_at,
+                "performer": [self.practitioner(score.scored_by)],
+                "valueInteger": score.level,
+                "extension": [self._episode_extension()],
+            }
+            if score.occasion is GasOccasion.CLOSING:
+                observation["method"] = _concept(GAS_OCCASION_SYSTEM, score.occasion.value, "Final attainment")
+            outcomes.append(self.bundle.add("Observation", f"gas:{goal.goal_id}:{index}", observation))
+        if outcomes:
+            resource["outcomeReference"] = outcomes
+
+    def _measure_code(self, measure: tuple[str, str]) -> dict[str, Any]:
+        """A measure's code in the deployment's code system, with its display."""
+        code, display = measure
+        return _concept(self.systems.measure, code, display)
+
+    def _episode_extension(self) -> dict[str, Any]:
+        return {"url": EPISODE_OF_CARE_EXTENSION, "valueReference": self.episode_reference}
+
+    def work_ability_observations(self) -> None:
+        """Each Work Ability Score answer: the score as an integer, or the client's choice not to answer as a
+        data-absent reason; its band as the interpretation; the episode by the standard workflow extension."""
+        for answer in self.state.work_ability:
+            observation: dict[str, Any] = {
+                "status": "final",
+                "category": [SURVEY_CATEGORY],
+                "code": self._measure_code(WORK_ABILITY_SCORE),
+                "subject": self.patient(),
+                "effectiveDateTime": answer.asked_at,
+                "performer": [self.practitioner(answer.asked_by)],
+                "extension": [self._episode_extension()],
+                "method": _concept(WORK_ABILITY_OCCASION_SYSTEM, answer.occasion.value),
+            }
+            if answer.score is None:
+                observation["dataAbsentReason"] = _concept(DATA_ABSENT_REASON, "asked-declined", "Asked But Declined")
+            else:
+                observation["valueInteger"] = answer.score
+                band = work_ability_band(answer.score)
+                observation["interpretation"] = [_concept(WORK_ABILITY_BAND_SYSTEM, band.value, _BAND_NAMES[band])]
+            self.bundle.add("Observation", f"was:{answer.sequence}", observation)
 
     def care_plan(self, care_team: dict[str, Any] | None, goals: list[dict[str, Any]]) -> dict[str, Any] | None:
         plan = self.state.plan
@@ -812,6 +926,7 @@ class _PathwayExport:
         self.investigation_tasks(referral)
         self.team_review_tasks(referral)
         self.referrals_out(care_plan, self.consents())
+        self.work_ability_observations()
         # The episode first: a reader looking for "the pathway" finds it at once.
         entries = sorted(self.bundle.entries(), key=lambda e: e["resource"]["resourceType"] != "EpisodeOfCare")
         return {

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 from pydantic import Field, field_validator, model_validator
 
+from models.measures import GasOccasion, WorkAbilityAnswer, WorkAbilityOccasion
 from models.pathway import (
     CLIENT_REFERENCE_PATTERN,
     PARTNER_ACTOR_PREFIX,
@@ -21,6 +22,7 @@ from models.pathway import (
     ConsentTerms,
     ContactChannel,
     ContractModel,
+    GasLevel,
     GoalTerms,
     ItemId,
     Language,
@@ -167,8 +169,71 @@ class WithdrawHandover(ContractModel):
 
 
 class SetGoal(GoalTerms):
+    """The client's own goal; with the five described levels and the baseline, a Goal Attainment Scaling goal
+    (the levels in the client's words too, `target_date` its review date)."""
+
     goal_id: ItemId | None = Field(default=None, description="Given to update an existing goal; absent adds one.")
     text: NoteText = free_text(description="The client's own goal, in the client's own words.")
+    gas_much_less: ShortText | None = free_text(default=None, description="GAS level -2: much less than expected.")
+    gas_less: ShortText | None = free_text(default=None, description="GAS level -1: less than expected.")
+    gas_expected: ShortText | None = free_text(default=None, description="GAS level 0: the expected outcome.")
+    gas_more: ShortText | None = free_text(default=None, description="GAS level +1: more than expected.")
+    gas_much_more: ShortText | None = free_text(default=None, description="GAS level +2: much more than expected.")
+
+    @model_validator(mode="after")
+    def _gas_complete(self) -> SetGoal:
+        levels = self.gas_level_texts()
+        given = [text is not None for text in levels.values()]
+        if not any(given) and self.gas_baseline is None:
+            return self
+        if not all(given):
+            missing = ", ".join(name for name, text in levels.items() if text is None)
+            raise ValueError(f"a GAS goal describes all five levels: {missing} missing")
+        if self.gas_baseline is None:
+            raise ValueError("a GAS goal needs gas_baseline: the client's level at the start (-2 or -1)")
+        if self.gas_baseline >= 0:
+            raise ValueError("gas_baseline is -2 or -1: the level at the start is below the expected outcome (0)")
+        if self.target_date is None:
+            raise ValueError("a GAS goal needs target_date: the date its attainment is reviewed")
+        return self
+
+    def gas_level_texts(self) -> dict[str, str | None]:
+        """The five level descriptions, from -2 to +2, by field name."""
+        return {name: getattr(self, name) for name in GAS_LEVEL_FIELDS}
+
+
+# The GAS level descriptions' fields, from level -2 to +2.
+GAS_LEVEL_FIELDS = ("gas_much_less", "gas_less", "gas_expected", "gas_more", "gas_much_more")
+
+
+class ScoreGoal(ContractModel):
+    """The attainment of a GAS goal, scored with the client at a review or at closing."""
+
+    goal_id: ItemId
+    attainment: GasLevel = Field(
+        description="The level attained: -2 much less than expected ... 0 as expected ... +2 much more (an integer)."
+    )
+    occasion: GasOccasion = GasOccasion.REVIEW
+    next_review_at: datetime | None = Field(
+        default=None, description="The next review date (a review only); absent: no further review is scheduled."
+    )
+    note: NoteText | None = free_text(default=None)
+
+    @model_validator(mode="after")
+    def _next_review_for_a_review(self) -> ScoreGoal:
+        if self.occasion is GasOccasion.CLOSING and self.next_review_at is not None:
+            raise ValueError("next_review_at is for a review; the closing score is the last")
+        return self
+
+
+class RecordWorkAbility(WorkAbilityAnswer):
+    """The client's own Work Ability Score (0-10 against their lifetime best), or their choice not to answer;
+    who asked is the staff member recording it."""
+
+    occasion: WorkAbilityOccasion | None = Field(
+        default=None, description="When in the pathway it was asked; absent: from the pathway's stage."
+    )
+    asked_at: datetime | None = Field(default=None, description="When the client answered; defaults to now.")
 
 
 class AddInvestigation(ContractModel):

@@ -31,11 +31,14 @@ from models.actions import (
     RecordFeedback,
     RecordFollowUp,
     RecordOutcome,
+    RecordWorkAbility,
     RequestTeamReview,
+    ScoreGoal,
     SetGoal,
     TeamReviewDecisionFacts,
     WithdrawConsent,
 )
+from models.measures import WorkAbilityOccasion
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
@@ -68,6 +71,8 @@ class EventKind(StrEnum):
     CASE_MANAGER_CHANGED = "case_manager_changed"
     GOAL_SET = "goal_set"
     GOAL_UPDATED = "goal_updated"
+    GOAL_ATTAINMENT_SCORED = "goal_attainment_scored"
+    WORK_ABILITY_RECORDED = "work_ability_recorded"
     INVESTIGATION_ADDED = "investigation_added"
     INVESTIGATION_COMPLETED = "investigation_completed"
     ASSESSMENT_COMPLETED = "assessment_completed"
@@ -178,6 +183,20 @@ class GoalSet(EventBase, SetGoal):
 
     kind: Literal[EventKind.GOAL_SET, EventKind.GOAL_UPDATED] = EventKind.GOAL_SET
     goal_id: str
+
+
+class GoalAttainmentScored(EventBase, ScoreGoal):
+    """A GAS goal's attainment scored with the client (at a review, or the closing score)."""
+
+    kind: Literal[EventKind.GOAL_ATTAINMENT_SCORED] = EventKind.GOAL_ATTAINMENT_SCORED
+
+
+class WorkAbilityRecorded(EventBase, RecordWorkAbility):
+    """The client's own Work Ability Score, or their choice not to answer; `actor` is who asked."""
+
+    kind: Literal[EventKind.WORK_ABILITY_RECORDED] = EventKind.WORK_ABILITY_RECORDED
+    occasion: WorkAbilityOccasion
+    asked_at: datetime
 
 
 class InvestigationAdded(EventBase, AddInvestigation):
@@ -409,6 +428,8 @@ PathwayEvent = Annotated[
     | CaseManagerAssigned
     | CaseManagerChanged
     | GoalSet
+    | GoalAttainmentScored
+    | WorkAbilityRecorded
     | InvestigationAdded
     | InvestigationCompleted
     | AssessmentCompleted
@@ -481,6 +502,11 @@ def summarize(event: PathwayEvent) -> str:
             return f"Client's goal set ({event.goal_id[:8]})"
         case GoalSet():
             return f"Client's goal {'achieved' if event.achieved else 'updated'} ({event.goal_id[:8]})"
+        case GoalAttainmentScored():
+            return f"GAS goal scored {event.attainment:+d} at {event.occasion.value} ({event.goal_id[:8]})"
+        case WorkAbilityRecorded():
+            answer = "declined to answer" if event.declined else f"{event.score}/10"
+            return f"Work Ability Score at {event.occasion.value}: {answer}"
         case InvestigationAdded():
             return f"Investigation ordered ({event.investigation_id[:8]})"
         case InvestigationCompleted():

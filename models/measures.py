@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from pydantic import Field, model_validator
 
-from models.pathway import ContractModel
+from models.pathway import ContractModel, Stage
 
 WAS_MIN, WAS_MAX = 0, 10
 GAS_LEVELS = (-2, -1, 0, 1, 2)
@@ -36,6 +36,43 @@ class WorkAbilityBand(StrEnum):
     GOOD = "good"  # 8-10: good or excellent
 
 
+class WorkAbilityOccasion(StrEnum):
+    """When in the pathway the client was asked (the seeds' flow asks at each of these; any follow-up may)."""
+
+    REFERRAL = "referral"
+    TRIAGE = "triage"
+    ASSESSMENT = "assessment"
+    PLAN = "plan"
+    FOLLOW_UP = "follow_up"
+    OUTCOME = "outcome"
+    SUSTAINMENT_END = "sustainment_end"
+
+
+# The occasion an answer is filed under when staff do not name one: the moment of the pathway it was given in.
+_OCCASION_OF_STAGE = {
+    Stage.AWAITING_TRIAGE: WorkAbilityOccasion.TRIAGE,
+    Stage.ASSESSMENT: WorkAbilityOccasion.ASSESSMENT,
+    Stage.PLANNING: WorkAbilityOccasion.PLAN,
+    Stage.IN_SERVICES: WorkAbilityOccasion.FOLLOW_UP,
+    Stage.SUSTAINMENT: WorkAbilityOccasion.FOLLOW_UP,
+}
+
+
+def occasion_at(stage: Stage) -> WorkAbilityOccasion:
+    """The occasion of an answer given at this stage, when staff did not name it."""
+    return _OCCASION_OF_STAGE.get(stage, WorkAbilityOccasion.FOLLOW_UP)
+
+
+# Answers that count as the start and as the end of a pathway in the reports (the first and the last of these).
+START_OCCASIONS = frozenset({WorkAbilityOccasion.REFERRAL, WorkAbilityOccasion.TRIAGE, WorkAbilityOccasion.ASSESSMENT})
+END_OCCASIONS = frozenset({WorkAbilityOccasion.OUTCOME, WorkAbilityOccasion.SUSTAINMENT_END})
+
+
+class GasOccasion(StrEnum):
+    REVIEW = "review"  # at a review date along the way
+    CLOSING = "closing"  # the final attainment, at the outcome or when the pathway closes
+
+
 class WorkAbilityAnswer(ContractModel):
     """The client's answer to "your current work ability against your lifetime best, 0-10": a score, or the
     client's choice not to answer (which is recorded as such, never as a missing value)."""
@@ -46,7 +83,9 @@ class WorkAbilityAnswer(ContractModel):
     @model_validator(mode="after")
     def _score_or_declined(self) -> WorkAbilityAnswer:
         if (self.score is None) == (not self.declined):
-            raise ValueError("give the score (an integer 0-10) or declined: true, not both")
+            raise ValueError(
+                "give the score (an integer 0-10), or declined: true when the client did not want to answer; not both"
+            )
         return self
 
 

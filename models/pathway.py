@@ -124,6 +124,7 @@ class TeamReviewCause(StrEnum):
     TRANSITION_UNDECIDED = "transition_undecided"
     HANDOVER_STALLED = "handover_stalled"
     REFERRAL_UNANSWERED = "referral_unanswered"
+    GOAL_REVIEW_OVERDUE = "goal_review_overdue"
 
 
 class TeamReviewDecision(StrEnum):
@@ -165,6 +166,7 @@ class DeadlineKind(StrEnum):
     INVESTIGATION_OVERDUE = "investigation_overdue"
     INVESTIGATION_ESCALATION = "investigation_escalation"
     GOAL_REVIEW = "goal_review"
+    GOAL_REVIEW_ESCALATION = "goal_review_escalation"
     TEAM_REVIEW_STALLED = "team_review_stalled"
     # Safe transitions: an open service transition, a pending hand-over, a referral out, a network meeting.
     TRANSITION_REMINDER = "transition_reminder"
@@ -410,12 +412,24 @@ class ServicePeriod(ContractModel):
     remote: bool = False
 
 
+# A Goal Attainment Scaling level: -2 much less than expected, 0 the expected outcome, +2 much more.
+GasLevel = Annotated[int, Field(ge=-2, le=2, strict=True)]
+
+
 class GoalTerms(ContractModel):
     """A client's goal as the process keeps it (its text, the client's own words, is in the action and the
-    record only)."""
+    record only). A goal with `gas_baseline` is a Goal Attainment Scaling goal: its review date
+    (`target_date`) reminds and escalates, and its attainment is scored at reviews and at closing."""
 
-    target_date: datetime | None = None
+    target_date: datetime | None = Field(default=None, description="The goal's date; for a GAS goal its review date.")
     achieved: bool = False
+    gas_baseline: GasLevel | None = Field(
+        default=None, description="For a GAS goal: the client's level at the start, -2 or -1 (0 is the expected level)."
+    )
+
+    @property
+    def is_gas(self) -> bool:
+        return self.gas_baseline is not None
 
 
 class ConsentTerms(ContractModel):

@@ -28,6 +28,7 @@ from models.events import (
     FeedbackRecorded,
     FollowUpRecorded,
     FollowUpReminderSent,
+    GoalAttainmentScored,
     GoalSet,
     HandoverEnded,
     HandoverProposed,
@@ -53,6 +54,17 @@ from models.events import (
     TransitionDecided,
     TransitionOpened,
     Triaged,
+    WorkAbilityRecorded,
+)
+from models.measures import (
+    GasOccasion,
+    WorkAbilityBand,
+    WorkAbilityChange,
+    WorkAbilityOccasion,
+    at_or_above_expected,
+    gas_t_score,
+    work_ability_band,
+    work_ability_change,
 )
 from models.pathway import (
     ContactChannel,
@@ -184,11 +196,72 @@ class AssessmentRecord(ProcessAssessment):
     triage_note: str | None = None
 
 
+class GoalScoreRecord(ContractModel):
+    level: int
+    occasion: GasOccasion
+    scored_at: datetime
+    scored_by: str
+    note: str | None = None
+
+
 class GoalRecord(ProcessGoal):
     text: str
     set_at: datetime
     set_by: str
     updated_at: datetime
+    gas_much_less: str | None = None
+    gas_less: str | None = None
+    gas_expected: str | None = None
+    gas_more: str | None = None
+    gas_much_more: str | None = None
+    scores: list[GoalScoreRecord] = Field(default=[], description="The GAS attainment scored, oldest first.")
+
+    def gas_levels(self) -> list[tuple[int, str]]:
+        """A GAS goal's five described levels, -2 to +2 (empty for a plain goal)."""
+        texts = (self.gas_much_less, self.gas_less, self.gas_expected, self.gas_more, self.gas_much_more)
+        return [(level, text) for level, text in zip(range(-2, 3), texts, strict=True) if text is not None]
+
+    @property
+    def attained_level(self) -> int | None:
+        """The goal's attainment as it stands: the closing score if there is one, else the latest review's."""
+        closing = [score for score in self.scores if score.occasion is GasOccasion.CLOSING]
+        latest = closing[-1] if closing else (self.scores[-1] if self.scores else None)
+        return latest.level if latest else None
+
+
+class WorkAbilityRecord(ContractModel):
+    """One answer of the client to the Work Ability Score question (a score, or declined)."""
+
+    sequence: int
+    occasion: WorkAbilityOccasion
+    asked_at: datetime
+    asked_by: str
+    score: int | None = None
+    declined: bool = False
+
+    @property
+    def band(self) -> WorkAbilityBand | None:
+        return work_ability_band(self.score) if self.score is not None else None
+
+
+class PathwayMeasures(ContractModel):
+    """The pathway's work ability as measured, derived from the record in one place for the API, the pages,
+    the reports and the FHIR export."""
+
+    work_ability_first: WorkAbilityRecord | None = Field(default=None, description="The first scored answer.")
+    work_ability_latest: WorkAbilityRecord | None = Field(default=None, description="The latest scored answer.")
+    work_ability_change: WorkAbilityChange | None = Field(
+        default=None, description="From the first scored answer to the latest (improved: by 2 points or more)."
+    )
+    work_ability_declined: int = Field(default=0, description="Answers where the client did not want to answer.")
+    gas_goals: int = 0
+    gas_goals_scored: int = 0
+    gas_goals_at_or_above_expected: int = 0
+    gas_t_score: float | None = Field(default=None, description="Over the scored GAS goals (Kiresuk and Sherman).")
+
+
+# The Work Ability Score answers a record keeps: the first always (the baseline), then the latest.
+MAX_WORK_ABILITY_ANSWERS = 40
 
 
 class InvestigationRecord(ProcessInvestigation):
@@ -261,6 +334,10 @@ class PathwayRecord(ContractModel):
     case_manager_history: list[CaseManagerPeriod] = []
     assessments: list[AssessmentRecord] = Field(default=[], description="The first, then any reassessments.")
     goals: list[GoalRecord] = []
+    work_ability: list[WorkAbilityRecord] = Field(
+        default=[],
+        description=f"The Work Ability Score answers: the first, then the latest {MAX_WORK_ABILITY_ANSWERS - 1}.",
+    )
     investigations: list[InvestigationRecord] = []
     plan: PlanRecord | None = None
     services: list[ServiceRecord] = []
@@ -292,6 +369,40 @@ class PathwayRecord(ContractModel):
     @property
     def assessment(self) -> AssessmentRecord | None:
         return self.assessments[-1] if self.assessments else None
+
+    def gas_goals(self) -> list[GoalRecord]:
+        return [goal for goal in self.goals if goal.is_gas]
+
+    def gas_t_score(self) -> float | None:
+        """The pathway's GAS T-score over its scored GAS goals (None before any is scored)."""
+        levels = self._gas_levels_attained()
+        return round(gas_t_score(levels), 1) if levels else None
+
+    def _gas_levels_attained(self) -> list[int]:
+        return [level for goal in self.gas_goals() if (level := goal.attained_level) is not None]
+
+    def work_ability_scores(self) -> list[WorkAbilityRecord]:
+        """The answers that gave a score (declined ones are on record but have no value)."""
+        return [answer for answer in self.work_ability if answer.score is not None]
+
+    def measured(self) -> PathwayMeasures:
+        scored = self.work_ability_scores()
+        first, latest = (scored[0], scored[-1]) if scored else (None, None)
+        levels = self._gas_levels_attained()
+        return PathwayMeasures(
+            work_ability_first=first,
+            work_ability_latest=latest,
+            work_ability_change=(
+                work_ability_change(first.score, latest.score)  # type: ignore[arg-type]
+                if first is not None and latest is not None and len(scored) > 1
+                else None
+            ),
+            work_ability_declined=sum(1 for answer in self.work_ability if answer.declined),
+            gas_goals=len(self.gas_goals()),
+            gas_goals_scored=len(levels),
+            gas_goals_at_or_above_expected=sum(1 for level in levels if at_or_above_expected(level)),
+            gas_t_score=self.gas_t_score(),
+        )
 
     def pending_team_reviews(self) -> list[TeamReviewRecord]:
         return [review for review in self.team_reviews if review.decided_at is None]
@@ -536,16 +647,48 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                     text=event.text,
                     target_date=event.target_date,
                     achieved=event.achieved,
+                    gas_baseline=event.gas_baseline,
                     set_at=event.at,
                     set_by=event.actor,
                     updated_at=event.at,
+                    **event.gas_level_texts(),
                 )
             )
         case GoalSet():
             for goal in record.goals:
                 if goal.goal_id == event.goal_id:
                     goal.text, goal.target_date, goal.achieved = event.text, event.target_date, event.achieved
+                    goal.gas_baseline = event.gas_baseline
+                    for name, text in event.gas_level_texts().items():
+                        setattr(goal, name, text)
                     goal.updated_at = event.at
+        case GoalAttainmentScored():
+            for goal in record.goals:
+                if goal.goal_id == event.goal_id:
+                    goal.scores.append(
+                        GoalScoreRecord(
+                            level=event.attainment,
+                            occasion=event.occasion,
+                            scored_at=event.at,
+                            scored_by=event.actor,
+                            note=event.note,
+                        )
+                    )
+                    goal.target_date = event.next_review_at
+                    goal.updated_at = event.at
+        case WorkAbilityRecorded():
+            record.work_ability.append(
+                WorkAbilityRecord(
+                    sequence=event.sequence,
+                    occasion=event.occasion,
+                    asked_at=event.asked_at,
+                    asked_by=event.actor,
+                    score=event.score,
+                    declined=event.declined,
+                )
+            )
+            if len(record.work_ability) > MAX_WORK_ABILITY_ANSWERS:
+                del record.work_ability[1]  # the first answer is the baseline: kept for good
         case InvestigationAdded():
             record.investigations.append(
                 InvestigationRecord(

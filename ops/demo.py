@@ -22,6 +22,7 @@ from temporalio.client import Client, WorkflowHandle
 
 from models import actions as fields
 from models.actions import Intake
+from models.measures import WorkAbilityOccasion
 from models.pathway import (
     AssessmentLevel,
     ContactChannel,
@@ -129,6 +130,7 @@ class _Progress:
 
     handle: WorkflowHandle[Any, Any]
     service_ids: list[str]
+    gas_goal_id: str | None = None
 
 
 Step = Callable[[_Progress], Awaitable[Any]]
@@ -139,6 +141,8 @@ def _do(actor: DemoStaffMember, action: BaseModel) -> Step:
         answer = await act(progress.handle, BY_FIELDS[type(action)], actor=actor.staff_id, fields=action)
         if isinstance(action, fields.SetPlan):
             progress.service_ids = list(answer.created_ids)
+        if isinstance(action, fields.SetGoal) and action.gas_baseline is not None:
+            progress.gas_goal_id = answer.created_ids[0]
         return answer
 
     return step
@@ -170,6 +174,38 @@ def _triage(route: TriageRoute, case_manager: DemoStaffMember, level: Assessment
 
 def _goal(actor: DemoStaffMember, text: str) -> Step:
     return _do(actor, fields.SetGoal(text=text))
+
+
+def _work_ability(actor: DemoStaffMember, score: int | None, occasion: WorkAbilityOccasion) -> Step:
+    """The client's own Work Ability Score, or None: the client did not want to answer."""
+    return _do(actor, fields.RecordWorkAbility(score=score, declined=score is None, occasion=occasion))
+
+
+def _gas_goal(actor: DemoStaffMember) -> Step:
+    """A GAS goal in the client's words, its review in eight weeks."""
+    return _do(
+        actor,
+        fields.SetGoal(
+            text="Demo GAS goal: take part in a work try-out.",
+            target_date=datetime.now(UTC) + timedelta(weeks=8),
+            gas_baseline=-1,
+            gas_much_less="Demo: I do not leave home on weekdays.",
+            gas_less="Demo: I visit the work activity centre once a week.",
+            gas_expected="Demo: I take part in a work try-out two days a week.",
+            gas_more="Demo: I take part in a work try-out three days a week.",
+            gas_much_more="Demo: I work part-time.",
+        ),
+    )
+
+
+def _score_first_gas_goal(actor: DemoStaffMember, attainment: int) -> Step:
+    async def step(progress: _Progress) -> ActionAnswer:
+        assert progress.gas_goal_id is not None, "a GAS goal is set before it is scored"
+        next_review = datetime.now(UTC) + timedelta(weeks=8)
+        action = fields.ScoreGoal(goal_id=progress.gas_goal_id, attainment=attainment, next_review_at=next_review)
+        return await act(progress.handle, BY_FIELDS[fields.ScoreGoal], actor=actor.staff_id, fields=action)
+
+    return step
 
 
 def _complete_assessment(actor: DemoStaffMember) -> Step:
@@ -225,6 +261,7 @@ def demo_pathways() -> list[tuple[Intake, list[Step]]]:
             ),
             [
                 _triage(TriageRoute.EXTENDED_ASSESSMENT, SOCIAL_WORKER, AssessmentLevel.BASIC),
+                _work_ability(COORDINATOR, None, WorkAbilityOccasion.TRIAGE),
                 _goal(SOCIAL_WORKER, "Demo goal: find out what kind of work I can still do."),
                 _do(
                     SOCIAL_WORKER,
@@ -243,9 +280,14 @@ def demo_pathways() -> list[tuple[Intake, list[Step]]]:
             ),
             [
                 _triage(TriageRoute.HEALTH_CHECK, NURSE),
+                _work_ability(COORDINATOR, 4, WorkAbilityOccasion.TRIAGE),
                 _goal(NURSE, "Demo goal: return to working life part-time within a year."),
+                _gas_goal(NURSE),
                 _complete_assessment(NURSE),
+                _work_ability(NURSE, 5, WorkAbilityOccasion.ASSESSMENT),
                 *_plan_steps(NURSE),
+                _work_ability(NURSE, 5, WorkAbilityOccasion.PLAN),
+                _score_first_gas_goal(NURSE, -1),
                 _do(NURSE, fields.RecordFollowUp(channel=ContactChannel.PHONE, note="Demo: the first week went well.")),
             ],
         ),
@@ -258,9 +300,12 @@ def demo_pathways() -> list[tuple[Intake, list[Step]]]:
             ),
             [
                 _triage(TriageRoute.EXTENDED_ASSESSMENT, SOCIAL_WORKER, AssessmentLevel.SPECIALIST),
+                _work_ability(COORDINATOR, 3, WorkAbilityOccasion.TRIAGE),
                 _goal(SOCIAL_WORKER, "Demo goal: start vocational studies."),
+                _gas_goal(SOCIAL_WORKER),
                 _complete_assessment(SOCIAL_WORKER),
                 *_plan_steps(SOCIAL_WORKER),
+                _score_first_gas_goal(SOCIAL_WORKER, 0),
                 _service(SOCIAL_WORKER, 0, ServiceStatusChange.COMPLETED),
                 _do(
                     SOCIAL_WORKER,
@@ -268,6 +313,7 @@ def demo_pathways() -> list[tuple[Intake, list[Step]]]:
                         solution=LongTermSolution.STUDIES, description="Demo: accepted to a vocational college."
                     ),
                 ),
+                _work_ability(SOCIAL_WORKER, 7, WorkAbilityOccasion.OUTCOME),
             ],
         ),
         (

@@ -262,6 +262,81 @@ def _trends(report: OutcomeReport, lang: str = "en", code: Labeler = None) -> Fi
     return figure
 
 
+def _work_ability(report: OutcomeReport, lang: str = "en", code: Labeler = None) -> Figure:
+    """The Work Ability Score at the start and the end by band, its change, and the GAS goals."""
+    figures = report.work_ability
+    figure = Figure(figsize=A4_LANDSCAPE, layout="constrained")
+    FigureCanvasAgg(figure)
+    figure.suptitle(
+        gettext(lang, "Work ability: the client's own score and goal attainment"), fontsize=14, fontweight="bold"
+    )
+    bands_axes, change_axes, gas_axes = figure.subplots(1, 3)
+    bands = ("poor", "moderate", "good")
+    if figures.start.count or figures.end.count:
+        positions = list(range(len(bands)))
+        for offset, part, name, color in (
+            (-0.2, figures.start, gettext(lang, "at the start"), _BLUE),
+            (0.2, figures.end, gettext(lang, "at the end"), _GREEN),
+        ):
+            bars = bands_axes.barh(
+                [p + offset for p in positions],
+                [part.bands.get(b, 0) for b in bands],
+                height=0.4,
+                color=color,
+                label=name,
+            )
+            bands_axes.bar_label(bars, padding=3)
+        bands_axes.set_yticks(positions, [(code or _label)(band) for band in bands])
+        bands_axes.invert_yaxis()
+        bands_axes.legend(frameon=False)
+        bands_axes.spines[["top", "right"]].set_visible(False)
+        _title(
+            bands_axes,
+            gettext(lang, "Work Ability Score by band"),
+            gettext(lang, "pathways; {missing} without a score").format(missing=figures.without_measure),
+        )
+    else:
+        _empty(bands_axes, gettext(lang, "Work Ability Score by band"), lang)
+    change = figures.change
+    if change.pathways:
+        moves = ("improved", "unchanged", "worsened")
+        _bars(
+            change_axes,
+            [gettext(lang, "Improved"), gettext(lang, "Unchanged"), gettext(lang, "Worsened")],
+            [100 * (getattr(change, move).share or 0.0) for move in moves],
+            _ORANGE,
+            "{:.0f} %",
+            code=str,
+        )
+        _title(
+            change_axes,
+            gettext(lang, "Change from start to end"),
+            gettext(lang, "of {count} pathways with both; improved: 2 points or more").format(count=change.pathways),
+        )
+    else:
+        _empty(change_axes, gettext(lang, "Change from start to end"), lang)
+    gas = figures.gas
+    if gas.goals_scored:
+        reached = gas.at_or_above_expected.count
+        _bars(
+            gas_axes,
+            [gettext(lang, "at or above expected"), gettext(lang, "below expected")],
+            [float(reached), float(gas.goals_scored - reached)],
+            _GREEN,
+            code=str,
+        )
+        _title(
+            gas_axes,
+            gettext(lang, "GAS goals scored"),
+            gettext(lang, "T-score median {median} over {count} pathways").format(
+                median=gas.t_score_median, count=gas.t_score_pathways
+            ),
+        )
+    else:
+        _empty(gas_axes, gettext(lang, "GAS goals scored"), lang)
+    return figure
+
+
 def _table_pages(report: OutcomeReport, lang: str = "en") -> list[Figure]:
     rows = report_rows(report)
     pages = []
@@ -292,6 +367,7 @@ def render_pdf(report: OutcomeReport, language: str = "en", code: Labeler = None
         for figure in (
             _overview(report, language, code),
             _trends(report, language, code),
+            _work_ability(report, language, code),
             *_table_pages(report, language),
         ):
             pdf.savefig(figure)

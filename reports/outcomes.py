@@ -48,6 +48,7 @@ from reports.measures import (
     share,
 )
 from reports.programme import ProgrammeFigures, programme_figures
+from reports.work_ability import WorkAbilityFigures, pathway_measures, work_ability_figures, work_ability_rows
 
 _SECONDS_PER_DAY = 86400.0
 
@@ -115,6 +116,7 @@ class OutcomeReport(BaseModel):
     feedback: FeedbackFigures
     continuity: ServiceContinuity
     programme: ProgrammeFigures = Field(description="Trends, teams side by side, backlog, caseload, services.")
+    work_ability: WorkAbilityFigures = Field(description="The Work Ability Score and the GAS goals (issue 36).")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -187,6 +189,7 @@ def outcome_report(
     solution_at_closure: list[str] = []
     held_solutions: list[str] = []
     ratings: list[int] = []
+    measured = []
     cohort = 0
 
     for rows in by_pathway.values():
@@ -203,10 +206,13 @@ def outcome_report(
             organisations[referral.details["referring_organisation"]] += 1
 
         triage = next((row for row in rows if row.kind == EventKind.TRIAGED), None)
+        route_chosen = ""
         if triage is not None:
             to_triage.append(days_between(referred_at, triage.at))
             route, level = triage.details.get("route", ""), triage.details.get("assessment_level", "")
-            routes[f"{route}:{level}" if level else route] += 1
+            route_chosen = f"{route}:{level}" if level else route
+            routes[route_chosen] += 1
+        measured.append(pathway_measures(rows, team=referral.team, route=route_chosen))
         assessment = next((row for row in rows if row.stage == Stage.ASSESSMENT), None)
         if assessment is not None:
             to_assessment.append(days_between(referred_at, assessment.at))
@@ -250,6 +256,7 @@ def outcome_report(
     )
     return OutcomeReport(
         programme=programme,
+        work_ability=work_ability_figures(measured),
         team=team,
         period_from=period_from,
         period_to=period_to,
@@ -377,6 +384,7 @@ def report_rows(report: OutcomeReport) -> list[tuple[str, str, str, str]]:
         ("continuity", "transitions_without_gap_share", "", continuity.transitions_without_gap.share),
     ]
     rows += _programme_rows(report.programme)
+    rows += work_ability_rows(report.work_ability)
     return [(section, measure, category, _value(value)) for section, measure, category, value in rows]
 
 

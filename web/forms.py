@@ -44,13 +44,31 @@ LONG_TEXT = {
     "agenda",
 }
 SERVICE_ROWS = 3  # empty rows a plan form offers for new services
+# The Work Ability Score is asked as one labelled radio group, 0-10 or "did not want to answer" (never a
+# slider): `score` carries the choice, and `declined` is folded into it.
+SCALE_FIELDS = {"score"}
+FOLDED_INTO_SCALE = {"declined"}
+DECLINED = "declined"
+# GAS levels, chosen from a radio group -2 ... +2 (the baseline from -2 and -1 only).
+LEVEL_FIELDS = {"attainment": (-2, -1, 0, 1, 2), "gas_baseline": (-2, -1)}
+
+
+def gas_level_names(language: str) -> dict[int, str]:
+    """The five GAS levels in words, -2 ... +2."""
+    return {
+        -2: gettext(language, "much less than expected"),
+        -1: gettext(language, "less than expected"),
+        0: gettext(language, "the expected outcome"),
+        1: gettext(language, "more than expected"),
+        2: gettext(language, "much more than expected"),
+    }
 
 
 @dataclass
 class Field:
     name: str
     label: str
-    widget: str  # text, textarea, select, checkbox, datetime, date, number, days, hidden
+    widget: str  # text, textarea, select, checkbox, datetime, date, number, days, hidden, scale, levels
     required: bool
     choices: list[tuple[str, str]] = field(default_factory=list)
     value: str = ""
@@ -87,6 +105,12 @@ def _widget(name: str, annotation: Any) -> str:
     inner, _ = _unwrap(annotation)
     if name in HIDDEN:
         return "hidden"
+    if name in SCALE_FIELDS:
+        return "scale"
+    if name in FOLDED_INTO_SCALE:
+        return "folded"
+    if name in LEVEL_FIELDS:
+        return "levels"
     if name in STAFF_FIELDS:
         return "staff"
     if name in PARTNER_FIELDS:
@@ -119,6 +143,16 @@ def describe(model: type[BaseModel], language: str, *, skip: set[str] | None = N
         inner, _optional = _unwrap(annotation)
         widget = _widget(name, annotation)
         options = choices(inner, language) if widget == "select" else []
+        if widget == "folded":
+            continue
+        if widget == "scale":
+            options = [(str(score), str(score)) for score in range(11)]
+            options.append((DECLINED, gettext(language, "The client did not want to answer")))
+        if widget == "levels":
+            names = gas_level_names(language)
+            options = [
+                (str(level), f"{level:+d} {names[level]}" if level else f"0 {names[0]}") for level in LEVEL_FIELDS[name]
+            ]
         if widget == "choices":
             enum = _enum_list(annotation)
             assert enum is not None
@@ -145,7 +179,7 @@ def _value(widget: str, raw: str | None) -> Any:
         return _parse_local(raw + "T00:00")
     if widget == "days":
         return timedelta(days=float(raw))
-    if widget == "number":
+    if widget in ("number", "levels"):
         return int(raw)
     return raw
 
@@ -160,6 +194,18 @@ def values_from(model: type[BaseModel], form: dict[str, str], *, prefix: str = "
             continue
         if widget == "checkbox":
             values[name] = key in form
+            continue
+        if widget == "folded":
+            continue
+        if widget == "scale":
+            raw = (form.get(key) or "").strip()
+            if raw == DECLINED:
+                values["declined"] = True
+            elif raw:
+                try:
+                    values[name] = int(raw)
+                except ValueError:
+                    raise FormErrors({name: "not a valid value"}) from None
             continue
         if widget == "choices":
             enum = _enum_list(info.annotation)

@@ -10,6 +10,7 @@ from api.services.audit import AuditOutcome
 from api.services.audit_monitoring import SignalKind
 from core.i18n import pgettext
 from models.events import EventKind
+from models.measures import GasOccasion, WorkAbilityBand, WorkAbilityChange, WorkAbilityOccasion
 from models.pathway import (
     AssessmentLevel,
     ClosureReason,
@@ -107,6 +108,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "transition_undecided": "Service transition not decided",
         "handover_stalled": "Hand-over not taken over",
         "referral_unanswered": "Referral not answered",
+        "goal_review_overdue": "GAS goal review overdue",
     },
     TeamReviewDecision: {
         "continue": "Continue as planned",
@@ -143,6 +145,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "investigation_overdue": "Investigation overdue",
         "investigation_escalation": "Investigation overdue: to the team",
         "goal_review": "Review the goal",
+        "goal_review_escalation": "GAS goal review overdue: to the team",
         "team_review_stalled": "Team review waiting",
         "transition_reminder": "Decide the service transition",
         "transition_escalation": "Service transition: to the team",
@@ -296,7 +299,21 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "referral_withdrawn": "Referral withdrawn",
         "network_meeting_scheduled": "Network meeting scheduled",
         "network_meeting_held": "Network meeting held",
+        "goal_attainment_scored": "GAS goal scored",
+        "work_ability_recorded": "Work Ability Score recorded",
     },
+    WorkAbilityOccasion: {
+        "referral": "At referral",
+        "triage": "At triage",
+        "assessment": "At the assessment",
+        "plan": "At the plan",
+        "follow_up": "At a follow-up",
+        "outcome": "At the long-term solution",
+        "sustainment_end": "At the end of following the solution",
+    },
+    WorkAbilityBand: {"poor": "Poor (0-5)", "moderate": "Moderate (6-7)", "good": "Good or excellent (8-10)"},
+    GasOccasion: {"review": "At a review", "closing": "Final (at closing)"},
+    WorkAbilityChange: {"improved": "improved by 2 points or more", "worsened": "worsened", "unchanged": "unchanged"},
 }
 
 # Form fields, by name (the same name means the same thing in every action).
@@ -364,6 +381,18 @@ FIELDS: dict[str, str] = {
     "next_meeting_at": "Next meeting",
     "role": "Role",
     "staff_id": "Team member",
+    "score": "Work Ability Score",
+    "declined": "The client did not want to answer",
+    "occasion": "Occasion",
+    "asked_at": "Asked",
+    "attainment": "Attainment",
+    "next_review_at": "Next review",
+    "gas_baseline": "GAS level at the start",
+    "gas_much_less": "GAS -2: much less than expected",
+    "gas_less": "GAS -1: less than expected",
+    "gas_expected": "GAS 0: the expected outcome",
+    "gas_more": "GAS +1: more than expected",
+    "gas_much_more": "GAS +2: much more than expected",
 }
 
 

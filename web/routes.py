@@ -48,7 +48,7 @@ from models.pathway import Stage
 from models.process import ActionWarning, WarningCode
 from models.tables import Staff, StaffRole, StaffTeam
 from records.store import PathwayQuery
-from web import forms
+from web import forms, work_ability
 from web.coverage import service_coverage
 from web.deps import LANGUAGE_COOKIE, FormToken, PageDep, get_web_staff
 from web.labels import choices, code_label
@@ -350,6 +350,10 @@ async def _pathway_page(
     staff_choices = await asyncio.to_thread(_team_staff, grant.session, grant.pathway.team)
     partner_choices = await asyncio.to_thread(_team_partners, grant.session, grant.pathway.team)
     offered = _action_forms(page, record, staff_choices, partner_choices)
+    asked_at = work_ability.ASKS_WORK_ABILITY.get(done or "")
+    if asked_at is not None and "record_work_ability" in offered and not values:
+        # The seeds' flow asks for the client's Work Ability Score here: its form opens, the occasion chosen.
+        values = {"record_work_ability:": {"occasion": asked_at.value, "_open": "1"}}
     # A refusal of an action whose form is not on the page (a stale page, the stage moved on) is said at the top.
     stray = [
         message
@@ -440,9 +444,11 @@ def _action_route(action: StaffAction[Any]) -> None:
             field = getattr(err, "field", "")
             return await _refused(request, page, grant, client, sealer, action, form, {field: err.detail}, 409)
         warnings = _warnings_query(answer.warnings)
+        # Where the seeds' flow asks for the Work Ability Score, the page opens at its form.
+        anchor = "record_work_ability" if action.name in work_ability.ASKS_WORK_ABILITY else action.name
         return RedirectResponse(
             f"/app/pathways/{grant.pathway_id}?done={action.name}&purpose={_acting_purpose(page, grant)}"
-            f"{warnings}#{action.name}",
+            f"{warnings}#{anchor}",
             status_code=303,
         )
 

@@ -20,7 +20,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 from core.i18n import LOCALES, datetime_local_value, format_date, format_datetime, gettext, translations
 from models.actions import PlannedServiceInput
 from models.events import EventKind
-from web import forms
+from web import forms, work_ability
 from web.labels import code_label, field_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -53,6 +53,7 @@ def environment(language: str) -> Environment:
         new_key=lambda: f"web-{uuid.uuid4().hex}",
         plan_rows=lambda record, posted: forms.plan_rows(record, posted, language),
         service_fields=forms.describe(PlannedServiceInput, language),
+        work_ability_chart=work_ability.chart,
     )
     return env
 

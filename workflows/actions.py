@@ -100,6 +100,10 @@ def _consent_in_force(record: PathwayRecord, staff_id: str) -> bool:
     return any(consent.withdrawn_at is None for consent in record.consents)
 
 
+def _gas_goal_open(record: PathwayRecord, staff_id: str) -> bool:
+    return record.case_manager is not None and any(goal.is_gas for goal in record.goals)
+
+
 def _referral_open(record: PathwayRecord, staff_id: str) -> bool:
     return any(referral.status.value in ("sent", "accepted", "started") for referral in record.referrals)
 
@@ -174,6 +178,27 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         stages=OPEN_STAGES,
         checks=rules.validate_set_goal,
         apply=rules.set_goal,
+    ),
+    StaffAction(
+        name="score_goal",
+        fields=fields.ScoreGoal,
+        path="goals/{goal_id}/attainment",
+        summary="Score a GAS goal's attainment with the client, at a review or at closing",
+        doing="scoring a goal",
+        stages=OPEN_STAGES,
+        checks=rules.validate_score_goal,
+        apply=rules.score_goal,
+        needs=_gas_goal_open,
+    ),
+    StaffAction(
+        name="record_work_ability",
+        fields=fields.RecordWorkAbility,
+        path="work-ability",
+        summary="Record the client's own Work Ability Score (0-10), or that the client did not want to answer",
+        doing="recording the Work Ability Score",
+        stages=OPEN_STAGES,
+        checks=rules.validate_record_work_ability,
+        apply=rules.record_work_ability,
     ),
     StaffAction(
         name="add_investigation",

@@ -41,6 +41,7 @@ OVERDUE_KINDS = frozenset(
         DeadlineKind.REFERRAL_ANSWER_REMINDER,
         DeadlineKind.REFERRAL_ANSWER_ESCALATION,
         DeadlineKind.NETWORK_MEETING_OVERDUE,
+        DeadlineKind.GOAL_REVIEW_ESCALATION,
     }
 )
 
@@ -135,9 +136,14 @@ def _assessment_deadlines(state: ProcessState) -> Iterator[Deadline]:
 def _goal_deadlines(state: ProcessState) -> Iterator[Deadline]:
     if state.case_manager is None:
         return
+    policy = state.policy
     for goal in state.goals:
         if goal.target_date is not None and not goal.achieved:
             yield _deadline(DeadlineKind.GOAL_REVIEW, goal.target_date, goal.target_date, goal.goal_id)
+            if goal.is_gas:
+                # A GAS goal's review is a dated commitment: left unscored, it goes to the team.
+                escalate_at = goal.target_date + policy.commitment_grace + policy.commitment_escalate_after
+                yield _deadline(DeadlineKind.GOAL_REVIEW_ESCALATION, escalate_at, goal.target_date, goal.goal_id)
 
 
 def _team_review_deadlines(state: ProcessState) -> Iterator[Deadline]:

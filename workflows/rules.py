@@ -40,9 +40,11 @@ from models.actions import (
     RecordFollowUp,
     RecordNetworkMeeting,
     RecordOutcome,
+    RecordWorkAbility,
     ReferService,
     RequestTeamReview,
     ScheduleNetworkMeeting,
+    ScoreGoal,
     SetGoal,
     SetPlan,
     Triage,
@@ -63,6 +65,7 @@ from models.events import (
     FeedbackRecorded,
     FollowUpRecorded,
     FollowUpReminderSent,
+    GoalAttainmentScored,
     GoalSet,
     HandoverEnded,
     HandoverProposed,
@@ -89,7 +92,9 @@ from models.events import (
     TransitionDecided,
     TransitionOpened,
     Triaged,
+    WorkAbilityRecorded,
 )
+from models.measures import occasion_at
 from models.pathway import (
     ENDED_SERVICE_STATUSES,
     PARTNER_ACTOR_PREFIX,
@@ -447,12 +452,17 @@ def validate_set_goal(state: ProcessState, action: SetGoal, now: datetime) -> No
 def set_goal(change: Change, action: SetGoal) -> None:
     state = change.state
     if action.goal_id is None:
-        goal = ProcessGoal(goal_id=change.new_item_id(), target_date=action.target_date, achieved=action.achieved)
+        goal = ProcessGoal(
+            goal_id=change.new_item_id(),
+            target_date=action.target_date,
+            achieved=action.achieved,
+            gas_baseline=action.gas_baseline,
+        )
         state.goals.append(goal)
         change.record_action(GoalSet, action, goal_id=goal.goal_id)
     else:
         goal = next(goal for goal in state.goals if goal.goal_id == action.goal_id)
-        goal.target_date, goal.achieved = action.target_date, action.achieved
+        goal.target_date, goal.achieved, goal.gas_baseline = action.target_date, action.achieved, action.gas_baseline
         change.record_action(GoalSet, action, kind=EventKind.GOAL_UPDATED)
     # Achieved goals leave the process first when it holds many (the record keeps them all).
     while len(state.goals) > MAX_GOALS_KEPT:
@@ -460,6 +470,38 @@ def set_goal(change: Change, action: SetGoal) -> None:
         if oldest_achieved is None:
             break
         state.goals.remove(oldest_achieved)
+
+
+def validate_score_goal(state: ProcessState, action: ScoreGoal, now: datetime) -> None:
+    require_case_manager(state, "scoring a goal")
+    goal = next((goal for goal in state.goals if goal.goal_id == action.goal_id), None)
+    refuse_unless(goal is not None, f"no goal {action.goal_id}")
+    assert goal is not None
+    refuse_unless(
+        goal.is_gas, f"goal {action.goal_id} has no GAS levels: describe its five levels and baseline to score it"
+    )
+    if action.next_review_at is not None:
+        refuse_unless(action.next_review_at > now, "next_review_at must be in the future")
+
+
+def score_goal(change: Change, action: ScoreGoal) -> None:
+    """The attainment is on record; the goal's review date moves to the next review (none after the last)."""
+    goal = next(goal for goal in change.state.goals if goal.goal_id == action.goal_id)
+    goal.target_date = action.next_review_at
+    change.record_action(GoalAttainmentScored, action)
+
+
+def validate_record_work_ability(state: ProcessState, action: RecordWorkAbility, now: datetime) -> None:
+    require_not_future(state, now, action.asked_at, "asked_at")
+
+
+def record_work_ability(change: Change, action: RecordWorkAbility) -> None:
+    change.record_action(
+        WorkAbilityRecorded,
+        action,
+        occasion=action.occasion or occasion_at(change.state.stage),
+        asked_at=action.asked_at or change.now,
+    )
 
 
 def validate_add_investigation(state: ProcessState, action: AddInvestigation, now: datetime) -> None:
@@ -1475,6 +1517,10 @@ _ESCALATIONS: dict[DeadlineKind, tuple[TeamReviewCause, str]] = {
     DeadlineKind.REFERRAL_ANSWER_ESCALATION: (
         TeamReviewCause.REFERRAL_UNANSWERED,
         "the provider has not answered the referral",
+    ),
+    DeadlineKind.GOAL_REVIEW_ESCALATION: (
+        TeamReviewCause.GOAL_REVIEW_OVERDUE,
+        "a GAS goal's review is long past its date",
     ),
 }
 

@@ -342,6 +342,7 @@ def _read_model(record: PathwayRecord | None, row: PathwayRow, live: LiveProcess
         )
     return PathwayRead(
         **record.model_dump(),
+        measures=record.measured(),
         team_review_pending=row.team_review_pending,
         overdue=row.overdue,
         next_deadline=None,

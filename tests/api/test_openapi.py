@@ -38,6 +38,8 @@ EXPECTED_ROUTES = {
     ("post", "/teams/{team_id}/handovers"),
     ("post", "/partner/callbacks/referrals"),
     ("post", "/pathways/{pathway_id}/goals"),
+    ("post", "/pathways/{pathway_id}/goals/{goal_id}/attainment"),
+    ("post", "/pathways/{pathway_id}/work-ability"),
     ("post", "/pathways/{pathway_id}/investigations"),
     ("post", "/pathways/{pathway_id}/investigations/{investigation_id}/complete"),
     ("post", "/pathways/{pathway_id}/assessment"),

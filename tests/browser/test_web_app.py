@@ -416,3 +416,46 @@ async def test_the_provider_answers_a_referral_on_the_signed_link_page(
         await context.close()
     await page.goto(f"{stack.api}/app/pathways/{pathway_id}")
     await expect(page.get_by_text("Accepted").first).to_be_visible()
+
+
+async def test_the_work_ability_score_is_chosen_by_keyboard_on_a_phone_and_charted(
+    chromium: Browser, stack: Stack
+) -> None:
+    """The demo's pathway in services (demo-0003) on a 390 px wide phone: the score's radio group fits the
+    screen, is reached with Tab and chosen with the arrow keys, and the answer joins the chart and table."""
+    context = await chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    await context.add_cookies([{"name": "pathways_language", "value": "en", "url": stack.api}])
+    page = await context.new_page()
+    try:
+        await page.goto(f"{stack.api}/auth/login?return_to=/app/")
+        await page.get_by_role("button", name=re.compile("Sign in as Demo public health nurse")).click()
+        await page.wait_for_url(f"{stack.api}/app/")
+        phone = Checked(page, stack, "phone")
+        await phone.goto("/app/pathways/pathway-demo-0003", "work-ability-on-a-phone")
+        chart = page.locator("figure.work-ability")
+        await expect(chart).to_be_visible()
+        await expect(chart.locator("text", has_text="Poor (0-5)")).to_have_count(1)
+
+        form = await open_action(page, "Record the client's Work Ability Score")
+        group = form.get_by_role("group", name="Work Ability Score")
+        await expect(group.get_by_role("radio")).to_have_count(12)
+        fits = await group.evaluate("g => g.scrollWidth <= g.clientWidth && g.getBoundingClientRect().right <= 390")
+        assert fits, "the radio group is wider than the phone's screen"
+        # From the form's summary, Tab into the group (its first radio); the arrow keys move the choice: 0 -> 2.
+        await action(page, "Record the client's Work Ability Score").locator("summary").focus()
+        for _ in range(5):
+            await page.keyboard.press("Tab")
+            if await page.evaluate("document.activeElement.name") == "score":
+                break
+        assert await page.evaluate("document.activeElement.name") == "score", "the scores cannot be reached with Tab"
+        await page.keyboard.press("Space")
+        await page.keyboard.press("ArrowRight")
+        await page.keyboard.press("ArrowRight")
+        assert await page.evaluate("document.activeElement.value") == "2"
+        await expect(group.get_by_role("radio", name="2", exact=True)).to_be_checked()
+        await submit(form, "Record the client's Work Ability Score", page)
+        table = page.locator("table", has=page.locator("caption", has_text="The client's own answers"))
+        await expect(table.locator("tbody tr").last).to_contain_text("2 · Poor (0-5)")
+        await phone.check("work-ability-recorded")
+    finally:
+        await context.close()

@@ -14,6 +14,7 @@ from typing import Any
 from interop.fhir import FhirExportInput, StageChange
 from models import actions as a
 from models.events import Closed, FollowUpRecorded, PathwayEvent, PlanSet
+from models.measures import GasOccasion, WorkAbilityOccasion
 from models.pathway import (
     ClosureReason,
     ContactChannel,
@@ -91,6 +92,27 @@ class StateBuilder:
 
     def goal(self, text: str, achieved: bool = False) -> StateBuilder:
         return self.act(NURSE, a.SetGoal(text=text, achieved=achieved))
+
+    def measured(self, start: int | None = 4, end: int | None = 7) -> StateBuilder:
+        """Work ability measured: a score (or the client's choice not to answer) at triage, a GAS goal scored
+        at a review and at the end, and a score at the long-term solution. Call it right after triage."""
+        self.act(
+            COORDINATOR, a.RecordWorkAbility(score=start, declined=start is None, occasion=WorkAbilityOccasion.TRIAGE)
+        )
+        levels = {name: f"Level {index - 2:+d} in the client's words" for index, name in enumerate(a.GAS_LEVEL_FIELDS)}
+        self.act(
+            NURSE,
+            a.SetGoal(
+                text="Back to work part time", gas_baseline=-1, target_date=self.now + timedelta(days=40), **levels
+            ),
+        )
+        goal_id = self.created[-1]
+        self.later(30)
+        self.act(NURSE, a.ScoreGoal(goal_id=goal_id, attainment=-1, next_review_at=self.now + timedelta(days=60)))
+        self.later(20)
+        self.act(NURSE, a.ScoreGoal(goal_id=goal_id, attainment=1, occasion=GasOccasion.CLOSING))
+        self.act(NURSE, a.RecordWorkAbility(score=end, declined=end is None, occasion=WorkAbilityOccasion.FOLLOW_UP))
+        return self
 
     def in_services(self) -> StateBuilder:
         self.act(NURSE, a.CompleteAssessment(summary="Assessment summary text", recommendation="Recommendation text"))

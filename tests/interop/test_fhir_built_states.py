@@ -8,7 +8,14 @@ from typing import Any
 
 import pytest
 
-from interop.fhir import FhirExportInput, FhirSystems, episode_status, pathway_bundle, pathway_bundle_json
+from interop.fhir import (
+    FhirExportInput,
+    FhirSystems,
+    episode_status,
+    gas_achievement,
+    pathway_bundle,
+    pathway_bundle_json,
+)
 from models.pathway import ClosureReason, LongTermSolution, Stage
 
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
@@ -175,3 +182,57 @@ def test_identifier_systems_and_the_organisation_are_the_deployments() -> None:
     county = resolve(bundle, team["partOf"])
     assert (county["name"], county["identifier"][0]["value"]) == ("Satakunnan hyvinvointialue", "3221356-0")
     assert "urn:workability-pathways:client-reference" not in json.dumps(bundle)
+
+
+def test_work_ability_answers_are_survey_observations_and_a_gas_goal_carries_its_levels_and_scores() -> None:
+    bundle = _export(StateBuilder().later(3).triaged().measured(start=None, end=6).state)
+    resources = [entry["resource"] for entry in bundle["entry"]]
+    episode = next(
+        entry["fullUrl"] for entry in bundle["entry"] if entry["resource"]["resourceType"] == "EpisodeOfCare"
+    )
+    observations = [r for r in resources if r["resourceType"] == "Observation"]
+    answers = [o for o in observations if o["code"]["coding"][0]["code"] == "work-ability-score"]
+    declined, scored = answers
+    assert declined["dataAbsentReason"]["coding"][0]["code"] == "asked-declined" and "valueInteger" not in declined
+    assert scored["valueInteger"] == 6 and scored["interpretation"][0]["coding"][0]["code"] == "moderate"
+    assert scored["category"][0]["coding"][0]["code"] == "survey"
+    assert scored["code"]["coding"][0]["system"] == "urn:workability-pathways:measure"  # the deployment's system
+    assert scored["extension"][0]["valueReference"]["reference"] == episode
+    [goal_entry] = [entry for entry in bundle["entry"] if entry["resource"]["resourceType"] == "Goal"]
+    goal = goal_entry["resource"]
+    assert (
+        goal["target"][0]["detailInteger"] == 0
+        and goal["target"][0]["measure"]["coding"][0]["code"] == "gas-attainment"
+    )
+    assert [note["text"].split(":")[0] for note in goal["note"]] == [
+        "GAS -2",
+        "GAS -1",
+        "GAS 0 (expected)",
+        "GAS +1",
+        "GAS +2",
+        "GAS level at the start",
+    ]
+    assert goal["achievementStatus"]["coding"][0]["code"] == "achieved" and goal["lifecycleStatus"] == "completed"
+    scores = [o for o in observations if o["code"]["coding"][0]["code"] == "gas-attainment"]
+    assert [o["valueInteger"] for o in scores] == [-1, 1]
+    assert all(o["focus"][0]["reference"] == goal_entry["fullUrl"] for o in scores)
+    assert sorted(ref["reference"] for ref in goal["outcomeReference"]) == sorted(
+        entry["fullUrl"] for entry in bundle["entry"] if entry["resource"] in scores
+    )
+
+
+@pytest.mark.parametrize(
+    ("level", "baseline", "final", "expected"),
+    [
+        (0, -1, False, "achieved"),
+        (2, -2, True, "achieved"),
+        (-1, -2, False, "improving"),
+        (-1, -1, False, "no-change"),
+        (-2, -1, False, "worsening"),
+        (-1, -2, True, "not-achieved"),
+    ],
+)
+def test_a_gas_goals_achievement_follows_its_attained_level(
+    level: int, baseline: int, final: bool, expected: str
+) -> None:
+    assert gas_achievement(level, baseline, final=final) == expected

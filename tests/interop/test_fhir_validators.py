@@ -73,6 +73,10 @@ def _shapes() -> dict[str, dict[str, Any]]:
             .closed(ClosureReason.MOVED_AWAY)
             .state
         ),
+        "work-ability-measured": pathway_bundle_json(
+            StateBuilder().later(3).triaged().measured().later(10).in_services().outcome().state
+        ),
+        "work-ability-declined": pathway_bundle_json(StateBuilder().later(3).triaged().measured(start=None).state),
         "referral-and-consent": pathway_bundle_json(
             replace(
                 referred,
@@ -89,6 +93,8 @@ def test_every_shape_of_the_export_passes_both_independent_validators(tmp_path: 
     referral = bundles["referral-and-consent"]
     kinds = {entry["resource"]["resourceType"] for entry in referral["entry"]}
     assert {"Consent", "ServiceRequest", "Task", "Encounter", "Goal", "CarePlan", "CareTeam"} <= kinds
+    measured = [entry["resource"] for entry in bundles["work-ability-measured"]["entry"]]
+    assert {"Observation", "Goal"} <= {resource["resourceType"] for resource in measured}
     assert validate_fhir(bundles, tmp_path) == {name: [] for name in bundles}
 
 

@@ -153,6 +153,9 @@ def test_make_run_from_a_fresh_clone_serves_demo_pathways_stops_cleanly_and_keep
     assert status == 200
     assert in_services["demo"] is True
     assert {service["status"] for service in in_services["services"]} == {"active", "planned"}
+    # The demo shows work ability measured: the client's scores over the pathway and a scored GAS goal.
+    assert [answer["score"] for answer in in_services["work_ability"]] == [4, 5, 5]
+    assert in_services["measures"]["gas_t_score"] == 40.0
     # The Web UI (through its proxy) sends the browser's session to the API's codec, which lets its origin in;
     # staff sign in on the development page (tests/browser drive both in Chromium).
     status, ui_settings = get(f"http://127.0.0.1:{ports['ui']}/api/v1/settings")

@@ -4,35 +4,19 @@ session, on the API's services, access path and audit. The browser tests (tests/
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
-import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
-from temporalio.client import Client
 
 from api.auth import sessions
-from core.settings import Settings
 from models.tables import AuditLogEntry, Notification, PathwayRow, SignInMethod
 from tests.support.fixtures import Member, Org
 from tests.support.helpers import eventually, intake_body, ok
-from web.app import create_app
 
 REASON = "Web page test: unemployed for two years, back pain"
 # The JSON API's reads name their purpose (the pages take theirs from the context).
 READ = {"purpose": "client_work"}
-
-
-@pytest.fixture
-async def web(
-    client: Client, settings: Settings, sqlite_engine: Engine, worker: object
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, temporal_client=client, engine=sqlite_engine)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://app.test", follow_redirects=False) as http:
-            yield http
 
 
 def signed_in(engine: Engine, member: Member) -> dict[str, str]:
@@ -174,7 +158,10 @@ async def test_a_coordinator_triages_in_place_and_the_page_shows_it(
         headers=cookie,
     )
     assert response.status_code == 303
-    assert response.headers["location"] == f"/app/pathways/{pathway_id}?done=triage&purpose=supervision#triage"
+    # The seeds ask for the Work Ability Score at triage: the page opens at its form.
+    assert response.headers["location"] == (
+        f"/app/pathways/{pathway_id}?done=triage&purpose=supervision#record_work_ability"
+    )
     after = await web.get(response.headers["location"].split("#")[0], headers=cookie)
     assert org.nurse.staff_id in after.text
     record = ok(await web.get(f"/pathways/{pathway_id}", params=READ, headers=org.coordinator.auth))
