@@ -22,6 +22,7 @@ from core.crypto import RecordSealer
 from core.settings import Settings
 from core.temporal import data_converter, temporal_cli_path
 from models import actions as a
+from models.measures import GasOccasion, WorkAbilityOccasion
 from models.pathway import (
     PARTNER_ACTOR_PREFIX,
     AssessmentLevel,
@@ -208,11 +209,47 @@ async def safe_transitions(client: Client, org: Org, start: Start) -> DrivenPath
     return pathway
 
 
+async def work_ability_measured(client: Client, org: Org, start: Start) -> DrivenPathway:
+    """The Work Ability Score at each moment the seeds ask, and a GAS goal whose review date passes unscored
+    (reminded, then brought to the team) before it is scored at a review and at closing."""
+    policy = PathwayPolicy(
+        sustainment_period=timedelta(seconds=2),
+        commitment_grace=timedelta(seconds=1),
+        commitment_escalate_after=timedelta(seconds=1),
+    )
+    nurse, coordinator = org.nurse.staff_id, org.coordinator.staff_id
+    pathway = await start(intake(org.team), policy)
+    await pathway.do(coordinator, a.RecordWorkAbility(score=3))
+    await pathway.do(coordinator, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=nurse))
+    levels = {name: f"level {name}" for name in a.GAS_LEVEL_FIELDS}
+    review = datetime.now(UTC) + timedelta(seconds=1)
+    goal = await pathway.do(nurse, a.SetGoal(text="Work try-out", gas_baseline=-1, target_date=review, **levels))
+    [goal_id] = goal.created_ids
+    await pathway.do(nurse, a.CompleteAssessment(summary="Fair", recommendation="Try-out"))
+    await pathway.do(nurse, a.RecordWorkAbility(declined=True))
+    await asyncio.sleep(3.5)  # the review reminds, then goes to the team
+    await pathway.do(
+        coordinator, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Score the goal with the client")
+    )
+    await pathway.do(nurse, a.SetPlan(services=[_now_service(ServiceKind.EMPLOYMENT_SERVICES, "TE")]))
+    next_review = datetime.now(UTC) + timedelta(days=60)
+    await pathway.do(nurse, a.ScoreGoal(goal_id=goal_id, attainment=-1, next_review_at=next_review))
+    await pathway.do(nurse, a.RecordOutcome(solution=LongTermSolution.EMPLOYMENT, description="Job"))
+    await pathway.do(nurse, a.RecordWorkAbility(score=6))
+    await pathway.do(nurse, a.ScoreGoal(goal_id=goal_id, attainment=1, occasion=GasOccasion.CLOSING))
+    await asyncio.sleep(2.5)
+    await pathway.do(nurse, a.RecordWorkAbility(score=8, occasion=WorkAbilityOccasion.SUSTAINMENT_END))
+    await pathway.do(nurse, a.ConfirmSustainment(held=True, note="Held"))
+    await pathway.handle.result()
+    return pathway
+
+
 SCENARIOS = {
     "health_check_to_employment": health_check_to_employment,
     "specialist_assessment_with_team_review": specialist_assessment_with_team_review,
     "no_need": no_need,
     "safe_transitions": safe_transitions,
+    "work_ability_measured": work_ability_measured,
 }
 
 
