@@ -6,11 +6,12 @@ acting staff member from the sign-in, so nobody can act in someone else's name.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from models.pathway import (
     PATHWAY_ID_PATTERN,
@@ -196,6 +197,8 @@ class TeamCreate(Body):
 class TeamPublic(BaseModel):
     team_id: str
     name: str
+    contact_phone: str | None = None
+    contact_email: str | None = None
 
 
 class PartnerCreate(Body):
@@ -335,6 +338,47 @@ class StaffPublic(BaseModel):
     language: Language
     active: bool
     sign_in_linked: bool = Field(description="An identity provider's account is linked: the member can sign in.")
+    email: str | None = Field(default=None, description="Work e-mail.")
+    work_phone: str | None = Field(default=None, description="Work phone, as clients call it.")
+    contact_hours: str | None = Field(default=None, description="When to call, in the member's words.")
+
+
+# A work phone as people write it: digits with spaces, dashes, brackets and a leading +.
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ()-]{4,38}$")
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+$"
+
+
+def _work_phone(value: str) -> str:
+    value = value.strip()
+    if not PHONE_PATTERN.match(value):
+        raise ValueError("a phone number: digits, spaces, dashes and brackets, with + before a country code")
+    return value
+
+
+WorkPhone = Annotated[str, Field(max_length=40, examples=["+358 40 123 4567"]), AfterValidator(_work_phone)]
+WorkEmail = Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN, examples=["tyokyky@example.fi"])]
+
+
+class StaffContact(Body):
+    """How clients and colleagues reach a staff member; printed on their clients' plan summaries. Every field
+    is replaced (absent or null clears it)."""
+
+    email: WorkEmail | None = None
+    work_phone: WorkPhone | None = None
+    contact_hours: str | None = Field(
+        default=None, min_length=1, max_length=200, examples=["Mon-Fri 9-11; otherwise leave a message"]
+    )
+
+
+class TeamContact(Body):
+    """The team's general contact, on its clients' plan summaries beside the case manager's own."""
+
+    contact_phone: WorkPhone | None = None
+    contact_email: WorkEmail | None = None
+
+
+class AboutMe(StaffPublic):
+    """The signed-in member, as their colleagues and their clients' summaries see them."""
 
 
 class StaffIdentity(Body):

@@ -73,6 +73,9 @@ class TeamBase(SQLModel):
 class Team(TeamBase, table=True):
     webhook_secret: str | None = Field(default=None, max_length=200)
     created_at: datetime = _timestamp()
+    # The team's general contact, on every client's plan summary beside the case manager's own.
+    contact_phone: str | None = Field(default=None, max_length=40)
+    contact_email: str | None = Field(default=None, max_length=320)
 
 
 class StaffBase(SQLModel):
@@ -82,6 +85,9 @@ class StaffBase(SQLModel):
     language: Language = Language.FI
     email: str | None = Field(default=None, max_length=320)
     active: bool = True
+    # How a client reaches the member (their own "About me"; an administrator can correct it).
+    work_phone: str | None = Field(default=None, max_length=40)
+    contact_hours: str | None = Field(default=None, max_length=200)
 
 
 class Staff(StaffBase, table=True):

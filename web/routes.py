@@ -39,6 +39,7 @@ from api.services import handovers as handover_service
 from api.services import notifications as notification_service
 from api.services import partners as partner_service
 from api.services import pathways as pathway_service
+from api.services import staff as staff_service
 from api.services.actions import act
 from api.services.audit import AuditOutcome
 from api.services.exports import FHIR_JSON, ReportFormat, fhir_export, outcomes
@@ -265,6 +266,20 @@ def _team_staff(session: Session, team: str) -> list[tuple[str, str]]:
     return [(staff.staff_id, f"{staff.display_name} ({staff.staff_id})") for staff in rows]
 
 
+def _people_of(record: PathwayRead) -> set[str]:
+    """The staff the pathway page names: its case managers, who proposed, asked, scored, recorded, opened."""
+    named = {record.case_manager, record.referral.registered_by}
+    named |= {period.staff_id for period in record.case_manager_history}
+    named |= {period.assigned_by for period in record.case_manager_history}
+    if record.handover is not None:
+        named |= {record.handover.from_case_manager, record.handover.to_case_manager, record.handover.proposed_by}
+    named |= {answer.asked_by for answer in record.work_ability}
+    named |= {score.scored_by for goal in record.goals for score in goal.scores}
+    named |= {follow_up.recorded_by for follow_up in record.follow_ups}
+    named |= {review.opened_by for review in record.team_reviews}
+    return {staff_id for staff_id in named if staff_id}
+
+
 def _team_partners(session: Session, team: str) -> list[tuple[str, str]]:
     return [
         (partner.partner_id, f"{partner.name} ({partner.partner_id})")
@@ -349,6 +364,11 @@ async def _pathway_page(
     )
     staff_choices = await asyncio.to_thread(_team_staff, grant.session, grant.pathway.team)
     partner_choices = await asyncio.to_thread(_team_partners, grant.session, grant.pathway.team)
+    people = await asyncio.to_thread(
+        staff_service.display_names,
+        grant.session,
+        _people_of(record) | {entry.actor for entry in timeline.items} | {staff_id for staff_id, _ in staff_choices},
+    )
     offered = _action_forms(page, record, staff_choices, partner_choices)
     asked_at = work_ability.ASKS_WORK_ABILITY.get(done or "")
     if asked_at is not None and "record_work_ability" in offered and not values:
@@ -377,6 +397,7 @@ async def _pathway_page(
         done=done,
         warnings=_warnings_from(warnings or []),
         partners=dict(partner_choices),
+        people=people,
         nav="",
     )
 

@@ -13,13 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from babel.numbers import format_decimal, format_percent
+from babel.units import format_unit
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, pass_context, select_autoescape
+from jinja2.runtime import Context
 
 from core.i18n import LOCALES, datetime_local_value, format_date, format_datetime, gettext, translations
 from models.actions import PlannedServiceInput
-from models.events import EventKind
+from models.events import SYSTEM_ACTOR, EventKind
+from models.pathway import PARTNER_ACTOR_PREFIX
 from web import forms, work_ability
 from web.labels import code_label, field_label
 
@@ -50,12 +53,28 @@ def environment(language: str) -> Environment:
         day=lambda moment: format_date(moment, language),
         local_input=datetime_local_value,
         days=_days,
+        duration=lambda interval: duration(interval, language),
         new_key=lambda: f"web-{uuid.uuid4().hex}",
         plan_rows=lambda record, posted: forms.plan_rows(record, posted, language),
         service_fields=forms.describe(PlannedServiceInput, language),
         work_ability_chart=work_ability.chart,
+        person=_person,
     )
     return env
+
+
+@pass_context
+def _person(context: Context, actor: str | None) -> str:
+    """Who acted or is named, as a person reads it: the staff member's name from the page's `people`, the
+    pathway itself for what it did by its deadlines, a partner by its register's name; else the id."""
+    if not actor:
+        return ""
+    if actor == SYSTEM_ACTOR:
+        return gettext(context["language"], "the pathway (automatic)")
+    if actor.startswith(PARTNER_ACTOR_PREFIX):
+        partner_id = actor.removeprefix(PARTNER_ACTOR_PREFIX)
+        return str((context.get("partners") or {}).get(partner_id, partner_id))
+    return str((context.get("people") or {}).get(actor, actor))
 
 
 def _event_label(kind: str, language: str) -> str:
@@ -66,6 +85,17 @@ def _event_label(kind: str, language: str) -> str:
 def _report_code(key: str, language: str) -> str:
     """A report's key: a code of the product (`extended_assessment:basic` is a route and its level)."""
     return ", ".join(code_label(part, language) for part in key.split(":"))
+
+
+def duration(interval: timedelta | None, language: str) -> str:
+    """A duration in words, exact: "2 weeks", "10 days", "5 minutes" (a demo's), never "0.0035 days"."""
+    if not interval:
+        return ""
+    seconds = int(interval.total_seconds())
+    for unit, size in (("week", 604800), ("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            return format_unit(seconds // size, f"duration-{unit}", locale=LOCALES[language], length="long")
+    return format_unit(seconds, "duration-second", locale=LOCALES[language], length="long")
 
 
 def _days(interval: timedelta | None) -> str:

@@ -1,4 +1,4 @@
-"""The signed-in staff member's own view: their caseload and their API tokens."""
+"""The signed-in staff member's own view: about them (how they are reached), their caseload and their API tokens."""
 
 from __future__ import annotations
 
@@ -12,12 +12,30 @@ from api import schemas
 from api.access import ReadPurpose, TeamGrant, audited, team_access
 from api.deps import CurrentPerson, SessionDep, SettingsDep
 from api.routes.responses import AUTHENTICATED
-from api.services import pathways
+from api.services import pathways, staff_admin
 from api.services import staff as staff_service
 from api.services.staff import aware
 from models.tables import ApiToken
 
 router = APIRouter()
+
+
+@router.get("", responses=AUTHENTICATED, summary="About you: your details as colleagues and clients see them")
+async def about_me(staff: CurrentPerson, session: SessionDep) -> schemas.AboutMe:
+    member, teams = await asyncio.to_thread(staff_service.get_member, session, staff.staff_id)
+    return schemas.AboutMe(**staff_admin.staff_public(member, teams).model_dump())
+
+
+@router.put(
+    "/contact",
+    responses=AUTHENTICATED,
+    summary="Your work e-mail, work phone and when to call: printed on your clients' plan summaries",
+)
+async def update_my_contact(body: schemas.StaffContact, staff: CurrentPerson, session: SessionDep) -> schemas.AboutMe:
+    updated = await staff_admin.update_contact(
+        session=session, actor=staff, staff_id=staff.staff_id, contact=body, action="update_own_contact"
+    )
+    return schemas.AboutMe(**updated.model_dump())
 
 
 @router.get("/caseload", responses=AUTHENTICATED, summary="Your pathways as case manager")

@@ -29,18 +29,7 @@ STAFF_MEMBER: dict[int | str, dict[str, object]] = {
 
 @router.get("", responses=AUTHENTICATED, summary="Every staff member")
 def list_staff(session: SessionDep, _: CurrentPerson) -> list[schemas.StaffPublic]:
-    return [
-        schemas.StaffPublic(
-            staff_id=member.staff_id,
-            display_name=member.display_name,
-            role=member.role,
-            teams=teams,
-            language=member.language,
-            active=member.active,
-            sign_in_linked=member.oidc_subject is not None,
-        )
-        for member, teams in staff_service.list_staff(session)
-    ]
+    return [staff_admin.staff_public(member, teams) for member, teams in staff_service.list_staff(session)]
 
 
 @router.post(
@@ -93,6 +82,19 @@ async def unlink_identity(
     staff_id: StaffIdPath, session: SessionDep, admin: CurrentAdmin
 ) -> schemas.StaffIdentityLinked:
     return await staff_admin.unlink_identity(session=session, admin=admin, staff_id=staff_id)
+
+
+@router.put(
+    "/{staff_id}/contact",
+    responses=STAFF_MEMBER,
+    summary="Correct a member's contact details (administrators): work e-mail, work phone, when to call",
+)
+async def correct_contact(
+    staff_id: StaffIdPath, body: schemas.StaffContact, session: SessionDep, admin: CurrentAdmin
+) -> schemas.StaffPublic:
+    return await staff_admin.update_contact(
+        session=session, actor=admin, staff_id=staff_id, contact=body, action=f"correct_staff_contact:{staff_id}"
+    )
 
 
 @router.post(

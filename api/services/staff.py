@@ -374,6 +374,45 @@ def deactivate_staff(session: Session, *, staff_id: str) -> int:
     return revoked
 
 
+def update_contact(
+    session: Session, *, staff_id: str, email: str | None, work_phone: str | None, contact_hours: str | None
+) -> tuple[Staff, list[str]]:
+    """Replace how a member is reached (their own, or an administrator's correction); the member and teams."""
+    staff = _existing_staff(session, staff_id)
+    staff.email, staff.work_phone, staff.contact_hours = email, work_phone, contact_hours
+    session.add(staff)
+    session.commit()
+    session.refresh(staff)
+    return staff, teams_of(session, staff_id)
+
+
+def set_team_contact(session: Session, *, team_id: str, phone: str | None, email: str | None) -> Team:
+    team = session.get(Team, team_id)
+    if team is None:
+        raise NotFoundError(f"no team {team_id}")
+    team.contact_phone, team.contact_email = phone, email
+    session.add(team)
+    session.commit()
+    session.refresh(team)
+    return team
+
+
+def teams_of(session: Session, staff_id: str) -> list[str]:
+    return sorted(session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff_id)))
+
+
+def get_member(session: Session, staff_id: str) -> tuple[Staff, list[str]]:
+    return _existing_staff(session, staff_id), teams_of(session, staff_id)
+
+
+def display_names(session: Session, staff_ids: set[str]) -> dict[str, str]:
+    """Staff ids -> display names, for pages that show people (names, not ids, where a person reads)."""
+    if not staff_ids:
+        return {}
+    rows = session.exec(select(Staff.staff_id, Staff.display_name).where(col(Staff.staff_id).in_(sorted(staff_ids))))
+    return dict(rows.all())
+
+
 def list_staff(session: Session) -> list[tuple[Staff, list[str]]]:
     """Every staff member with their teams, by id."""
     memberships: dict[str, list[str]] = {}

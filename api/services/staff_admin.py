@@ -16,10 +16,17 @@ from sqlmodel import Session, col
 
 from api.access import audited
 from api.errors import ConflictError
-from api.schemas import StaffCreate, StaffDeactivated, StaffIdentityLinked, StaffPublic, TokensRevoked
+from api.schemas import (
+    StaffContact,
+    StaffCreate,
+    StaffDeactivated,
+    StaffIdentityLinked,
+    StaffPublic,
+    TokensRevoked,
+)
 from api.services import staff as staff_service
 from api.services.staff import StaffMember
-from models.tables import PathwayRow
+from models.tables import PathwayRow, Staff
 
 log = logging.getLogger("pathways.api")
 
@@ -45,16 +52,40 @@ async def create(*, session: Session, admin: StaffMember, body: StaffCreate) -> 
             email=body.email,
             oidc_subject=body.sign_in_subject,
         )
-        created = StaffPublic(
-            staff_id=member.staff_id,
-            display_name=member.display_name,
-            role=member.role,
-            teams=sorted(set(body.teams)),
-            language=member.language,
-            active=member.active,
-            sign_in_linked=member.oidc_subject is not None,
-        )
+        created = staff_public(member, sorted(set(body.teams)))
     return created
+
+
+def staff_public(member: Staff, teams: list[str]) -> StaffPublic:
+    return StaffPublic(
+        staff_id=member.staff_id,
+        display_name=member.display_name,
+        role=member.role,
+        teams=teams,
+        language=member.language,
+        active=member.active,
+        sign_in_linked=member.oidc_subject is not None,
+        email=member.email,
+        work_phone=member.work_phone,
+        contact_hours=member.contact_hours,
+    )
+
+
+async def update_contact(
+    *, session: Session, actor: StaffMember, staff_id: str, contact: StaffContact, action: str
+) -> StaffPublic:
+    """A member's own contact details, or an administrator's correction of someone's (audited as `action`)."""
+    async with audited(session, actor, action):
+        member, teams = await asyncio.to_thread(
+            staff_service.update_contact,
+            session,
+            staff_id=staff_id,
+            email=contact.email,
+            work_phone=contact.work_phone,
+            contact_hours=contact.contact_hours,
+        )
+        updated = staff_public(member, teams)
+    return updated
 
 
 async def link_identity(
