@@ -167,6 +167,18 @@ PATHWAY_STAGE_EXTENSION = f"{NAMESPACE}:fhir:extension:pathway-stage"
 WORK_ABILITY_BAND_SYSTEM = f"{NAMESPACE}:work-ability-band"
 WORK_ABILITY_OCCASION_SYSTEM = f"{NAMESPACE}:work-ability-occasion"
 GAS_OCCASION_SYSTEM = f"{NAMESPACE}:gas-occasion"
+MEASURE_OCCASION_EXTENSION = f"{NAMESPACE}:fhir:extension:measure-occasion"
+_OCCASION_NAMES = {
+    "referral": "At referral",
+    "triage": "At triage",
+    "assessment": "At the assessment",
+    "plan": "At the plan",
+    "follow_up": "At a follow-up",
+    "outcome": "At the long-term solution",
+    "sustainment_end": "At the end of following the solution",
+    "review": "At a review",
+    "closing": "Final, at closing",
+}
 # The measures' codes (code, display), in the deployment's measure code system (`FhirSystems.measure`).
 WORK_ABILITY_SCORE = (
     "work-ability-score",
@@ -597,14 +609,20 @@ class _PathwayExport:
         ]
         resource["note"].append({"text": f"GAS level at the start: {goal.gas_baseline:+d}"})
         attained = goal.attained_level
-        final = any(score.occasion is GasOccasion.CLOSING for score in goal.scores)
-        if attained is not None:
+        scored_closing = any(score.occasion is GasOccasion.CLOSING for score in goal.scores)
+        # The attainment is final once scored at closing, the goal is marked achieved, or the pathway has closed.
+        final = scored_closing or goal.achieved or closed
+        if goal.achieved:
+            achievement = "achieved"
+        elif attained is not None:
             achievement = gas_achievement(attained, goal.gas_baseline or 0, final=final)
-            resource["achievementStatus"] = _concept(
-                GOAL_ACHIEVEMENT_SYSTEM, achievement, achievement.replace("-", " ")
-            )
-            if final:
-                resource["lifecycleStatus"] = "completed"
+        else:
+            achievement = "not-achieved" if closed else "in-progress"
+        resource["achievementStatus"] = _concept(GOAL_ACHIEVEMENT_SYSTEM, achievement, achievement.replace("-", " "))
+        if scored_closing or goal.achieved:
+            resource["lifecycleStatus"] = "completed"
+        elif closed:
+            resource["lifecycleStatus"] = "cancelled"
         goal_reference = {"reference": self.bundle.url("Goal", f"goal:{goal.goal_id}"), "type": "Goal"}
         outcomes = []
         for index, score in enumerate(goal.scores):
@@ -619,8 +637,7 @@ class _PathwayExport:
                 "valueInteger": score.level,
                 "extension": [self._episode_extension()],
             }
-            if score.occasion is GasOccasion.CLOSING:
-                observation["method"] = _concept(GAS_OCCASION_SYSTEM, score.occasion.value, "Final attainment")
+            observation["extension"].append(self._occasion_extension(GAS_OCCASION_SYSTEM, score.occasion.value))
             outcomes.append(self.bundle.add("Observation", f"gas:{goal.goal_id}:{index}", observation))
         if outcomes:
             resource["outcomeReference"] = outcomes
@@ -633,6 +650,11 @@ class _PathwayExport:
     def _episode_extension(self) -> dict[str, Any]:
         return {"url": EPISODE_OF_CARE_EXTENSION, "valueReference": self.episode_reference}
 
+    @staticmethod
+    def _occasion_extension(system: str, occasion: str) -> dict[str, Any]:
+        """When in the pathway the measure was taken (at triage, at a review, at closing ...)."""
+        return {"url": MEASURE_OCCASION_EXTENSION, "valueCoding": _coding(system, occasion, _OCCASION_NAMES[occasion])}
+
     def work_ability_observations(self) -> None:
         """Each Work Ability Score answer: the score as an integer, or the client's choice not to answer as a
         data-absent reason; its band as the interpretation; the episode by the standard workflow extension."""
@@ -644,8 +666,10 @@ class _PathwayExport:
                 "subject": self.patient(),
                 "effectiveDateTime": answer.asked_at,
                 "performer": [self.practitioner(answer.asked_by)],
-                "extension": [self._episode_extension()],
-                "method": _concept(WORK_ABILITY_OCCASION_SYSTEM, answer.occasion.value),
+                "extension": [
+                    self._episode_extension(),
+                    self._occasion_extension(WORK_ABILITY_OCCASION_SYSTEM, answer.occasion.value),
+                ],
             }
             if answer.score is None:
                 observation["dataAbsentReason"] = _concept(DATA_ABSENT_REASON, "asked-declined", "Asked But Declined")

@@ -215,7 +215,9 @@ class ScoreGoal(ContractModel):
     )
     occasion: GasOccasion = GasOccasion.REVIEW
     next_review_at: datetime | None = Field(
-        default=None, description="The next review date (a review only); absent: no further review is scheduled."
+        default=None,
+        description="The next review date: required for a review (it reminds and escalates like the first); "
+        "the closing score has none.",
     )
     note: NoteText | None = free_text(default=None)
 
@@ -223,6 +225,11 @@ class ScoreGoal(ContractModel):
     def _next_review_for_a_review(self) -> ScoreGoal:
         if self.occasion is GasOccasion.CLOSING and self.next_review_at is not None:
             raise ValueError("next_review_at is for a review; the closing score is the last")
+        if self.occasion is GasOccasion.REVIEW and self.next_review_at is None:
+            raise ValueError(
+                "a review sets next_review_at, the date of the next review; the last score is given with occasion "
+                "closing"
+            )
         return self
 
 

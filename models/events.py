@@ -503,10 +503,10 @@ def summarize(event: PathwayEvent) -> str:
         case GoalSet():
             return f"Client's goal {'achieved' if event.achieved else 'updated'} ({event.goal_id[:8]})"
         case GoalAttainmentScored():
-            return f"GAS goal scored {event.attainment:+d} at {event.occasion.value} ({event.goal_id[:8]})"
+            return f"GAS goal scored at {event.occasion.value} ({event.goal_id[:8]})"
         case WorkAbilityRecorded():
-            answer = "declined to answer" if event.declined else f"{event.score}/10"
-            return f"Work Ability Score at {event.occasion.value}: {answer}"
+            # Never the score: a health value does not belong in logs or the summary column.
+            return f"Work Ability Score asked at {event.occasion.value}"
         case InvestigationAdded():
             return f"Investigation ordered ({event.investigation_id[:8]})"
         case InvestigationCompleted():

@@ -58,14 +58,21 @@ _OCCASION_OF_STAGE = {
 }
 
 
-def occasion_at(stage: Stage) -> WorkAbilityOccasion:
-    """The occasion of an answer given at this stage, when staff did not name it."""
+def occasion_at(stage: Stage, *, sustainment_ended: bool = False) -> WorkAbilityOccasion:
+    """The occasion of an answer given at this stage, when staff did not name it: in sustainment, once its
+    period has ended, the answer is the one asked at the end of following the solution."""
+    if stage is Stage.SUSTAINMENT and sustainment_ended:
+        return WorkAbilityOccasion.SUSTAINMENT_END
     return _OCCASION_OF_STAGE.get(stage, WorkAbilityOccasion.FOLLOW_UP)
 
 
-# Answers that count as the start and as the end of a pathway in the reports (the first and the last of these).
+# Occasions that need a long-term solution on record (the answer is about it).
+AFTER_SOLUTION_OCCASIONS = frozenset({WorkAbilityOccasion.OUTCOME, WorkAbilityOccasion.SUSTAINMENT_END})
+# The reports' start: the first scored answer asked at referral, triage or the assessment; the end: the last at the
+# long-term solution; after the solution: the last at the end of following it (the sustainment check).
 START_OCCASIONS = frozenset({WorkAbilityOccasion.REFERRAL, WorkAbilityOccasion.TRIAGE, WorkAbilityOccasion.ASSESSMENT})
-END_OCCASIONS = frozenset({WorkAbilityOccasion.OUTCOME, WorkAbilityOccasion.SUSTAINMENT_END})
+END_OCCASIONS = frozenset({WorkAbilityOccasion.OUTCOME})
+AFTER_SOLUTION_OCCASION = WorkAbilityOccasion.SUSTAINMENT_END
 
 
 class GasOccasion(StrEnum):

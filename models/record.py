@@ -260,6 +260,8 @@ class PathwayMeasures(ContractModel):
     gas_t_score: float | None = Field(default=None, description="Over the scored GAS goals (Kiresuk and Sherman).")
 
 
+# The scores a GAS goal keeps (the latest; a closing score is never among the dropped in practice: it comes last).
+MAX_GOAL_SCORES = 40
 # The Work Ability Score answers a record keeps: the first always (the baseline), then the latest.
 MAX_WORK_ABILITY_ANSWERS = 40
 
@@ -382,8 +384,10 @@ class PathwayRecord(ContractModel):
         return [level for goal in self.gas_goals() if (level := goal.attained_level) is not None]
 
     def work_ability_scores(self) -> list[WorkAbilityRecord]:
-        """The answers that gave a score (declined ones are on record but have no value)."""
-        return [answer for answer in self.work_ability if answer.score is not None]
+        """The answers that gave a score (declined ones are on record but have no value), in the order they were
+        asked (an answer may be recorded later than it was given)."""
+        scored = [answer for answer in self.work_ability if answer.score is not None]
+        return sorted(scored, key=lambda answer: (answer.asked_at, answer.sequence))
 
     def measured(self) -> PathwayMeasures:
         scored = self.work_ability_scores()
@@ -464,6 +468,16 @@ def apply_events(pathway_id: str, record: PathwayRecord | None, events: list[Pat
 def _keep_recent(items: list, item: object) -> None:  # type: ignore[type-arg]
     items.append(item)
     del items[:-RECENT_ITEMS]
+
+
+def _drop_oldest_but_the_baseline(answers: list[WorkAbilityRecord]) -> None:
+    """Drop the oldest answer that is neither the first answer nor the first scored one (the baseline the
+    reports and the pages compare with)."""
+    asked = sorted(answers, key=lambda answer: (answer.asked_at, answer.sequence))
+    first_scored = next((answer for answer in asked if answer.score is not None), None)
+    keep = {asked[0].sequence, first_scored.sequence if first_scored else asked[0].sequence}
+    oldest = next(answer for answer in asked if answer.sequence not in keep)
+    answers.remove(oldest)
 
 
 def _renounce_current(record: PathwayRecord, at: datetime) -> None:
@@ -674,6 +688,7 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                             note=event.note,
                         )
                     )
+                    del goal.scores[:-MAX_GOAL_SCORES]
                     goal.target_date = event.next_review_at
                     goal.updated_at = event.at
         case WorkAbilityRecorded():
@@ -688,7 +703,7 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                 )
             )
             if len(record.work_ability) > MAX_WORK_ABILITY_ANSWERS:
-                del record.work_ability[1]  # the first answer is the baseline: kept for good
+                _drop_oldest_but_the_baseline(record.work_ability)
         case InvestigationAdded():
             record.investigations.append(
                 InvestigationRecord(

@@ -10,12 +10,13 @@ from __future__ import annotations
 import io
 from collections.abc import Callable
 
+from babel.numbers import format_decimal
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 
-from core.i18n import format_date, gettext
+from core.i18n import LOCALES, format_date, gettext
 from reports.outcomes import CSV_HEADER, OutcomeReport, report_rows
 
 WIDTH_INCHES, HEIGHT_INCHES, DPI = 14.0, 9.0, 100
@@ -274,15 +275,18 @@ def _work_ability(report: OutcomeReport, lang: str = "en", code: Labeler = None)
     bands = ("poor", "moderate", "good")
     if figures.start.count or figures.end.count:
         positions = list(range(len(bands)))
-        for offset, part, name, color in (
-            (-0.2, figures.start, gettext(lang, "at the start"), _BLUE),
-            (0.2, figures.end, gettext(lang, "at the end"), _GREEN),
+        # The end's bars are hatched as well as coloured: the two read apart in grey print too.
+        for offset, part, name, color, hatch in (
+            (-0.2, figures.start, gettext(lang, "at the start"), _BLUE, None),
+            (0.2, figures.end, gettext(lang, "at the end"), _GREEN, "//"),
         ):
             bars = bands_axes.barh(
                 [p + offset for p in positions],
                 [part.bands.get(b, 0) for b in bands],
                 height=0.4,
                 color=color,
+                hatch=hatch,
+                edgecolor="white",
                 label=name,
             )
             bands_axes.bar_label(bars, padding=3)
@@ -329,7 +333,8 @@ def _work_ability(report: OutcomeReport, lang: str = "en", code: Labeler = None)
             gas_axes,
             gettext(lang, "GAS goals scored"),
             gettext(lang, "T-score median {median} over {count} pathways").format(
-                median=gas.t_score_median, count=gas.t_score_pathways
+                median=format_decimal(gas.t_score_median or 0.0, format="#,##0.#", locale=LOCALES[lang]),
+                count=gas.t_score_pathways,
             ),
         )
     else:

@@ -3,15 +3,16 @@ did it not? Pure functions of the timeline rows' coded facts, like `reports.outc
 
 Definitions (the rules of one measure are in `models.measures`):
 - Work Ability Score at the start: the pathway's first scored answer asked at referral, triage or the
-  assessment; at the end: its last scored answer asked at the long-term solution or at the end of following
-  it. An answer the client declined to give is counted as declined, never as a value.
+  assessment; at the end: its last scored answer asked at the long-term solution (answers in the order they
+  were asked). An answer the client declined to give is counted as declined, never as a value.
 - change, over the pathways with both: improved by 2 points or more, worsened by any point, unchanged.
 - after a solution: the last scored answer at the end of following the solution (the sustainment check,
   about 12 months on where the team's sustainment period is that long), and its change from the start.
 - by route (the triage route with its level), by team and by quarter of referral (UTC).
 - GAS: per pathway with scored GAS goals its T-score (Kiresuk and Sherman); of the scored goals, the share
   attained at or above the expected level (a goal's closing score if it has one, else its latest review).
-- without a measure: pathways with no scored Work Ability Score at all, and with no scored GAS goal.
+- without a measure: pathways with no scored Work Ability Score at all, with none at the start, those that
+  reached a long-term solution with none at it, and pathways with no scored GAS goal.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ import statistics
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from pydantic import BaseModel, Field
 
 from models.events import EventKind
 from models.measures import (
+    AFTER_SOLUTION_OCCASION,
     END_OCCASIONS,
     START_OCCASIONS,
     GasOccasion,
@@ -37,7 +40,7 @@ from models.measures import (
     work_ability_change,
 )
 from models.tables import PathwayEventRow
-from reports.measures import Share, referred_at_of, share
+from reports.measures import Share, aware, referred_at_of, share
 
 
 class ScoreSummary(BaseModel):
@@ -80,8 +83,8 @@ class WorkAbilityFigures(BaseModel):
     change_after_solution: ChangeFigures = Field(description="From the start to the end of following the solution.")
     declined_answers: int = Field(description="Answers the client did not want to give.")
     without_measure: int = Field(description="Pathways with no scored Work Ability Score at all.")
-    without_start: int
-    without_end: int
+    without_start: int = Field(description="Pathways with no scored answer at referral, triage or the assessment.")
+    without_end: int = Field(description="Pathways that reached a long-term solution with no scored answer at it.")
     by_route: list[WorkAbilityGroup]
     by_team: list[WorkAbilityGroup]
     by_quarter: list[WorkAbilityGroup]
@@ -101,29 +104,36 @@ class _Pathway:
     declined: int
     gas_levels: list[int]  # the attained level of each scored GAS goal
     gas_goals: int
+    reached_solution: bool  # a long-term solution was recorded: an answer at it is expected
+
+
+def _asked_at(row: PathwayEventRow) -> datetime:
+    stated = row.details.get("asked_at")
+    return aware(datetime.fromisoformat(stated)) if stated else aware(row.at)
 
 
 def _answers(rows: list[PathwayEventRow]) -> list[tuple[WorkAbilityOccasion, int | None]]:
-    """The Work Ability answers in the order they were asked (then recorded)."""
+    """The Work Ability answers in the order they were asked (then recorded): an answer may be recorded late."""
     answers = [row for row in rows if row.kind == EventKind.WORK_ABILITY_RECORDED]
-    answers.sort(key=lambda row: (str(row.details.get("asked_at", "")), row.sequence))
+    answers.sort(key=lambda row: (_asked_at(row), row.sequence))
     return [(WorkAbilityOccasion(row.details["occasion"]), row.details.get("score")) for row in answers]
 
 
 def _gas(rows: list[PathwayEventRow]) -> tuple[int, list[int]]:
-    """The pathway's GAS goals and the attained level of each scored one (closing score first, else latest)."""
-    gas_goals: set[str] = set()
-    for row in rows:
-        if row.kind in (EventKind.GOAL_SET, EventKind.GOAL_UPDATED) and row.details.get("gas_baseline") is not None:
-            gas_goals.add(str(row.details.get("goal_id")))
+    """The pathway's GAS goals (as their latest version says) and the attained level of each scored one: its
+    closing score if it has one, else its latest review's."""
+    is_gas: dict[str, bool] = {}
     reviews: dict[str, int] = {}
     closings: dict[str, int] = {}
-    for row in rows:
-        if row.kind == EventKind.GOAL_ATTAINMENT_SCORED:
+    for row in sorted(rows, key=lambda row: row.sequence):
+        if row.kind in (EventKind.GOAL_SET, EventKind.GOAL_UPDATED):
+            is_gas[str(row.details.get("goal_id"))] = row.details.get("gas_baseline") is not None
+        elif row.kind == EventKind.GOAL_ATTAINMENT_SCORED:
             goal, level = str(row.details["goal_id"]), int(row.details["attainment"])
             (closings if row.details.get("occasion") == GasOccasion.CLOSING else reviews)[goal] = level
+    gas_goals = sorted(goal for goal, gas in is_gas.items() if gas)
     scored = {**reviews, **closings}
-    return len(gas_goals), [scored[goal] for goal in sorted(scored)]
+    return len(gas_goals), [scored[goal] for goal in gas_goals if goal in scored]
 
 
 def pathway_measures(rows: list[PathwayEventRow], team: str, route: str) -> _Pathway:
@@ -133,7 +143,7 @@ def pathway_measures(rows: list[PathwayEventRow], team: str, route: str) -> _Pat
     scored = [(occasion, score) for occasion, score in answers if score is not None]
     starts = [score for occasion, score in scored if occasion in START_OCCASIONS]
     ends = [score for occasion, score in scored if occasion in END_OCCASIONS]
-    after = [score for occasion, score in scored if occasion is WorkAbilityOccasion.SUSTAINMENT_END]
+    after = [score for occasion, score in scored if occasion is AFTER_SOLUTION_OCCASION]
     gas_goals, levels = _gas(rows)
     return _Pathway(
         team=team,
@@ -146,6 +156,7 @@ def pathway_measures(rows: list[PathwayEventRow], team: str, route: str) -> _Pat
         declined=sum(1 for _, score in answers if score is None),
         gas_levels=levels,
         gas_goals=gas_goals,
+        reached_solution=any(row.kind == EventKind.OUTCOME_RECORDED for row in rows),
     )
 
 
@@ -199,7 +210,7 @@ def work_ability_figures(pathways: Iterable[_Pathway]) -> WorkAbilityFigures:
         declined_answers=sum(p.declined for p in cohort),
         without_measure=sum(1 for p in cohort if not p.any_score),
         without_start=sum(1 for p in cohort if p.start is None),
-        without_end=sum(1 for p in cohort if p.end is None),
+        without_end=sum(1 for p in cohort if p.reached_solution and p.end is None),
         by_route=_groups([p for p in cohort if p.route], "route"),
         by_team=_groups(cohort, "team"),
         by_quarter=_groups(cohort, "quarter"),

@@ -153,6 +153,9 @@ def describe(model: type[BaseModel], language: str, *, skip: set[str] | None = N
             options = [
                 (str(level), f"{level:+d} {names[level]}" if level else f"0 {names[0]}") for level in LEVEL_FIELDS[name]
             ]
+            if not info.is_required():
+                # A plain goal is the usual one: the choice can be left, or taken back.
+                options.insert(0, ("", gettext(language, "Not a GAS goal")))
         if widget == "choices":
             enum = _enum_list(annotation)
             assert enum is not None

@@ -332,7 +332,7 @@ FIELDS: dict[str, str] = {
     "redirect_note": "Where the client was directed",
     "note": "Note",
     "text": "The client's goal, in their own words",
-    "target_date": "Target date",
+    "target_date": "Target date (a GAS goal: its review date)",
     "achieved": "Achieved",
     "goal_id": "Goal",
     "description": "Description",

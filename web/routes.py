@@ -370,10 +370,17 @@ async def _pathway_page(
         _people_of(record) | {entry.actor for entry in timeline.items} | {staff_id for staff_id, _ in staff_choices},
     )
     offered = _action_forms(page, record, staff_choices, partner_choices)
-    asked_at = work_ability.ASKS_WORK_ABILITY.get(done or "")
-    if asked_at is not None and "record_work_ability" in offered and not values:
-        # The seeds' flow asks for the client's Work Ability Score here: its form opens, the occasion chosen.
-        values = {"record_work_ability:": {"occasion": asked_at.value, "_open": "1"}}
+    ask_work_ability = work_ability.ask_now(record, done, datetime.now(UTC))
+    if "record_work_ability" not in offered:
+        ask_work_ability = None
+    if not values:
+        values = {}
+        if ask_work_ability is not None:
+            # The seeds' flow asks for the client's Work Ability Score here: its form opens, the occasion chosen.
+            values["record_work_ability:"] = {"occasion": ask_work_ability.value, "_open": "1"}
+        if record.stage is Stage.SUSTAINMENT:
+            # Following the solution: a GAS goal's score now is its final one.
+            values |= {f"score_goal:{goal.goal_id}": {"occasion": "closing"} for goal in record.gas_goals()}
     # A refusal of an action whose form is not on the page (a stale page, the stage moved on) is said at the top.
     stray = [
         message
@@ -398,6 +405,8 @@ async def _pathway_page(
         warnings=_warnings_from(warnings or []),
         partners=dict(partner_choices),
         people=people,
+        ask_work_ability=ask_work_ability,
+        unscored_gas_goals=work_ability.gas_goals_without_closing_score(record),
         nav="",
     )
 

@@ -9,21 +9,24 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from models.measures import WAS_MAX, WorkAbilityBand, WorkAbilityOccasion
-from models.record import WorkAbilityRecord
+from models.measures import WAS_MAX, GasOccasion, WorkAbilityBand, WorkAbilityOccasion
+from models.pathway import Stage
+from models.record import PathwayRecord, WorkAbilityRecord
 
-# After these actions the page opens the Work Ability Score form, its occasion chosen (the seeds' moments).
+# After these actions the page opens the Work Ability Score form, its occasion chosen (the seeds' moments). The
+# answer at the end of following the solution is asked before it is confirmed (`ask_now`): confirming closes.
 ASKS_WORK_ABILITY = {
     "triage": WorkAbilityOccasion.TRIAGE,
     "complete_assessment": WorkAbilityOccasion.ASSESSMENT,
     "set_plan": WorkAbilityOccasion.PLAN,
     "record_outcome": WorkAbilityOccasion.OUTCOME,
-    "confirm_sustainment": WorkAbilityOccasion.SUSTAINMENT_END,
 }
 
 WIDTH, HEIGHT = 560, 200
-LEFT, RIGHT, TOP, BOTTOM = 28, 150, 10, 26
+LEFT, RIGHT, TOP, BOTTOM = 28, 190, 10, 26
+DATE_LABELS = 6  # at most this many dates under the chart, so they never overlap
 # The bands' score ranges, bottom to top: poor 0-5, moderate 6-7, good or excellent 8-10.
 BANDS = ((WorkAbilityBand.POOR, 0, 5), (WorkAbilityBand.MODERATE, 6, 7), (WorkAbilityBand.GOOD, 8, 10))
 
@@ -41,6 +44,7 @@ class Point:
     x: float
     y: float
     answer: WorkAbilityRecord
+    dated: bool  # its date is written under the chart
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,14 @@ def chart(answers: Sequence[WorkAbilityRecord]) -> Chart | None:
         return None
     plot_right = WIDTH - RIGHT
     step = (plot_right - LEFT) / max(len(scored) - 1, 1)
+    every = -(-len(scored) // DATE_LABELS)  # ceiling: the first, then every so many, and never crowded
     points = [
-        Point(LEFT + (index * step if len(scored) > 1 else (plot_right - LEFT) / 2), _y(answer.score or 0), answer)
+        Point(
+            LEFT + (index * step if len(scored) > 1 else (plot_right - LEFT) / 2),
+            _y(answer.score or 0),
+            answer,
+            dated=index % every == 0,
+        )
         for index, answer in enumerate(scored)
     ]
     bands = [
@@ -79,3 +89,27 @@ def chart(answers: Sequence[WorkAbilityRecord]) -> Chart | None:
     path = " ".join(f"{'M' if index == 0 else 'L'}{point.x:.1f},{point.y:.1f}" for index, point in enumerate(points))
     ticks = [(score, _y(score) + 4) for score in (0, 5, 6, 8, 10)]
     return Chart(WIDTH, HEIGHT, LEFT, plot_right, bands, points, path, ticks)
+
+
+def ask_now(record: PathwayRecord, done: str | None, now: datetime) -> WorkAbilityOccasion | None:
+    """When the page asks for the Work Ability Score: right after the actions the seeds ask at, and in
+    sustainment once its period has ended, before the solution is confirmed, until the client has answered."""
+    if done in ASKS_WORK_ABILITY:
+        return ASKS_WORK_ABILITY[done]
+    outcome = record.outcome
+    if record.stage is Stage.SUSTAINMENT and outcome is not None and outcome.sustainment_until <= now:
+        asked = any(
+            answer.occasion is WorkAbilityOccasion.SUSTAINMENT_END and answer.asked_at >= outcome.recorded_at
+            for answer in record.work_ability
+        )
+        return None if asked else WorkAbilityOccasion.SUSTAINMENT_END
+    return None
+
+
+def gas_goals_without_closing_score(record: PathwayRecord) -> int:
+    """GAS goals not yet scored at closing: the page asks for them at the solution and before closing."""
+    return sum(
+        1
+        for goal in record.gas_goals()
+        if not goal.achieved and not any(score.occasion is GasOccasion.CLOSING for score in goal.scores)
+    )

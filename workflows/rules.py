@@ -94,7 +94,7 @@ from models.events import (
     Triaged,
     WorkAbilityRecorded,
 )
-from models.measures import occasion_at
+from models.measures import AFTER_SOLUTION_OCCASION, AFTER_SOLUTION_OCCASIONS, WorkAbilityOccasion, occasion_at
 from models.pathway import (
     ENDED_SERVICE_STATUSES,
     PARTNER_ACTOR_PREFIX,
@@ -446,7 +446,17 @@ def validate_set_goal(state: ProcessState, action: SetGoal, now: datetime) -> No
         open_goals = sum(1 for goal in state.goals if not goal.achieved)
         refuse_unless(open_goals < MAX_OPEN_GOALS, f"a pathway holds at most {MAX_OPEN_GOALS} open goals")
     else:
-        refuse_unless(any(goal.goal_id == action.goal_id for goal in state.goals), f"no goal {action.goal_id}")
+        goal = next((goal for goal in state.goals if goal.goal_id == action.goal_id), None)
+        refuse_unless(goal is not None, f"no goal {action.goal_id}")
+        assert goal is not None
+        # Its scores are measured against its levels: a GAS goal stays one (its levels may be reworded).
+        refuse_unless(
+            not goal.is_gas or action.gas_baseline is not None,
+            f"goal {action.goal_id} is a GAS goal: give its five levels and baseline with the update (they may "
+            "change), or add a new goal",
+        )
+    if action.gas_baseline is not None and action.target_date is not None and not action.achieved:
+        refuse_unless(action.target_date > now, "a GAS goal's review date (target_date) must be in the future")
 
 
 def set_goal(change: Change, action: SetGoal) -> None:
@@ -493,13 +503,31 @@ def score_goal(change: Change, action: ScoreGoal) -> None:
 
 def validate_record_work_ability(state: ProcessState, action: RecordWorkAbility, now: datetime) -> None:
     require_not_future(state, now, action.asked_at, "asked_at")
+    occasion = action.occasion
+    if occasion in AFTER_SOLUTION_OCCASIONS:
+        refuse_unless(
+            state.outcome is not None,
+            f"an answer at {occasion.value} needs the long-term solution recorded first (record_outcome)",
+        )
+    if occasion is AFTER_SOLUTION_OCCASION:
+        refuse_unless(
+            state.stage is Stage.SUSTAINMENT,
+            "the answer at the end of following the solution is asked in sustainment, before it is confirmed",
+        )
+
+
+def _work_ability_occasion(state: ProcessState, action: RecordWorkAbility, now: datetime) -> WorkAbilityOccasion:
+    if action.occasion is not None:
+        return action.occasion
+    ended = state.outcome is not None and state.outcome.sustainment_until <= now
+    return occasion_at(state.stage, sustainment_ended=ended)
 
 
 def record_work_ability(change: Change, action: RecordWorkAbility) -> None:
     change.record_action(
         WorkAbilityRecorded,
         action,
-        occasion=action.occasion or occasion_at(change.state.stage),
+        occasion=_work_ability_occasion(change.state, action, change.now),
         asked_at=action.asked_at or change.now,
     )
 

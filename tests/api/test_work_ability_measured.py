@@ -83,8 +83,12 @@ async def test_a_pathway_from_referral_to_a_held_solution_carries_both_measures_
     await post("outcome", {"solution": "employment", "description": "Part-time work in retail"})
     await post("work-ability", {"score": 6, "occasion": "outcome"})
     await post(f"goals/{goal_id}/attainment", {"attainment": 1, "occasion": "closing"})
-    await post("work-ability", {"score": 8, "occasion": "sustainment_end"})
-    await asyncio.sleep(2.5)  # the sustainment period
+    refused = await api.post(
+        f"{pathway}/goals/{goal_id}/attainment", json={"attainment": 1}, headers=nurse
+    )  # a review without its next date
+    assert refused.status_code == 422 and "next_review_at" in refused.text
+    await asyncio.sleep(2.5)  # the sustainment period ends: the answer now is the one at its end
+    await post("work-ability", {"score": 8})
     await post("sustainment/confirm", {"held": True, "note": "Still at work"})
 
     async def closed() -> dict[str, Any] | None:
@@ -110,7 +114,7 @@ async def test_a_pathway_from_referral_to_a_held_solution_carries_both_measures_
     report = ok(await api.get("/reports/outcomes", params={"team": org.team}, headers=coordinator))
     figures = report["work_ability"]
     assert figures["start"] == {"count": 1, "median": 3.0, "bands": {"poor": 1, "moderate": 0, "good": 0}}
-    assert figures["end"]["median"] == 8.0 and figures["after_solution"]["median"] == 8.0
+    assert figures["end"]["median"] == 6.0 and figures["after_solution"]["median"] == 8.0
     assert figures["change"]["improved"] == {"count": 1, "share": 1.0}
     assert figures["declined_answers"] == 1 and figures["without_measure"] == 0
     assert figures["gas"]["t_score_median"] == 60.0 and figures["gas"]["at_or_above_expected"]["share"] == 1.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from interop.fhir import (
     pathway_bundle,
     pathway_bundle_json,
 )
+from models import actions as a
 from models.pathway import ClosureReason, LongTermSolution, Stage
 
 from .bundle_checks import check_bundle, one, resolve, resources, status_history, tasks_by_code
@@ -236,3 +238,26 @@ def test_a_gas_goals_achievement_follows_its_attained_level(
     level: int, baseline: int, final: bool, expected: str
 ) -> None:
     assert gas_achievement(level, baseline, final=final) == expected
+
+
+def test_a_gas_goal_of_a_closed_pathway_and_every_occasion_are_exported_consistently() -> None:
+    builder = StateBuilder().later(3).triaged()
+    levels = {name: f"Level {name}" for name in a.GAS_LEVEL_FIELDS}
+    builder.act(NURSE, a.SetGoal(text="Work", gas_baseline=-2, target_date=builder.now + timedelta(days=30), **levels))
+    goal_id = builder.created[-1]
+    builder.act(NURSE, a.ScoreGoal(goal_id=goal_id, attainment=-1, next_review_at=builder.now + timedelta(days=60)))
+    bundle = _export(builder.closed(ClosureReason.CLIENT_DECLINED).state)
+    goal = one(bundle, "Goal")
+    # Closed with only a review score: no longer pursued, and its attainment final (below expected).
+    assert goal["lifecycleStatus"] == "cancelled"
+    assert goal["achievementStatus"]["coding"][0]["code"] == "not-achieved"
+    [score] = [r for r in resources(bundle, "Observation") if r["code"]["coding"][0]["code"] == "gas-attainment"]
+    occasion = next(e for e in score["extension"] if e["url"].endswith("measure-occasion"))["valueCoding"]
+    assert (occasion["code"], occasion["display"]) == ("review", "At a review")
+
+
+def test_every_occasion_has_a_display_in_the_export() -> None:
+    from interop.fhir import _OCCASION_NAMES
+    from models.measures import GasOccasion, WorkAbilityOccasion
+
+    assert {*map(str, WorkAbilityOccasion), *map(str, GasOccasion)} == set(_OCCASION_NAMES)

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from models import actions as a
-from models.events import PathwayEvent, coded_facts
+from models.events import PathwayEvent, WorkAbilityRecorded, coded_facts
 from models.measures import GasOccasion, WorkAbilityOccasion
-from models.pathway import LongTermSolution, TriageRoute
+from models.pathway import AssessmentLevel, LongTermSolution, TriageRoute
 from models.tables import PathwayEventRow
 from reports.outcomes import outcome_report, report_csv
 from tests.support.rules import COORDINATOR, NURSE, Clock, do, started
@@ -25,11 +25,16 @@ LEVELS = {name: f"level {name}" for name in a.GAS_LEVEL_FIELDS}
 @dataclass
 class Truth:
     team: str
+    quarter: str
     start: int | None = None
     end: int | None = None
+    after: int | None = None
+    any_score: bool = False
     declined: int = 0
     gas_levels: list[int] = field(default_factory=list)
     gas_goals: int = 0
+    reached: bool = False
+    route: str = ""
 
 
 def _rows(pathway_id: str, team: str, events: list[PathwayEvent]) -> list[PathwayEventRow]:
@@ -52,8 +57,9 @@ def _rows(pathway_id: str, team: str, events: list[PathwayEvent]) -> list[Pathwa
 def _pathway(index: int, chooser: random.Random) -> tuple[list[PathwayEventRow], Truth]:
     clock = Clock()
     clock.now += timedelta(days=index)
+    referred = clock.now
     team = chooser.choice(["eura-team", "rauma-team"])
-    truth = Truth(team=team)
+    truth = Truth(team=team, quarter=f"{referred.year}-Q{(referred.month - 1) // 3 + 1}")
     state, decision = started(clock)
     events = list(decision.events)
 
@@ -64,14 +70,29 @@ def _pathway(index: int, chooser: random.Random) -> tuple[list[PathwayEventRow],
         events.extend(done.events)
         return done.created_ids
 
-    if chooser.random() < 0.8:  # most are asked at triage; some decline; some are never asked
-        if chooser.random() < 0.15:
-            act(COORDINATOR, a.RecordWorkAbility(declined=True))
-            truth.declined += 1
-        else:
-            truth.start = chooser.randint(0, 10)
-            act(COORDINATOR, a.RecordWorkAbility(score=truth.start))
-    act(COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE))
+    roll = chooser.random()
+    if roll < 0.15:  # declined at triage
+        act(COORDINATOR, a.RecordWorkAbility(declined=True))
+        truth.declined += 1
+    elif roll < 0.45:  # the start as usual
+        truth.start = chooser.randint(0, 10)
+        act(COORDINATOR, a.RecordWorkAbility(score=truth.start))
+    if chooser.random() < 0.5:
+        truth.route = "health_check"
+        act(COORDINATOR, a.Triage(route=TriageRoute.HEALTH_CHECK, case_manager=NURSE))
+    else:
+        truth.route = "extended_assessment:basic"
+        triage = a.Triage(
+            route=TriageRoute.EXTENDED_ASSESSMENT, assessment_level=AssessmentLevel.BASIC, case_manager=NURSE
+        )
+        act(COORDINATOR, triage)
+    if 0.45 <= roll < 0.75:
+        # An assessment answer recorded first, then the triage answer from the paper form, asked before it: the
+        # start is the one asked first, whatever the order of recording.
+        assessment = chooser.randint(0, 10)
+        act(NURSE, a.RecordWorkAbility(score=assessment, occasion=WorkAbilityOccasion.ASSESSMENT))
+        truth.start = chooser.randint(0, 10)
+        act(NURSE, a.RecordWorkAbility(score=truth.start, occasion=WorkAbilityOccasion.TRIAGE, asked_at=referred))
     if chooser.random() < 0.3:  # a follow-up answer is neither the start nor the end
         act(NURSE, a.RecordWorkAbility(score=chooser.randint(0, 10), occasion=WorkAbilityOccasion.FOLLOW_UP))
     for _ in range(chooser.randint(0, 3)):
@@ -80,18 +101,24 @@ def _pathway(index: int, chooser: random.Random) -> tuple[list[PathwayEventRow],
         truth.gas_goals += 1
         if chooser.random() < 0.7:
             level = chooser.randint(-2, 2)
-            act(NURSE, a.ScoreGoal(goal_id=goal, attainment=chooser.randint(-2, 2)))  # a review, superseded
-            act(NURSE, a.ScoreGoal(goal_id=goal, attainment=level, occasion=GasOccasion.CLOSING))
+            later = clock.now + timedelta(days=60)
+            act(NURSE, a.ScoreGoal(goal_id=goal, attainment=chooser.randint(-2, 2), next_review_at=later))
+            if chooser.random() < 0.5:
+                act(NURSE, a.ScoreGoal(goal_id=goal, attainment=level, occasion=GasOccasion.CLOSING))
+            else:  # reviewed again, never closed: its latest review stands
+                act(NURSE, a.ScoreGoal(goal_id=goal, attainment=level, next_review_at=later + timedelta(days=60)))
             truth.gas_levels.append(level)
     act(NURSE, a.CompleteAssessment(summary="s", recommendation="r"))
-    act(NURSE, a.RecordOutcome(solution=LongTermSolution.EMPLOYMENT, description="work"))
-    if chooser.random() < 0.7:
-        first_end = chooser.randint(0, 10)
-        act(NURSE, a.RecordWorkAbility(score=first_end, occasion=WorkAbilityOccasion.OUTCOME))
-        truth.end = first_end
-        if chooser.random() < 0.5:
+    if chooser.random() < 0.8:
+        act(NURSE, a.RecordOutcome(solution=LongTermSolution.EMPLOYMENT, description="work"))
+        if chooser.random() < 0.7:
             truth.end = chooser.randint(0, 10)
-            act(NURSE, a.RecordWorkAbility(score=truth.end, occasion=WorkAbilityOccasion.SUSTAINMENT_END))
+            act(NURSE, a.RecordWorkAbility(score=truth.end, occasion=WorkAbilityOccasion.OUTCOME))
+            if chooser.random() < 0.5:
+                truth.after = chooser.randint(0, 10)
+                act(NURSE, a.RecordWorkAbility(score=truth.after, occasion=WorkAbilityOccasion.SUSTAINMENT_END))
+        truth.reached = True
+    truth.any_score = any(isinstance(event, WorkAbilityRecorded) and event.score is not None for event in events)
     return _rows(f"pathway-{index}", team, events), truth
 
 
@@ -127,14 +154,24 @@ def test_the_figures_match_the_generators_truth() -> None:
     assert report.change.worsened.count == sum(1 for s, e in both if e < s)
     assert report.change.unchanged.count == len(both) - report.change.improved.count - report.change.worsened.count
     assert report.declined_answers == sum(t.declined for t in truths)
-    # Without a measure: never scored (the follow-up answer alone counts as a measure, so compare with rows).
+    assert report.without_measure == sum(1 for t in truths if not t.any_score)
     assert report.without_start == sum(1 for t in truths if t.start is None)
-    assert report.without_end == sum(1 for t in truths if t.end is None)
-    assert sum(group.pathways for group in report.by_team) == 120
-    for group in report.by_team:
-        mine = [t for t in truths if t.team == group.group]
-        assert group.pathways == len(mine)
-        assert group.start.count == sum(1 for t in mine if t.start is not None)
+    assert report.without_end == sum(1 for t in truths if t.reached and t.end is None)
+    afters = [t.after for t in truths if t.after is not None]
+    assert report.after_solution.count == len(afters) and report.after_solution.median == statistics.median(afters)
+    after_pairs = [(t.start, t.after) for t in truths if t.start is not None and t.after is not None]
+    assert report.change_after_solution.pathways == len(after_pairs)
+    assert report.change_after_solution.improved.count == sum(1 for s, e in after_pairs if e - s >= 2)
+    assert [group.group for group in report.by_route] == ["extended_assessment:basic", "health_check"]
+    for grouping, key in ((report.by_team, "team"), (report.by_quarter, "quarter"), (report.by_route, "route")):
+        assert sum(group.pathways for group in grouping) == 120
+        for group in grouping:
+            mine = [t for t in truths if getattr(t, key) == group.group]
+            assert group.pathways == len(mine)
+            assert group.start.count == sum(1 for t in mine if t.start is not None)
+            pairs = [(t.start, t.end) for t in mine if t.start is not None and t.end is not None]
+            assert group.change.improved.count == sum(1 for s, e in pairs if e - s >= 2)
+    assert len(report.by_quarter) == 2  # referrals over 120 days from early March: Q1 and Q2
 
     levels = [level for t in truths for level in t.gas_levels]
     t_scores = [_t_score(t.gas_levels) for t in truths if t.gas_levels]

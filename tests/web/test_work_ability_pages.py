@@ -4,6 +4,7 @@ dev server, over HTTP; the browser tests click the same forms."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -13,7 +14,7 @@ from sqlalchemy import Engine
 
 from core.i18n import datetime_local_value, gettext, pgettext
 from tests.support.fixtures import Org
-from tests.support.helpers import ok
+from tests.support.helpers import intake_body, ok
 from tests.web.test_pages import READ, form_token, new_pathway, signed_in
 
 FI = "fi"  # the organisation's staff read Finnish
@@ -143,7 +144,13 @@ async def test_a_gas_goal_is_written_scored_and_its_t_score_shown(
     assert levels == ["-2", "-1", "0", "1", "2"]
     scored = await web.post(
         f"/app/pathways/{pathway_id}/do/score_goal",
-        data={"csrf": form_token(page), "goal_id": goal["goal_id"], "attainment": "1", "occasion": "review"},
+        data={
+            "csrf": form_token(page),
+            "goal_id": goal["goal_id"],
+            "attainment": "1",
+            "occasion": "review",
+            "next_review_at": datetime_local_value(datetime.now(UTC) + timedelta(days=90)),
+        },
         headers=nurse,
     )
     assert scored.status_code == 303, scored.text[-2000:]
@@ -155,3 +162,42 @@ async def test_a_gas_goal_is_written_scored_and_its_t_score_shown(
         in page.text
     )
     assert re.search(r'class="attained">\+1', page.text)
+
+
+async def test_once_the_solution_has_been_followed_the_page_asks_before_it_is_confirmed(
+    web: httpx.AsyncClient, sqlite_engine: Engine, org: Org
+) -> None:
+    """Confirming that the solution held closes the pathway, so the page asks for the last Work Ability Score
+    and the GAS goals' final scores while the pathway is still open."""
+    policy = {"sustainment_period": "PT1S", "sustainment_confirm_grace": "PT1H"}
+    receipt = ok(
+        await web.post("/pathways", json=intake_body(org.team, demo=True, policy=policy), headers=org.nurse.auth), 201
+    )
+    pathway = f"/pathways/{receipt['pathway_id']}"
+    nurse = org.nurse.auth
+    ok(
+        await web.post(
+            f"{pathway}/triage",
+            json={"route": "health_check", "case_manager": org.nurse.staff_id},
+            headers=org.coordinator.auth,
+        )
+    )
+    review = (datetime.now(UTC) + timedelta(days=30)).isoformat()
+    ok(
+        await web.post(
+            f"{pathway}/goals",
+            json={"text": "Work", "gas_baseline": -1, "target_date": review, **LEVELS},
+            headers=nurse,
+        )
+    )
+    ok(await web.post(f"{pathway}/assessment", json={"summary": "s", "recommendation": "r"}, headers=nurse))
+    ok(await web.post(f"{pathway}/outcome", json={"solution": "employment", "description": "Job"}, headers=nurse))
+    await asyncio.sleep(1.5)
+    page = await web.get(f"/app/{pathway.lstrip('/')}", headers=signed_in(sqlite_engine, org.nurse))
+    form = page.text.split('id="record_work_ability"')[1].split("</details>")[0]
+    assert form.lstrip().startswith("open") and '<option value="sustainment_end" selected>' in form
+    ask = "The period of following the solution has ended: before you confirm whether it held, ask the client's "
+    assert gettext(FI, ask + "Work Ability Score.") in page.text
+    scoring = page.text.split('action="/app' + pathway + '/do/score_goal"')[1].split("</form>")[0]
+    assert re.search(r'value="closing"\s+selected', scoring)
+    assert "GAS" in page.text.split('id="confirm_sustainment"')[0].rsplit("<details", 1)[0][-400:]

@@ -9,9 +9,9 @@ import pytest
 from pydantic import ValidationError
 
 from models import actions as a
-from models.events import GoalAttainmentScored, PathwayEvent, WorkAbilityRecorded
-from models.measures import GasOccasion, WorkAbilityBand, WorkAbilityOccasion
-from models.pathway import DeadlineKind, TeamReviewCause, TriageRoute
+from models.events import GoalAttainmentScored, GoalSet, PathwayEvent, WorkAbilityRecorded
+from models.measures import GasOccasion, WorkAbilityBand, WorkAbilityChange, WorkAbilityOccasion
+from models.pathway import DeadlineKind, LongTermSolution, TeamReviewCause, TeamReviewDecision, TriageRoute
 from models.record import MAX_WORK_ABILITY_ANSWERS, PathwayRecord, apply_events
 from tests.support.rules import COORDINATOR, NURSE, Clock, do, fire_next, in_services, refused, started
 from workflows import deadlines
@@ -120,8 +120,13 @@ def test_a_gas_goal_is_scored_its_review_date_moves_and_the_t_score_follows(cloc
     state, decision = do(state, NURSE, a.SetGoal(text="A plain goal"), clock)
     events += decision.events
     plain_goal = decision.created_ids[0]
-    refused(state, a.ScoreGoal(goal_id=plain_goal, attainment=0), clock, "has no GAS levels")
-    refused(state, a.ScoreGoal(goal_id="nope", attainment=0), clock, "no goal nope")
+    later = clock.now + timedelta(days=30)
+    refused(state, a.ScoreGoal(goal_id=plain_goal, attainment=0, next_review_at=later), clock, "has no GAS levels")
+    refused(state, a.ScoreGoal(goal_id="nope", attainment=0, next_review_at=later), clock, "no goal nope")
+    with pytest.raises(ValidationError, match="a review sets next_review_at"):
+        a.ScoreGoal(goal_id=gas_goal, attainment=0)  # a review without the next date would drop the commitment
+    with pytest.raises(ValidationError, match="next_review_at is for a review"):
+        a.ScoreGoal(goal_id=gas_goal, attainment=0, occasion=GasOccasion.CLOSING, next_review_at=later)
     refused(
         state,
         a.ScoreGoal(goal_id=gas_goal, attainment=0, next_review_at=clock.now - timedelta(days=1)),
@@ -140,7 +145,8 @@ def test_a_gas_goal_is_scored_its_review_date_moves_and_the_t_score_follows(cloc
 
     state, decision = do(state, NURSE, a.ScoreGoal(goal_id=gas_goal, attainment=1, occasion=GasOccasion.CLOSING), clock)
     events += decision.events
-    state, decision = do(state, NURSE, a.ScoreGoal(goal_id=gas_goal, attainment=2), clock)  # a later review
+    again = clock.now + timedelta(days=200)
+    state, decision = do(state, NURSE, a.ScoreGoal(goal_id=gas_goal, attainment=2, next_review_at=again), clock)
     events += decision.events
     record = _record(events)
     [goal] = record.gas_goals()
@@ -148,7 +154,7 @@ def test_a_gas_goal_is_scored_its_review_date_moves_and_the_t_score_follows(cloc
     assert goal.gas_expected == LEVELS["gas_expected"] and goal.gas_baseline == -1
     assert goal.attained_level == 1  # the closing score stands over a later review's
     assert record.gas_t_score() == pytest.approx(60.0, abs=0.05)
-    assert next(g for g in state.goals if g.goal_id == gas_goal).target_date is None  # no review scheduled
+    assert next(g for g in state.goals if g.goal_id == gas_goal).target_date == again  # the later review's date
 
 
 def test_an_unscored_gas_review_reminds_then_goes_to_the_team(clock: Clock) -> None:
@@ -170,14 +176,119 @@ def test_an_unscored_gas_review_reminds_then_goes_to_the_team(clock: Clock) -> N
     assert any(review.cause is TeamReviewCause.GOAL_REVIEW_OVERDUE for review in state.pending_reviews)
 
 
-def test_scoring_the_review_settles_its_deadlines(clock: Clock) -> None:
+def test_the_closing_score_settles_the_goals_deadlines_and_a_review_moves_them(clock: Clock) -> None:
+    state = in_services(clock, start_services=True)
+    first = clock.now + timedelta(days=5)
+    state, decision = do(
+        state, NURSE, a.SetGoal(text="Work trial", gas_baseline=-1, target_date=first, **LEVELS), clock
+    )
+    goal_id = decision.created_ids[0]
+    next_review = clock.now + timedelta(days=60)
+    state, _ = do(state, NURSE, a.ScoreGoal(goal_id=goal_id, attainment=0, next_review_at=next_review), clock)
+    assert {
+        d.due_at for d in deadlines.all_deadlines(state) if d.item_id == goal_id and d.kind is DeadlineKind.GOAL_REVIEW
+    } == {next_review}
+    state, _ = do(state, NURSE, a.ScoreGoal(goal_id=goal_id, attainment=1, occasion=GasOccasion.CLOSING), clock)
+    assert not [d for d in deadlines.all_deadlines(state) if d.item_id == goal_id]
+
+
+def test_a_gas_goal_stays_one_and_its_review_date_is_ahead(clock: Clock) -> None:
+    state = in_services(clock)
+    refused(
+        state,
+        a.SetGoal(text="Work trial", gas_baseline=-1, target_date=clock.now - timedelta(days=1), **LEVELS),
+        clock,
+        "must be in the future",
+    )
+    state, decision = do(
+        state,
+        NURSE,
+        a.SetGoal(text="Work trial", gas_baseline=-1, target_date=clock.now + timedelta(days=9), **LEVELS),
+        clock,
+    )
+    goal_id = decision.created_ids[0]
+    # An update without the levels would silently make it a plain goal whose scores no longer mean anything.
+    refused(state, a.SetGoal(goal_id=goal_id, text="Work trial", achieved=True), clock, "is a GAS goal")
+    reworded = {**LEVELS, "gas_expected": "Work trial three days a week"}
+    state, decision = do(
+        state,
+        NURSE,
+        a.SetGoal(
+            goal_id=goal_id, text="Work trial", gas_baseline=-1, target_date=clock.now + timedelta(days=9), **reworded
+        ),
+        clock,
+    )
+    [updated] = decision.events
+    assert isinstance(updated, GoalSet) and updated.gas_expected == "Work trial three days a week"
+
+
+def test_an_escalated_gas_review_does_not_escalate_again_once_the_team_decided(clock: Clock) -> None:
     state = in_services(clock, start_services=True)
     state, decision = do(
         state,
         NURSE,
-        a.SetGoal(text="Work trial", gas_baseline=-1, target_date=clock.now + timedelta(days=5), **LEVELS),
+        a.SetGoal(text="Work trial", gas_baseline=-1, target_date=clock.now + timedelta(days=1), **LEVELS),
         clock,
     )
     goal_id = decision.created_ids[0]
-    state, _ = do(state, NURSE, a.ScoreGoal(goal_id=goal_id, attainment=0), clock)
-    assert not [d for d in deadlines.all_deadlines(state) if d.item_id == goal_id]
+    for _ in range(10):
+        upcoming, state, _ = fire_next(state, clock)
+        if upcoming.kind is DeadlineKind.GOAL_REVIEW_ESCALATION:
+            break
+    state, _ = do(state, COORDINATOR, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Score it"), clock)
+    assert not state.pending_reviews
+    escalations = [
+        d
+        for d in deadlines.all_deadlines(state)
+        if d.item_id == goal_id and d.kind is DeadlineKind.GOAL_REVIEW_ESCALATION
+    ]
+    assert all(d.key in state.fired_deadline_keys for d in escalations)  # fired once; it stays fired
+    upcoming = deadlines.next_deadline(state)
+    assert upcoming is None or upcoming.item_id != goal_id
+
+
+def test_the_end_of_following_the_solution_is_asked_in_sustainment_and_defaults_there_once_it_ended(
+    clock: Clock,
+) -> None:
+    state = in_services(clock, start_services=True)
+    refused(
+        state, a.RecordWorkAbility(score=6, occasion=WorkAbilityOccasion.OUTCOME), clock, "needs the long-term solution"
+    )
+    refused(
+        state, a.RecordWorkAbility(score=6, occasion=WorkAbilityOccasion.SUSTAINMENT_END), clock, "needs the long-term"
+    )
+    state, _ = do(state, NURSE, a.RecordOutcome(solution=LongTermSolution.EMPLOYMENT, description="Job"), clock)
+    state, decision = do(state, NURSE, a.RecordWorkAbility(score=6), clock)
+    [during] = decision.events
+    assert isinstance(during, WorkAbilityRecorded) and during.occasion is WorkAbilityOccasion.FOLLOW_UP
+    assert state.outcome is not None
+    clock.now = state.outcome.sustainment_until + timedelta(hours=1)
+    state, decision = do(state, NURSE, a.RecordWorkAbility(score=8), clock)
+    [at_end] = decision.events
+    assert isinstance(at_end, WorkAbilityRecorded) and at_end.occasion is WorkAbilityOccasion.SUSTAINMENT_END
+
+
+def test_first_and_latest_follow_when_the_client_answered_and_the_baseline_is_kept(clock: Clock) -> None:
+    state, start = started(clock)
+    events = list(start.events)
+    clock.now += timedelta(days=10)
+    declined_at = clock.now - timedelta(days=8)
+    state, decision = do(state, COORDINATOR, a.RecordWorkAbility(declined=True, asked_at=declined_at), clock)
+    events += decision.events
+    state, decision = do(state, COORDINATOR, a.RecordWorkAbility(score=7), clock)
+    events += decision.events
+    # Recorded later, asked earlier (the paper form from the first meeting).
+    early = clock.now - timedelta(days=5)
+    state, decision = do(state, COORDINATOR, a.RecordWorkAbility(score=3, asked_at=early), clock)
+    events += decision.events
+    measured = _record(events).measured()
+    assert (measured.work_ability_first.score, measured.work_ability_latest.score) == (3, 7)  # type: ignore[union-attr]
+    assert measured.work_ability_change is WorkAbilityChange.IMPROVED
+    for _ in range(MAX_WORK_ABILITY_ANSWERS + 3):
+        clock.now += timedelta(minutes=1)
+        state, decision = do(state, COORDINATOR, a.RecordWorkAbility(score=5), clock)
+        events += decision.events
+    record = _record(events)
+    assert len(record.work_ability) == MAX_WORK_ABILITY_ANSWERS
+    assert record.work_ability_scores()[0].score == 3  # the first scored answer stays, though recorded third
+    assert any(answer.declined for answer in record.work_ability)  # and the very first answer (declined) too
