@@ -28,7 +28,7 @@ from models.pathway import (
     TriageRoute,
 )
 from models.process import ActionAnswer, Deadline, RecordDelay
-from models.record import PathwayMeasures, PathwayRecord
+from models.record import ClientCopyState, PathwayMeasures, PathwayRecord
 from models.tables import StaffRole
 
 T = TypeVar("T")
@@ -101,6 +101,11 @@ class PathwayRead(PathwayRecord):
     )
     available_actions: list[OfferedAction] = Field(
         default=[], description="What the signed-in member may do on the pathway now, from the actions' declarations."
+    )
+    client_copy: ClientCopyState | None = Field(
+        default=None,
+        description="Whether the client's copy of the plan still holds: not_given, plan_changed, "
+        "case_manager_changed (a hand-over accepted since) or current; none before there is a plan.",
     )
     measures: PathwayMeasures = Field(
         default_factory=PathwayMeasures,

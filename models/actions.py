@@ -38,6 +38,7 @@ from models.pathway import (
     ServiceStatusChange,
     ShortText,
     StaffId,
+    SummaryChannel,
     TeamId,
     TeamReviewDecision,
     TransitionDecision,
@@ -441,6 +442,12 @@ class ConfirmSustainment(ContractModel):
 class Close(ContractModel):
     reason: ClosureReason
     note: NoteText = free_text()
+
+
+class GiveSummary(ContractModel):
+    """The client was given their own copy of the plan (the summary in their language)."""
+
+    channel: SummaryChannel = Field(description="How: in person, by post or by e-mail.")
 
 
 class RecordFeedback(ContractModel):

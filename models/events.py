@@ -26,6 +26,7 @@ from models.actions import (
     CompleteAssessment,
     CompleteInvestigation,
     ConfirmSustainment,
+    GiveSummary,
     MeetingParticipant,
     RecordConsent,
     RecordFeedback,
@@ -94,6 +95,7 @@ class EventKind(StrEnum):
     SUSTAINMENT_CONFIRMED = "sustainment_confirmed"
     SOLUTION_DID_NOT_HOLD = "solution_did_not_hold"
     FEEDBACK_RECORDED = "feedback_recorded"
+    SUMMARY_GIVEN = "summary_given"
     CLOSED = "closed"
     DEADLINE_NOTICED = "deadline_noticed"
     HANDOVER_PROPOSED = "handover_proposed"
@@ -415,6 +417,14 @@ class FeedbackRecorded(EventBase, RecordFeedback):
     kind: Literal[EventKind.FEEDBACK_RECORDED] = EventKind.FEEDBACK_RECORDED
 
 
+class SummaryGiven(EventBase, GiveSummary):
+    """The client got their own copy of the plan: of this plan version, naming this case manager."""
+
+    kind: Literal[EventKind.SUMMARY_GIVEN] = EventKind.SUMMARY_GIVEN
+    plan_version: int | None = None
+    case_manager: str | None = None
+
+
 class Closed(EventBase):
     kind: Literal[EventKind.CLOSED] = EventKind.CLOSED
     closure_reason: ClosureReason
@@ -446,6 +456,7 @@ PathwayEvent = Annotated[
     | OutcomeSetAside
     | SustainmentConfirmed
     | FeedbackRecorded
+    | SummaryGiven
     | Closed
     | DeadlineNoticed
     | HandoverProposed
@@ -539,6 +550,8 @@ def summarize(event: PathwayEvent) -> str:
             return "The long-term solution held" if event.held else "The long-term solution did not hold"
         case FeedbackRecorded():
             return f"Client feedback recorded (rating {event.rating})"
+        case SummaryGiven():
+            return f"The client's copy of the plan given ({event.channel.value.replace('_', ' ')})"
         case Closed():
             return f"Pathway closed: {event.closure_reason.value}"
         case DeadlineNoticed():

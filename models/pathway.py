@@ -105,6 +105,14 @@ class ContactChannel(StrEnum):
     REMOTE = "remote"
 
 
+class SummaryChannel(StrEnum):
+    """How the client got their own copy of the plan."""
+
+    IN_PERSON = "in_person"
+    BY_POST = "by_post"
+    BY_EMAIL = "by_email"
+
+
 class InvestigationStatus(StrEnum):
     ORDERED = "ordered"
     COMPLETED = "completed"

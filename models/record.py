@@ -12,6 +12,7 @@ the latest few of each and their counts.
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from pydantic import Field
 
@@ -47,6 +48,7 @@ from models.events import (
     ReferralWithdrawn,
     ServiceGapNoticed,
     ServiceStatusChanged,
+    SummaryGiven,
     SustainmentCheckRequested,
     SustainmentConfirmed,
     TeamReviewDecided,
@@ -78,6 +80,7 @@ from models.pathway import (
     ServiceKind,
     ServiceStatus,
     Stage,
+    SummaryChannel,
     TeamReviewDecision,
     TransitionDecision,
     TriageRoute,
@@ -318,6 +321,25 @@ class FeedbackRecord(ContractModel):
     recorded_by: str
 
 
+class SummaryGivenRecord(ContractModel):
+    """The client's copy of the plan, as last given."""
+
+    given_at: datetime
+    given_by: str
+    channel: SummaryChannel
+    plan_version: int | None = None
+    case_manager: str | None = None
+
+
+class ClientCopyState(StrEnum):
+    """Whether the client's own copy of the plan still says what holds."""
+
+    CURRENT = "current"
+    NOT_GIVEN = "not_given"  # a plan exists, and the client has no copy yet
+    PLAN_CHANGED = "plan_changed"
+    CASE_MANAGER_CHANGED = "case_manager_changed"
+
+
 class ClosureRecord(ProcessClosure):
     note: str
     closed_by: str
@@ -363,6 +385,7 @@ class PathwayRecord(ContractModel):
     past_outcomes: list[OutcomeRecord] = Field(default=[], description="Solutions that did not hold or were set aside.")
     feedback: list[FeedbackRecord] = Field(default=[], description=f"The latest {RECENT_ITEMS}, newest last.")
     feedback_count: int = 0
+    summary_given: SummaryGivenRecord | None = Field(default=None, description="The client's copy, as last given.")
     closure: ClosureRecord | None = None
     opened_at: datetime
     updated_at: datetime
@@ -407,6 +430,20 @@ class PathwayRecord(ContractModel):
             gas_goals_at_or_above_expected=sum(1 for level in levels if at_or_above_expected(level)),
             gas_t_score=self.gas_t_score(),
         )
+
+    def client_copy_state(self) -> ClientCopyState | None:
+        """Whether the client's copy of the plan is out of date (None: there is no plan to give yet, or the
+        pathway is closed): a plan revised or a hand-over accepted after it was given makes it so."""
+        if self.plan is None or self.closure is not None:
+            return None
+        given = self.summary_given
+        if given is None:
+            return ClientCopyState.NOT_GIVEN
+        if given.plan_version != self.plan.version:
+            return ClientCopyState.PLAN_CHANGED
+        if given.case_manager != self.case_manager:
+            return ClientCopyState.CASE_MANAGER_CHANGED
+        return ClientCopyState.CURRENT
 
     def pending_team_reviews(self) -> list[TeamReviewRecord]:
         return [review for review in self.team_reviews if review.decided_at is None]
@@ -838,6 +875,14 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                 ),
             )
             record.feedback_count += 1
+        case SummaryGiven():
+            record.summary_given = SummaryGivenRecord(
+                given_at=event.at,
+                given_by=event.actor,
+                channel=event.channel,
+                plan_version=event.plan_version,
+                case_manager=event.case_manager,
+            )
         case Closed():
             _renounce_current(record, event.at)
             record.next_network_meeting = None

@@ -35,10 +35,11 @@ from models.pathway import (
     ReferringOrganisation,
     ServiceKind,
     ServiceStatusChange,
+    SummaryChannel,
     TriageRoute,
 )
 from models.process import ActionAnswer
-from models.tables import Partner, StaffRole, Team
+from models.tables import Partner, Staff, StaffRole, Team
 from ops.admin import add_staff, add_team
 from workflows.actions import BY_FIELDS
 from workflows.client import act, start_pathway
@@ -109,8 +110,12 @@ def add_demo_staff(engine: Engine) -> dict[str, str]:
     add_team(engine, team_id=DEMO_TEAM, name=DEMO_TEAM_NAME)
     with Session(engine) as session:
         session.add(_demo_partner())
+        team = session.get(Team, DEMO_TEAM)
+        assert team is not None
+        # The contacts the clients' plan summaries print (example numbers, not anyone's).
+        team.contact_phone, team.contact_email = "+358 2 000 0000", "tyokykytiimi@example.fi"
         session.commit()
-    return {
+    tokens = {
         member.staff_id: add_staff(
             engine,
             staff_id=member.staff_id,
@@ -122,6 +127,14 @@ def add_demo_staff(engine: Engine) -> dict[str, str]:
         )
         for member in DEMO_STAFF
     }
+    with Session(engine) as session:
+        for index, member in enumerate(DEMO_STAFF):
+            if member.role in (StaffRole.PROFESSIONAL, StaffRole.COORDINATOR):
+                staff = session.get(Staff, member.staff_id)
+                assert staff is not None
+                staff.work_phone, staff.contact_hours = f"+358 40 000 000{index}", "Mon-Fri 9-11"
+        session.commit()
+    return tokens
 
 
 @dataclass
@@ -287,6 +300,7 @@ def demo_pathways() -> list[tuple[Intake, list[Step]]]:
                 _work_ability(NURSE, 5, WorkAbilityOccasion.ASSESSMENT),
                 *_plan_steps(NURSE),
                 _work_ability(NURSE, 5, WorkAbilityOccasion.PLAN),
+                _do(NURSE, fields.GiveSummary(channel=SummaryChannel.IN_PERSON)),
                 _score_first_gas_goal(NURSE, -1),
                 _do(NURSE, fields.RecordFollowUp(channel=ContactChannel.PHONE, note="Demo: the first week went well.")),
             ],

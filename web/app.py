@@ -29,7 +29,7 @@ from api.errors import (
     UnavailableError,
 )
 from core.settings import Settings
-from web import audit, me, partner, register, routes, tokens
+from web import audit, me, partner, register, routes, summary, tokens
 from web.deps import ElsewhereForRole, SignInRequired, language_of
 from web.templating import render, t
 
@@ -114,6 +114,7 @@ def create_app(
     app.include_router(register.router, prefix=PREFIX)
     app.include_router(tokens.router, prefix=PREFIX)
     app.include_router(me.router, prefix=PREFIX)
+    app.include_router(summary.router, prefix=PREFIX)
     app.include_router(audit.router, prefix=PREFIX)
     app.include_router(partner.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")

@@ -32,6 +32,7 @@ from models.pathway import (
     ServiceStatus,
     ServiceStatusChange,
     Stage,
+    SummaryChannel,
     TeamReviewCause,
     TeamReviewDecision,
     TransitionCause,
@@ -301,6 +302,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "network_meeting_held": "Network meeting held",
         "goal_attainment_scored": "GAS goal scored",
         "work_ability_recorded": "Work Ability Score recorded",
+        "summary_given": "The client's copy of the plan given",
     },
     WorkAbilityOccasion: {
         "referral": "At referral",
@@ -313,6 +315,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
     },
     WorkAbilityBand: {"poor": "Poor (0-5)", "moderate": "Moderate (6-7)", "good": "Good or excellent (8-10)"},
     GasOccasion: {"review": "At a review", "closing": "Final (at closing)"},
+    SummaryChannel: {"in_person": "In person", "by_post": "By post", "by_email": "By e-mail"},
     WorkAbilityChange: {"improved": "improved by 2 points or more", "worsened": "worsened", "unchanged": "unchanged"},
 }
 

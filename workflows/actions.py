@@ -392,6 +392,17 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         apply=rules.close,
     ),
     StaffAction(
+        name="give_summary",
+        fields=fields.GiveSummary,
+        path="summary/given",
+        summary="Record that the client got their own copy of the plan (in person, by post or by e-mail)",
+        doing="giving the client their copy of the plan",
+        stages=OPEN_STAGES,
+        checks=rules.validate_give_summary,
+        apply=rules.give_summary,
+        needs=_case_manager_named,
+    ),
+    StaffAction(
         name="record_feedback",
         fields=fields.RecordFeedback,
         path="feedback",

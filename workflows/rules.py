@@ -32,6 +32,7 @@ from models.actions import (
     DecideTeamReview,
     DecideTransition,
     DeclineHandover,
+    GiveSummary,
     Intake,
     MeetingParticipant,
     PlannedServiceInput,
@@ -85,6 +86,7 @@ from models.events import (
     ReferralWithdrawn,
     ServiceGapNoticed,
     ServiceStatusChanged,
+    SummaryGiven,
     SustainmentCheckRequested,
     SustainmentConfirmed,
     TeamReviewDecided,
@@ -1321,6 +1323,16 @@ def validate_close(state: ProcessState, action: Close, now: datetime) -> None:
 
 def close(change: Change, action: Close) -> None:
     _close(change, action.reason, action.note)
+
+
+def validate_give_summary(state: ProcessState, action: GiveSummary, now: datetime) -> None:
+    require_case_manager(state, "giving the client their copy of the plan")
+
+
+def give_summary(change: Change, action: GiveSummary) -> None:
+    state = change.state
+    version = state.plan.version if state.plan is not None else None
+    change.record_action(SummaryGiven, action, plan_version=version, case_manager=state.case_manager)
 
 
 def validate_record_feedback(state: ProcessState, action: RecordFeedback, now: datetime) -> None:

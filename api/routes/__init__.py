@@ -17,6 +17,7 @@ from api.routes import (
     pathways,
     reports,
     staff,
+    summary,
     team_reviews,
     teams,
 )
@@ -34,6 +35,7 @@ api_router.include_router(partner_callbacks.router, tags=["partner organisations
 api_router.include_router(audit.router, tags=["audit"])
 api_router.include_router(notifications.router, prefix="/notifications", tags=["notifications"])
 api_router.include_router(fhir.router)
+api_router.include_router(summary.router)
 api_router.include_router(reports.router)
 api_router.include_router(health.router, tags=["health"])
 api_router.include_router(auth.router, prefix="/auth", tags=["sign-in"])

@@ -343,6 +343,7 @@ def _read_model(record: PathwayRecord | None, row: PathwayRow, live: LiveProcess
     return PathwayRead(
         **record.model_dump(),
         measures=record.measured(),
+        client_copy=record.client_copy_state(),
         team_review_pending=row.team_review_pending,
         overdue=row.overdue,
         next_deadline=None,

@@ -40,6 +40,8 @@ EXPECTED_ROUTES = {
     ("post", "/pathways/{pathway_id}/goals"),
     ("post", "/pathways/{pathway_id}/goals/{goal_id}/attainment"),
     ("post", "/pathways/{pathway_id}/work-ability"),
+    ("post", "/pathways/{pathway_id}/summary/given"),
+    ("get", "/pathways/{pathway_id}/summary"),
     ("post", "/pathways/{pathway_id}/investigations"),
     ("post", "/pathways/{pathway_id}/investigations/{investigation_id}/complete"),
     ("post", "/pathways/{pathway_id}/assessment"),

@@ -1,7 +1,7 @@
 """The rooms of the code and the way their imports run: down only, never in a circle.
 
 From the ground up: `core/` (infrastructure) and `models/` (the contract); the pure rooms that use only
-those (`workflows/`, `interop/`, `reports/`, `migrations/`); `records/` (the record in the database);
+those (`workflows/`, `interop/`, `reports/`, `client/`, `migrations/`); `records/` (the record in the database);
 `activities/` and `api/` (side effects and HTTP); `worker.py` and `web/` (the worker, and the HTTP app with
 the staff pages); `ops/` (the entry points); `bench/`.
 A module imports from its own room or from a room below it.
@@ -21,6 +21,7 @@ FLOOR = {
     "workflows": 1,
     "interop": 1,
     "reports": 1,
+    "client": 1,
     "migrations": 1,
     "records": 2,
     "activities": 3,

@@ -459,3 +459,39 @@ async def test_the_work_ability_score_is_chosen_by_keyboard_on_a_phone_and_chart
         await phone.check("work-ability-recorded")
     finally:
         await context.close()
+
+
+@pytest.mark.parametrize(
+    ("language", "title"),
+    [("fi", "Työkykysuunnitelmasi"), ("sv", "Din arbetsförmågeplan"), ("en", "Your work-ability plan")],
+)
+async def test_the_clients_plan_summary_reads_in_their_language_on_a_desk_and_on_a_phone(
+    chromium: Browser, stack: Stack, nurse: Checked, coordinator: Checked, language: str, title: str
+) -> None:
+    """A referral in the client's language, triaged; its plan summary opens in that language, passes axe at
+    desk and phone widths and never scrolls sideways on a 360 px phone."""
+    page = nurse.page
+    await nurse.goto("/app/intake", "intake-for-summary")
+    await page.get_by_label("Client reference (pseudonymous)").fill(f"sum{uuid.uuid4().hex[:8]}")
+    await page.get_by_label("Client's language").select_option(language)
+    await page.get_by_label("Reason").fill("Wants support to return to work")
+    await page.get_by_role("button", name="Register the referral").click()
+    await expect(page.get_by_role("status").filter(has_text="Saved.")).to_be_visible()
+    match = re.search(r"/app/pathways/(pathway-[^?#]+)", page.url)
+    assert match, page.url
+    pathway_id = match.group(1)
+    await coordinator.goto(f"/app/pathways/{pathway_id}", "summary-triage")
+    form = await open_action(coordinator.page, "Team triage")
+    await form.get_by_label("Route").select_option("health_check")
+    await form.get_by_label("Case manager").select_option("demo.nurse")
+    await submit(form, "Team triage", coordinator.page)
+
+    await nurse.goto(f"/app/pathways/{pathway_id}/summary", f"summary-{language}")
+    await expect(page.locator("html")).to_have_attribute("lang", language)
+    await expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    await expect(page.get_by_role("heading", name="Demo public health nurse")).to_be_visible()
+    await page.set_viewport_size({"width": 360, "height": 780})
+    await nurse.check(f"summary-{language}-phone")
+    wide = await page.evaluate("document.documentElement.scrollWidth")
+    assert wide <= 360, f"the summary scrolls sideways on a phone: {wide} px"
+    await page.set_viewport_size({"width": 1280, "height": 900})

@@ -20,6 +20,7 @@ METHODS = [
     ("web/**.py", "python"),
     ("records/notification_texts.py", "python"),
     ("reports/chart.py", "python"),
+    ("client/**.py", "python"),
     ("web/templates/**.html", "jinja2"),
 ]
 OPTIONS = {"web/templates/**.html": {"extensions": "jinja2.ext.i18n"}}

@@ -35,6 +35,7 @@ from models.pathway import (
     ReferralAnswer,
     ServiceKind,
     ServiceStatusChange,
+    SummaryChannel,
     TeamReviewDecision,
     TransitionDecision,
     TriageRoute,
@@ -210,8 +211,9 @@ async def safe_transitions(client: Client, org: Org, start: Start) -> DrivenPath
 
 
 async def work_ability_measured(client: Client, org: Org, start: Start) -> DrivenPathway:
-    """The Work Ability Score at each moment the seeds ask, and a GAS goal whose review date passes unscored
-    (reminded, then brought to the team) before it is scored at a review and at closing."""
+    """The Work Ability Score at each moment the seeds ask, a GAS goal whose review date passes unscored
+    (reminded, then brought to the team) before it is scored at a review and at closing, and the client's copy
+    of the plan given."""
     policy = PathwayPolicy(
         sustainment_period=timedelta(seconds=2),
         commitment_grace=timedelta(seconds=1),
@@ -232,6 +234,7 @@ async def work_ability_measured(client: Client, org: Org, start: Start) -> Drive
         coordinator, a.DecideTeamReview(decision=TeamReviewDecision.CONTINUE, note="Score the goal with the client")
     )
     await pathway.do(nurse, a.SetPlan(services=[_now_service(ServiceKind.EMPLOYMENT_SERVICES, "TE")]))
+    await pathway.do(nurse, a.GiveSummary(channel=SummaryChannel.BY_POST))
     next_review = datetime.now(UTC) + timedelta(days=60)
     await pathway.do(nurse, a.ScoreGoal(goal_id=goal_id, attainment=-1, next_review_at=next_review))
     await pathway.do(nurse, a.RecordOutcome(solution=LongTermSolution.EMPLOYMENT, description="Job"))
