@@ -79,3 +79,26 @@ async def _answer(send: Send, status: int, detail: str) -> None:
         }
     )
     await send({"type": "http.response.body", "body": content})
+
+
+class SlidingWindowLimiter:
+    """At most `limit` hits per `window` seconds for each key (a client's address, a link), counted in this
+    process: a second API process counts its own, so the limit is per process (docs/operations.md)."""
+
+    MAX_KEYS = 50_000
+
+    def __init__(self, limit: int, window: float) -> None:
+        self.limit, self.window = limit, window
+        self._hits: dict[str, list[float]] = {}
+
+    def retry_after(self, key: str, now: float) -> float | None:
+        """None if the hit is allowed (and counted), else the seconds until it would be."""
+        recent = [moment for moment in self._hits.get(key, []) if now - moment < self.window]
+        if len(recent) >= self.limit:
+            self._hits[key] = recent
+            return self.window - (now - recent[0])
+        recent.append(now)
+        if key not in self._hits and len(self._hits) >= self.MAX_KEYS:
+            self._hits.pop(next(iter(self._hits)))  # the oldest key: memory stays bounded under a flood
+        self._hits[key] = recent
+        return None

@@ -119,3 +119,48 @@ def verify_callback(
         raise InvalidLink(f"the callback's timestamp is more than {int(tolerance.total_seconds())} s from our clock")
     if not hmac.compare_digest(webhook_signature(secret, timestamp, body), signature):
         raise InvalidLink("the callback's signature does not match the partner's webhook secret")
+
+
+CLIENT_FEEDBACK_PATH = "/feedback/"
+
+
+class FeedbackLinks:
+    """The client's feedback links: `/feedback/<token>`, the token naming only the link's id and its expiry,
+    signed with the partner link secrets under a purpose of its own (a partner's token is never a client's)."""
+
+    PURPOSE = b"client-feedback|"
+
+    def __init__(self, secrets: list[str], public_url: str) -> None:
+        self._secrets = [secret.encode() for secret in secrets]
+        self._public_url = public_url.rstrip("/")
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FeedbackLinks:
+        return cls(settings.partner_link_secret_list, settings.effective_public_url)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self._secrets)
+
+    def _signature(self, secret: bytes, payload: str) -> str:
+        return _b64(hmac.new(secret, self.PURPOSE + payload.encode(), hashlib.sha256).digest())
+
+    def url(self, link_id: str, expires_at: datetime) -> str:
+        if not self._secrets:
+            raise InvalidLink("feedback links need PATHWAYS_PARTNER_LINK_SECRETS, which is empty")
+        payload = _b64(f"{link_id}|{int(expires_at.timestamp())}".encode())
+        return f"{self._public_url}{CLIENT_FEEDBACK_PATH}{payload}.{self._signature(self._secrets[0], payload)}"
+
+    def verify(self, token: str) -> tuple[str, datetime]:
+        """The link id and expiry the token names, if it is ours and unaltered (expiry is the caller's to
+        judge, with the link's row: used and withdrawn links have their own answer)."""
+        payload, dot, signature = token.partition(".")
+        if not dot or not payload or not signature or len(token) > 200:
+            raise InvalidLink("the link is not complete")
+        if not any(hmac.compare_digest(self._signature(secret, payload), signature) for secret in self._secrets):
+            raise InvalidLink("the link is not valid")
+        try:
+            link_id, expires = _unb64(payload).decode().split("|")
+            return link_id, datetime.fromtimestamp(int(expires), UTC)
+        except (ValueError, UnicodeDecodeError, OverflowError):
+            raise InvalidLink("the link is not valid") from None

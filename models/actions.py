@@ -14,6 +14,7 @@ from pydantic import Field, field_validator, model_validator
 
 from models.measures import GasOccasion, WorkAbilityAnswer, WorkAbilityOccasion
 from models.pathway import (
+    CLIENT_ACTOR_PREFIX,
     CLIENT_REFERENCE_PATTERN,
     PARTNER_ACTOR_PREFIX,
     STAFF_ID_PATTERN,
@@ -47,12 +48,15 @@ from models.pathway import (
     validate_client_reference,
 )
 
-ACTOR_PATTERN = rf"({STAFF_ID_PATTERN})|(^{PARTNER_ACTOR_PREFIX}[a-z0-9][a-z0-9_.-]{{1,47}}$)"
+_PARTNER_ACTOR = rf"^{PARTNER_ACTOR_PREFIX}[a-z0-9][a-z0-9_.-]{{1,47}}$"
+_CLIENT_ACTOR = rf"^{CLIENT_ACTOR_PREFIX}[a-f0-9]{{16}}$"
+ACTOR_PATTERN = rf"({STAFF_ID_PATTERN})|({_PARTNER_ACTOR})|({_CLIENT_ACTOR})"
 
 
 class StaffActor(ContractModel):
-    """Who acts: the signed-in staff member, or a partner answering its referral through its signed link or
-    webhook (`partner:<partner id>`). The API fills it; a body cannot name someone else."""
+    """Who acts: the signed-in staff member, a partner answering its referral through its signed link or
+    webhook (`partner:<partner id>`), or the client giving feedback through their link (`client:<link id>`).
+    The API fills it; a body cannot name someone else."""
 
     actor: str = Field(pattern=ACTOR_PATTERN)
 
@@ -451,5 +455,10 @@ class GiveSummary(ContractModel):
 
 
 class RecordFeedback(ContractModel):
+    """The client's feedback: given by the client through their link, or written down by staff."""
+
     rating: int = Field(ge=1, le=5, description="The client's rating of the support, 1 (poor) to 5 (excellent).")
+    knows_whom_to_contact: bool | None = Field(
+        default=None, description='The client\'s answer to "Do you know whom to contact?" (absent: not asked).'
+    )
     comment: str | None = free_text(default=None, max_length=4000)

@@ -200,6 +200,7 @@ class NotificationKind(StrEnum):
     SERVICE_END_PASSED = "service_end_passed"
     INVESTIGATION_OVERDUE = "investigation_overdue"
     GOAL_REVIEW_DUE = "goal_review_due"
+    CLIENT_FEEDBACK_RECEIVED = "client_feedback_received"
     TEAM_REVIEW_STALLED = "team_review_stalled"
     TRANSITION_TO_DECIDE = "transition_to_decide"
     HANDOVER_PROPOSED = "handover_proposed"
@@ -285,6 +286,8 @@ class ReferralAnswer(StrEnum):
 
 # A partner's answers come in as the action of `partner:<partner id>` (a staff id has no colon).
 PARTNER_ACTOR_PREFIX = "partner:"
+# The client answering through their feedback link: `client:<link id>` (never an identity, nor a staff id).
+CLIENT_ACTOR_PREFIX = "client:"
 
 
 class MeetingRole(StrEnum):

@@ -353,3 +353,22 @@ class AuditLogEntry(SQLModel, table=True):
     action: str = Field(max_length=100)
     purpose: str | None = Field(default=None, max_length=300)
     outcome: str = Field(default="ok", max_length=32)
+
+
+class ClientFeedbackLink(SQLModel, table=True):
+    """A client's feedback link (issue 37): signed, valid until `expires_at`, used once, withdrawable by the
+    team. Names the pathway only here, never in the link itself."""
+
+    __tablename__ = "client_feedback_link"
+
+    link_id: str = Field(primary_key=True, max_length=16)
+    pathway_id: str = Field(index=True, max_length=100)
+    team: str = Field(max_length=64)
+    # The client's language: the page the link opens speaks it.
+    language: Language
+    created_by: str = Field(max_length=64)
+    created_at: datetime = _timestamp()
+    expires_at: datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+    used_at: datetime | None = _optional_timestamp()
+    withdrawn_at: datetime | None = _optional_timestamp()
+    withdrawn_by: str | None = Field(default=None, max_length=64)

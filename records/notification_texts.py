@@ -86,6 +86,11 @@ TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
         "A goal of the client on pathway {pathway} (team {team}) has reached its target date. Review it with "
         "the client: achieved, a new target date, or a new goal.",
     ),
+    NotificationKind.CLIENT_FEEDBACK_RECEIVED: (
+        "The client gave feedback: {pathway}",
+        "The client of pathway {pathway} (team {team}) answered through their feedback link. Read it on the "
+        "pathway page, and talk it over with the client at the next contact.",
+    ),
     NotificationKind.TEAM_REVIEW_STALLED: (
         "A team review has waited too long: {pathway}",
         "Pathway {pathway} has waited for team {team}'s review longer than the team allows. Take it to the "

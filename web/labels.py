@@ -8,6 +8,7 @@ from enum import StrEnum
 from api.schemas import HandoverOutcome
 from api.services.audit import AuditOutcome
 from api.services.audit_monitoring import SignalKind
+from api.services.client_feedback import LinkState
 from core.i18n import pgettext
 from models.events import EventKind
 from models.measures import GasOccasion, WorkAbilityBand, WorkAbilityChange, WorkAbilityOccasion
@@ -170,6 +171,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "service_end_passed": "Planned end passed",
         "investigation_overdue": "Investigation overdue",
         "goal_review_due": "Review the goal",
+        "client_feedback_received": "Feedback from the client",
         "team_review_stalled": "Team review waiting",
         "transition_to_decide": "Decide the service transition",
         "handover_proposed": "Take over as case manager",
@@ -316,6 +318,13 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
     WorkAbilityBand: {"poor": "Poor (0-5)", "moderate": "Moderate (6-7)", "good": "Good or excellent (8-10)"},
     GasOccasion: {"review": "At a review", "closing": "Final (at closing)"},
     SummaryChannel: {"in_person": "In person", "by_post": "By post", "by_email": "By e-mail"},
+    LinkState: {
+        "open": "Open",
+        "used": "Used: the client answered",
+        "expired": "Expired",
+        "withdrawn": "Withdrawn",
+        "invalid": "Not valid",
+    },
     WorkAbilityChange: {"improved": "improved by 2 points or more", "worsened": "worsened", "unchanged": "unchanged"},
 }
 
@@ -384,6 +393,7 @@ FIELDS: dict[str, str] = {
     "next_meeting_at": "Next meeting",
     "role": "Role",
     "staff_id": "Team member",
+    "knows_whom_to_contact": "The client knows whom to contact",
     "score": "Work Ability Score",
     "declined": "The client did not want to answer",
     "occasion": "Occasion",

@@ -44,12 +44,13 @@ from api.services.actions import act
 from api.services.audit import AuditOutcome
 from api.services.exports import FHIR_JSON, ReportFormat, fhir_export, outcomes
 from api.services.exports import render as render_report
+from core.settings import Settings
 from models.actions import IntakeRequest
 from models.pathway import Stage
 from models.process import ActionWarning, WarningCode
 from models.tables import Staff, StaffRole, StaffTeam
 from records.store import PathwayQuery
-from web import forms, work_ability
+from web import forms, summary, work_ability
 from web.coverage import service_coverage
 from web.deps import LANGUAGE_COOKIE, FormToken, PageDep, get_web_staff
 from web.labels import choices, code_label
@@ -370,6 +371,10 @@ async def _pathway_page(
         _people_of(record) | {entry.actor for entry in timeline.items} | {staff_id for staff_id, _ in staff_choices},
     )
     offered = _action_forms(page, record, staff_choices, partner_choices)
+    settings: Settings = request.app.state.settings
+    feedback_links = await asyncio.to_thread(
+        summary.feedback_links_of, grant.session, grant.pathway_id, settings, page.language
+    )
     ask_work_ability = work_ability.ask_now(record, done, datetime.now(UTC))
     if "record_work_ability" not in offered:
         ask_work_ability = None
@@ -406,6 +411,7 @@ async def _pathway_page(
         partners=dict(partner_choices),
         people=people,
         ask_work_ability=ask_work_ability,
+        feedback_links=feedback_links,
         unscored_gas_goals=work_ability.gas_goals_without_closing_score(record),
         nav="",
     )

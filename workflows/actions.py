@@ -45,6 +45,8 @@ class StaffAction(Generic[F]):
     actor_check: Callable[[ProcessState, F, str], None] | None = None
     # A partner organisation may take this action through its signed link or webhook.
     partner_may_act: bool = False
+    # The client may take this action through their feedback link.
+    client_may_act: bool = False
     # What the pathway must hold for the action to be offered to this staff member (a pending hand-over to
     # them, an open transition ...), beyond the stage and the role; the rules decide, this only leaves out
     # what they would refuse anyway. None: whenever the stage allows it.
@@ -71,6 +73,8 @@ class StaffAction(Generic[F]):
         """Why the action is impossible now (`rules.Refusal`): who acts, the stage, then the rule's checks."""
         if rules.is_partner(actor) and not self.partner_may_act:
             raise rules.Refusal(f"{self.doing} is for the team's staff, not for a partner organisation")
+        if rules.is_client(actor) and not self.client_may_act:
+            raise rules.Refusal(f"{self.doing} is for the team's staff, not for the client's feedback link")
         if self.stages == OPEN_STAGES:
             rules.require_open(state)
         else:
@@ -411,6 +415,7 @@ ACTIONS: tuple[StaffAction[Any], ...] = (
         stages=OPEN_STAGES,
         checks=rules.validate_record_feedback,
         apply=rules.record_feedback,
+        client_may_act=True,
     ),
 )
 

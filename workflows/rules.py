@@ -98,6 +98,7 @@ from models.events import (
 )
 from models.measures import AFTER_SOLUTION_OCCASION, AFTER_SOLUTION_OCCASIONS, WorkAbilityOccasion, occasion_at
 from models.pathway import (
+    CLIENT_ACTOR_PREFIX,
     ENDED_SERVICE_STATUSES,
     PARTNER_ACTOR_PREFIX,
     SERVICE_STAGES,
@@ -1078,6 +1079,10 @@ def is_partner(actor: str) -> bool:
     return actor.startswith(PARTNER_ACTOR_PREFIX)
 
 
+def is_client(actor: str) -> bool:
+    return actor.startswith(CLIENT_ACTOR_PREFIX)
+
+
 def _find_referral(state: ProcessState, referral_id: str) -> ProcessReferral:
     referral = next((r for r in state.referrals if r.referral_id == referral_id), None)
     if referral is None:
@@ -1341,6 +1346,9 @@ def validate_record_feedback(state: ProcessState, action: RecordFeedback, now: d
 
 def record_feedback(change: Change, action: RecordFeedback) -> None:
     change.record_action(FeedbackRecorded, action)
+    if is_client(change.actor):
+        # The client's own voice: the case manager hears that it came (never what it says).
+        change.tell_case_manager(NotificationKind.CLIENT_FEEDBACK_RECEIVED)
 
 
 # --------------------------------------------------------------------------------------------------

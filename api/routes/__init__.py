@@ -8,6 +8,7 @@ from api.routes import (
     actions,
     audit,
     auth,
+    feedback_links,
     fhir,
     health,
     me,
@@ -36,6 +37,7 @@ api_router.include_router(audit.router, tags=["audit"])
 api_router.include_router(notifications.router, prefix="/notifications", tags=["notifications"])
 api_router.include_router(fhir.router)
 api_router.include_router(summary.router)
+api_router.include_router(feedback_links.router)
 api_router.include_router(reports.router)
 api_router.include_router(health.router, tags=["health"])
 api_router.include_router(auth.router, prefix="/auth", tags=["sign-in"])
