@@ -26,6 +26,8 @@ What goes in (the DOMAIN.md mapping):
   partner `Organization` as performer, the client's `Consent` as supporting information) with the `Task`
   that follows the provider's answers (requested, accepted, rejected, in-progress, completed, cancelled).
 - `Consent`: each consent to share with a partner, its scopes, period and withdrawal.
+- `QuestionnaireResponse`: the client's own feedback through their link, authored by the patient (the rating
+  and whether they know whom to contact; the comment stays out).
 - `Observation` (category survey): each Work Ability Score answer (an integer 0-10, or `dataAbsentReason`
   asked-declined), its band as the interpretation; each GAS score, focused on its `Goal`. Both name the
   episode by the standard `workflow-episodeOfCare` extension. A GAS goal's `Goal` carries the expected
@@ -168,6 +170,10 @@ WORK_ABILITY_BAND_SYSTEM = f"{NAMESPACE}:work-ability-band"
 WORK_ABILITY_OCCASION_SYSTEM = f"{NAMESPACE}:work-ability-occasion"
 GAS_OCCASION_SYSTEM = f"{NAMESPACE}:gas-occasion"
 MEASURE_OCCASION_EXTENSION = f"{NAMESPACE}:fhir:extension:measure-occasion"
+# The client's feedback questions (the page asks them in the client's language; the export names them in English).
+CLIENT_FEEDBACK_QUESTIONNAIRE = f"{NAMESPACE}:questionnaire:client-feedback"
+FEEDBACK_RATING_QUESTION = "How would you rate the support you have had? (1 = poor, 5 = excellent)"
+FEEDBACK_CONTACT_QUESTION = "Do you know whom to contact?"
 _OCCASION_NAMES = {
     "referral": "At referral",
     "triage": "At triage",
@@ -655,6 +661,42 @@ class _PathwayExport:
         """When in the pathway the measure was taken (at triage, at a review, at closing ...)."""
         return {"url": MEASURE_OCCASION_EXTENSION, "valueCoding": _coding(system, occasion, _OCCASION_NAMES[occasion])}
 
+    def client_feedback(self) -> None:
+        """The client's own feedback (through their link) as a QuestionnaireResponse authored by the patient:
+        the rating and whether they know whom to contact. The comment stays out, as every free comment does."""
+        for feedback in self.state.feedback:
+            if not feedback.by_client:
+                continue
+            items: list[dict[str, Any]] = [
+                {"linkId": "rating", "text": FEEDBACK_RATING_QUESTION, "answer": [{"valueInteger": feedback.rating}]}
+            ]
+            if feedback.knows_whom_to_contact is not None:
+                items.append(
+                    {
+                        "linkId": "knows-whom-to-contact",
+                        "text": FEEDBACK_CONTACT_QUESTION,
+                        "answer": [{"valueBoolean": feedback.knows_whom_to_contact}],
+                    }
+                )
+            patient = self.patient()
+            key = f"feedback:{feedback.sequence}"
+            response = {
+                # A QuestionnaireResponse has one identifier, not a list.
+                "identifier": {
+                    "system": self.systems.item,
+                    "value": f"{self.state.pathway_id}/QuestionnaireResponse/{key}",
+                },
+                "questionnaire": CLIENT_FEEDBACK_QUESTIONNAIRE,
+                "status": "completed",
+                "subject": patient,
+                "authored": feedback.recorded_at,
+                "author": patient,
+                "source": patient,
+                "extension": [self._episode_extension()],
+                "item": items,
+            }
+            self.bundle.add("QuestionnaireResponse", key, response)
+
     def work_ability_observations(self) -> None:
         """Each Work Ability Score answer: the score as an integer, or the client's choice not to answer as a
         data-absent reason; its band as the interpretation; the episode by the standard workflow extension."""
@@ -951,6 +993,7 @@ class _PathwayExport:
         self.team_review_tasks(referral)
         self.referrals_out(care_plan, self.consents())
         self.work_ability_observations()
+        self.client_feedback()
         # The episode first: a reader looking for "the pathway" finds it at once.
         entries = sorted(self.bundle.entries(), key=lambda e: e["resource"]["resourceType"] != "EpisodeOfCare")
         return {

@@ -69,6 +69,7 @@ from models.measures import (
     work_ability_change,
 )
 from models.pathway import (
+    CLIENT_ACTOR_PREFIX,
     ContactChannel,
     ContractModel,
     InvestigationStatus,
@@ -316,9 +317,14 @@ class OutcomeRecord(ProcessOutcome):
 class FeedbackRecord(ContractModel):
     sequence: int
     rating: int
+    knows_whom_to_contact: bool | None = None
     comment: str | None = None
     recorded_at: datetime
-    recorded_by: str
+    recorded_by: str = Field(description="Staff id, or client:<link id> for the client's own answer.")
+
+    @property
+    def by_client(self) -> bool:
+        return self.recorded_by.startswith(CLIENT_ACTOR_PREFIX)
 
 
 class SummaryGivenRecord(ContractModel):
@@ -869,6 +875,7 @@ def _apply(record: PathwayRecord, event: PathwayEvent) -> None:
                 FeedbackRecord(
                     sequence=event.sequence,
                     rating=event.rating,
+                    knows_whom_to_contact=event.knows_whom_to_contact,
                     comment=event.comment,
                     recorded_at=event.at,
                     recorded_by=event.actor,

@@ -35,7 +35,7 @@ from datetime import UTC, datetime
 from pydantic import BaseModel, Field
 
 from models.events import EventKind
-from models.pathway import LongTermSolution, ReferralSource, Stage, TeamReviewCause
+from models.pathway import CLIENT_ACTOR_PREFIX, LongTermSolution, ReferralSource, Stage, TeamReviewCause
 from models.tables import PathwayEventRow
 from reports.measures import (
     DurationSummary,
@@ -81,10 +81,26 @@ class OutcomeFigures(BaseModel):
     solutions_that_did_not_hold: int = Field(description="Solutions reported not to hold (a pathway may have several).")
 
 
+class ContactKnowledge(BaseModel):
+    group: str = Field(description="The team, or the quarter the answer was given in (UTC).")
+    answers: int
+    knows: Share = Field(description='Answered yes to "Do you know whom to contact?", of `answers`.')
+
+
 class FeedbackFigures(BaseModel):
     count: int
     mean_rating: float | None
     distribution: dict[int, int] = Field(description="Rating 1-5 -> how many times given.")
+    from_clients: int = Field(default=0, description="Given by the client themselves, through their link.")
+    from_staff: int = Field(default=0, description="Written down by staff on the client's behalf.")
+    client_mean_rating: float | None = None
+    staff_mean_rating: float | None = None
+    knows_whom_to_contact: Share = Field(
+        default_factory=lambda: Share(count=0, share=None),
+        description='Answers of "yes" to "Do you know whom to contact?", of those that answered it.',
+    )
+    knows_by_team: list[ContactKnowledge] = []
+    knows_by_quarter: list[ContactKnowledge] = []
 
 
 class ServiceContinuity(BaseModel):
@@ -189,6 +205,9 @@ def outcome_report(
     solution_at_closure: list[str] = []
     held_solutions: list[str] = []
     ratings: list[int] = []
+    client_ratings: list[int] = []
+    staff_ratings: list[int] = []
+    contact_answers: list[tuple[str, str, bool]] = []  # (team, quarter, knows)
     measured = []
     cohort = 0
 
@@ -227,7 +246,16 @@ def outcome_report(
         pathways_overdue += 1 if overdue_here else 0
         contacts += kinds[EventKind.FOLLOW_UP_RECORDED]
         did_not_hold += kinds[EventKind.SOLUTION_DID_NOT_HOLD]
-        ratings += [int(row.details["rating"]) for row in rows if row.kind == EventKind.FEEDBACK_RECORDED]
+        for row in rows:
+            if row.kind == EventKind.FEEDBACK_RECORDED:
+                rating = int(row.details["rating"])
+                ratings.append(rating)
+                by_client = row.actor.startswith(CLIENT_ACTOR_PREFIX)
+                (client_ratings if by_client else staff_ratings).append(rating)
+                knows = row.details.get("knows_whom_to_contact")
+                if knows is not None:
+                    given = aware(row.at)
+                    contact_answers.append((referral.team, f"{given.year}-Q{(given.month - 1) // 3 + 1}", bool(knows)))
         gap_days = days_without_service(rows, as_of)
         if gap_days is not None:
             gaps.append(round(gap_days, 4))
@@ -289,8 +317,15 @@ def outcome_report(
         ),
         feedback=FeedbackFigures(
             count=len(ratings),
-            mean_rating=round(statistics.mean(ratings), 2) if ratings else None,
+            mean_rating=_mean(ratings),
             distribution={rating: ratings.count(rating) for rating in range(1, 6)},
+            from_clients=len(client_ratings),
+            from_staff=len(staff_ratings),
+            client_mean_rating=_mean(client_ratings),
+            staff_mean_rating=_mean(staff_ratings),
+            knows_whom_to_contact=share(sum(knows for *_, knows in contact_answers), len(contact_answers)),
+            knows_by_team=_knowledge(contact_answers, 0),
+            knows_by_quarter=_knowledge(contact_answers, 1),
         ),
         continuity=ServiceContinuity(
             pathways_with_plan=len(gaps),
@@ -304,6 +339,21 @@ def outcome_report(
             transitions_without_gap=share(without_gap, sum(transition_decisions.values())),
         ),
     )
+
+
+def _mean(values: list[int]) -> float | None:
+    return round(statistics.mean(values), 2) if values else None
+
+
+def _knowledge(answers: list[tuple[str, str, bool]], by: int) -> list[ContactKnowledge]:
+    groups = sorted({answer[by] for answer in answers})
+    figures = []
+    for group in groups:
+        mine = [answer for answer in answers if answer[by] == group]
+        figures.append(
+            ContactKnowledge(group=group, answers=len(mine), knows=share(sum(a[2] for a in mine), len(mine)))
+        )
+    return figures
 
 
 # --------------------------------------------------------------------------------------------------
@@ -367,6 +417,20 @@ def report_rows(report: OutcomeReport) -> list[tuple[str, str, str, str]]:
     feedback = report.feedback
     rows += [("feedback", "count", "", feedback.count), ("feedback", "mean_rating", "", feedback.mean_rating)]
     rows += [("feedback", "rating", str(k), v) for k, v in feedback.distribution.items()]
+    rows += [
+        ("feedback", "from_clients", "", feedback.from_clients),
+        ("feedback", "from_staff", "", feedback.from_staff),
+        ("feedback", "client_mean_rating", "", feedback.client_mean_rating),
+        ("feedback", "staff_mean_rating", "", feedback.staff_mean_rating),
+        ("feedback", "knows_whom_to_contact", "", feedback.knows_whom_to_contact.count),
+        ("feedback", "knows_whom_to_contact_share", "", feedback.knows_whom_to_contact.share),
+    ]
+    for section, groups in (("knows_by_team", feedback.knows_by_team), ("knows_by_quarter", feedback.knows_by_quarter)):
+        for group in groups:
+            rows += [
+                ("feedback", f"{section}_answers", group.group, group.answers),
+                ("feedback", f"{section}_share", group.group, group.knows.share),
+            ]
     continuity = report.continuity
     rows += [
         ("continuity", "pathways_with_plan", "", continuity.pathways_with_plan),

@@ -261,3 +261,19 @@ def test_every_occasion_has_a_display_in_the_export() -> None:
     from models.measures import GasOccasion, WorkAbilityOccasion
 
     assert {*map(str, WorkAbilityOccasion), *map(str, GasOccasion)} == set(_OCCASION_NAMES)
+
+
+def test_the_clients_own_feedback_is_a_questionnaire_response_authored_by_the_patient() -> None:
+    builder = StateBuilder().later(3).triaged()
+    builder.act("client:0123456789abcdef", a.RecordFeedback(rating=4, knows_whom_to_contact=False, comment="Kiitos"))
+    bundle = _export(builder.state)
+    response = one(bundle, "QuestionnaireResponse")
+    patient = one(bundle, "Patient")
+    patient_url = next(e["fullUrl"] for e in bundle["entry"] if e["resource"] is patient)
+    assert response["author"]["reference"] == patient_url and response["subject"]["reference"] == patient_url
+    assert response["status"] == "completed"
+    assert [(item["linkId"], item["answer"][0]) for item in response["item"]] == [
+        ("rating", {"valueInteger": 4}),
+        ("knows-whom-to-contact", {"valueBoolean": False}),
+    ]
+    assert "Kiitos" not in json.dumps(bundle)  # the comment stays out

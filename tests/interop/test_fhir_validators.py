@@ -17,6 +17,7 @@ from tests.support.fhir_validators import validate_fhir
 from .states import NURSE, StateBuilder
 
 PARTNER = "kela-satakunta"
+CLIENT = "client:0123456789abcdef"  # the client answering through their feedback link
 
 
 def _with_referral() -> StateBuilder:
@@ -77,6 +78,15 @@ def _shapes() -> dict[str, dict[str, Any]]:
             StateBuilder().later(3).triaged().measured().later(10).in_services().outcome().state
         ),
         "work-ability-declined": pathway_bundle_json(StateBuilder().later(3).triaged().measured(start=None).state),
+        "client-feedback": pathway_bundle_json(
+            StateBuilder()
+            .later(3)
+            .triaged()
+            .act(CLIENT, a.RecordFeedback(rating=4, knows_whom_to_contact=True, comment="Good support"))
+            .act(NURSE, a.RecordFeedback(rating=3))
+            .act(CLIENT.replace("0", "1"), a.RecordFeedback(rating=5))
+            .state
+        ),
         "referral-and-consent": pathway_bundle_json(
             replace(
                 referred,
@@ -93,6 +103,12 @@ def test_every_shape_of_the_export_passes_both_independent_validators(tmp_path: 
     referral = bundles["referral-and-consent"]
     kinds = {entry["resource"]["resourceType"] for entry in referral["entry"]}
     assert {"Consent", "ServiceRequest", "Task", "Encounter", "Goal", "CarePlan", "CareTeam"} <= kinds
+    feedback = [
+        e["resource"]
+        for e in bundles["client-feedback"]["entry"]
+        if e["resource"]["resourceType"] == "QuestionnaireResponse"
+    ]
+    assert len(feedback) == 2  # the client's own two; the one staff wrote down is not the client's voice
     measured = [entry["resource"] for entry in bundles["work-ability-measured"]["entry"]]
     assert {"Observation", "Goal"} <= {resource["resourceType"] for resource in measured}
     assert validate_fhir(bundles, tmp_path) == {name: [] for name in bundles}
