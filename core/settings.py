@@ -200,6 +200,12 @@ class Settings(BaseSettings):
     fhir_organisation_identifier: str | None = Field(
         default=None, max_length=100, description="e.g. the wellbeing services county's business id (Y-tunnus)"
     )
+    # Where people send feedback on accessibility (the statement Act 306/2019 requires names it).
+    accessibility_contact: str = Field(
+        default="",
+        max_length=300,
+        description="An e-mail address or a web form's address for accessibility feedback; empty: the team's contact",
+    )
 
     @model_validator(mode="after")
     def _partner_link_secrets_strong(self) -> Settings:

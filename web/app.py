@@ -29,7 +29,7 @@ from api.errors import (
     UnavailableError,
 )
 from core.settings import Settings
-from web import audit, client_feedback, me, partner, register, routes, summary, tokens
+from web import accessibility, audit, client_feedback, me, partner, register, routes, summary, tokens
 from web.deps import ElsewhereForRole, SignInRequired, language_of
 from web.templating import render, t
 
@@ -118,6 +118,7 @@ def create_app(
     app.include_router(audit.router, prefix=PREFIX)
     app.include_router(partner.router)
     app.include_router(client_feedback.router)
+    app.include_router(accessibility.router)
     app.mount(f"{PREFIX}/static", StaticFiles(directory=STATIC), name="web-static")
 
     async def errors(request: Request, err: Exception) -> Response:

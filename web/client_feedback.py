@@ -25,7 +25,8 @@ from api.services.client_feedback import LinkState
 from core.i18n import gettext
 from core.links import FeedbackLinks
 from models.actions import RecordFeedback
-from web.templating import LANGUAGES, render
+from web.deps import browser_language
+from web.templating import render
 
 router = APIRouter(include_in_schema=False)
 COMMENT_MAX = 1000
@@ -58,14 +59,8 @@ TokenPath = Annotated[str, Path(max_length=200)]
 
 
 def _language(request: Request, row_language: str | None) -> str:
-    if row_language:
-        return row_language
-    # A wrong link names no client: the browser's language, if it is one of ours.
-    for part in request.headers.get("accept-language", "").split(","):
-        code = part.split(";")[0].strip()[:2].lower()
-        if code in LANGUAGES:
-            return code
-    return "fi"
+    # A wrong link names no client: the browser's language then.
+    return row_language or browser_language(request)
 
 
 def _page(request: Request, language: str, status: int, **context: object) -> Response:

@@ -62,11 +62,26 @@ async def get_web_staff(request: Request, engine: Annotated[Engine, Depends(get_
 WebStaff = Annotated[StaffMember, Depends(get_web_staff)]
 
 
+def browser_language(request: Request) -> str:
+    """The first of the browser's languages (Accept-Language, in its order of preference) that the pages speak;
+    Finnish if none is."""
+    preferences = []
+    for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
+        code, _, quality = part.strip().partition(";q=")
+        try:
+            weight = float(quality) if quality else 1.0
+        except ValueError:
+            weight = 0.0
+        preferences.append((-weight, position, code.strip()[:2].lower()))
+    return next((code for _, _, code in sorted(preferences) if code in LANGUAGES), "fi")
+
+
 def language_of(request: Request, staff: StaffMember | None) -> str:
+    """The language a member chose on the pages, else their own; before sign-in, the browser's."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return staff.language.value if staff is not None else "fi"
+    return staff.language.value if staff is not None else browser_language(request)
 
 
 @dataclass(frozen=True)

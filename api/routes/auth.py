@@ -245,7 +245,10 @@ def _page(title: str, body: str) -> str:
     return (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'><meta name='viewport' "
         "content='width=device-width, initial-scale=1'>"
+        "<link rel='icon' href='/app/static/favicon.svg' type='image/svg+xml'>"
         f"<title>{html.escape(title)} · Work-ability pathways</title>"
         f"<style>{SIGN_IN_PAGE_STYLE}</style></head>"
-        f"<body><main><h1>{html.escape(title)}</h1>{body}</main></body></html>"
+        f"<body><main><h1>{html.escape(title)}</h1>{body}</main>"
+        "<footer><p><a href='/accessibility'>Accessibility statement · Saavutettavuusseloste · "
+        "Tillgänglighetsutlåtande</a></p></footer></body></html>"
     )

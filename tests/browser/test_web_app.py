@@ -495,3 +495,91 @@ async def test_the_clients_plan_summary_reads_in_their_language_on_a_desk_and_on
     wide = await page.evaluate("document.documentElement.scrollWidth")
     assert wide <= 360, f"the summary scrolls sideways on a phone: {wide} px"
     await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def _phone_and_desk(page: Page, stack: Stack, name: str, path: str, missing: list[str]) -> None:
+    """The page at 360 px and at a desk's width: axe finds no serious or critical fault, the phone never
+    scrolls sideways (every form opened, as axe sees them)."""
+    for width, height in ((360, 780), (1280, 900)):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.goto(stack.api + path)
+        await page.evaluate("document.querySelectorAll('details').forEach(d => { d.open = true; })")
+        results = await Axe().run(page, options=WCAG)
+        bad = [v for v in results.response["violations"] if v["impact"] in ("serious", "critical")]
+        assert bad == [], f"{name} at {width} px: {results.generate_report()}"
+        wide = await page.evaluate("document.documentElement.scrollWidth")
+        assert wide <= width, f"{name} scrolls sideways at {width} px: {wide} px of content"
+        await page.screenshot(path=stack.shots / f"every-page-{name}-{width}.png", full_page=True)
+    assert missing == [], f"requests that answered 404 on {name}: {missing}"
+
+
+async def test_every_page_the_accessibility_statement_names_works_on_a_phone_and_at_a_desk(
+    chromium: Browser, stack: Stack, nurse: Checked, coordinator: Checked
+) -> None:
+    """The accessibility statement's facts are this test's: it walks every page the statement names
+    (`web.accessibility.CHECKED_PAGES`), at 360 px and 1280 px, with axe, and no request may answer 404."""
+    from web.accessibility import CHECKED_PAGES
+
+    pathway_id = await _to_services(nurse, coordinator, f"ph{uuid.uuid4().hex[:8]}")
+    page = nurse.page
+    # The client's feedback link, made on the pathway page.
+    await page.goto(f"{stack.api}/app/pathways/{pathway_id}")
+    await page.get_by_role("button", name="Make a feedback link").click()
+    feedback_url = await page.locator("ul.links a").first.get_attribute("href")
+    assert feedback_url and "/feedback/" in feedback_url
+    # A partner's referral page: consent, referral, and its link from the outbox (make run has no SMTP).
+    form = await open_action(page, "Record the client's consent")
+    await form.get_by_label("Partner organisation").select_option("kela-demo")
+    await form.get_by_label("Referral to its service").check()
+    await form.get_by_label("Consent given").fill(local(datetime.now(HELSINKI) - timedelta(minutes=5)))
+    await submit(form, "Record the client's consent", page)
+    form = await open_action(page, "Refer to its provider: Vocational rehabilitation")
+    await form.get_by_label("Partner organisation").select_option("kela-demo")
+    await form.get_by_label("Message to the provider").fill("Needs a work try-out")
+    await submit(form, "Refer to its provider: Vocational rehabilitation", page)
+    with sqlite3.connect(stack.var / "pathways.db") as connection:
+        [(body,)] = connection.execute(
+            "SELECT body FROM notification WHERE pathway_id = ? AND kind = 'referral_to_partner'", (pathway_id,)
+        ).fetchall()
+    partner_path = re.search(r"(/partner/referrals/\S+)", body).group(1)  # type: ignore[union-attr]
+
+    # The data protection officer's home is the audit log: signed in by hand (the helper waits for /app/).
+    dpo_context = await chromium.new_context(viewport={"width": 1280, "height": 900})
+    await dpo_context.add_cookies([{"name": "pathways_language", "value": "en", "url": stack.api}])
+    dpo = Checked(await dpo_context.new_page(), stack, "dpo")
+    await dpo.page.goto(f"{stack.api}/auth/login?return_to=/app/audit")
+    await dpo.page.get_by_role("button", name=re.compile("Sign in as Demo data protection officer")).click()
+    await dpo.page.wait_for_url(f"{stack.api}/app/audit**")
+    try:
+        coordinator_pages = {
+            "caseload": "/app/",
+            "team": "/app/team",
+            "team_reviews": "/app/reviews",
+            "outcome_report": "/app/reports",
+            "partners": "/app/partners",
+            "new_referral": "/app/intake",
+            "inbox": "/app/inbox",
+            "api_tokens": "/app/tokens",
+            "about_me": "/app/me",
+        }
+        nurse_pages = {"pathway": f"/app/pathways/{pathway_id}", "plan_summary": f"/app/pathways/{pathway_id}/summary"}
+        public_pages = {
+            "client_feedback": feedback_url.removeprefix(stack.api),
+            "partner_referral": partner_path,
+            "accessibility_statement": "/accessibility",
+        }
+        walked = {**coordinator_pages, **nurse_pages, **public_pages, "audit_log": "/app/audit"}
+        assert set(walked) == set(CHECKED_PAGES), "the statement and this test name the same pages"
+        for checked, pages in (
+            (coordinator, coordinator_pages),
+            (nurse, {**nurse_pages, **public_pages}),
+            (dpo, {"audit_log": "/app/audit"}),
+        ):
+            missing: list[str] = []
+            checked.page.on(
+                "response", lambda response, seen=missing: response.status == 404 and seen.append(response.url)
+            )
+            for name, path in pages.items():
+                await _phone_and_desk(checked.page, stack, name, path, missing)
+    finally:
+        await dpo_context.close()
