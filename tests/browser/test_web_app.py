@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from axe_playwright_python.async_playwright import Axe
-from playwright.async_api import Browser, BrowserContext, Locator, Page, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Response, expect
 
 from tests.ops.helpers import REPO_ROOT, clean_env, free_port
 from tests.support.make_run import MakeRun, run_environment
@@ -576,9 +576,12 @@ async def test_every_page_the_accessibility_statement_names_works_on_a_phone_and
             (dpo, {"audit_log": "/app/audit"}),
         ):
             missing: list[str] = []
-            checked.page.on(
-                "response", lambda response, seen=missing: response.status == 404 and seen.append(response.url)
-            )
+
+            def note_missing(response: Response, seen: list[str] = missing) -> None:
+                if response.status == 404:
+                    seen.append(response.url)
+
+            checked.page.on("response", note_missing)
             for name, path in pages.items():
                 await _phone_and_desk(checked.page, stack, name, path, missing)
     finally:
