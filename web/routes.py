@@ -126,6 +126,7 @@ async def team_view(
     handover_staff = (
         await asyncio.to_thread(_team_staff, grant.session, handover_team) if handover_team is not None else []
     )
+    people = await asyncio.to_thread(staff_service.display_names, grant.session, set(by_case_manager) - {""})
     return render(
         request,
         "team.html",
@@ -140,6 +141,7 @@ async def team_view(
         handover_team=handover_team,
         handover_staff=handover_staff,
         handover_key=uuid.uuid4().hex,
+        people=people,
         nav="team",
     )
 
@@ -565,11 +567,16 @@ async def reviews(
     staff_choices: dict[str, list[tuple[str, str]]] = {}
     for team in {review.team for review in pending}:
         staff_choices[team] = await asyncio.to_thread(_team_staff, grant.session, team)
+    named = {review.opened_by for review in pending} | {
+        review.case_manager for review in pending if review.case_manager
+    }
+    people = await asyncio.to_thread(staff_service.display_names, grant.session, named)
     return render(
         request,
         "reviews.html",
         page.language,
         page=page,
+        people=people,
         pending=pending,
         fields=fields,
         staff_choices=staff_choices,

@@ -8,6 +8,7 @@ serious or critical violation. Screenshots of the pages are kept in the test's f
 
 from __future__ import annotations
 
+import asyncio
 import re
 import sqlite3
 import subprocess
@@ -586,3 +587,73 @@ async def test_every_page_the_accessibility_statement_names_works_on_a_phone_and
                 await _phone_and_desk(checked.page, stack, name, path, missing)
     finally:
         await dpo_context.close()
+
+
+async def test_the_client_answers_through_the_feedback_link_on_a_phone_and_a_used_expired_or_altered_link_says_so(
+    chromium: Browser, stack: Stack, nurse: Checked
+) -> None:
+    """From the link to the recorded feedback, in the client's language (the demo's clients read Finnish), on a
+    phone; then the same link used, another expired and one altered: each its own page, nothing recorded."""
+    pathway = "pathway-demo-0003"
+    page = nurse.page
+
+    async def new_link() -> str:
+        await page.goto(f"{stack.api}/app/pathways/{pathway}")
+        await page.get_by_role("button", name="Make a feedback link").click()
+        url = await page.locator("ul.links a").first.get_attribute("href")
+        assert url and "/feedback/" in url
+        return url
+
+    def feedback_count() -> int:
+        with sqlite3.connect(stack.var / "pathways.db") as connection:
+            [(count,)] = connection.execute(
+                "SELECT count(*) FROM pathway_event WHERE pathway_id = ? AND kind = 'feedback_recorded'", (pathway,)
+            ).fetchall()
+        return int(count)
+
+    link = await new_link()
+    before = feedback_count()
+    # A Finnish phone: a link that names no client (an altered one) answers in the browser's language.
+    context = await chromium.new_context(
+        viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True, locale="fi-FI"
+    )
+    try:
+        client = Checked(await context.new_page(), stack, "client")
+        await client.goto(link.removeprefix(stack.api), "feedback-form")
+        await expect(client.page.locator("html")).to_have_attribute("lang", "fi")
+        await expect(client.page.get_by_text("Demo public health nurse")).to_have_count(0)  # no names, no client data
+        await client.page.get_by_role("group", name=re.compile("Miten arvioisit")).get_by_text("4", exact=True).click()
+        await client.page.get_by_role("group", name="Tiedätkö, keneen ottaa yhteyttä?").get_by_text("Kyllä").click()
+        await client.page.get_by_label(re.compile("Haluatko sanoa vielä jotain")).fill("Hyvä tuki, kiitos")
+        await client.page.get_by_role("button", name="Lähetä").click()
+        await expect(client.page.get_by_role("status")).to_contain_text("Kiitos. Vastauksesi lähetettiin")
+        await client.check("feedback-thanks")
+
+        async def recorded() -> bool:
+            return feedback_count() == before + 1
+
+        for _ in range(100):
+            if await recorded():
+                break
+            await asyncio.sleep(0.1)
+        assert await recorded(), "the client's answer is on the pathway"
+
+        await client.goto(link.removeprefix(stack.api), "feedback-used")
+        await expect(client.page.get_by_role("status")).to_contain_text("Tätä linkkiä on jo käytetty")
+        altered = link[:-2] + ("AA" if not link.endswith("AA") else "BB")
+        await client.goto(altered.removeprefix(stack.api), "feedback-altered")
+        await expect(client.page.get_by_role("alert")).to_contain_text("Tämä linkki ei kelpaa")
+
+        expired = await new_link()
+        link_token = expired.rsplit("/", 1)[1]
+        with sqlite3.connect(stack.var / "pathways.db") as connection:
+            # The newest link (made just now) is past its expiry: as if the client came back weeks later.
+            connection.execute(
+                "UPDATE client_feedback_link SET expires_at = '2020-01-01 00:00:00.000000' WHERE created_at = "
+                "(SELECT max(created_at) FROM client_feedback_link)"
+            )
+        await client.goto(f"/feedback/{link_token}", "feedback-expired")
+        await expect(client.page.get_by_role("alert")).to_contain_text("Tämä linkki on vanhentunut")
+        assert feedback_count() == before + 1  # none of them changed anything
+    finally:
+        await context.close()
