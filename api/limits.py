@@ -93,12 +93,14 @@ class SlidingWindowLimiter:
 
     def retry_after(self, key: str, now: float) -> float | None:
         """None if the hit is allowed (and counted), else the seconds until it would be."""
-        recent = [moment for moment in self._hits.get(key, []) if now - moment < self.window]
+        # Each hit moves its key to the end, so the dict is ordered by last use: under a flood of new keys the
+        # least recently used one goes (memory stays bounded), never an active one.
+        recent = [moment for moment in self._hits.pop(key, []) if now - moment < self.window]
         if len(recent) >= self.limit:
             self._hits[key] = recent
             return self.window - (now - recent[0])
         recent.append(now)
-        if key not in self._hits and len(self._hits) >= self.MAX_KEYS:
-            self._hits.pop(next(iter(self._hits)))  # the oldest key: memory stays bounded under a flood
+        if len(self._hits) >= self.MAX_KEYS:
+            self._hits.pop(next(iter(self._hits)))
         self._hits[key] = recent
         return None

@@ -365,8 +365,8 @@ WorkEmail = Annotated[str, Field(max_length=320, pattern=EMAIL_PATTERN, examples
 
 
 class StaffContact(Body):
-    """How clients and colleagues reach a staff member; printed on their clients' plan summaries. Every field
-    is replaced (absent or null clears it)."""
+    """How clients and colleagues reach a staff member; printed on their clients' plan summaries. Only the
+    fields given change (null clears one); the e-mail is also where the member's notifications go."""
 
     email: WorkEmail | None = None
     work_phone: WorkPhone | None = None

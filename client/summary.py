@@ -9,10 +9,12 @@ client text but the client's own goals. Built from the record by a pure function
 
 from __future__ import annotations
 
+import io
 from datetime import datetime
 from pathlib import Path
 
 import matplotlib
+import segno
 from fpdf import FPDF
 from pydantic import BaseModel
 
@@ -127,6 +129,10 @@ def texts(language: str) -> dict[str, str]:
         "next": gettext(language, "What happens next"),
         "next_contact": gettext(language, "Your contact person contacts you by"),
         "next_meeting": gettext(language, "Network meeting"),
+        "feedback": gettext(language, "Tell us how the support has been"),
+        "feedback_text": gettext(
+            language, "Open this address, or scan the code with your phone. It takes a minute and needs no account."
+        ),
         "trouble": gettext(language, "If something stops or goes wrong"),
         "trouble_text": gettext(
             language,
@@ -144,9 +150,9 @@ def service_period(service: SummaryService, language: str) -> str:
     return gettext(language, "{start} to {end}").format(start=start, end=format_date(service.ends, language))
 
 
-def summary_pdf(summary: PlanSummary, kind_label: dict[str, str]) -> bytes:
-    """The summary as a PDF of one or two A4 pages, with the same words as the page. `kind_label` words the
-    service kinds in the client's language."""
+def summary_pdf(summary: PlanSummary, kind_label: dict[str, str], feedback_url: str | None = None) -> bytes:
+    """The summary as a PDF of one or two A4 pages, with the same words as the page (and, when the client has an
+    open feedback link, its address and QR code). `kind_label` words the service kinds in the client's language."""
     language = summary.language.value
     words = texts(language)
     pdf = FPDF(format="A4")
@@ -201,6 +207,14 @@ def summary_pdf(summary: PlanSummary, kind_label: dict[str, str]) -> bytes:
         if summary.next_meeting:
             remote = f" ({words['remote']})" if summary.next_meeting_remote else ""
             line(f"{words['next_meeting']}: {format_date(summary.next_meeting, language)}{remote}")
+    if feedback_url:
+        heading(words["feedback"])
+        line(words["feedback_text"])
+        line(feedback_url)
+        png = io.BytesIO()
+        segno.make(feedback_url, error="m").save(png, kind="png", scale=4, border=2)
+        png.seek(0)
+        pdf.image(png, w=35, alt_text=words["feedback"])
     heading(words["trouble"])
     line(words["trouble_text"])
     team = summary.team

@@ -65,12 +65,14 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-# A partner's signed link is a bearer credential for one referral: the access log keeps its path, not it.
-_PARTNER_LINK = re.compile(r"(/partner/referrals/)[^/?\s\"]+")
+# A partner's signed link is a bearer credential for one referral, and a client's feedback link one for an
+# answer on the client's pathway: the access log keeps their paths, not them.
+_PARTNER_LINK = re.compile(r"(/partner/referrals/|/feedback/)[^/?\s\"]+")
 
 
 class RedactPartnerLinks(logging.Filter):
-    """Takes the link tokens out of uvicorn's access log lines (`GET /partner/referrals/<token>`)."""
+    """Takes the link tokens out of uvicorn's access log lines (`GET /partner/referrals/<token>`,
+    `GET /feedback/<token>`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple):

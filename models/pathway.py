@@ -201,6 +201,7 @@ class NotificationKind(StrEnum):
     INVESTIGATION_OVERDUE = "investigation_overdue"
     GOAL_REVIEW_DUE = "goal_review_due"
     CLIENT_FEEDBACK_RECEIVED = "client_feedback_received"
+    CONTACT_CORRECTED = "contact_corrected"
     TEAM_REVIEW_STALLED = "team_review_stalled"
     TRANSITION_TO_DECIDE = "transition_to_decide"
     HANDOVER_PROPOSED = "handover_proposed"

@@ -443,13 +443,24 @@ class PathwayRecord(ContractModel):
         if self.plan is None or self.closure is not None:
             return None
         given = self.summary_given
-        if given is None:
+        if given is None or given.plan_version is None:  # none given, or one given before there was a plan
             return ClientCopyState.NOT_GIVEN
-        if given.plan_version != self.plan.version:
-            return ClientCopyState.PLAN_CHANGED
         if given.case_manager != self.case_manager:
             return ClientCopyState.CASE_MANAGER_CHANGED
+        if given.plan_version != self.plan.version or self._copy_content_changed_since(given.given_at):
+            return ClientCopyState.PLAN_CHANGED
         return ClientCopyState.CURRENT
+
+    def _copy_content_changed_since(self, moment: datetime) -> bool:
+        """What the summary prints changed after it was given: a goal set or changed, a service started,
+        ended, interrupted or cancelled."""
+        goals = any(goal.updated_at > moment for goal in self.goals)
+        services = any(
+            (service.started_at is not None and service.started_at > moment)
+            or (service.ended_at is not None and service.ended_at > moment)
+            for service in self.services
+        )
+        return goals or services
 
     def pending_team_reviews(self) -> list[TeamReviewRecord]:
         return [review for review in self.team_reviews if review.decided_at is None]

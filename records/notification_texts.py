@@ -211,6 +211,12 @@ def render_notification(
 
 # Notices about the team or an account, not a pathway. Placeholders {team}, {partner}, {staff}, {changed_by}.
 TEAM_TEMPLATES: dict[NotificationKind, tuple[str, str]] = {
+    NotificationKind.CONTACT_CORRECTED: (
+        "The contact details of {staff} were changed by an administrator",
+        "Administrator {changed_by} changed how {staff} is reached (work e-mail, phone or when to call): the "
+        "clients' plan summaries print them, and the e-mail is where notices go. If {staff} did not ask for this, "
+        "tell the data protection officer and the administrators now.",
+    ),
     NotificationKind.IDENTITY_LINKED: (
         "A sign-in identity was linked to the account of {staff}",
         "Administrator {changed_by} linked an identity from the identity provider to the account of {staff}: "

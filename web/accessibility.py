@@ -47,7 +47,7 @@ CHECKED_PAGES = (
 
 @router.get("/accessibility")
 async def accessibility_statement(
-    request: Request, settings: SettingsDep, lang: Annotated[str | None, Query(max_length=5)] = None
+    request: Request, settings: SettingsDep, lang: Annotated[str | None, Query()] = None
 ) -> Response:
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     language = lang if lang in LANGUAGES else chosen if chosen in LANGUAGES else browser_language(request)

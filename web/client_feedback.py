@@ -55,7 +55,8 @@ def _limits(request: Request) -> FeedbackLimits:
 
 
 STATUS = {LinkState.OPEN: 200, LinkState.USED: 410, LinkState.EXPIRED: 410, LinkState.WITHDRAWN: 410}
-TokenPath = Annotated[str, Path(max_length=200)]
+# Any length is read (a token too long is simply not valid, and gets that page, not a bare 422).
+TokenPath = Annotated[str, Path()]
 
 
 def _language(request: Request, row_language: str | None) -> str:
@@ -105,7 +106,7 @@ async def send_feedback(
     client: TemporalClientDep,
     rating: Annotated[str, Form(max_length=10)] = "",
     knows: Annotated[str, Form(max_length=10)] = "",
-    comment: Annotated[str, Form(max_length=COMMENT_MAX * 4)] = "",
+    comment: Annotated[str, Form()] = "",
 ) -> Response:
     if (wait := _address_wait(request)) is not None:
         return _limited(request, _language(request, None), wait)
@@ -135,9 +136,16 @@ async def send_feedback(
         return _page(request, language, 422, state="open", values=values, errors=errors)
     try:
         first = await client_feedback.submit(client, session, resolved.row, feedback, now)
-    except (ConflictError, NotFoundError):
-        # The pathway has closed (or is gone) since the link was made: nothing to answer to any more.
-        return _page(request, language, 410, state=LinkState.WITHDRAWN.value, values={}, errors={})
+    except NotFoundError:
+        return _closed_or(request, language, LinkState.WITHDRAWN)
+    except ConflictError as err:
+        if "is closed" in err.detail:
+            # The pathway has closed since the link was made: nothing to answer to any more.
+            return _closed_or(request, language, LinkState.WITHDRAWN)
+        # Refused for now (the pathway's record is catching up): the link stays open; nothing was saved.
+        response = _page(request, language, 503, state="unavailable", values=values, errors={})
+        response.headers["Retry-After"] = "60"
+        return response
     except TemporalUnavailableError:
         response = _page(request, language, 503, state="unavailable", values=values, errors={})
         response.headers["Retry-After"] = "30"

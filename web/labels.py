@@ -188,6 +188,7 @@ CODES: dict[type[StrEnum], dict[str, str]] = {
         "network_meeting_overdue": "Network meeting not recorded",
         "partner_destination_changed": "A partner's referral address changed",
         "identity_linked": "A sign-in identity was linked",
+        "contact_corrected": "Contact details changed by an administrator",
     },
     TransitionCause: {
         "interrupted": "Interrupted",

@@ -51,6 +51,15 @@ def _page(
     )
 
 
+def _message(field: str, language: str) -> str:
+    """What is wrong with a contact field, in the member's language."""
+    if field == "email":
+        return gettext(language, "an e-mail address, such as name@example.fi")
+    if field == "work_phone":
+        return gettext(language, "a phone number: digits, spaces, dashes and brackets, with + before a country code")
+    return gettext(language, "at most 200 characters")
+
+
 @router.get("/me")
 async def about_me(request: Request, page: PageDep, session: SessionDep, saved: bool = False) -> Response:
     return await asyncio.to_thread(_page, request, page, session, saved=saved)
@@ -67,14 +76,10 @@ async def update_contact(
 ) -> Response:
     posted = {"email": email, "work_phone": work_phone, "contact_hours": contact_hours}
     try:
+        # The form shows every field: what is left empty is cleared.
         contact = StaffContact.model_validate({name: value.strip() or None for name, value in posted.items()})
     except ValidationError as err:
-        errors = {
-            str(error["loc"][0]): str(error["msg"]).removeprefix("Value error, ")
-            if error["type"] != "string_pattern_mismatch"
-            else gettext(page.language, "an e-mail address, such as name@example.fi")
-            for error in err.errors()
-        }
+        errors = {str(error["loc"][0]): _message(str(error["loc"][0]), page.language) for error in err.errors()}
         return await asyncio.to_thread(_page, request, page, session, errors=errors, values=posted)
     await staff_admin.update_contact(
         session=session, actor=page.staff, staff_id=page.staff.staff_id, contact=contact, action="update_own_contact"

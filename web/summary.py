@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from api.access import PathwayGrant, pathway_access
 from api.deps import SealerDep, SettingsDep, TemporalClientDep
+from api.errors import InvalidInputError
 from api.services import client_feedback
 from api.services.client_feedback import LinkState
 from api.services.plan_summary import summary_of
@@ -83,16 +84,21 @@ async def summary_page(
 
 
 @router.get("/pathways/{pathway_id}/summary.pdf")
-async def summary_pdf_file(grant: SummaryGrant, client: TemporalClientDep, sealer: SealerDep) -> Response:
+async def summary_pdf_file(
+    grant: SummaryGrant, client: TemporalClientDep, sealer: SealerDep, settings: SettingsDep
+) -> Response:
     summary = await summary_of(client=client, sealer=sealer, grant=grant)
     language = summary.language.value
     kinds = {kind.value: code_label(kind, language) for kind in ServiceKind}
-    pdf = await asyncio.to_thread(summary_pdf, summary, kinds)
+    shown = await asyncio.to_thread(feedback_links_of, grant.session, grant.pathway_id, settings, language)
+    feedback_url = next((link.url for link in shown if link.url), None)
+    pdf = await asyncio.to_thread(summary_pdf, summary, kinds, feedback_url)
     return Response(
         pdf,
         media_type="application/pdf",
         headers={
-            "Content-Disposition": f'inline; filename="plan-{grant.pathway_id}.pdf"',
+            # No client reference in the file's name: it is saved and mailed as it is.
+            "Content-Disposition": 'inline; filename="plan-summary.pdf"',
             "Cache-Control": "no-store",
         },
     )
@@ -103,8 +109,13 @@ async def make_feedback_link(
     grant: Annotated[PathwayGrant, pathway_access("create_feedback_link", signed_in=get_web_staff)],
     sealer: SealerDep,
     settings: SettingsDep,
-    valid_days: Annotated[int, Form(ge=1, le=60)] = 14,
+    valid_days: Annotated[str, Form()] = "14",
 ) -> Response:
+    days = int(valid_days) if valid_days.strip().isdigit() else 0
+    if not 1 <= days <= 60:
+        raise InvalidInputError(
+            f"valid_days: a whole number of days from 1 to 60, not {valid_days[:20]!r}", field="valid_days"
+        )
     record = await asyncio.to_thread(open_record, sealer, grant.pathway)
     language = record.referral.client_language if record else Language.FI
     await asyncio.to_thread(
@@ -114,7 +125,7 @@ async def make_feedback_link(
         pathway=grant.pathway,
         language=language,
         created_by=grant.staff.staff_id,
-        valid_for=timedelta(days=valid_days),
+        valid_for=timedelta(days=days),
         now=datetime.now(UTC),
     )
     return RedirectResponse(f"/app/pathways/{grant.pathway_id}?done=feedback_link#feedback-links", status_code=303)

@@ -22,7 +22,7 @@ from jinja2.runtime import Context
 from core.i18n import LOCALES, datetime_local_value, format_date, format_datetime, gettext, translations
 from models.actions import PlannedServiceInput
 from models.events import SYSTEM_ACTOR, EventKind
-from models.pathway import PARTNER_ACTOR_PREFIX
+from models.pathway import CLIENT_ACTOR_PREFIX, PARTNER_ACTOR_PREFIX
 from web import forms, work_ability
 from web.labels import code_label, field_label
 
@@ -71,6 +71,8 @@ def _person(context: Context, actor: str | None) -> str:
         return ""
     if actor == SYSTEM_ACTOR:
         return gettext(context["language"], "the pathway (automatic)")
+    if actor.startswith(CLIENT_ACTOR_PREFIX):
+        return gettext(context["language"], "the client, through their feedback link")
     if actor.startswith(PARTNER_ACTOR_PREFIX):
         partner_id = actor.removeprefix(PARTNER_ACTOR_PREFIX)
         return str((context.get("partners") or {}).get(partner_id, partner_id))

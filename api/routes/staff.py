@@ -90,10 +90,16 @@ async def unlink_identity(
     summary="Correct a member's contact details (administrators): work e-mail, work phone, when to call",
 )
 async def correct_contact(
-    staff_id: StaffIdPath, body: schemas.StaffContact, session: SessionDep, admin: CurrentAdmin
+    staff_id: StaffIdPath, body: schemas.StaffContact, session: SessionDep, admin: CurrentAdmin, settings: SettingsDep
 ) -> schemas.StaffPublic:
+    """Only the fields given change. The member and their teams' coordinators are told."""
     return await staff_admin.update_contact(
-        session=session, actor=admin, staff_id=staff_id, contact=body, action=f"correct_staff_contact:{staff_id}"
+        session=session,
+        actor=admin,
+        staff_id=staff_id,
+        contact=body,
+        action=f"correct_staff_contact:{staff_id}",
+        email_enabled=settings.smtp_enabled,
     )
 
 

@@ -27,6 +27,8 @@ from workflows.actions import action_for
 from workflows.client import act, pathway_handle
 
 MAX_ACTIVE_LINKS = 5
+# Who withdrew a link that its pathway's closing ended.
+PATHWAY_CLOSED = "pathway_closed"
 
 
 class LinkState(StrEnum):
@@ -127,29 +129,65 @@ def resolve(session: Session, links: FeedbackLinks, token: str, now: datetime) -
 async def submit(
     client: Client, session: Session, row: ClientFeedbackLink, feedback: RecordFeedback, now: datetime
 ) -> bool:
-    """The client's answer, as the pathway's `record_feedback` update: the link's id is the update's id, so a
-    double submit applies once. The link is used only once the pathway has taken the answer. True for the
-    request that used the link (it is audited); False for a repeat that arrived meanwhile."""
+    """The client's answer, as the pathway's `record_feedback` update. The link is claimed first (in one
+    statement: open, not withdrawn), so a second request, or a withdrawal meanwhile, cannot use it too; a claim
+    whose answer Temporal did not take (away, busy, refused) is given back, and a retry sends the same update
+    id, which Temporal applies once. True for the request that used the link (audited); False if another
+    request had it."""
+    if not _claim(session, row.link_id, now):
+        return False
     actor = f"{CLIENT_ACTOR_PREFIX}{row.link_id}"
-    async with translated(row.pathway_id):
-        await act(
-            pathway_handle(client, row.pathway_id),
-            action_for(RecordFeedback),
-            actor=actor,
-            fields=feedback,
-            update_id=f"client-feedback:{row.link_id}",
-        )
-    marked = session.execute(
+    try:
+        async with translated(row.pathway_id):
+            await act(
+                pathway_handle(client, row.pathway_id),
+                action_for(RecordFeedback),
+                actor=actor,
+                fields=feedback,
+                update_id=f"client-feedback:{row.link_id}",
+            )
+    except ConflictError as err:
+        if "is closed" in err.detail:
+            _end_with_pathway(session, row.link_id, now)  # the link ends with its pathway
+        else:
+            _release(session, row.link_id)
+        raise
+    except Exception:
+        _release(session, row.link_id)
+        raise
+    audit.record(session, staff_id=actor, pathway_id=row.pathway_id, action="client_feedback", outcome=AuditOutcome.OK)
+    return True
+
+
+def _claim(session: Session, link_id: str, now: datetime) -> bool:
+    claimed = session.execute(
         update(ClientFeedbackLink)
-        .where(col(ClientFeedbackLink.link_id) == row.link_id, col(ClientFeedbackLink.used_at).is_(None))
+        .where(
+            col(ClientFeedbackLink.link_id) == link_id,
+            col(ClientFeedbackLink.used_at).is_(None),
+            col(ClientFeedbackLink.withdrawn_at).is_(None),
+        )
         .values(used_at=now)
     )
     session.commit()
-    # An UPDATE answers a CursorResult, which counts the rows it changed: one only for the first request.
-    if getattr(marked, "rowcount", 0) != 1:
-        return False
-    audit.record(session, staff_id=actor, pathway_id=row.pathway_id, action="client_feedback", outcome=AuditOutcome.OK)
-    return True
+    # An UPDATE answers a CursorResult, which counts the rows it changed: one only for the request that won.
+    return bool(getattr(claimed, "rowcount", 0) == 1)
+
+
+def _end_with_pathway(session: Session, link_id: str, now: datetime) -> None:
+    session.rollback()
+    session.execute(
+        update(ClientFeedbackLink)
+        .where(col(ClientFeedbackLink.link_id) == link_id)
+        .values(used_at=None, withdrawn_at=now, withdrawn_by=PATHWAY_CLOSED)
+    )
+    session.commit()
+
+
+def _release(session: Session, link_id: str) -> None:
+    session.rollback()
+    session.execute(update(ClientFeedbackLink).where(col(ClientFeedbackLink.link_id) == link_id).values(used_at=None))
+    session.commit()
 
 
 def url_of(links: FeedbackLinks, row: ClientFeedbackLink) -> str:

@@ -327,11 +327,21 @@ def link_identity(
 
 
 def _tell_of_link(session: Session, staff: Staff, *, linked_by: str, email_enabled: bool) -> None:
+    tell_member_and_coordinators(
+        session, staff, NotificationKind.IDENTITY_LINKED, changed_by=linked_by, email_enabled=email_enabled
+    )
+
+
+def tell_member_and_coordinators(
+    session: Session, staff: Staff, kind: NotificationKind, *, changed_by: str, email_enabled: bool
+) -> None:
+    """An administrator changed something that lets someone act as, or reach people as, the member: the member
+    and their teams' coordinators are told (a change nobody asked for is seen)."""
     from records.outbox import coordinator_staff, write_team_notice
 
     teams = sorted(session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff.staff_id)).all())
     recipients = [(staff, teams[0] if teams else "")]
-    told = {staff.staff_id, linked_by}
+    told = {staff.staff_id, changed_by}
     for team in teams:
         for coordinator in coordinator_staff(session, team):
             if coordinator.staff_id not in told:
@@ -339,12 +349,12 @@ def _tell_of_link(session: Session, staff: Staff, *, linked_by: str, email_enabl
                 recipients.append((coordinator, team))
     write_team_notice(
         session,
-        NotificationKind.IDENTITY_LINKED,
+        kind,
         recipients=recipients,
-        key=f"identity-linked:{staff.staff_id}:{secrets.token_hex(8)}",
+        key=f"{kind.value}:{staff.staff_id}:{secrets.token_hex(8)}",
         email_enabled=email_enabled,
         staff=staff.staff_id,
-        changed_by=linked_by,
+        changed_by=changed_by,
     )
 
 
@@ -374,12 +384,16 @@ def deactivate_staff(session: Session, *, staff_id: str) -> int:
     return revoked
 
 
-def update_contact(
-    session: Session, *, staff_id: str, email: str | None, work_phone: str | None, contact_hours: str | None
-) -> tuple[Staff, list[str]]:
-    """Replace how a member is reached (their own, or an administrator's correction); the member and teams."""
+CONTACT_FIELDS = ("email", "work_phone", "contact_hours")
+
+
+def update_contact(session: Session, *, staff_id: str, changes: dict[str, str | None]) -> tuple[Staff, list[str]]:
+    """Change how a member is reached (their own, or an administrator's correction): only the fields given
+    (None clears one). The e-mail is also where their notifications go. The member and their teams."""
     staff = _existing_staff(session, staff_id)
-    staff.email, staff.work_phone, staff.contact_hours = email, work_phone, contact_hours
+    for name, value in changes.items():
+        if name in CONTACT_FIELDS:
+            setattr(staff, name, value)
     session.add(staff)
     session.commit()
     session.refresh(staff)

@@ -26,6 +26,7 @@ from api.schemas import (
 )
 from api.services import staff as staff_service
 from api.services.staff import StaffMember
+from models.pathway import NotificationKind
 from models.tables import PathwayRow, Staff
 
 log = logging.getLogger("pathways.api")
@@ -72,20 +73,36 @@ def staff_public(member: Staff, teams: list[str]) -> StaffPublic:
 
 
 async def update_contact(
-    *, session: Session, actor: StaffMember, staff_id: str, contact: StaffContact, action: str
+    *,
+    session: Session,
+    actor: StaffMember,
+    staff_id: str,
+    contact: StaffContact,
+    action: str,
+    email_enabled: bool = False,
 ) -> StaffPublic:
-    """A member's own contact details, or an administrator's correction of someone's (audited as `action`)."""
+    """A member's own contact details, or an administrator's correction of someone's (audited as `action`;
+    the member and their coordinators are told of a correction: the e-mail is where notices go)."""
     async with audited(session, actor, action):
         member, teams = await asyncio.to_thread(
             staff_service.update_contact,
             session,
             staff_id=staff_id,
-            email=contact.email,
-            work_phone=contact.work_phone,
-            contact_hours=contact.contact_hours,
+            changes={name: getattr(contact, name) for name in contact.model_fields_set},
         )
+        if actor.staff_id != staff_id:
+            await asyncio.to_thread(
+                _tell_of_correction, session, member, changed_by=actor.staff_id, email_enabled=email_enabled
+            )
         updated = staff_public(member, teams)
     return updated
+
+
+def _tell_of_correction(session: Session, member: Staff, *, changed_by: str, email_enabled: bool) -> None:
+    staff_service.tell_member_and_coordinators(
+        session, member, NotificationKind.CONTACT_CORRECTED, changed_by=changed_by, email_enabled=email_enabled
+    )
+    session.commit()
 
 
 async def link_identity(

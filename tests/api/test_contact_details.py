@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session, select
 
-from models.tables import AuditLogEntry
+from models.tables import AuditLogEntry, Notification
 from tests.support.fixtures import Org
 from tests.support.helpers import ok
 
@@ -28,12 +28,18 @@ async def test_a_member_keeps_their_own_contact_details_and_colleagues_see_them(
     assert ok(await api.get("/me", headers=org.nurse.auth)) == me
     listed = {member["staff_id"]: member for member in ok(await api.get("/staff", headers=org.coordinator.auth))}
     assert listed[org.nurse.staff_id]["email"] == "terhi.virtanen@example.fi"
-    # Every field is replaced: leaving one out clears it.
-    cleared = ok(await api.put("/me/contact", json={"work_phone": "040 123 4567"}, headers=org.nurse.auth))
-    assert (cleared["work_phone"], cleared["email"], cleared["contact_hours"]) == ("040 123 4567", None, None)
+    # Only what is given changes (the e-mail is also where notifications go: never cleared by leaving it out).
+    changed = ok(await api.put("/me/contact", json={"work_phone": "040 123 4567"}, headers=org.nurse.auth))
+    assert (changed["work_phone"], changed["email"], changed["contact_hours"]) == (
+        "040 123 4567",
+        "terhi.virtanen@example.fi",
+        "Mon-Fri 9-11",
+    )
+    cleared = ok(await api.put("/me/contact", json={"contact_hours": None}, headers=org.nurse.auth))
+    assert cleared["contact_hours"] is None and cleared["email"] == "terhi.virtanen@example.fi"
     with Session(sqlite_engine) as session:
         lines = session.exec(select(AuditLogEntry).where(AuditLogEntry.action == "update_own_contact")).all()
-    assert [line.staff_id for line in lines] == [org.nurse.staff_id, org.nurse.staff_id]
+    assert [line.staff_id for line in lines] == [org.nurse.staff_id] * 3
 
 
 @pytest.mark.parametrize(
@@ -59,7 +65,7 @@ async def test_bad_contact_details_are_a_422_naming_the_field_and_change_nothing
 
 
 async def test_an_administrator_corrects_a_members_details_and_sets_the_teams_contact(
-    api: httpx.AsyncClient, org: Org
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
 ) -> None:
     corrected = ok(
         await api.put(
@@ -67,6 +73,10 @@ async def test_an_administrator_corrects_a_members_details_and_sets_the_teams_co
         )
     )
     assert corrected["work_phone"] == "+358 2 123 456"
+    # The member and their coordinators hear of it: the e-mail is where notices go, so a change is seen.
+    with Session(sqlite_engine) as session:
+        told = session.exec(select(Notification).where(Notification.kind == "contact_corrected")).all()
+    assert {notice.recipient for notice in told} == {org.nurse.staff_id, org.coordinator.staff_id}
     assert (
         await api.put(f"/staff/{org.nurse.staff_id}/contact", json={}, headers=org.coordinator.auth)
     ).status_code == 403

@@ -250,6 +250,19 @@ def test_a_partner_link_token_never_reaches_the_access_log() -> None:
     assert "/partner/referrals/…?lang=fi" in done.stderr and token not in done.stderr
 
 
+def test_a_clients_feedback_link_token_never_reaches_the_access_log() -> None:
+    """A client's feedback link answers on the client's pathway: its token stays out of the access log too."""
+    token = "YWJjZGVmMDEyMzQ1Njc4OXwxNzk5OTk5OTk5.c2lnbmF0dXJlLW9mLWl0"
+    script = (
+        "import logging; from core.logs import configure_logging; from core.settings import Settings; "
+        "configure_logging(Settings(log_format='json')); "
+        "logging.getLogger('uvicorn.access').info('%s - \"%s %s HTTP/%s\" %d', '127.0.0.1:5000', 'POST', "
+        f"'/feedback/{token}', '1.1', 200)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    assert "/feedback/…" in done.stderr and token not in done.stderr
+
+
 def test_over_https_the_session_cookie_is_a_host_cookie() -> None:
     """The cookie had no __Host- prefix: a sibling host could plant one."""
     assert sessions.cookie_name("https://pathways.example.org") == "__Host-pathways_session"

@@ -123,6 +123,12 @@ async def test_the_client_answers_once_in_their_language_and_the_case_manager_is
     with Session(sqlite_engine) as session:
         lines = session.exec(select(AuditLogEntry).where(AuditLogEntry.action == "client_feedback")).all()
     assert [line.staff_id for line in lines] == [f"client:{link['link_id']}"]
+    # The case manager reads the answer on the pathway page, as the client's own.
+    page = await web.get(f"/app{pathway}", headers=signed_in(sqlite_engine, org.nurse))
+    feedback_section = page.text.split('id="feedback-title"')[1].split("</ul>")[0]
+    assert "Bra stöd" in feedback_section
+    assert gettext("fi", "the client, through their feedback link") in feedback_section
+    assert gettext("fi", "knows whom to contact") in feedback_section
 
 
 async def test_an_expired_a_withdrawn_and_a_tampered_link_each_get_their_page_and_change_nothing(
@@ -239,3 +245,50 @@ async def test_staff_make_and_withdraw_a_link_on_the_pathway_page_and_its_qr_cod
     summary = await web.get(f"/app{pathway}/summary", headers=cookie)
     assert link["url"] not in summary.text  # a withdrawn link is not printed any more
     assert (await web.get(_path(link))).status_code == 410
+
+
+async def test_a_link_whose_pathway_closed_says_so_and_ends_with_it(web: httpx.AsyncClient, org: Org) -> None:
+    pathway = await _pathway(web, org, "fi")
+    link = await _link(web, org, pathway)
+    ok(
+        await web.post(
+            f"{pathway}/close", json={"reason": "client_declined", "note": "Declined"}, headers=org.nurse.auth
+        )
+    )
+    sent = await web.post(_path(link), data={"rating": "5", "knows": "yes"})
+    assert sent.status_code == 410
+    assert (
+        gettext("fi", "This link is no longer in use. If you want to give feedback, ask your contact person.")
+        in sent.text
+    )
+    [listed] = ok(await web.get(f"{pathway}/feedback-links", params=READ, headers=org.nurse.auth))
+    assert listed["state"] == "withdrawn" and listed["used_at"] is None
+    assert ok(await web.get(pathway, params=READ, headers=org.nurse.auth))["feedback_count"] == 0
+
+
+async def test_odd_input_on_the_client_and_staff_pages_gets_a_page_that_says_what_was_wrong(
+    web: httpx.AsyncClient, sqlite_engine: Engine, org: Org
+) -> None:
+    pathway = await _pathway(web, org, "fi")
+    link = await _link(web, org, pathway)
+    too_long = await web.get("/feedback/" + "A" * 500, headers={"Accept-Language": "sv"})
+    assert too_long.status_code == 404 and too_long.headers["content-type"].startswith("text/html")
+    assert gettext("sv", NOT_VALID) in too_long.text
+    long_comment = await web.post(_path(link), data={"rating": "3", "knows": "no", "comment": "x" * 5000})
+    assert (
+        long_comment.status_code == 422
+        and gettext("fi", "The comment is too long: at most 1000 characters.") in long_comment.text
+    )
+    assert (await web.get("/accessibility?lang=toolong", headers={"Accept-Language": "sv"})).status_code == 200
+    cookie = signed_in(sqlite_engine, org.nurse)
+    page = await web.get(f"/app{pathway}", headers=cookie)
+    wrong = await web.post(
+        f"/app{pathway}/feedback-links", data={"csrf": form_token(page), "valid_days": "90"}, headers=cookie
+    )
+    assert (
+        wrong.status_code == 422
+        and "valid_days" in wrong.text
+        and wrong.headers["content-type"].startswith("text/html")
+    )
+    assert len(ok(await web.get(f"{pathway}/feedback-links", params=READ, headers=org.nurse.auth))) == 1  # nothing made
+    assert ok(await web.get(pathway, params=READ, headers=org.nurse.auth))["feedback_count"] == 0

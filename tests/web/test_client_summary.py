@@ -159,3 +159,22 @@ async def test_giving_the_copy_is_on_the_timeline_and_a_revised_plan_makes_it_ou
     assert (
         gettext("fi", "The plan has changed since the client got their copy: give them the new summary.") in page.text
     )
+
+
+def test_the_pdf_carries_the_feedback_links_qr_code_when_there_is_one() -> None:
+    from client.summary import Contact, PlanSummary, summary_pdf
+    from models.pathway import Language, ServiceKind
+
+    summary = PlanSummary(
+        language=Language.SV,
+        case_manager=Contact(name="Terhi Virtanen", phone="+358 40 123 4567"),
+        team=Contact(name="Eura work-ability team"),
+        goals=[],
+        services=[],
+        made_on=datetime(2026, 12, 7, tzinfo=UTC),
+    )
+    kinds = {kind.value: kind.value for kind in ServiceKind}
+    plain = summary_pdf(summary, kinds)
+    with_link = summary_pdf(summary, kinds, "https://tyokyky.example.fi/feedback/abc.def")
+    assert plain.startswith(b"%PDF") and b"/Subtype /Image" not in plain
+    assert b"/Subtype /Image" in with_link  # the QR code

@@ -212,8 +212,8 @@ async def safe_transitions(client: Client, org: Org, start: Start) -> DrivenPath
 
 async def work_ability_measured(client: Client, org: Org, start: Start) -> DrivenPathway:
     """The Work Ability Score at each moment the seeds ask, a GAS goal whose review date passes unscored
-    (reminded, then brought to the team) before it is scored at a review and at closing, and the client's copy
-    of the plan given."""
+    (reminded, then brought to the team) before it is scored at a review and at closing, the client's copy
+    of the plan given, and the client's own feedback through their link."""
     policy = PathwayPolicy(
         sustainment_period=timedelta(seconds=2),
         commitment_grace=timedelta(seconds=1),
@@ -242,6 +242,8 @@ async def work_ability_measured(client: Client, org: Org, start: Start) -> Drive
     await pathway.do(nurse, a.ScoreGoal(goal_id=goal_id, attainment=1, occasion=GasOccasion.CLOSING))
     await asyncio.sleep(2.5)
     await pathway.do(nurse, a.RecordWorkAbility(score=8, occasion=WorkAbilityOccasion.SUSTAINMENT_END))
+    # The client's own feedback through their link (the actor is the link, the case manager is told).
+    await pathway.do("client:0123456789abcdef", a.RecordFeedback(rating=4, knows_whom_to_contact=True))
     await pathway.do(nurse, a.ConfirmSustainment(held=True, note="Held"))
     await pathway.handle.result()
     return pathway

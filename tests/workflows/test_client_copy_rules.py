@@ -63,3 +63,34 @@ def test_a_closed_pathway_asks_for_no_copy(clock: Clock) -> None:
     state = in_services(clock)
     state, _ = do(state, NURSE, a.Close(reason="client_declined", note="Declined"), clock)
     refused(state, a.GiveSummary(channel=SummaryChannel.IN_PERSON), clock, "closed")
+
+
+def test_a_copy_given_before_the_plan_is_no_copy_of_it_and_a_service_or_goal_change_dates_it(clock: Clock) -> None:
+    state, start = started(clock)
+    events: list[PathwayEvent] = list(start.events)
+
+    def act(actor: str, fields: object) -> Decision:
+        nonlocal state
+        clock.now += timedelta(minutes=1)
+        state, decision = do(state, actor, fields, clock)
+        events.extend(decision.events)
+        return decision
+
+    def copy() -> ClientCopyState | None:
+        folded = apply_events(state.pathway_id, None, events)
+        assert folded is not None
+        return folded.client_copy_state()
+
+    act(COORDINATOR, a.Triage(route="health_check", case_manager=NURSE))
+    act(NURSE, a.GiveSummary(channel=SummaryChannel.IN_PERSON))  # before there is a plan
+    act(NURSE, a.CompleteAssessment(summary="s", recommendation="r"))
+    service = a.PlannedServiceInput(kind=ServiceKind.SOCIAL_WORK, provider="P", planned_start=clock.now)
+    [service_id] = act(NURSE, a.SetPlan(services=[service])).created_ids
+    assert copy() is ClientCopyState.NOT_GIVEN
+    act(NURSE, a.GiveSummary(channel=SummaryChannel.BY_EMAIL))
+    assert copy() is ClientCopyState.CURRENT
+    act(NURSE, a.UpdateService(service_id=service_id, change="started"))
+    assert copy() is ClientCopyState.PLAN_CHANGED  # the service the copy calls planned has started
+    act(NURSE, a.GiveSummary(channel=SummaryChannel.BY_EMAIL))
+    act(NURSE, a.SetGoal(text="A new goal of the client's"))
+    assert copy() is ClientCopyState.PLAN_CHANGED
