@@ -348,7 +348,8 @@ async def test_a_handover_waits_for_the_new_case_manager_who_accepts_it_on_the_p
     await form.get_by_label("Case manager").select_option("demo.social-worker")
     await form.get_by_label("Reason").fill("The nurse starts a long leave")
     await submit(form, "Hand over to another case manager", page)
-    await expect(page.get_by_text("hand-over to demo.social-worker pending since")).to_be_visible()
+    # People are named on the pages, not by their staff ids.
+    await expect(page.get_by_text("hand-over to Demo social worker pending since")).to_be_visible()
     await coordinator.check("handover-pending")
 
     context, social = await signed_in(chromium, stack, "Demo social worker")
@@ -368,7 +369,7 @@ async def test_a_handover_waits_for_the_new_case_manager_who_accepts_it_on_the_p
         await form.get_by_label("How the client was told").select_option("in_person")
         await submit(form, "Accept the hand-over", page)
         await expect(page.get_by_text("Met the client with the nurse; the try-out starts next week")).to_be_visible()
-        await expect(page.locator("dd").filter(has_text="demo.social-worker").first).to_be_visible()
+        await expect(page.locator("dd").filter(has_text="Demo social worker").first).to_be_visible()
         await social.check("handover-accepted")
     finally:
         await context.close()
