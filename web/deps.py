@@ -62,9 +62,9 @@ async def get_web_staff(request: Request, engine: Annotated[Engine, Depends(get_
 WebStaff = Annotated[StaffMember, Depends(get_web_staff)]
 
 
-def browser_language(request: Request) -> str:
+def browser_language(request: Request, default: str = "fi") -> str:
     """The first of the browser's languages (Accept-Language, in its order of preference) that the pages speak;
-    Finnish if none is."""
+    `default` if none is."""
     preferences = []
     for position, part in enumerate(request.headers.get("accept-language", "").split(",")):
         code, _, quality = part.strip().partition(";q=")
@@ -73,15 +73,17 @@ def browser_language(request: Request) -> str:
         except ValueError:
             weight = 0.0
         preferences.append((-weight, position, code.strip()[:2].lower()))
-    return next((code for _, _, code in sorted(preferences) if code in LANGUAGES), "fi")
+    return next((code for _, _, code in sorted(preferences) if code in LANGUAGES), default)
 
 
 def language_of(request: Request, staff: StaffMember | None) -> str:
-    """The language a member chose on the pages, else their own; before sign-in, the browser's."""
+    """The language chosen on the pages (the switch); until one is chosen, the browser's, when it asks for one
+    the pages speak; else the member's own (the one their notices are in), or Finnish before sign-in."""
     chosen = request.cookies.get(LANGUAGE_COOKIE)
     if chosen in LANGUAGES:
         return chosen
-    return staff.language.value if staff is not None else browser_language(request)
+    own = staff.language.value if staff is not None else "fi"
+    return browser_language(request, default=own)
 
 
 @dataclass(frozen=True)

@@ -177,7 +177,7 @@ async def test_coordinator_pages_are_for_coordinators(web: httpx.AsyncClient, sq
     assert chart.content.startswith(b"\x89PNG")
 
 
-async def test_the_language_is_the_staff_members_own_or_the_one_they_choose(
+async def test_the_language_is_the_one_chosen_else_the_browsers_else_the_members_own(
     web: httpx.AsyncClient, sqlite_engine: Engine, org: Org
 ) -> None:
     cookie = signed_in(sqlite_engine, org.nurse)
@@ -190,6 +190,16 @@ async def test_the_language_is_the_staff_members_own_or_the_one_they_choose(
     assert '<html lang="sv">' in swedish.text and "Mina klienter" in swedish.text
     english = await web.get("/app/", headers={"Cookie": f"{cookie['Cookie']}; pathways_language=en"})
     assert "My caseload" in english.text
+    # Until the member chooses, a browser that asks for one of the pages' languages gets it (here Swedish,
+    # preferred over English); one that asks for none of them gets the member's own (Finnish).
+    browser = await web.get("/app/", headers={**cookie, "Accept-Language": "de-DE, sv;q=0.8, en;q=0.5"})
+    assert '<html lang="sv">' in browser.text
+    elsewhere = await web.get("/app/", headers={**cookie, "Accept-Language": "de-DE, fr;q=0.7"})
+    assert '<html lang="fi">' in elsewhere.text
+    chosen_wins = await web.get(
+        "/app/", headers={"Cookie": f"{cookie['Cookie']}; pathways_language=en", "Accept-Language": "sv"}
+    )
+    assert '<html lang="en">' in chosen_wins.text
 
 
 async def test_the_inbox_shows_the_notices_and_marks_them_read(
