@@ -163,7 +163,7 @@ async def hand_over_pathways(
         body = HandoverRequest(from_case_manager=from_case_manager, to_case_manager=to_case_manager, reason=reason)
     except ValidationError as err:
         problem = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in err.errors())
-        return _handover_page(request, page, team, from_case_manager, None, problem, 422)
+        return _handover_page(request, page, team, from_case_manager, None, problem, 422, session)
     try:
         async with audited(session, page.staff, f"hand_over_pathways:{team}/{from_case_manager}"):
             results = await handover_service.hand_over_many(
@@ -175,10 +175,10 @@ async def hand_over_pathways(
                 idempotency_key=f"web-handover-{handover_key}" if handover_key else None,
             )
     except ForbiddenError as err:
-        return _handover_page(request, page, team, from_case_manager, None, err.detail, 403)
+        return _handover_page(request, page, team, from_case_manager, None, err.detail, 403, session)
     except ApiError as err:
-        return _handover_page(request, page, team, from_case_manager, None, err.detail, 422)
-    return _handover_page(request, page, team, from_case_manager, results, None, 200)
+        return _handover_page(request, page, team, from_case_manager, None, err.detail, 422, session)
+    return _handover_page(request, page, team, from_case_manager, results, None, 200, session)
 
 
 def _handover_page(
@@ -189,13 +189,16 @@ def _handover_page(
     results: HandoverResults | None,
     error: str | None,
     status: int,
+    session: Session,
 ) -> Response:
+    named = {from_case_manager} | {r.to_case_manager for r in (results.results if results else []) if r.to_case_manager}
     return render(
         request,
         "handover_results.html",
         page.language,
         status,
         page=page,
+        people=staff_service.display_names(session, named),
         team=team,
         from_case_manager=from_case_manager,
         results=results,
