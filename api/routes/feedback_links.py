@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
@@ -14,7 +14,7 @@ from api.access import PathwayGrant, pathway_access
 from api.deps import SealerDep, SettingsDep
 from api.errors import TemporalUnavailableError
 from api.routes.responses import PATHWAY_READ
-from api.schemas import Body
+from api.schemas import Body, ErrorBody
 from api.services import client_feedback
 from core.links import FeedbackLinks
 from models.tables import ClientFeedbackLink
@@ -55,10 +55,18 @@ def _public(links: FeedbackLinks, row: ClientFeedbackLink, now: datetime) -> Fee
     )
 
 
+# A link is refused for a closed pathway, where five are open already, or without the link secret; withdrawing
+# one the client has used is refused too: each with the reason.
+LINK_CHANGE: dict[int | str, dict[str, Any]] = {
+    **PATHWAY_READ,
+    409: {"model": ErrorBody, "description": "Refused, with the reason (closed pathway, too many open, used)."},
+}
+
+
 @router.post(
     "/pathways/{pathway_id}/feedback-links",
     status_code=status.HTTP_201_CREATED,
-    responses=PATHWAY_READ,
+    responses=LINK_CHANGE,
     summary="Make a feedback link for the client (valid for a set time, used once; no account needed)",
 )
 async def make_feedback_link(
@@ -100,7 +108,7 @@ async def list_feedback_links(
 
 @router.post(
     "/pathways/{pathway_id}/feedback-links/{link_id}/withdraw",
-    responses=PATHWAY_READ,
+    responses=LINK_CHANGE,
     summary="Withdraw a feedback link: it stops working at once",
 )
 async def withdraw_feedback_link(
