@@ -9,28 +9,11 @@ import statistics
 from datetime import timedelta
 
 from models import actions as a
-from models.events import PathwayEvent, coded_facts
 from models.pathway import TriageRoute
 from models.tables import PathwayEventRow
 from reports.outcomes import outcome_report, report_csv
+from tests.reports.rows import rows_of
 from tests.support.rules import COORDINATOR, NURSE, Clock, do, started
-
-
-def _rows(pathway_id: str, team: str, events: list[PathwayEvent]) -> list[PathwayEventRow]:
-    return [
-        PathwayEventRow(
-            pathway_id=pathway_id,
-            sequence=event.sequence,
-            team=team,
-            at=event.at,
-            actor=event.actor,
-            kind=event.kind.value,
-            summary="",
-            stage=event.stage.value,
-            details=coded_facts(event),
-        )
-        for event in events
-    ]
 
 
 def test_client_and_staff_feedback_are_apart_and_knowing_whom_to_contact_is_counted_by_team_and_quarter() -> None:
@@ -58,7 +41,7 @@ def test_client_and_staff_feedback_are_apart_and_knowing_whom_to_contact_is_coun
             (client_ratings if by_client else staff_ratings).append(rating)
             if knows is not None:
                 answers.append((team, f"{clock.now.year}-Q{(clock.now.month - 1) // 3 + 1}", knows))
-        rows += _rows(f"pathway-{index}", team, events)
+        rows += rows_of(f"pathway-{index}", team, events)
 
     feedback = outcome_report(rows).feedback
     assert (feedback.from_clients, feedback.from_staff) == (len(client_ratings), len(staff_ratings))

@@ -12,11 +12,12 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from models import actions as a
-from models.events import PathwayEvent, WorkAbilityRecorded, coded_facts
+from models.events import WorkAbilityRecorded
 from models.measures import GasOccasion, WorkAbilityOccasion
 from models.pathway import AssessmentLevel, LongTermSolution, TriageRoute
 from models.tables import PathwayEventRow
 from reports.outcomes import outcome_report, report_csv
+from tests.reports.rows import rows_of
 from tests.support.rules import COORDINATOR, NURSE, Clock, do, started
 
 LEVELS = {name: f"level {name}" for name in a.GAS_LEVEL_FIELDS}
@@ -35,23 +36,6 @@ class Truth:
     gas_goals: int = 0
     reached: bool = False
     route: str = ""
-
-
-def _rows(pathway_id: str, team: str, events: list[PathwayEvent]) -> list[PathwayEventRow]:
-    return [
-        PathwayEventRow(
-            pathway_id=pathway_id,
-            sequence=event.sequence,
-            team=team,
-            at=event.at,
-            actor=event.actor,
-            kind=event.kind.value,
-            summary="",
-            stage=event.stage.value,
-            details=coded_facts(event),
-        )
-        for event in events
-    ]
 
 
 def _pathway(index: int, chooser: random.Random) -> tuple[list[PathwayEventRow], Truth]:
@@ -119,7 +103,7 @@ def _pathway(index: int, chooser: random.Random) -> tuple[list[PathwayEventRow],
                 act(NURSE, a.RecordWorkAbility(score=truth.after, occasion=WorkAbilityOccasion.SUSTAINMENT_END))
         truth.reached = True
     truth.any_score = any(isinstance(event, WorkAbilityRecorded) and event.score is not None for event in events)
-    return _rows(f"pathway-{index}", team, events), truth
+    return rows_of(f"pathway-{index}", team, events), truth
 
 
 def _t_score(levels: list[int]) -> float:
@@ -190,6 +174,6 @@ def test_the_figures_match_the_generators_truth() -> None:
 def test_a_cohort_without_measures_says_so() -> None:
     clock = Clock()
     _state, decision = started(clock)
-    report = outcome_report(_rows("pathway-x", "eura-team", list(decision.events))).work_ability
+    report = outcome_report(rows_of("pathway-x", "eura-team", list(decision.events))).work_ability
     assert report.without_measure == 1 and report.without_gas == 1
     assert report.start.count == 0 and report.start.median is None and report.change.improved.share is None
