@@ -11,6 +11,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -55,6 +56,14 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     with socket.socket() as sock:
         sock.settimeout(0.5)
         return sock.connect_ex((host, port)) == 0
+
+
+def answers_200(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:  # refused, or an HTTP error status (HTTPError is an OSError)
+        return False
 
 
 def wait_until(check: Any, what: str, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -178,7 +187,10 @@ def running_worker(address: str, task_queue: str, log_path: Path, **env: str) ->
         )
     worker = WorkerProcess(process, health_port, metrics_port, task_queue, log_path)
     try:
-        wait_until(lambda: port_open(health_port), f"worker health port {health_port} open", process=process)
+        # Ready, not merely listening: the health port opens while the worker still checks its namespace, and
+        # /healthz answers 503 until it polls (on a loaded machine that gap made the tests after it flake).
+        health_url = f"http://127.0.0.1:{health_port}/healthz"
+        wait_until(lambda: answers_200(health_url), f"worker ready at {health_url}", process=process)
         yield worker
     finally:
         stop_process(process)
