@@ -183,10 +183,10 @@ async def bounded(count: int, concurrency: int, job: Callable[[int], Awaitable[T
     return await asyncio.gather(*(one(index) for index in range(count)))
 
 
-async def alternating(repeats: int, ours: Callable[[], Awaitable[None]], raw: Callable[[], Awaitable[None]]) -> None:
-    """Run both sides `repeats` times, alternating which goes first, so a warming server or a neighbour's load
-    favours neither."""
+async def alternating(repeats: int, *sides: Callable[[], Awaitable[None]]) -> None:
+    """Run every side `repeats` times, rotating which goes first, so a warming server or a neighbour's load
+    favours none."""
     for repeat in range(repeats):
-        first, second = (ours, raw) if repeat % 2 == 0 else (raw, ours)
-        await first()
-        await second()
+        shift = repeat % len(sides)
+        for side in (*sides[shift:], *sides[:shift]):
+            await side()

@@ -99,10 +99,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return {"workflow_id": workflow_id}
 
     @app.post("/raw/pathways/{workflow_id}/follow-ups")
-    async def follow_up(workflow_id: str, body: RecordFollowUp) -> RawAnswer:
+    async def follow_up(workflow_id: str, body: RecordFollowUp, in_task: bool = False) -> RawAnswer:
         client: Client = app.state.client
         handle: WorkflowHandle[RawPathway, int] = client.get_workflow_handle(workflow_id)
-        answer = await handle.execute_update(RawPathway.follow_up, body)
+        # `in_task`: the row written inside the update's own task (not durable; figure 2's informative row).
+        update = RawPathway.follow_up_in_task if in_task else RawPathway.follow_up
+        answer = await handle.execute_update(update, body)
         await asyncio.to_thread(_commit_audit, app.state.engine, workflow_id, "record_follow_up")
         return answer
 
