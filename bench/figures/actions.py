@@ -6,9 +6,9 @@ Reference: POST /raw/pathways/{id}/follow-ups on the bare endpoint: an update th
 attribute and has one row inserted by an activity once the update's task is in the history, then one
 audit commit. Both sides write what an update decided only after it is durable (bench/reference.py says
 why). The informative row compares ours with the same reference writing its row by a local activity inside
-the update's task instead: quicker, not durable, and what the product did before release 1.0. Targets on
-every side are drawn alike from the whole population: evicted from the worker's cache (most), hot (touched
-a moment ago) and aged (the pathways of figure 6).
+the update's task instead: quicker, and not durable. Targets on every side are drawn alike from the whole
+population: evicted from the worker's cache (most), hot (touched a moment ago) and aged (the pathways of
+figure 6).
 """
 
 from __future__ import annotations
