@@ -6,12 +6,13 @@ on a reminder timer whose task inserts the same notification row the product's i
 updates that upsert one search attribute and have one row written, and continues as new when Temporal
 suggests it. Nothing else: no validation, no state worth the name, no record.
 
-An update's row is written the way any Temporal code must write what an update decided so that it is
-written once and only if the update happened: by an activity scheduled from the update's task, which runs
-once that task is in the history. A local activity inside the update's own task runs *before* the task
-completes: a worker that dies then leaves a row for an update the history never took. The product follows
-the same rule (docs/architecture.md), so this is the fair reference for a staff action. The in-task write
-is kept as `follow_up_in_task` for the figure's informative row: what durability costs on this host.
+An update's row is written the way this product writes what an update decided, so that it is written
+only once the update is in the history: by an activity scheduled from the update's task, which runs once
+that task has completed. A local activity inside the update's own task runs *before* the task completes: a
+worker that dies then can leave a row for an update the history never takes (Temporal delivers a pending
+update again to the next attempt, but not one it has lost meanwhile). The product follows the durable rule
+(docs/architecture.md), so this is the fair reference for a staff action. The in-task write of earlier
+runs is kept as `follow_up_in_task` for figure 2's informative row.
 """
 
 from __future__ import annotations
@@ -111,7 +112,11 @@ class RawPathway:
         while True:
             await self._write_rows()
             if self._done:
-                break
+                # As the product closes: no handler left running, and nothing it decided left unwritten.
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._unwritten:
+                    break
+                continue
             if workflow.info().is_continue_as_new_suggested():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(

@@ -46,8 +46,9 @@ EXPLANATIONS = {
         "workflow task on either side (ours files the event, the folded record re-sealed and the status in one "
         "transaction; the reference inserts one row). Around it our API checks the token (cached 30 s), reads "
         "the pathway's row and commits the audit line, where the reference's API commits the audit line. The "
-        "informative row shows the same reference writing by a local activity inside the update's task: one "
-        "task fewer, and a row left behind for an update whose task never completed.",
+        "informative row shows ours beside the reference of earlier runs, which writes by a local activity "
+        "inside the update's task: no second task, but its answer waits for the insert, and a row written there "
+        "can outlive a task that never completes.",
         "Workers on their own cores (the update's workflow task is worker CPU), a larger cache where memory "
         "allows, PostgreSQL for the record and the audit.",
     ),
