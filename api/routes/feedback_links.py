@@ -11,14 +11,12 @@ from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, Field
 
 from api.access import PathwayGrant, pathway_access
-from api.deps import SealerDep, SettingsDep
-from api.errors import TemporalUnavailableError
+from api.deps import SealerDep, SettingsDep, TemporalClientDep
 from api.routes.responses import PATHWAY_READ
 from api.schemas import Body, ErrorBody
-from api.services import client_feedback
+from api.services import client_feedback, pathways
 from core.links import FeedbackLinks
 from models.tables import ClientFeedbackLink
-from records.store import open_record
 
 router = APIRouter(tags=["client feedback"])
 LinkIdPath = Annotated[str, Path(pattern=r"^[a-f0-9]{16}$", description="The link's id.")]
@@ -72,14 +70,14 @@ LINK_CHANGE: dict[int | str, dict[str, Any]] = {
 async def make_feedback_link(
     body: FeedbackLinkRequest,
     grant: Annotated[PathwayGrant, pathway_access("create_feedback_link")],
+    client: TemporalClientDep,
     sealer: SealerDep,
     settings: SettingsDep,
 ) -> FeedbackLinkPublic:
     links = FeedbackLinks.from_settings(settings)
     now = datetime.now(UTC)
-    record = await asyncio.to_thread(open_record, sealer, grant.pathway)
-    if record is None:
-        raise TemporalUnavailableError(f"pathway {grant.pathway_id} is being written; try again shortly")
+    # The client's language; a pathway registered a moment ago has it in its live process before the record.
+    record = await pathways.current_record(client=client, sealer=sealer, grant=grant)
     row, _url = await asyncio.to_thread(
         client_feedback.create_link,
         grant.session,

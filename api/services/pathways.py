@@ -274,6 +274,27 @@ async def _live_view(client: Client, sealer: RecordSealer, grant: PathwayGrant) 
     return view
 
 
+async def current_record(*, client: Client, sealer: RecordSealer, grant: PathwayGrant) -> PathwayRecord:
+    """The record, or for a pathway whose first step is not written yet, what its live process has decided.
+    Raises `TemporalUnavailableError` (503, Retry-After) only when neither has the pathway yet."""
+    row = grant.pathway
+    record = await _recorded(sealer, row)
+    if record is not None:
+        return record
+    # Just registered: as a read does, the process first, then the record, so nothing falls between.
+    live = await live_process(client, row.pathway_id)
+    await asyncio.to_thread(grant.session.refresh, row)
+    record = await _recorded(sealer, row)
+    if live.process is not None:
+        record = _overlay(record, live.process)
+    if record is None:
+        raise TemporalUnavailableError(
+            f"pathway {row.pathway_id} was just registered and its first step has not run yet "
+            f"({live.reason or 'it is being written'}); try again shortly"
+        )
+    return record
+
+
 async def _recorded(sealer: RecordSealer, row: PathwayRow) -> PathwayRecord | None:
     return await asyncio.to_thread(store.open_record, sealer, row)
 

@@ -221,6 +221,23 @@ async def test_links_are_the_teams_to_make_and_not_for_a_closed_pathway(web: htt
     assert refused.status_code == 409 and "closed" in refused.text
 
 
+async def test_a_link_made_the_moment_the_pathway_is_registered_is_in_the_clients_language(
+    web: httpx.AsyncClient, org: Org
+) -> None:
+    # Found by the stateful fuzzing: a link asked for before the first workflow task had written the record
+    # answered 503. The client's language is in the live process by then, as a read shows it.
+    for language in ("sv", "fi", "en"):
+        body = intake_body(org.team, reason=REASON, client_language=language)
+        receipt = ok(await web.post("/pathways", json=body, headers=org.nurse.auth), 201)
+        link = ok(
+            await web.post(
+                f"/pathways/{receipt['pathway_id']}/feedback-links", json={"valid_days": 3}, headers=org.nurse.auth
+            ),
+            201,
+        )
+        assert link["language"] == language and link["state"] == "open"
+
+
 async def test_staff_make_and_withdraw_a_link_on_the_pathway_page_and_its_qr_code_is_on_the_summary(
     web: httpx.AsyncClient, sqlite_engine: Engine, org: Org
 ) -> None:
