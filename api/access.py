@@ -138,15 +138,29 @@ class PathwayGrant:
     def pathway_id(self) -> str:
         return self.pathway.pathway_id
 
-    async def release_connection(self) -> None:
-        """End the read transaction and hand its connection back before a long wait outside the database (a
-        workflow update): the loaded row stays usable, and the next query takes a connection afresh."""
-        await asyncio.to_thread(_release_connection, self.session, self.pathway)
+    async def run_then_release(self, check: Callable[[Session], object]) -> None:
+        """Run `check` on the session, then end its transaction and hand the connection back, in one hop to a
+        thread: an action's last reads before a long wait outside the database (a workflow update)."""
+        await asyncio.to_thread(_run_then_release, self.session, self.pathway, check)
 
 
 def _release_connection(session: Session, keep: PathwayRow) -> None:
     session.close()
-    session.add(keep)  # back in the session as it was loaded, without a query
+    session.add(keep)  # back in the session as it was loaded, without a query: the next query takes a connection
+
+
+def _run_then_release(session: Session, keep: PathwayRow, check: Callable[[Session], object]) -> None:
+    try:
+        check(session)
+    finally:
+        _release_connection(session, keep)
+
+
+def _read_row(session: Session, pathway_id: str, *, release: bool) -> PathwayRow | None:
+    row = session.get(PathwayRow, pathway_id)
+    if release and row is not None:
+        _release_connection(session, row)
+    return row
 
 
 def _sign_in_with(grant: Callable[..., Any], signed_in: Callable[..., Any]) -> None:
@@ -212,10 +226,13 @@ def pathway_access(
     signed_in: Callable[..., Any] = get_current_staff,
     read: bool = False,
     infer_purpose: bool = False,
+    waits_on_workflow: bool = False,
 ) -> Any:
     """A dependency: the authorized pathway of the path's `pathway_id`, audited as `action`. `signed_in` says
     how the caller signs in: a bearer token for the JSON API, the browser's session for the web app. A `read`
-    needs its purpose; `infer_purpose` (the web app) takes it from the context where the context gives one."""
+    needs its purpose; `infer_purpose` (the web app) takes it from the context where the context gives one.
+    A route that `waits_on_workflow` (a staff action: seconds under load) holds no connection meanwhile: the
+    row's read transaction ends in the same hop to a thread that reads it, and the audit line takes one afresh."""
 
     async def grant(
         pathway_id: PathwayIdPath,
@@ -227,7 +244,7 @@ def pathway_access(
         purpose = purpose_of(staff, purpose)
         try:
             require_allowed(staff, action)
-            row = await asyncio.to_thread(session.get, PathwayRow, pathway_id)
+            row = await asyncio.to_thread(_read_row, session, pathway_id, release=waits_on_workflow)
             authorized = authorize_pathway(staff, row, pathway_id, coordinator_only=coordinator_only)
             if read:
                 if purpose is None and infer_purpose:

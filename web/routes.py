@@ -496,7 +496,10 @@ def _action_route(action: StaffAction[Any]) -> None:
     # This module's annotations are strings resolved in its namespace, where `action` is not: the access
     # dependency of this action goes in as an object.
     run.__annotations__["grant"] = Annotated[
-        PathwayGrant, pathway_access(action.name, coordinator_only=action.coordinator_only, signed_in=get_web_staff)
+        PathwayGrant,
+        pathway_access(
+            action.name, coordinator_only=action.coordinator_only, signed_in=get_web_staff, waits_on_workflow=True
+        ),
     ]
     router.add_api_route(
         f"/pathways/{{pathway_id}}/do/{action.name}",

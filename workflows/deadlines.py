@@ -225,10 +225,11 @@ def all_deadlines(state: ProcessState) -> list[Deadline]:
     return [deadline for source in _SOURCES for deadline in source(state)]
 
 
-def pending_deadlines(state: ProcessState) -> list[Deadline]:
+def pending_deadlines(state: ProcessState, implied: list[Deadline] | None = None) -> list[Deadline]:
+    """The deadlines not fired yet, earliest first; `implied` is `all_deadlines(state)` when the caller has it."""
     fired = set(state.fired_deadline_keys)
     return sorted(
-        (deadline for deadline in all_deadlines(state) if deadline.key not in fired),
+        (deadline for deadline in (all_deadlines(state) if implied is None else implied) if deadline.key not in fired),
         # Ties in the key's order, so two deadlines due at once always fire in the same order.
         key=lambda deadline: (deadline.due_at, deadline.key),
     )
@@ -245,10 +246,13 @@ def due_now(state: ProcessState, now: datetime) -> list[Deadline]:
     return [deadline for deadline in pending_deadlines(state) if deadline.due_at <= now]
 
 
-def is_overdue(state: ProcessState) -> bool:
+def is_overdue(state: ProcessState, implied: list[Deadline] | None = None) -> bool:
     """Something late has fired and is still outstanding (its anchor has not moved on)."""
     fired = set(state.fired_deadline_keys)
-    return any(deadline.kind in OVERDUE_KINDS and deadline.key in fired for deadline in all_deadlines(state))
+    return any(
+        deadline.kind in OVERDUE_KINDS and deadline.key in fired
+        for deadline in (all_deadlines(state) if implied is None else implied)
+    )
 
 
 def still_relevant_fired_keys(state: ProcessState) -> list[str]:
@@ -259,12 +263,16 @@ def still_relevant_fired_keys(state: ProcessState) -> list[str]:
 
 def status_of(state: ProcessState) -> ProcessStatus:
     """What the search attributes, the record's status columns and an action's answer say about the pathway."""
+    # The deadlines the state implies, worked out once for both questions (a status is read several times in
+    # each workflow task).
+    implied = all_deadlines(state)
+    pending = pending_deadlines(state, implied)
     return ProcessStatus(
         stage=state.stage,
         case_manager=state.case_manager,
         route=state.assessment.route if state.assessment else None,
         team_review_pending=state.team_review_pending,
-        overdue=is_overdue(state),
-        next_deadline=next_deadline(state),
+        overdue=is_overdue(state, implied),
+        next_deadline=pending[0] if pending else None,
         handover_to=state.handover.to if state.handover else None,
     )

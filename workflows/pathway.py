@@ -265,7 +265,6 @@ class PathwayWorkflow:
         while not self._settled():
             state = self.state
             events = state.unrecorded_events[:MAX_EVENTS_PER_BATCH]
-            upto = events[-1].sequence if events else state.recorded_event_sequence
             # A notice goes with the batch that holds the events before it was decided (all of them, when the
             # batch empties the queue).
             notices = (
@@ -279,7 +278,6 @@ class PathwayWorkflow:
                 notices=notices,
                 status=status if status != state.recorded_status else None,
             )
-            first = events[0].sequence if events else None
             try:
                 await workflow.execute_activity(
                     RECORD_PATHWAY_CHANGES,
@@ -288,7 +286,9 @@ class PathwayWorkflow:
                     start_to_close_timeout=RECORD_TIMEOUT,
                     schedule_to_close_timeout=RECORD_ROUND,
                     retry_policy=RECORD_RETRY_POLICY,
-                    summary=f"record events {first}-{upto}" if first is not None else "record status",
+                    # No summary: the SDK encodes every summary with the task's context, a cost in each staff
+                    # action's task (bench/PROFILE.md, fourteenth round); the current details say how far the
+                    # record is, and the activity's decoded input which events it files.
                 )
             except ActivityError as err:
                 if isinstance(err.cause, CancelledError):
@@ -391,14 +391,15 @@ class PathwayWorkflow:
 
     def _answer(self, decision: Decision, *, repeated: bool = False) -> ActionAnswer:
         state = self.state
+        status = self._status()
         return ActionAnswer(
             pathway_id=state.pathway_id,
             stage=state.stage,
             case_manager=state.case_manager,
             handover_to=state.handover.to if state.handover else None,
             team_review_pending=state.team_review_pending,
-            overdue=deadlines.is_overdue(state),
-            next_deadline=deadlines.next_deadline(state),
+            overdue=status.overdue,
+            next_deadline=status.next_deadline,
             last_event_sequence=state.last_event_sequence,
             created_ids=decision.created_ids,
             warnings=decision.warnings,

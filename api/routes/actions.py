@@ -67,7 +67,7 @@ def _endpoint(action: StaffAction[Any]) -> Any:
             "grant",
             inspect.Parameter.KEYWORD_ONLY,
             annotation=PathwayGrant,
-            default=pathway_access(action.name, coordinator_only=action.coordinator_only),
+            default=pathway_access(action.name, coordinator_only=action.coordinator_only, waits_on_workflow=True),
         ),
         inspect.Parameter("client", inspect.Parameter.KEYWORD_ONLY, annotation=TemporalClientDep),
         inspect.Parameter("idempotency_key", inspect.Parameter.KEYWORD_ONLY, annotation=IdempotencyKey, default=None),

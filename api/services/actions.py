@@ -43,6 +43,12 @@ def check_named(session: Session, action: StaffAction[Any], fields: BaseModel, *
             )
 
 
+def names_anyone(action: StaffAction[Any], fields: BaseModel) -> bool:
+    """Whether the action's fields name a staff member or a partner `check_named` must look up."""
+    names = (*action.names_case_manager, *action.names_partner)
+    return any(getattr(fields, name, None) is not None for name in names) or bool(getattr(fields, "participants", None))
+
+
 async def act(
     *,
     client: Client,
@@ -59,9 +65,11 @@ async def act(
     `translated` answers as 409, so an open pathway costs no extra round trip.
     """
     row = grant.pathway
-    await asyncio.to_thread(check_named, grant.session, action, fields, team=row.team)
-    # No connection is held while the worker decides (seconds under load): fifty staff would hold the pool.
-    await grant.release_connection()
+    # No connection is held while the worker decides (seconds under load): fifty staff would hold the pool. The
+    # grant ended its read transaction (`waits_on_workflow`); the checks of the names an action gives take one
+    # and end it again.
+    if names_anyone(action, fields):
+        await grant.run_then_release(lambda session: check_named(session, action, fields, team=row.team))
     # The update id makes Temporal apply a retried request once and answer it with the first result.
     update_id = idempotency_key or str(uuid.uuid4())
     try:

@@ -116,9 +116,9 @@ async def test_a_signed_in_coordinator_reads_the_pathway_in_the_temporal_web_ui(
     await open_pathway(page, stack)
     # The workflow's input, decoded: the referral with its reason.
     await expect(page.get_by_text(DEMO_REASON).first).to_be_visible(timeout=30_000)
-    # The timeline names the timer and the activities by their summaries.
+    # The timeline names the timer by its summary, the record activity by its type.
     await expect(page.get_by_text("follow_up_reminder due").first).to_be_visible()
-    await expect(page.get_by_text("record events").first).to_be_visible()
+    await expect(page.get_by_text("record_pathway_changes").first).to_be_visible()
 
     # An update's arguments: the triage, naming the case manager.
     await page.get_by_role("tab", name="Event History").click()
