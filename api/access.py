@@ -133,6 +133,9 @@ class PathwayGrant:
     session: Session
     pathway: PathwayRow
     purpose: str | None
+    # Set by a route that answers a refusal itself instead of raising it (the web app's form shown again with
+    # the reason): the access's audit line takes the refusal's outcome, not "ok".
+    refused: ApiError | None = None
 
     @property
     def pathway_id(self) -> str:
@@ -241,6 +244,7 @@ def pathway_access(
         purpose: Purpose = None,
     ) -> AsyncIterator[PathwayGrant]:
         error: BaseException | None = None
+        granted: PathwayGrant | None = None
         purpose = purpose_of(staff, purpose)
         try:
             require_allowed(staff, action)
@@ -256,6 +260,8 @@ def pathway_access(
             error = err
             raise
         finally:
+            if error is None and granted is not None:
+                error = granted.refused
             await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose)
 
     _sign_in_with(grant, signed_in)

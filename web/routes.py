@@ -480,8 +480,10 @@ def _action_route(action: StaffAction[Any]) -> None:
                 idempotency_key=idempotency_key or None,
             )
         except forms.FormErrors as errors:
+            grant.refused = InvalidInputError("the form's fields were refused", field="form")
             return await _refused(request, page, grant, client, sealer, action, form, errors.messages, 422)
         except (ConflictError, InvalidInputError) as err:
+            grant.refused = err
             field = getattr(err, "field", "")
             return await _refused(request, page, grant, client, sealer, action, form, {field: err.detail}, 409)
         warnings = _warnings_query(answer.warnings)

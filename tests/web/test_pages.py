@@ -113,6 +113,19 @@ async def test_a_refused_action_shows_the_rules_reason_beside_its_form_and_chang
     )
     record = ok(await web.get(f"/pathways/{pathway_id}", params=READ, headers=org.nurse.auth))
     assert record["stage"] == "awaiting_triage"
+    # The audit says the action was refused (not "ok"), and that the page shown again was read.
+    assert _outcomes(sqlite_engine, pathway_id, "complete_assessment") == ["rejected"]
+    assert "ok" in _outcomes(sqlite_engine, pathway_id, "read_pathway")
+
+
+def _outcomes(engine: Engine, pathway_id: str, action: str) -> list[str]:
+    with Session(engine) as session:
+        lines = session.exec(
+            select(AuditLogEntry)
+            .where(AuditLogEntry.pathway_id == pathway_id, AuditLogEntry.action == action)
+            .order_by(AuditLogEntry.id)  # type: ignore[arg-type]
+        ).all()
+        return [line.outcome for line in lines]
 
 
 async def test_a_field_the_model_refuses_gets_its_message_beside_it_and_nothing_is_sent(
@@ -131,6 +144,7 @@ async def test_a_field_the_model_refuses_gets_its_message_beside_it_and_nothing_
     assert 'aria-invalid="true"' in response.text
     record = ok(await web.get(f"/pathways/{pathway_id}", params=READ, headers=org.coordinator.auth))
     assert record["stage"] == "awaiting_triage"
+    assert _outcomes(sqlite_engine, pathway_id, "triage") == ["invalid"]
 
 
 async def test_a_post_without_the_forms_token_is_refused(
