@@ -97,6 +97,12 @@ class PathwayWorkflow:
         # The history length when a staff action was last handled: a task of that length holds an update that is
         # not durable yet, so a deadline fired in it is recorded after the task, by the main loop's activity.
         self._action_task = -1
+        # What a validator decoded for the handler that runs right after it in the same task (by update id): an
+        # action's payloads are decoded and validated once, not twice. On replay no validator runs and the handler
+        # decodes them itself.
+        self._validated: dict[str, tuple[StaffAction[Any], StaffActor, Any]] = {}
+        # The status of the state as it is (`_status`): read several times in each task, worked out once.
+        self._status_of: tuple[tuple[int, int], ProcessStatus] | None = None
         if start.carried is not None:
             # Continue-as-new: the bounded process came along; unrecorded decisions with it.
             self.state = start.carried
@@ -161,7 +167,7 @@ class PathwayWorkflow:
 
     async def _wait_for_change_or_deadline(self) -> None:
         seen = self._changes
-        upcoming = deadlines.next_deadline(self.state)
+        upcoming = self._status().next_deadline
         if upcoming is None:
             await workflow.wait_condition(lambda: self._changes != seen)
             return
@@ -344,9 +350,10 @@ class PathwayWorkflow:
 
     @workflow.update(dynamic=True)
     def act(self, name: str, args: Sequence[RawValue]) -> ActionAnswer:
-        action, actor, fields = self._decode(name, args)
         update = workflow.current_update_info()
         key = update.id if update is not None else str(workflow.uuid4())
+        validated = self._validated.pop(key) if key in self._validated else None
+        action, actor, fields = validated or self._decode(name, args)
         if key in self.state.recent_action_keys:
             # The same action retried after continue-as-new (Temporal de-duplicates within a run only).
             return self._answer(Decision(), repeated=True)
@@ -368,12 +375,15 @@ class PathwayWorkflow:
 
     @act.validator
     def _validate_act(self, name: str, args: Sequence[RawValue]) -> None:
-        action, actor, fields = self._decode(name, args)
+        decoded = action, actor, fields = self._decode(name, args)
         try:
             rules.require_record_keeping_up(self.state)
             action.validate(self.state, fields, workflow.now(), actor.actor)
         except Refusal as refusal:
             raise InvalidPathwayAction(refusal.reason) from None
+        update = workflow.current_update_info()
+        if update is not None:
+            self._validated[update.id] = decoded
 
     def _decode(self, name: str, args: Sequence[RawValue]) -> tuple[StaffAction[Any], StaffActor, Any]:
         action = BY_NAME.get(name)
@@ -432,7 +442,12 @@ class PathwayWorkflow:
         self._changes += 1
 
     def _status(self) -> ProcessStatus:
-        return deadlines.status_of(self.state)
+        # A new state (a decision) or a change taken (`_take`) is a new status; recording (`_recorded`) changes
+        # nothing the status is made of.
+        key = (id(self.state), self._changes)
+        if self._status_of is None or self._status_of[0] != key:
+            self._status_of = (key, deadlines.status_of(self.state))
+        return self._status_of[1]
 
     # ------------------------------------------------------------------------------------------
     # What coordinators see in the Web UI
