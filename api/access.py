@@ -296,7 +296,7 @@ def _audit(
 class AuditLine:
     """The audit line of an action outside the pathway routes (an intake, an administrator's action).
 
-    The action may write its line itself, in its own transaction (`entry` then `written`): an intake's
+    The action may write its line itself, in its own transaction (`insert`, its commit, then `written`): an intake's
     line goes with its reservation, one commit instead of two. If the action fails after that, the line's
     outcome is corrected; otherwise the line is written when the block ends."""
 
@@ -305,12 +305,15 @@ class AuditLine:
     pathway_id: str | None = None
     entry_id: int | None = None
 
-    def entry(self, pathway_id: str | None) -> AuditLogEntry:
+    def insert(self, session: Session, pathway_id: str | None) -> int:
+        """The line, inserted in the action's own transaction (it commits, then calls `written`)."""
         self.pathway_id = pathway_id
-        return AuditLogEntry(staff_id=self.staff_id, pathway_id=pathway_id, action=self.action, outcome="ok")
+        return audit.insert_line(
+            session, staff_id=self.staff_id, pathway_id=pathway_id, action=self.action, outcome=AuditOutcome.OK
+        )
 
-    def written(self, entry: AuditLogEntry) -> None:
-        self.entry_id = entry.id
+    def written(self, entry_id: int) -> None:
+        self.entry_id = entry_id
 
 
 @asynccontextmanager

@@ -124,6 +124,13 @@ def _error_response(status_code: int, detail: str, headers: dict[str, str] | Non
     return JSONResponse({"detail": detail}, status_code=status_code, headers=headers)
 
 
+def log_unavailable(request: Request, err: UnavailableError) -> None:
+    """Why staff were asked to retry, for the operators: the reason and the error behind it (its type only, as
+    a driver's message can quote the statement's values)."""
+    cause = type(err.__cause__).__name__ if err.__cause__ is not None else "-"
+    log.warning("%s %s answered 503: %s (%s)", request.method, request.url.path, err.detail, cause)
+
+
 async def api_error_response(request: Request, err: Exception) -> Response:
     """The JSON answer for a service's error (the one place that maps them to HTTP statuses)."""
     assert isinstance(err, ApiError)
@@ -140,6 +147,7 @@ async def api_error_response(request: Request, err: Exception) -> Response:
         body = {"detail": [{"loc": ["body", err.field], "msg": err.detail, "type": "value_error"}]}
         return JSONResponse(body, status_code=422)
     if isinstance(err, UnavailableError):
+        log_unavailable(request, err)
         return _error_response(503, err.detail, {"Retry-After": str(err.retry_after_seconds)})
     return _error_response(500, err.detail)
 
@@ -150,10 +158,10 @@ DATABASE_AWAY = (sqlalchemy_exc.OperationalError, sqlalchemy_exc.InterfaceError,
 
 
 async def _database_away(request: Request, err: Exception) -> Response:
-    # The error's type only: a driver's message can quote the statement's values.
-    log.warning("The database did not answer %s %s: %s", request.method, request.url.path, type(err).__name__)
+    unavailable = DatabaseUnavailableError()
+    unavailable.__cause__ = err  # logged by its type only: a driver's message can quote the statement's values
     handler = request.app.exception_handlers[ApiError]  # the web app answers pages with a page
-    response: Response = await handler(request, DatabaseUnavailableError())
+    response: Response = await handler(request, unavailable)
     return response
 
 

@@ -34,6 +34,8 @@ class Figure:
     reference: list[float] = field(default_factory=list)
     limited_by: str = ""
     notes: list[str] = field(default_factory=list)
+    # False for a count where a ratio means nothing (the failed requests).
+    show_ratio: bool = True
 
     @staticmethod
     def describe(values: list[float]) -> str:
@@ -46,7 +48,7 @@ class Figure:
 
     @property
     def ratio(self) -> float | None:
-        if not self.ours or not self.reference:
+        if not self.show_ratio or not self.ours or not self.reference:
             return None
         reference = statistics.median(self.reference)
         return statistics.median(self.ours) / reference if reference else None

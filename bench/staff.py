@@ -39,6 +39,11 @@ def request_kind(method: str, path: str) -> str:
     return f"{method} {path.split('/')[1]}"
 
 
+def is_reference_kind(kind: str) -> bool:
+    """Whether a request kind is the reference's (its bare endpoints live under /raw)."""
+    return kind.endswith(" raw")
+
+
 async def send_as_staff(send: httpx.AsyncClient, method: str, url: str, **kwargs: object) -> httpx.Response:
     """One request as a staff client would send it: a POST carries an Idempotency-Key, and a 503 (the
     worker did not answer in time, or Temporal could not be reached) is sent again with the same key after
@@ -63,7 +68,7 @@ async def send_as_staff(send: httpx.AsyncClient, method: str, url: str, **kwargs
     return response
 
 
-# Requests that still failed with a server error after the retries, by path kind, and the first answer:
+# Requests that still failed with a server error after the retries, by path kind:
 # counted (the report has a row for them) rather than ending a run of tens of thousands of requests.
 FAILED: Counter[str] = Counter()
 # The first few answers of each kind, so a kind that failed rarely is not hidden by one that failed often.

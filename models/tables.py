@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
+from pydantic_core import PydanticUndefined
 from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
@@ -26,6 +27,20 @@ from models.pathway import Language, PartnerChannel, PartnerKind, ReferralStatus
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def insert_values(model: type[SQLModel], **given: Any) -> dict[str, Any]:
+    """A new row's column values for a Core insert: the given ones and the model's defaults (a Core insert
+    applies none of them). For a hot path where the ORM's unit of work costs more than the write itself."""
+    values = dict(given)
+    for name, field in model.model_fields.items():
+        if name in values:
+            continue
+        if field.default_factory is not None:
+            values[name] = field.default_factory()  # type: ignore[call-arg]
+        elif field.default is not None and field.default is not PydanticUndefined:
+            values[name] = field.default
+    return values
 
 
 def _timestamp(**kwargs: object) -> Any:

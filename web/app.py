@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from temporalio.client import Client
 
 from api.access import PurposeRequired, ReadPurpose
-from api.app import api_error_response
+from api.app import api_error_response, log_unavailable
 from api.app import create_app as create_api
 from api.errors import (
     ApiError,
@@ -123,7 +123,11 @@ def create_app(
 
     async def errors(request: Request, err: Exception) -> Response:
         assert isinstance(err, ApiError)
-        return error_page(request, err) if is_page(request) else await api_error_response(request, err)
+        if not is_page(request):
+            return await api_error_response(request, err)
+        if isinstance(err, UnavailableError):
+            log_unavailable(request, err)
+        return error_page(request, err)
 
     app.add_exception_handler(ApiError, errors)
     app.add_middleware(DropEmptyQuery)

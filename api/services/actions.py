@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic import BaseModel
@@ -22,31 +23,38 @@ from workflows.client import act as workflow_act
 from workflows.client import pathway_handle
 
 
-def check_named(session: Session, action: StaffAction[Any], fields: BaseModel, *, team: str) -> None:
-    """The staff members and partners an action names must be the team's own (the workflow cannot know)."""
+def _names(action: StaffAction[Any], fields: BaseModel) -> Iterator[tuple[str, str, str]]:
+    """Who the action's fields name, as (kind, field, id): the case manager or partner fields the action
+    declares, and a meeting's participants. The one list both `check_named` and `names_anyone` read."""
     for name in action.names_case_manager:
         named = getattr(fields, name, None)
         if named is not None:
-            check_case_manager(session, staff_id=named, team=team, field=name)
+            yield "case_manager", name, named
     for name in action.names_partner:
         named = getattr(fields, name, None)
         if named is not None:
-            check_partner(session, team=team, partner_id=named, field=name)
+            yield "partner", name, named
     for index, participant in enumerate(getattr(fields, "participants", None) or []):
         if participant.staff_id is not None:
-            check_team_member(
-                session, staff_id=participant.staff_id, team=team, field=f"participants[{index}].staff_id"
-            )
+            yield "team_member", f"participants[{index}].staff_id", participant.staff_id
         if participant.partner_id is not None:
-            check_partner(
-                session, team=team, partner_id=participant.partner_id, field=f"participants[{index}].partner_id"
-            )
+            yield "partner", f"participants[{index}].partner_id", participant.partner_id
+
+
+def check_named(session: Session, action: StaffAction[Any], fields: BaseModel, *, team: str) -> None:
+    """The staff members and partners an action names must be the team's own (the workflow cannot know)."""
+    for kind, field, named in _names(action, fields):
+        if kind == "case_manager":
+            check_case_manager(session, staff_id=named, team=team, field=field)
+        elif kind == "team_member":
+            check_team_member(session, staff_id=named, team=team, field=field)
+        else:
+            check_partner(session, team=team, partner_id=named, field=field)
 
 
 def names_anyone(action: StaffAction[Any], fields: BaseModel) -> bool:
     """Whether the action's fields name a staff member or a partner `check_named` must look up."""
-    names = (*action.names_case_manager, *action.names_partner)
-    return any(getattr(fields, name, None) is not None for name in names) or bool(getattr(fields, "participants", None))
+    return next(_names(action, fields), None) is not None
 
 
 async def act(

@@ -50,7 +50,7 @@ def _rows_about(engine: Engine, pathway_id: str, since: datetime) -> dict[str, l
 
 
 async def test_api_answers_503_with_retry_after_while_temporal_is_down_and_writes_nothing_half_way(
-    tmp_path: Path,
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     database_url = f"sqlite:///{tmp_path / 'pathways.db'}"
     tokens = seed_staff_with_email(database_url)
@@ -88,6 +88,11 @@ async def test_api_answers_503_with_retry_after_while_temporal_is_down_and_write
                 assert response.headers["Retry-After"] == "5"
                 assert "Temporal cannot be reached" in response.json()["detail"]
                 assert "nothing was changed" in response.json()["detail"]
+            # The operators' log says why staff were asked to retry, and what Temporal's client raised.
+            answered = [record.getMessage() for record in caplog.records if "answered 503" in record.getMessage()]
+            for path in ("/pathways", f"/pathways/{existing_id}/feedback"):
+                said = [message for message in answered if message.startswith(f"POST {path} answered 503: ")]
+                assert said and "Temporal cannot be reached" in said[0] and not said[0].endswith("(-)"), answered
 
             # Nothing half-written: the refused start left only its audit line, saying it was unavailable (its
             # reservation of the client's pathway went with it).
