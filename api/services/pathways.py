@@ -140,6 +140,7 @@ async def _reserve(
         if existing is None:
             continue  # closed or released meanwhile: try again
         if not await _stale_reservation(client, existing):
+            audit.pathway_id = existing.pathway_id  # the refusal is on the record of the pathway it was refused for
             raise ConflictError(
                 f"the client already has an open pathway ({existing.pathway_id}); act on that pathway instead"
             )

@@ -67,12 +67,21 @@ async def test_policy_on_a_real_pathway_is_422(api: httpx.AsyncClient, org: Org,
     assert await _not_started(client, pathway_id_for(reference))
 
 
-async def test_second_open_pathway_for_a_client_is_409(api: httpx.AsyncClient, org: Org) -> None:
+async def test_second_open_pathway_for_a_client_is_409(api: httpx.AsyncClient, org: Org, sqlite_engine: Engine) -> None:
     reference = new_client_reference()
     await start(api, org.nurse.auth, org.team, client_reference=reference)
     response = await api.post("/pathways", json=intake_body(org.team, reference), headers=org.nurse.auth)
     assert response.status_code == 409
     assert "already has an open pathway" in response.json()["detail"]
+    # Both intakes are on the client's record of who processed their data: the refused one as rejected, naming
+    # the open pathway it was refused for.
+    with Session(sqlite_engine) as session:
+        lines = session.exec(
+            select(AuditLogEntry.outcome)
+            .where(AuditLogEntry.action == "start", AuditLogEntry.pathway_id == pathway_id_for(reference))
+            .order_by(AuditLogEntry.id)  # type: ignore[arg-type]
+        ).all()
+    assert list(lines) == ["ok", "rejected"]
 
 
 async def test_unknown_pathway_is_404(api: httpx.AsyncClient, org: Org) -> None:
