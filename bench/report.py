@@ -34,8 +34,8 @@ EXPLANATIONS = {
         "Everything shares two cores: the dev server (SQLite persistence; frontend, history and matching in one "
         "process), the APIs, the workers and the load generator. Ours answers after the reservation row, the "
         "start and the audit line; its first task files the referral by a local activity as the reference's does, "
-        "but writes the event, the folded record, the status and the team's notice in that transaction, and "
-        "starts the triage deadline's timer (no patch marker, no upsert: the reference's one command and a timer).",
+        "but writes the event, the folded record, the status and the team's notice in that transaction. Both "
+        "start with the triage deadline in their search attributes and park on its timer in the first task.",
         "Workers on their own machines, API replicas behind a load balancer, a Temporal cluster on real "
         "persistence; the reservation and audit writes go to PostgreSQL.",
     ),

@@ -8,20 +8,26 @@ on how a pathway's payloads are encoded; the worker, the replayer and the tests 
 from __future__ import annotations
 
 import dataclasses
+import functools
+import logging
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from types import CodeType
+from typing import Any
 
 from temporalio.client import Client, Interceptor
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
-from temporalio.worker import WorkflowRunner
+from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from core.codec import NoKeysCodec, encryption_codec
 from core.settings import Settings
+
+log = logging.getLogger("pathways.temporal")
 
 
 def data_converter(settings: Settings | None = None) -> DataConverter:
@@ -44,7 +50,8 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
 
 
 def workflow_runner() -> WorkflowRunner:
-    """The sandbox with every module passed through from the worker, the workflow module included.
+    """The sandbox with every module passed through from the worker, the workflow module included, that
+    compiles its own entry code once (`CompiledOnceSandbox`).
 
     The SDK's default re-imports the workflow module for every workflow instance it builds, and a pathway
     that was evicted from the sticky cache is rebuilt each time a timer or an action wakes it. That import
@@ -57,7 +64,56 @@ def workflow_runner() -> WorkflowRunner:
     written in the workflow module itself; `strict_workflow_runner()` does, and the saved histories are
     replayed in it by the tests (tests/workflows/test_replay.py).
     """
-    return SandboxedWorkflowRunner(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+    return CompiledOnceSandbox(restrictions=SandboxRestrictions.default.with_passthrough_all_modules())
+
+
+@dataclasses.dataclass(frozen=True)
+class CompiledOnceSandbox(SandboxedWorkflowRunner):
+    """The SDK's sandbox, entering it with code compiled once instead of on every call.
+
+    temporalio 1.35 enters the sandbox by `exec` of a source string: once per activation, and several times per
+    payload of every activation and completion, to ask the workflow for the payload's serialization context.
+    `exec` of a string compiles it each time (16 us here), and these are the same few strings: compiling them
+    was 13% of the worker's Python time in a burst of new pathways (bench/PROFILE.md, seventeenth round). What
+    runs in the sandbox, and how, is unchanged: the compiled code is the string's.
+
+    The hook is the SDK's private `_Instance._run_code`; tests/workflows/test_workflow_runner.py fails when
+    an SDK upgrade moves it, and the worker then runs on the stock sandbox (`_sandbox_instance_class`).
+    """
+
+    def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
+        instance_class = _sandbox_instance_class()
+        if instance_class is None:
+            return super().create_instance(det)
+        return instance_class(det, self.runner_class, self.restrictions)
+
+
+SandboxInstanceFactory = Callable[
+    [WorkflowInstanceDetails, type[WorkflowRunner], SandboxRestrictions], WorkflowInstance
+]
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(source: str) -> CodeType:
+    return compile(source, "<string>", "exec")
+
+
+@functools.cache
+def _sandbox_instance_class() -> SandboxInstanceFactory | None:
+    """The sandbox's instance with `_run_code` compiling once, or None when this SDK has no such hook."""
+    from temporalio.worker.workflow_sandbox import _runner
+
+    stock = getattr(_runner, "_Instance", None)
+    if stock is None or not callable(getattr(stock, "_run_code", None)):
+        log.warning("This temporalio has no sandbox entry hook: workflows run in the stock sandbox")
+        return None
+
+    class CompiledOnceInstance(stock):  # type: ignore[misc, valid-type]
+        def _run_code(self, code: str, **extra_globals: Any) -> None:
+            # `exec` takes the code object as it takes the string it was compiled from.
+            super()._run_code(_compiled(code), **extra_globals)
+
+    return CompiledOnceInstance
 
 
 def strict_workflow_runner() -> WorkflowRunner:

@@ -4,7 +4,8 @@ Ours: POST /pathways (token, validation, the client's reservation row, the start
 attribute, the audit line). Reference: POST /raw/pathways on the bare endpoint (the same start: id
 policies, search attributes, payload; one commit). Capacity counts until each first workflow task has
 written its row: ours the referral event filed by a local activity in the first task (the pathway row's
-`recorded_sequence`), the reference's one local activity inserting one row.
+`recorded_sequence`), the reference's one local activity inserting one row. Both sides then park on the
+new pathway's first deadline (its triage is due), as a pathway does.
 """
 
 from __future__ import annotations
