@@ -28,11 +28,12 @@ from core.process import freeze_startup_heap
 from core.settings import Settings, get_settings
 from core.temporal import connect
 from models.actions import IntakeRequest, RecordFollowUp
-from models.pathway import DeadlineKind, PathwayPolicy, Stage
-from models.process import Deadline, PathwayStart, ProcessStatus
+from models.pathway import PathwayPolicy
+from models.process import PathwayStart
 from models.tables import AuditLogEntry
 from records.store import insert_ignoring_conflict
 from workflows import search_attributes as sa
+from workflows.client import status_at_start
 
 BENCH_STAFF = "reference.bench"
 MAX_LISTED = 500
@@ -72,19 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         intake = body.intake()
         intake.referred_at = intake.referred_at or datetime.now(UTC)
         policy = PathwayPolicy()
-        # A new pathway's first deadline, as the product's: its triage is due. The search attributes carry it
-        # and the first task parks on its timer, as the product's start and first task do.
-        triage_due = Deadline(
-            kind=DeadlineKind.TRIAGE_DUE,
-            due_at=intake.referred_at + policy.triage_due_after,
-            key=f"{DeadlineKind.TRIAGE_DUE.value}@{intake.referred_at.isoformat()}",
-        )
-        status = ProcessStatus(stage=Stage.AWAITING_TRIAGE, next_deadline=triage_due)
+        # The product's start status (its triage deadline next): the search attributes carry it and the first
+        # task parks on its timer, as the product's start and first task do.
+        status = status_at_start(workflow_id, intake, policy)
+        assert status.next_deadline is not None
         await client.start_workflow(
             RAW_WORKFLOW,
             RawStart(
                 pathway=PathwayStart(intake=intake, registered_by=BENCH_STAFF, policy=policy),
-                first_reminder_at=triage_due.due_at,
+                first_reminder_at=status.next_deadline.due_at,
                 team=intake.team,
             ),
             id=workflow_id,

@@ -28,7 +28,7 @@ from temporalio.common import QueryRejectCondition, WorkflowIDConflictPolicy, Wo
 
 from models.actions import Intake, StaffActor
 from models.pathway import PathwayPolicy
-from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState
+from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState, ProcessStatus
 from workflows import deadlines, search_attributes
 from workflows.actions import StaffAction
 from workflows.pathway import PathwayWorkflow
@@ -53,7 +53,7 @@ async def start_pathway(
     policy = policy or PathwayPolicy()
     referred_at = intake.referred_at
     assert referred_at is not None, "the caller fixes referred_at, so the start's search attributes are exact"
-    status = deadlines.status_of(_new_process(pathway_id, intake, policy))
+    status = status_at_start(pathway_id, intake, policy)
     return await client.start_workflow(
         PathwayWorkflow.run,
         PathwayStart(intake=intake, registered_by=registered_by, policy=policy),
@@ -68,16 +68,20 @@ async def start_pathway(
     )
 
 
-def _new_process(pathway_id: str, intake: Intake, policy: PathwayPolicy) -> ProcessState:
+def status_at_start(pathway_id: str, intake: Intake, policy: PathwayPolicy) -> ProcessStatus:
+    """A new pathway's status before its first task (awaiting triage, the triage deadline next): what its
+    start's search attributes show."""
     assert intake.referred_at is not None
-    return ProcessState(
-        pathway_id=pathway_id,
-        client_reference=intake.client_reference,
-        team=intake.team,
-        client_language=intake.client_language,
-        demo=intake.demo,
-        policy=policy,
-        referred_at=intake.referred_at,
+    return deadlines.status_of(
+        ProcessState(
+            pathway_id=pathway_id,
+            client_reference=intake.client_reference,
+            team=intake.team,
+            client_language=intake.client_language,
+            demo=intake.demo,
+            policy=policy,
+            referred_at=intake.referred_at,
+        )
     )
 
 
