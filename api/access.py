@@ -159,11 +159,53 @@ def _run_then_release(session: Session, keep: PathwayRow, check: Callable[[Sessi
         _release_connection(session, keep)
 
 
-def _read_row(session: Session, pathway_id: str, *, release: bool) -> PathwayRow | None:
+def _read_row(session: Session, pathway_id: str) -> PathwayRow | None:
+    return session.get(PathwayRow, pathway_id)
+
+
+@dataclass(frozen=True)
+class _ActionGrant:
+    """What one hop to a thread decided for a staff action: the row (None if refused), the refusal, and the audit
+    line already written with the outcome so far."""
+
+    row: PathwayRow | None
+    refusal: ApiError | None
+    line_id: int
+    outcome: AuditOutcome
+
+
+def _authorize_action(
+    session: Session,
+    staff: StaffMember,
+    pathway_id: str,
+    action: str,
+    *,
+    coordinator_only: bool,
+    purpose: str | None,
+) -> _ActionGrant:
+    """A staff action's access in one hop to a thread: read the row, authorize, write the audit line and end the
+    transaction, so no connection is held while the workflow decides.
+
+    The line is written before the action runs, with the outcome so far; the route corrects it if the action then
+    fails. Written after the update instead, the line's commit met the worker's filing of the same action on
+    SQLite's one writer, whose busy handler sleeps milliseconds however soon the lock is free (bench/PROFILE.md,
+    fifteenth and eighteenth rounds), and it cost a second hop to a thread."""
     row = session.get(PathwayRow, pathway_id)
-    if release and row is not None:
+    refusal: ApiError | None = None
+    try:
+        authorize_pathway(staff, row, pathway_id, coordinator_only=coordinator_only)
+    except ApiError as err:
+        refusal = err
+    outcome = outcome_of(refusal)
+    line_id = audit.insert_line(
+        session, staff_id=staff.staff_id, pathway_id=pathway_id, action=action, outcome=outcome, purpose=purpose
+    )
+    if row is not None:
+        session.expunge(row)  # keeps what was loaded: a commit would expire it, and the route reads it later
+    session.commit()
+    if row is not None:
         _release_connection(session, row)
-    return row
+    return _ActionGrant(row=None if refusal else row, refusal=refusal, line_id=line_id, outcome=outcome)
 
 
 def _sign_in_with(grant: Callable[..., Any], signed_in: Callable[..., Any]) -> None:
@@ -234,8 +276,9 @@ def pathway_access(
     """A dependency: the authorized pathway of the path's `pathway_id`, audited as `action`. `signed_in` says
     how the caller signs in: a bearer token for the JSON API, the browser's session for the web app. A `read`
     needs its purpose; `infer_purpose` (the web app) takes it from the context where the context gives one.
-    A route that `waits_on_workflow` (a staff action: seconds under load) holds no connection meanwhile: the
-    row's read transaction ends in the same hop to a thread that reads it, and the audit line takes one afresh."""
+    A route that `waits_on_workflow` (a staff action: seconds under load) holds no connection meanwhile: one hop to
+    a thread reads the row, writes the audit line and ends the transaction; a failure afterwards corrects the
+    line's outcome (`_authorize_action`)."""
 
     async def grant(
         pathway_id: PathwayIdPath,
@@ -245,11 +288,27 @@ def pathway_access(
     ) -> AsyncIterator[PathwayGrant]:
         error: BaseException | None = None
         granted: PathwayGrant | None = None
+        written: _ActionGrant | None = None  # a staff action's line, written before the action
         purpose = purpose_of(staff, purpose)
         try:
             require_allowed(staff, action)
-            row = await asyncio.to_thread(_read_row, session, pathway_id, release=waits_on_workflow)
-            authorized = authorize_pathway(staff, row, pathway_id, coordinator_only=coordinator_only)
+            if waits_on_workflow:
+                written = await asyncio.to_thread(
+                    _authorize_action,
+                    session,
+                    staff,
+                    pathway_id,
+                    action,
+                    coordinator_only=coordinator_only,
+                    purpose=purpose,
+                )
+                if written.refusal is not None:
+                    raise written.refusal
+                assert written.row is not None
+                authorized = written.row
+            else:
+                row = await asyncio.to_thread(_read_row, session, pathway_id)
+                authorized = authorize_pathway(staff, row, pathway_id, coordinator_only=coordinator_only)
             if read:
                 if purpose is None and infer_purpose:
                     purpose = purpose_in_context(staff, authorized)
@@ -262,7 +321,10 @@ def pathway_access(
         finally:
             if error is None and granted is not None:
                 error = granted.refused
-            await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose)
+            if written is None:
+                await asyncio.to_thread(_audit, session, staff, pathway_id, action, error, purpose)
+            elif outcome_of(error) is not written.outcome:
+                await asyncio.to_thread(_correct_outcome, session, written.line_id, error)
 
     _sign_in_with(grant, signed_in)
     return Depends(grant, scope="function")
@@ -337,7 +399,7 @@ async def audited(
             await asyncio.to_thread(_correct_outcome, session, line.entry_id, error)
 
 
-def _correct_outcome(session: Session, entry_id: int, error: BaseException) -> None:
+def _correct_outcome(session: Session, entry_id: int, error: BaseException | None) -> None:
     session.rollback()
     entry = session.get(AuditLogEntry, entry_id)
     if entry is not None:

@@ -153,3 +153,42 @@ async def test_reads_actions_and_denied_attempts_are_audited(
         (org.admin.staff_id, "read_timeline", "denied"),
     ]
     assert all(entry.at is not None for entry in entries)
+
+
+async def test_every_staff_action_has_one_audit_line_with_its_outcome(
+    api: httpx.AsyncClient, org: Org, sqlite_engine: Engine
+) -> None:
+    """An action's line is written before the action runs (one hop to a thread with the access check) and corrected
+    when the action then fails: one line per attempt, whoever refused it (the access check, the API's check of the
+    names it gives, or the workflow's rules)."""
+    pathway = await _triaged_pathway(api, org)
+    path = f"/pathways/{pathway}"
+    follow_up = {"channel": "phone", "note": "Called"}
+    ok(await api.post(f"{path}/follow-ups", json=follow_up, headers=org.nurse.auth))
+    assert (await api.post(f"{path}/follow-ups", json=follow_up, headers=org.outsider.auth)).status_code == 403
+    triage = {"route": "health_check", "case_manager": org.nurse.staff_id}
+    refused = await api.post(f"{path}/triage", json=triage, headers=org.nurse.auth)
+    assert refused.status_code == 409, refused.text
+    unknown = {"case_manager": "nobody.here", "reason": "Social work need"}
+    invalid = await api.post(f"{path}/case-manager", json=unknown, headers=org.coordinator.auth)
+    assert invalid.status_code == 422, invalid.text
+    assert (await api.post(f"{path}/case-manager", json=unknown, headers=org.nurse.auth)).status_code == 403
+    ok(await api.post(f"{path}/follow-ups", json=follow_up, headers=org.nurse.auth))
+    missing = await api.post(f"{path}x9/follow-ups", json=follow_up, headers=org.nurse.auth)
+    assert missing.status_code == 404, missing.text
+    with Session(sqlite_engine) as session:
+        entries = session.exec(
+            select(AuditLogEntry)
+            .where(col(AuditLogEntry.pathway_id).in_([pathway, f"{pathway}x9"]))
+            .order_by(col(AuditLogEntry.id))
+        ).all()
+    lines = [(entry.staff_id, entry.action, entry.outcome) for entry in entries]
+    assert lines[3:] == [  # after the start, the start's read and the triage (the test above)
+        (org.nurse.staff_id, "record_follow_up", "ok"),
+        (org.outsider.staff_id, "record_follow_up", "denied"),
+        (org.nurse.staff_id, "triage", "rejected"),
+        (org.coordinator.staff_id, "assign_case_manager", "invalid"),
+        (org.nurse.staff_id, "assign_case_manager", "denied"),
+        (org.nurse.staff_id, "record_follow_up", "ok"),
+        (org.nurse.staff_id, "record_follow_up", "not_found"),
+    ]
