@@ -36,7 +36,7 @@ class RecordFiler:
     links: PartnerLinks | None = None
 
     def file(self, session: Session, batch: RecordBatch) -> FiledBatch:
-        row, recorded = store.file_events(
+        filed = store.file_events(
             session,
             self.sealer,
             pathway_id=batch.pathway_id,
@@ -52,4 +52,4 @@ class RecordFiler:
             email_enabled=self.email_enabled,
             links=self.links,
         )
-        return FiledBatch(recorded, notifications, pending, row.recorded_sequence)
+        return FiledBatch(filed.new_events, notifications, pending, filed.recorded_sequence)

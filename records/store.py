@@ -103,22 +103,46 @@ def insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any
     return session.execute(statement, values).first() is not None
 
 
-# Built once and executed with parameters, as above: building it per call was a tenth of a filing's CPU.
+PATHWAY_TABLE = PathwayRow.__table__  # type: ignore[attr-defined]
+
+# What filing changes on a pathway's row: the folded record, its coded columns and the status columns.
+FILED_COLUMNS = (
+    "record",
+    "recorded_sequence",
+    "stage",
+    "case_manager",
+    "route",
+    "team_review_pending",
+    "overdue",
+    "next_deadline_at",
+    "next_deadline_kind",
+    "closed_at",
+    "closure_reason",
+    "updated_at",
+)
+
+# Core statements built once and executed with parameters (compiled once), returning plain rows: the ORM's
+# identity map, its UPDATE ... RETURNING into an object and its unit of work flushing the row were half of a
+# follow-up's filing in the worker's profile (bench/PROFILE.md, eighteenth round).
 _LOCK_PATHWAY = (
-    update(PathwayRow)
-    .where(col(PathwayRow.pathway_id) == bindparam("locked_pathway_id"))
+    update(PATHWAY_TABLE)
+    .where(PATHWAY_TABLE.c.pathway_id == bindparam("locked_pathway_id"))
     .values(updated_at=bindparam("locked_at"))
-    .returning(PathwayRow)
-    # populate_existing: a row the session read before (the staff API's access check) is read again under the lock.
-    .execution_options(populate_existing=True, synchronize_session=False)
+    .returning(*(PATHWAY_TABLE.c[name] for name in FILED_COLUMNS))
+)
+_FILE_ROW = (
+    update(PATHWAY_TABLE)
+    .where(PATHWAY_TABLE.c.pathway_id == bindparam("filed_pathway_id"))
+    .values({name: bindparam(f"filed_{name}") for name in FILED_COLUMNS})
 )
 
 
-def lock_pathway(session: Session, pathway_id: str) -> PathwayRow | None:
-    """The pathway's row, locked for this transaction: an UPDATE, so SQLite takes its write lock at once (a
-    read-then-write transaction could fail on a writer that came in between) and PostgreSQL locks the row;
-    the same statement returns the row as it is under the lock."""
-    return session.scalars(_LOCK_PATHWAY, {"locked_pathway_id": pathway_id, "locked_at": utc_now()}).one_or_none()
+def lock_pathway(session: Session, pathway_id: str) -> dict[str, Any] | None:
+    """The columns filing changes of the pathway's row, the row locked for this transaction: an UPDATE, so SQLite
+    takes its write lock at once (a read-then-write transaction could fail on a writer that came in between) and
+    PostgreSQL locks the row; the same statement returns the row as it is under the lock."""
+    found = session.execute(_LOCK_PATHWAY, {"locked_pathway_id": pathway_id, "locked_at": utc_now()}).first()
+    return dict(found._mapping) if found is not None else None
 
 
 def row_for_referral(event: ReferralReceived, pathway_id: str, ordinal: int) -> PathwayRow:
@@ -139,6 +163,12 @@ def ordinal_of(pathway_id: str) -> int:
     return int(ordinal) if dot and ordinal.isdigit() else 1
 
 
+@dataclass(frozen=True)
+class FiledEvents:
+    recorded_sequence: int  # the record holds every event up to this one
+    new_events: int  # how many of the batch's events were not filed before
+
+
 def file_events(
     session: Session,
     sealer: RecordSealer,
@@ -147,21 +177,23 @@ def file_events(
     team: str,
     events: Sequence[PathwayEvent],
     status: ProcessStatus | None,
-) -> tuple[PathwayRow, int]:
-    """File a batch: event rows, the folded record, status columns and team-review items. Returns the row
-    and how many events were new. A batch whose events the record is already past (an action's answer filed
-    after a later deadline's write) leaves the status alone: it is older than the one there."""
+) -> FiledEvents:
+    """File a batch: event rows, the folded record, status columns and team-review items. A batch whose events
+    the record is already past (an action's answer filed after a later deadline's write) leaves the status alone:
+    it is older than the one there."""
     row = lock_pathway(session, pathway_id)
     if row is None:
         referral = next((event for event in events if isinstance(event, ReferralReceived)), None)
         if referral is None:
             raise RecordBatchRefused(f"{pathway_id} has no record yet and the batch does not start with its referral")
         # Opened outside the API (or the API's own write was lost): the referral makes the row.
-        row = row_for_referral(referral, pathway_id, ordinal_of(pathway_id))
-        session.add(row)
+        session.add(row_for_referral(referral, pathway_id, ordinal_of(pathway_id)))
         session.flush()
-    stale = bool(events) and events[-1].sequence < row.recorded_sequence
-    new_events = [event for event in events if event.sequence > row.recorded_sequence]
+        row = lock_pathway(session, pathway_id)
+        assert row is not None
+    recorded_before = row["recorded_sequence"]
+    stale = bool(events) and events[-1].sequence < recorded_before
+    new_events = [event for event in events if event.sequence > recorded_before]
     for event in new_events:
         texts = free_texts(event)
         values = {
@@ -179,36 +211,41 @@ def file_events(
         insert_ignoring_conflict(session, PathwayEventRow.__table__, values, ["pathway_id", "sequence"])  # type: ignore[attr-defined]
         _file_team_review(session, sealer, pathway_id, team, event)
         _file_referral(session, sealer, pathway_id, team, event)
+    changed = dict(row)
     if new_events:
-        document = open_record(sealer, row)
+        document = _open_sealed_record(sealer, pathway_id, row["record"])
         try:
             folded = apply_events(pathway_id, document, list(new_events))
         except ValueError as err:
             raise RecordBatchRefused(str(err)) from err
         assert folded is not None
-        row.record = sealer.seal(folded.model_dump(mode="json"), place=record_place(pathway_id))
-        row.recorded_sequence = folded.recorded_sequence
-        row.stage = folded.stage.value
-        row.case_manager = folded.case_manager
-        row.route = folded.assessment.route.value if folded.assessment else None
+        changed["record"] = sealer.seal(folded.model_dump(mode="json"), place=record_place(pathway_id))
+        changed["recorded_sequence"] = folded.recorded_sequence
+        changed["stage"] = folded.stage.value
+        changed["case_manager"] = folded.case_manager
+        changed["route"] = folded.assessment.route.value if folded.assessment else None
         if folded.closure is not None:
-            row.closed_at = folded.closure.closed_at
-            row.closure_reason = folded.closure.reason.value
+            changed["closed_at"] = folded.closure.closed_at
+            changed["closure_reason"] = folded.closure.reason.value
     if status is not None and not stale:
-        apply_status(row, status)
-    row.updated_at = utc_now()
-    session.add(row)
-    return row, len(new_events)
+        changed.update(status_columns(status, route=changed["route"]))
+    if changed != row:
+        changed["updated_at"] = utc_now()
+        session.execute(_FILE_ROW, {"filed_pathway_id": pathway_id, **{f"filed_{k}": v for k, v in changed.items()}})
+    return FiledEvents(recorded_sequence=changed["recorded_sequence"], new_events=len(new_events))
 
 
-def apply_status(row: PathwayRow, status: ProcessStatus) -> None:
-    row.stage = status.stage.value
-    row.case_manager = status.case_manager
-    row.route = status.route.value if status.route else row.route
-    row.team_review_pending = status.team_review_pending
-    row.overdue = status.overdue
-    row.next_deadline_at = status.next_deadline.due_at if status.next_deadline else None
-    row.next_deadline_kind = status.next_deadline.kind.value if status.next_deadline else None
+def status_columns(status: ProcessStatus, *, route: str | None) -> dict[str, Any]:
+    """The row's columns a process status sets (the route only once the status has one)."""
+    return {
+        "stage": status.stage.value,
+        "case_manager": status.case_manager,
+        "route": status.route.value if status.route else route,
+        "team_review_pending": status.team_review_pending,
+        "overdue": status.overdue,
+        "next_deadline_at": status.next_deadline.due_at if status.next_deadline else None,
+        "next_deadline_kind": status.next_deadline.kind.value if status.next_deadline else None,
+    }
 
 
 def _file_team_review(session: Session, sealer: RecordSealer, pathway_id: str, team: str, event: PathwayEvent) -> None:
@@ -275,9 +312,13 @@ def _file_referral(session: Session, sealer: RecordSealer, pathway_id: str, team
 
 
 def open_record(sealer: RecordSealer, row: PathwayRow) -> PathwayRecord | None:
-    if row.record is None:
+    return _open_sealed_record(sealer, row.pathway_id, row.record)
+
+
+def _open_sealed_record(sealer: RecordSealer, pathway_id: str, sealed: str | None) -> PathwayRecord | None:
+    if sealed is None:
         return None
-    return PathwayRecord.model_validate(sealer.open(row.record, place=record_place(row.pathway_id)))
+    return PathwayRecord.model_validate(sealer.open(sealed, place=record_place(pathway_id)))
 
 
 def event_of_row(sealer: RecordSealer, row: PathwayEventRow) -> PathwayEvent:
