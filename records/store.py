@@ -100,7 +100,9 @@ def _insert_ignoring_conflict_statement(dialect: str, table: Any, conflict: tupl
 def insert_ignoring_conflict(session: Session, table: Any, values: dict[str, Any], conflict: list[str]) -> bool:
     """Insert unless a row with the same unique key exists; True if this call inserted it."""
     statement = _insert_ignoring_conflict_statement(session.get_bind().dialect.name, table, tuple(conflict))
-    return session.execute(statement, values).first() is not None
+    # On the transaction's connection, past the ORM's execution layer (nothing pending in the session depends on
+    # these rows, so skipping its autoflush changes nothing).
+    return session.connection().execute(statement, values).first() is not None
 
 
 PATHWAY_TABLE = PathwayRow.__table__  # type: ignore[attr-defined]
@@ -141,7 +143,8 @@ def lock_pathway(session: Session, pathway_id: str) -> dict[str, Any] | None:
     """The columns filing changes of the pathway's row, the row locked for this transaction: an UPDATE, so SQLite
     takes its write lock at once (a read-then-write transaction could fail on a writer that came in between) and
     PostgreSQL locks the row; the same statement returns the row as it is under the lock."""
-    found = session.execute(_LOCK_PATHWAY, {"locked_pathway_id": pathway_id, "locked_at": utc_now()}).first()
+    lock = {"locked_pathway_id": pathway_id, "locked_at": utc_now()}
+    found = session.connection().execute(_LOCK_PATHWAY, lock).first()
     return dict(found._mapping) if found is not None else None
 
 
@@ -231,7 +234,8 @@ def file_events(
         changed.update(status_columns(status, route=changed["route"]))
     if changed != row:
         changed["updated_at"] = utc_now()
-        session.execute(_FILE_ROW, {"filed_pathway_id": pathway_id, **{f"filed_{k}": v for k, v in changed.items()}})
+        filed = {"filed_pathway_id": pathway_id, **{f"filed_{name}": value for name, value in changed.items()}}
+        session.connection().execute(_FILE_ROW, filed)
     return FiledEvents(recorded_sequence=changed["recorded_sequence"], new_events=len(new_events))
 
 
