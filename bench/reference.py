@@ -88,15 +88,16 @@ class RawAnswer(BaseModel):
 
 @workflow.defn(name=RAW_WORKFLOW)
 class RawPathway:
-    def __init__(self) -> None:
-        self._follow_ups = 0
+    @workflow.init
+    def __init__(self, start: RawStart) -> None:
+        # From the start, before any handler: an update delivered in the first task runs before `run` begins,
+        # and `run` setting these would drop its row (as the product's workflow, which also uses `workflow.init`).
+        self._follow_ups = start.follow_ups
         self._done = False
-        self._unwritten: list[RawRow] = []
+        self._unwritten: list[RawRow] = list(start.unwritten)
 
     @workflow.run
     async def run(self, start: RawStart) -> int:
-        self._follow_ups = start.follow_ups
-        self._unwritten = list(start.unwritten)
         workflow_id = workflow.info().workflow_id
         if start.record_start:
             await workflow.execute_local_activity(
