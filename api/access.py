@@ -126,8 +126,9 @@ def authorize_pathway(
 @dataclass
 class PathwayGrant:
     """What an authorized route works with: the signed-in member, the session and the pathway's row (the audit
-    line of the access is written when the route ends, with its outcome). The staff API writes no record: the
-    pathway's worker files every decision (docs/architecture.md)."""
+    line of the access is written when the route ends, with its outcome; a staff action's before the action, and
+    corrected if it fails). The staff API writes no record: the pathway's worker files every decision
+    (docs/architecture.md)."""
 
     staff: StaffMember
     session: Session
