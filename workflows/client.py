@@ -29,7 +29,7 @@ from temporalio.common import QueryRejectCondition, WorkflowIDConflictPolicy, Wo
 from models.actions import Intake, StaffActor
 from models.pathway import PathwayPolicy
 from models.process import ActionAnswer, PathwayClosing, PathwayStart, ProcessState, ProcessStatus
-from workflows import deadlines, search_attributes
+from workflows import deadlines, rules, search_attributes
 from workflows.actions import StaffAction
 from workflows.pathway import PathwayWorkflow
 from workflows.upkeep import OutboxSweepWorkflow, RecordRetentionWorkflow
@@ -73,15 +73,7 @@ def status_at_start(pathway_id: str, intake: Intake, policy: PathwayPolicy) -> P
     start's search attributes show."""
     assert intake.referred_at is not None
     return deadlines.status_of(
-        ProcessState(
-            pathway_id=pathway_id,
-            client_reference=intake.client_reference,
-            team=intake.team,
-            client_language=intake.client_language,
-            demo=intake.demo,
-            policy=policy,
-            referred_at=intake.referred_at,
-        )
+        rules.initial_state(intake, pathway_id=pathway_id, policy=policy, referred_at=intake.referred_at)
     )
 
 

@@ -305,6 +305,21 @@ def require_record_keeping_up(state: ProcessState) -> None:
 # --------------------------------------------------------------------------------------------------
 
 
+def initial_state(intake: Intake, *, pathway_id: str, policy: PathwayPolicy, referred_at: datetime) -> ProcessState:
+    """A new pathway's process before anything is decided: what `start` begins with, and what its start's search
+    attributes show (`workflows.client.status_at_start`)."""
+    return ProcessState(
+        pathway_id=pathway_id,
+        client_reference=intake.client_reference,
+        team=intake.team,
+        client_language=intake.client_language,
+        demo=intake.demo,
+        policy=policy,
+        referred_at=referred_at,
+        remote_services_needed=intake.remote_services_needed,
+    )
+
+
 def start(
     intake: Intake,
     *,
@@ -315,16 +330,7 @@ def start(
 ) -> tuple[ProcessState, Decision]:
     """A new pathway from its referral: the process state, the referral event and the team's notice."""
     referred_at = intake.referred_at or now
-    state = ProcessState(
-        pathway_id=pathway_id,
-        client_reference=intake.client_reference,
-        team=intake.team,
-        client_language=intake.client_language,
-        demo=intake.demo,
-        policy=policy,
-        referred_at=referred_at,
-        remote_services_needed=intake.remote_services_needed,
-    )
+    state = initial_state(intake, pathway_id=pathway_id, policy=policy, referred_at=referred_at)
     change = Change(state=state, now=now, new_id=lambda: "", cause="start", actor=registered_by)
     change.record(
         ReferralReceived,
