@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -40,14 +40,45 @@ log = logging.getLogger("pathways.notifications")
 T = TypeVar("T")
 
 
+class Contact(Protocol):
+    """Whom a notice reaches and how: a staff member as the outbox needs them (an ORM `Staff` is one too)."""
+
+    @property
+    def staff_id(self) -> str: ...
+    @property
+    def language(self) -> str: ...
+    @property
+    def email(self) -> str | None: ...
+    @property
+    def active(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StaffContact:
+    staff_id: str
+    language: str
+    email: str | None
+    active: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TeamContact:
+    team_id: str
+    name: str
+    webhook_url: str | None
+
+
 def team_coordinators(session: Session, team: str) -> list[str]:
     """Staff ids of the team's active coordinators (who triage and run team reviews)."""
     return [staff.staff_id for staff in coordinator_staff(session, team)]
 
 
-# Built once and executed with parameters (see records.store): every team notice runs these.
+# Built once and executed with parameters (see records.store), selecting plain columns: every new pathway's
+# first task tells the coordinators, and reading them as ORM objects (identity map, instance state) was half
+# of that notice's cost in the worker's profile (bench/PROFILE.md, seventeenth and nineteenth rounds).
+_CONTACT_COLUMNS = (col(Staff.staff_id), col(Staff.language), col(Staff.email), col(Staff.active))
 _COORDINATORS = (
-    select(Staff)
+    select(*_CONTACT_COLUMNS)
     .join(StaffTeam, col(StaffTeam.staff_id) == col(Staff.staff_id))
     .where(
         col(StaffTeam.team_id) == bindparam("coordinators_of"),
@@ -56,18 +87,32 @@ _COORDINATORS = (
     )
     .order_by(col(Staff.staff_id))
 )
-_TEAM = select(Team).where(col(Team.team_id) == bindparam("team_id"))
+_STAFF = select(*_CONTACT_COLUMNS).where(col(Staff.staff_id) == bindparam("contact_id"))
+_TEAM = select(col(Team.team_id), col(Team.name), col(Team.webhook_url)).where(
+    col(Team.team_id) == bindparam("team_id")
+)
 
 
-def coordinator_staff(session: Session, team: str) -> list[Staff]:
+def coordinator_staff(session: Session, team: str) -> list[StaffContact]:
     """The team's active coordinators, in one query (each gets its own copy of a team notice)."""
     return _read_once(
-        session, ("coordinators", team), lambda: list(session.scalars(_COORDINATORS, {"coordinators_of": team}))
+        session,
+        ("coordinators", team),
+        lambda: [StaffContact(*row) for row in session.connection().execute(_COORDINATORS, {"coordinators_of": team})],
     )
 
 
-def _team(session: Session, team: str) -> Team | None:
-    return _read_once(session, ("team", team), lambda: session.scalars(_TEAM, {"team_id": team}).one_or_none())
+def _staff(session: Session, staff_id: str) -> StaffContact | None:
+    row = session.connection().execute(_STAFF, {"contact_id": staff_id}).first()
+    return StaffContact(*row) if row is not None else None
+
+
+def _team(session: Session, team: str) -> TeamContact | None:
+    def read() -> TeamContact | None:
+        row = session.connection().execute(_TEAM, {"team_id": team}).first()
+        return TeamContact(*row) if row is not None else None
+
+    return _read_once(session, ("team", team), read)
 
 
 _DIRECTORY = "pathways.notice_directory"
@@ -98,7 +143,7 @@ _NEEDLESS_AFTER_LEAVING = frozenset(
 
 @dataclass(frozen=True)
 class _Delivery:
-    recipient: Staff
+    recipient: StaffContact
     key: str
     deactivated_case_manager: bool = False
 
@@ -112,7 +157,7 @@ def _recipients(session: Session, notice: Notice, team: str) -> list[_Delivery]:
             for coordinator in coordinator_staff(session, team)
         ]
     assert notice.recipient is not None
-    staff = session.get(Staff, notice.recipient)
+    staff = _staff(session, notice.recipient)
     if staff is None:
         log.warning("Notice %s: staff id %r is unknown; nobody notified", notice.kind.value, notice.recipient)
         return []
@@ -200,7 +245,7 @@ def write_team_notice(
     session: Session,
     kind: NotificationKind,
     *,
-    recipients: Iterable[tuple[Staff, str]],
+    recipients: Iterable[tuple[Contact, str]],
     key: str,
     email_enabled: bool,
     **values: str,
@@ -254,7 +299,7 @@ def _partner_row(
     notice: Notice,
     *,
     pathway_id: str,
-    team_row: Team | None,
+    team_row: TeamContact | None,
     links: PartnerLinks | None,
     now: datetime,
 ) -> dict[str, Any] | None:

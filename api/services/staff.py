@@ -337,10 +337,10 @@ def tell_member_and_coordinators(
 ) -> None:
     """An administrator changed something that lets someone act as, or reach people as, the member: the member
     and their teams' coordinators are told (a change nobody asked for is seen)."""
-    from records.outbox import coordinator_staff, write_team_notice
+    from records.outbox import Contact, coordinator_staff, write_team_notice
 
     teams = sorted(session.exec(select(StaffTeam.team_id).where(StaffTeam.staff_id == staff.staff_id)).all())
-    recipients = [(staff, teams[0] if teams else "")]
+    recipients: list[tuple[Contact, str]] = [(staff, teams[0] if teams else "")]
     told = {staff.staff_id, changed_by}
     for team in teams:
         for coordinator in coordinator_staff(session, team):
