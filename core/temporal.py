@@ -7,6 +7,7 @@ on how a pathway's payloads are encoded; the worker, the replayer and the tests 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import functools
 import logging
@@ -14,11 +15,16 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import CodeType
-from typing import Any
+from typing import Any, Self
 
 from temporalio.client import Client, Interceptor
-from temporalio.contrib.pydantic import pydantic_data_converter
-from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    SerializationContext,
+    WithSerializationContext,
+)
 from temporalio.runtime import Runtime
 from temporalio.service import TLSConfig
 from temporalio.worker import WorkflowInstance, WorkflowInstanceDetails, WorkflowRunner
@@ -41,12 +47,39 @@ def data_converter(settings: Settings | None = None) -> DataConverter:
     codec = encryption_codec(settings.encryption_keys.get_secret_value(), settings.encryption_active_key)
     if codec is None:
         # Without keys payloads pass as they are; an encrypted one met says which key it needs.
-        return dataclasses.replace(pydantic_data_converter, payload_codec=NoKeysCodec())
-    return dataclasses.replace(
-        pydantic_data_converter,
+        return ContextBoundDataConverter(payload_converter_class=PydanticPayloadConverter, payload_codec=NoKeysCodec())
+    return ContextBoundDataConverter(
+        payload_converter_class=PydanticPayloadConverter,
         payload_codec=codec,
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )
+
+
+_CONTEXT_PARTS = ("payload_converter", "payload_codec", "failure_converter", "external_storage")
+
+
+@dataclasses.dataclass(frozen=True)
+class ContextBoundDataConverter(DataConverter):
+    """The SDK's data converter, bound to a payload's context without building converters it throws away.
+
+    The codec binds each payload to its workflow (`core.codec`), so the worker binds the converter to a context
+    for the payloads of every activity it schedules or resolves. The SDK's `with_context` copies the converter
+    with `dataclasses.replace`, which constructs a new payload converter and failure converter in
+    `__post_init__`, then overwrites both with the bound ones: most of its 12 us per payload sequence. This
+    binds the same parts the same way and copies without the constructor.
+    """
+
+    def with_context(self, context: SerializationContext) -> Self:
+        bound: dict[str, Any] = {}
+        for name in _CONTEXT_PARTS:
+            part = getattr(self, name)
+            bound[name] = part.with_context(context) if isinstance(part, WithSerializationContext) else part
+        if all(bound[name] is getattr(self, name) for name in _CONTEXT_PARTS):
+            return self
+        copied = copy.copy(self)
+        for name, part in bound.items():
+            object.__setattr__(copied, name, part)
+        return copied
 
 
 def workflow_runner() -> WorkflowRunner:
@@ -112,6 +145,24 @@ def _sandbox_instance_class() -> SandboxInstanceFactory | None:
         def _run_code(self, code: str, **extra_globals: Any) -> None:
             # `exec` takes the code object as it takes the string it was compiled from.
             super()._run_code(_compiled(code), **extra_globals)
+
+        # The SDK asks these for every payload sequence it encodes or decodes. The stock instance enters the
+        # sandbox to ask (sys.modules, `__import__` and the restricted builtins swapped in and back out), yet
+        # the answer is a plain read of the workflow instance's pending commands that imports nothing and
+        # calls nothing restricted, in a module the sandbox passes through (temporalio's own). Asked directly,
+        # the answer is the same object the sandboxed call returns, without the swap: the swap was 16% of the
+        # worker's Python time in a burst of new pathways (bench/PROFILE.md, nineteenth round).
+        def get_serialization_context(self, command_info: Any) -> Any:
+            in_sandbox = self.globals_and_locals.get("__temporal_in_sandbox")
+            if in_sandbox is None:
+                return super().get_serialization_context(command_info)
+            return in_sandbox.get_serialization_context(command_info)
+
+        def get_external_store_context(self, command_info: Any) -> Any:
+            in_sandbox = self.globals_and_locals.get("__temporal_in_sandbox")
+            if in_sandbox is None:
+                return super().get_external_store_context(command_info)
+            return in_sandbox.get_external_store_context(command_info)
 
     return CompiledOnceInstance
 
