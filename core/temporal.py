@@ -102,7 +102,8 @@ def workflow_runner() -> WorkflowRunner:
 
 @dataclasses.dataclass(frozen=True)
 class CompiledOnceSandbox(SandboxedWorkflowRunner):
-    """The SDK's sandbox, entering it with code compiled once instead of on every call.
+    """The SDK's sandbox, entering it with code compiled once instead of on every call, and only to run
+    workflow code: a payload's serialization context is read from the workflow instance without entering it.
 
     temporalio 1.35 enters the sandbox by `exec` of a source string: once per activation, and several times per
     payload of every activation and completion, to ask the workflow for the payload's serialization context.
@@ -110,8 +111,9 @@ class CompiledOnceSandbox(SandboxedWorkflowRunner):
     was 13% of the worker's Python time in a burst of new pathways (bench/PROFILE.md, seventeenth round). What
     runs in the sandbox, and how, is unchanged: the compiled code is the string's.
 
-    The hook is the SDK's private `_Instance._run_code`; tests/workflows/test_workflow_runner.py fails when
-    an SDK upgrade moves it, and the worker then runs on the stock sandbox (`_sandbox_instance_class`).
+    The hooks are on the SDK's private `_Instance` (`_run_code` and the two context reads);
+    tests/workflows/test_workflow_runner.py fails when an SDK upgrade moves them or changes what a context read
+    answers, and without `_run_code` the worker runs on the stock sandbox (`_sandbox_instance_class`).
     """
 
     def create_instance(self, det: WorkflowInstanceDetails) -> WorkflowInstance:
