@@ -148,11 +148,13 @@ def _sandbox_instance_class() -> SandboxInstanceFactory | None:
             # `exec` takes the code object as it takes the string it was compiled from.
             super()._run_code(_compiled(code), **extra_globals)
 
-        # The SDK asks these for every payload sequence it encodes or decodes. The stock instance enters the
-        # sandbox to ask (sys.modules, `__import__` and the restricted builtins swapped in and back out), yet
-        # the answer is a plain read of the workflow instance's pending commands that imports nothing and
-        # calls nothing restricted, in a module the sandbox passes through (temporalio's own). Asked directly,
-        # the answer is the same object the sandboxed call returns, without the swap: the swap was 16% of the
+        # The SDK asks these for every payload sequence it encodes or decodes, on the worker's event loop
+        # between activations. The stock instance enters the sandbox to ask (sys.modules, `__import__` and the
+        # restricted builtins swapped in and back out), yet the answer is a read of the workflow instance's
+        # info and pending commands, in temporalio's own module, which the sandbox always passes through. For
+        # every command this product's workflows issue (activities, local activities, timers; no Nexus
+        # operation, whose system endpoints would import) that read imports nothing and calls nothing
+        # restricted, so asked directly it answers an equal context without the swap, which was 16% of the
         # worker's Python time in a burst of new pathways (bench/PROFILE.md, nineteenth round).
         def get_serialization_context(self, command_info: Any) -> Any:
             in_sandbox = self.globals_and_locals.get("__temporal_in_sandbox")

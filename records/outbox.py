@@ -56,7 +56,7 @@ class Contact(Protocol):
 @dataclass(frozen=True, slots=True)
 class StaffContact:
     staff_id: str
-    language: str
+    language: Language
     email: str | None
     active: bool
 
@@ -74,8 +74,8 @@ def team_coordinators(session: Session, team: str) -> list[str]:
 
 
 # Built once and executed with parameters (see records.store), selecting plain columns: every new pathway's
-# first task tells the coordinators, and reading them as ORM objects (identity map, instance state) was half
-# of that notice's cost in the worker's profile (bench/PROFILE.md, seventeenth and nineteenth rounds).
+# first task tells the coordinators, and reading them and the team as ORM objects (identity map, instance
+# state) took a third to a half of a notice's transaction (bench/PROFILE.md, seventeenth and nineteenth rounds).
 _CONTACT_COLUMNS = (col(Staff.staff_id), col(Staff.language), col(Staff.email), col(Staff.active))
 _COORDINATORS = (
     select(*_CONTACT_COLUMNS)
@@ -93,26 +93,33 @@ _TEAM = select(col(Team.team_id), col(Team.name), col(Team.webhook_url)).where(
 )
 
 
+def _rows(session: Session, statement: Any, parameters: dict[str, str]) -> list[dict[str, Any]]:
+    """The statement's rows, by column name, on the transaction's connection. Flushed first, as the ORM's own
+    reads autoflush: an administrator's change to a member or a team in this transaction is what the notice
+    sees (a clean session flushes nothing)."""
+    session.flush()
+    return [dict(row._mapping) for row in session.connection().execute(statement, parameters)]
+
+
 def coordinator_staff(session: Session, team: str) -> list[StaffContact]:
     """The team's active coordinators, in one query (each gets its own copy of a team notice)."""
     return _read_once(
         session,
         ("coordinators", team),
-        lambda: [StaffContact(*row) for row in session.connection().execute(_COORDINATORS, {"coordinators_of": team})],
+        lambda: [StaffContact(**row) for row in _rows(session, _COORDINATORS, {"coordinators_of": team})],
     )
 
 
 def _staff(session: Session, staff_id: str) -> StaffContact | None:
-    row = session.connection().execute(_STAFF, {"contact_id": staff_id}).first()
-    return StaffContact(*row) if row is not None else None
+    return next((StaffContact(**row) for row in _rows(session, _STAFF, {"contact_id": staff_id})), None)
 
 
 def _team(session: Session, team: str) -> TeamContact | None:
-    def read() -> TeamContact | None:
-        row = session.connection().execute(_TEAM, {"team_id": team}).first()
-        return TeamContact(*row) if row is not None else None
-
-    return _read_once(session, ("team", team), read)
+    return _read_once(
+        session,
+        ("team", team),
+        lambda: next((TeamContact(**row) for row in _rows(session, _TEAM, {"team_id": team})), None),
+    )
 
 
 _DIRECTORY = "pathways.notice_directory"
